@@ -1,0 +1,248 @@
+"""Hoist's exceptions: one root, context carried as attributes.
+
+The tree::
+
+    HoistError                      exit code 1
+    ├── UserInputError              exit code 2: the caller asked for something wrong
+    │   ├── ParamsValidationError   .field_errors {field path: [messages]}
+    │   ├── ConfigError             .path, .line, .key (a broken config.yaml)
+    │   ├── NotFoundError           .kind, .name, .available, .suggestions
+    │   │   ├── PluginNotFoundError
+    │   │   ├── ActionNotFoundError
+    │   │   └── RunNotFoundError
+    │   ├── UnknownModeError
+    │   └── IncompatibleTypesError  output_type → input_type mismatch
+    ├── ActionFailedError           .run_id, .error_type, .error_message, .traceback
+    │   └── ResultValidationError   .field_errors (result does not match result_model)
+    ├── RunCancelledError           .run_id (raised inside a cancelled run)
+    ├── StoreError                  the run store could not be read or written
+    └── MissingExtraError           .extra (an optional dependency is not installed)
+
+Lower-layer exceptions (pydantic's, SQLAlchemy's, yaml's) are mapped to these at one
+boundary each and chained with ``from``.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+__all__ = [
+    "ActionFailedError",
+    "ActionNotFoundError",
+    "ConfigError",
+    "HoistError",
+    "IncompatibleTypesError",
+    "MissingExtraError",
+    "NotFoundError",
+    "ParamsValidationError",
+    "PluginNotFoundError",
+    "ResultValidationError",
+    "RunCancelledError",
+    "RunNotFoundError",
+    "StoreError",
+    "UnknownModeError",
+    "UserInputError",
+    "field_errors_from_pydantic",
+]
+
+
+class HoistError(Exception):
+    """Root of every error Hoist raises on purpose."""
+
+    exit_code: int = 1
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class UserInputError(HoistError):
+    """The caller gave bad input: the CLI exits 2, the API answers 4xx."""
+
+    exit_code = 2
+
+
+class ParamsValidationError(UserInputError):
+    """Params (or a form) failed validation.
+
+    Attributes:
+        field_errors: field path (``a.b.0``) to the rules it broke.
+    """
+
+    def __init__(self, field_errors: Mapping[str, Sequence[str]], *, subject: str = "params"):
+        self.field_errors = {k: list(v) for k, v in field_errors.items()}
+        lines = [f"  {field}: {msg}" for field, msgs in self.field_errors.items() for msg in msgs]
+        super().__init__(f"invalid {subject}:\n" + "\n".join(lines))
+
+
+class ConfigError(UserInputError):
+    """A plugin's ``config.yaml`` (or another config file) is broken.
+
+    Attributes:
+        path: the file.
+        line: 1-based line of the offending key, when known.
+        key: dotted path of the offending key, when known.
+    """
+
+    def __init__(
+        self, problem: str, *, path: str, line: int | None = None, key: str | None = None
+    ) -> None:
+        self.path, self.line, self.key, self.problem = path, line, key, problem
+        where = path if line is None else f"{path}:{line}"
+        what = f" (key '{key}')" if key else ""
+        super().__init__(f"{where}{what}: {problem}")
+
+
+class NotFoundError(UserInputError):
+    """A named thing does not exist; the message lists what does and the nearest match."""
+
+    kind = "item"
+
+    def __init__(self, name: str, available: Iterable[str] = (), *, where: str = "") -> None:
+        self.name = name
+        self.available = sorted(available)
+        self.suggestions = difflib.get_close_matches(name, self.available, n=3, cutoff=0.5)
+        msg = f"unknown {self.kind} '{name}'" + (f" in {where}" if where else "")
+        if self.suggestions:
+            msg += f"; did you mean '{self.suggestions[0]}'?"
+        if self.available:
+            msg += f" Available: {', '.join(self.available)}"
+        super().__init__(msg)
+
+
+class PluginNotFoundError(NotFoundError):
+    """No plugin by that code or path."""
+
+    kind = "plugin"
+
+
+class ActionNotFoundError(NotFoundError):
+    """The plugin has no action by that name."""
+
+    kind = "action"
+
+
+class RunNotFoundError(NotFoundError):
+    """No run with that id in the store."""
+
+    kind = "run"
+
+
+class UnknownModeError(UserInputError):
+    """``run_plugin`` was asked for an execution mode that does not exist."""
+
+    def __init__(self, mode: str, available: Iterable[str]) -> None:
+        self.mode = mode
+        self.available = sorted(available)
+        super().__init__(f"unknown mode '{mode}'; choose one of: {', '.join(self.available)}")
+
+
+class IncompatibleTypesError(UserInputError):
+    """An action's ``output_type`` cannot feed the next action's ``input_type``."""
+
+
+class ActionFailedError(HoistError):
+    """The action raised; the run is ``failed``.
+
+    Attributes:
+        run_id: the failed run.
+        error_type: qualified name of the exception the action raised.
+        error_message: its message.
+        traceback: the formatted traceback, as stored in the run's error event.
+    """
+
+    def __init__(
+        self,
+        run_id: str,
+        error_type: str,
+        error_message: str,
+        traceback: str = "",
+    ) -> None:
+        self.run_id = run_id
+        self.error_type = error_type
+        self.error_message = error_message
+        self.traceback = traceback
+        super().__init__(f"run {run_id} failed: {error_type}: {error_message}")
+
+
+class ResultValidationError(ActionFailedError):
+    """The action returned a value that does not match its ``result_model``."""
+
+    def __init__(self, run_id: str, field_errors: Mapping[str, Sequence[str]]) -> None:
+        self.field_errors = {k: list(v) for k, v in field_errors.items()}
+        detail = "; ".join(f"{f}: {', '.join(m)}" for f, m in self.field_errors.items())
+        super().__init__(run_id, "ResultValidationError", f"result does not match: {detail}")
+
+
+class RunCancelledError(HoistError):
+    """Raised at a cancellation point inside a run that was cancelled."""
+
+    def __init__(self, run_id: str) -> None:
+        self.run_id = run_id
+        super().__init__(f"run {run_id} was cancelled")
+
+
+class StoreError(HoistError):
+    """The run store failed (unreachable database, failed migration, ...)."""
+
+
+class MissingExtraError(HoistError):
+    """An optional dependency is missing; the message names the extra to install."""
+
+    def __init__(self, extra: str, module: str) -> None:
+        self.extra, self.module = extra, module
+        super().__init__(
+            f"'{module}' is not installed; install it with: pip install 'hoist[{extra}]'"
+        )
+
+
+def field_errors_from_pydantic(errors: Iterable[Mapping[str, Any]]) -> dict[str, list[str]]:
+    """Turn ``ValidationError.errors()`` into ``{field path: [messages]}``.
+
+    Messages name the rule: ``batch_size: must be <= 1024`` rather than pydantic's
+    ``Input should be less than or equal to 1024``.
+    """
+    out: dict[str, list[str]] = {}
+    for err in errors:
+        path = ".".join(str(p) for p in err.get("loc", ())) or "_global_"
+        out.setdefault(path, []).append(_rule_message(err))
+    return out
+
+
+_RULES = {
+    "less_than_equal": "must be <= {le}",
+    "less_than": "must be < {lt}",
+    "greater_than_equal": "must be >= {ge}",
+    "greater_than": "must be > {gt}",
+    "string_too_short": "must have at least {min_length} characters",
+    "string_too_long": "must have at most {max_length} characters",
+    "too_short": "must have at least {min_length} items",
+    "too_long": "must have at most {max_length} items",
+    "string_pattern_mismatch": "must match pattern {pattern}",
+    "missing": "field required",
+    "extra_forbidden": "unknown field",
+    "int_parsing": "must be an integer",
+    "int_type": "must be an integer",
+    "int_from_float": "must be an integer",
+    "float_parsing": "must be a number",
+    "float_type": "must be a number",
+    "bool_parsing": "must be a boolean",
+    "bool_type": "must be a boolean",
+    "string_type": "must be a string",
+    "enum": "must be one of {expected}",
+    "literal_error": "must be one of {expected}",
+    "multiple_of": "must be a multiple of {multiple_of}",
+}
+
+
+def _rule_message(err: Mapping[str, Any]) -> str:
+    template = _RULES.get(str(err.get("type", "")))
+    ctx = err.get("ctx") or {}
+    if template is not None:
+        try:
+            return template.format(**ctx)
+        except (KeyError, IndexError):
+            pass
+    return str(err.get("msg", "invalid value"))

@@ -1,0 +1,142 @@
+"""``RunHandle``: follow a submitted run: its status, events, result; cancel it."""
+
+from __future__ import annotations
+
+import time
+from concurrent.futures import Future
+from concurrent.futures import TimeoutError as FutureTimeout
+from typing import Any
+
+from hoist.errors import ActionFailedError, HoistError, RunCancelledError
+from hoist.runs.models import Run, RunStatus
+from hoist.runs.reader import RunLog
+
+__all__ = ["RunHandle"]
+
+
+class RunHandle:
+    """A run started by ``executor.submit(...)``, or attached by id with :meth:`attach`.
+
+    Args:
+        run_id: the run.
+        log: where its record and events can be read.
+        future: the in-process result, when the run executes in this process.
+        canceller: called by :meth:`cancel` to stop it where it runs.
+    """
+
+    def __init__(
+        self,
+        run_id: str,
+        log: RunLog,
+        *,
+        future: Future[Any] | None = None,
+        canceller: Any = None,
+        flush: Any = None,
+    ) -> None:
+        self.run_id = run_id
+        self._log = log
+        self._future = future
+        self._canceller = canceller
+        self._flush = flush
+
+    @classmethod
+    def attach(cls, run_id: str, log: RunLog) -> RunHandle:
+        """A handle to an existing run (e.g. one started by another process)."""
+        log.get_run(run_id)
+        return cls(run_id, log)
+
+    def __repr__(self) -> str:
+        return f"<RunHandle {self.run_id} {self.status}>"
+
+    # state ------------------------------------------------------------------------
+    @property
+    def run(self) -> Run:
+        """The run's current record."""
+        self._sync()
+        return self._log.get_run(self.run_id)
+
+    @property
+    def status(self) -> RunStatus:
+        """The run's current status."""
+        if self._future is not None and not self._future.done():
+            return self._log_status()
+        self._sync()
+        return self._log_status()
+
+    def _log_status(self) -> RunStatus:
+        return self._log.get_run(self.run_id).status
+
+    def events(self, after_seq: int = 0) -> list[Any]:
+        """The run's events with ``seq > after_seq``."""
+        self._sync()
+        return self._log.events(self.run_id, after_seq)
+
+    def done(self) -> bool:
+        """True once the run reached a terminal status."""
+        if self._future is not None:
+            return self._future.done()
+        return self._log_status().is_terminal
+
+    # waiting ----------------------------------------------------------------------
+    def wait(self, timeout: float | None = None, poll: float = 0.05) -> Run:
+        """Block until the run ends; returns its final record.
+
+        Raises:
+            TimeoutError: still running after ``timeout`` seconds.
+        """
+        if self._future is not None:
+            try:
+                self._future.exception(timeout)
+            except FutureTimeout:
+                raise TimeoutError(f"run {self.run_id} still running after {timeout}s") from None
+            return self.run
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            run = self._log.get_run(self.run_id)
+            if run.status.is_terminal:
+                return run
+            if deadline is not None and time.monotonic() >= deadline:
+                raise TimeoutError(f"run {self.run_id} still running after {timeout}s")
+            time.sleep(poll)
+
+    def result(self, timeout: float | None = None) -> Any:
+        """Wait, then return the result (typed in-process, JSON data otherwise).
+
+        Raises:
+            ActionFailedError: the run failed.
+            RunCancelledError: the run was cancelled.
+        """
+        if self._future is not None:
+            try:
+                return self._future.result(timeout)
+            except FutureTimeout:
+                raise TimeoutError(f"run {self.run_id} still running after {timeout}s") from None
+        run = self.wait(timeout)
+        return _outcome(run)
+
+    def cancel(self) -> None:
+        """Ask the run to stop at its next cancellation point."""
+        if self._canceller is not None:
+            self._canceller()
+        else:
+            self._log.request_cancel(self.run_id)
+
+    def _sync(self) -> None:
+        if self._flush is not None:
+            self._flush()
+
+
+def _outcome(run: Run) -> Any:
+    if run.status is RunStatus.SUCCEEDED:
+        return run.result
+    if run.status is RunStatus.CANCELLED:
+        raise RunCancelledError(run.id)
+    error = run.error or {}
+    if run.status is RunStatus.FAILED:
+        raise ActionFailedError(
+            run.id,
+            str(error.get("type", "Error")),
+            str(error.get("message", "")),
+            str(error.get("traceback", "")),
+        )
+    raise HoistError(f"run {run.id} ended {run.status}")

@@ -1,0 +1,1 @@
+"""Authoring plugins: actions, their context, steps, environment, categories, discovery."""

@@ -1,0 +1,169 @@
+"""``BaseAction[P]``: a typed unit of work with a params model, a context and a result."""
+
+from __future__ import annotations
+
+import re
+import typing
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from hoist.errors import ParamsValidationError, field_errors_from_pydantic
+from hoist.plugins.categories import PluginCategory
+from hoist.plugins.types import DataType
+
+if TYPE_CHECKING:
+    import logging
+
+    from hoist.plugins.context import RuntimeContext
+    from hoist.plugins.steps.context import BaseStepContext
+    from hoist.plugins.steps.registry import StepRegistry
+
+__all__ = ["AnyParams", "BaseAction", "P"]
+
+
+class AnyParams(BaseModel):
+    """Params of an action that declares no model: any keys are accepted."""
+
+    model_config = ConfigDict(extra="allow")
+
+
+P = TypeVar("P", bound=BaseModel)
+
+
+def _snake(name: str) -> str:
+    name = re.sub(r"Action$", "", name) or name
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
+
+
+class BaseAction(Generic[P]):
+    """Subclass with your params model as the type argument and implement :meth:`execute`.
+
+    Example::
+
+        class TrainAction(BaseAction[TrainParams]):
+            action_name = "train"
+            result_model = TrainResult
+
+            def execute(self) -> TrainResult:
+                for epoch in range(self.params.epochs):
+                    self.set_progress(epoch + 1, self.params.epochs)
+                return TrainResult(...)
+
+    A step-based action implements :meth:`setup_steps` instead of :meth:`execute`.
+
+    Class attributes:
+        action_name: the name used in ``config.yaml`` and on the command line
+            (default: the class name in snake case without ``Action``).
+        description: one line (default: the docstring's first line).
+        category: a :class:`PluginCategory`.
+        params_model: the params model (default: the generic argument).
+        result_model: when set, the returned value must validate against it.
+        input_type, output_type: semantic :class:`~hoist.plugins.types.DataType` s.
+    """
+
+    action_name: ClassVar[str] = ""
+    description: ClassVar[str] = ""
+    category: ClassVar[PluginCategory | str] = PluginCategory.CUSTOM
+    params_model: ClassVar[type[BaseModel]] = AnyParams
+    result_model: ClassVar[type[BaseModel] | None] = None
+    input_type: ClassVar[type[DataType] | None] = None
+    output_type: ClassVar[type[DataType] | None] = None
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "params_model" not in cls.__dict__:
+            found = _generic_params_model(cls)
+            if found is not None:
+                cls.params_model = found
+        if "action_name" not in cls.__dict__ or not cls.__dict__["action_name"]:
+            cls.action_name = _snake(cls.__name__)
+        if "description" not in cls.__dict__:
+            doc = (cls.__doc__ or "").strip()
+            cls.description = doc.splitlines()[0] if doc else ""
+
+    def __init__(self, params: P, ctx: RuntimeContext) -> None:
+        cls = type(self)
+        if cls.execute is BaseAction.execute and cls.setup_steps is BaseAction.setup_steps:
+            raise TypeError(f"{cls.__qualname__} must implement execute() or setup_steps()")
+        self.params = params
+        self.ctx = ctx
+
+    # ------------------------------------------------------------------ params
+    @classmethod
+    def validate_params(cls, params: BaseModel | dict[str, Any] | None) -> P:
+        """Validate raw params against :attr:`params_model`.
+
+        Raises:
+            ParamsValidationError: naming every failing field and its rule.
+        """
+        model = cls.params_model
+        if isinstance(params, model):
+            return params  # type: ignore[return-value]
+        if isinstance(params, BaseModel):
+            params = params.model_dump()
+        try:
+            return model.model_validate(params or {})  # type: ignore[return-value]
+        except ValidationError as exc:
+            raise ParamsValidationError(field_errors_from_pydantic(exc.errors())) from None
+
+    # ------------------------------------------------------------------ work
+    def execute(self) -> Any:
+        """Do the work and return the result. The default runs the registered steps."""
+        from hoist.plugins.steps.orchestrator import Orchestrator
+        from hoist.plugins.steps.registry import StepRegistry
+
+        registry = StepRegistry()
+        self.setup_steps(registry)
+        context = self.create_step_context()
+        Orchestrator(registry, context).execute()
+        return self.step_result(context)
+
+    def setup_steps(self, registry: StepRegistry) -> None:
+        """Register this action's steps (step-based actions implement this)."""
+
+    def create_step_context(self) -> BaseStepContext:
+        """The context shared by this action's steps (override for a richer one)."""
+        from hoist.plugins.steps.context import BaseStepContext
+
+        return BaseStepContext(runtime_ctx=self.ctx, params=self.params)
+
+    def step_result(self, context: BaseStepContext) -> Any:
+        """The action's result after all steps ran (default: the steps' merged data)."""
+        return context.result()
+
+    # ------------------------------------------------------------------ helpers
+    @property
+    def logger(self) -> logging.LoggerAdapter:  # type: ignore[type-arg]
+        """The context's logger."""
+        return self.ctx.logger
+
+    def set_progress(self, current: float, total: float, category: str | None = None) -> None:
+        """See :meth:`RuntimeContext.set_progress`."""
+        self.ctx.set_progress(current, total, category)
+
+    def set_metrics(self, values: dict[str, Any], category: str | None = None) -> None:
+        """See :meth:`RuntimeContext.set_metrics`."""
+        self.ctx.set_metrics(values, category)
+
+    def log(self, event: str, data: dict[str, Any] | None = None) -> None:
+        """See :meth:`RuntimeContext.log`."""
+        self.ctx.log(event, data)
+
+    def log_message(self, text: str, level: str = "info") -> None:
+        """See :meth:`RuntimeContext.log_message`."""
+        self.ctx.log_message(text, level)
+
+    def log_dev_event(self, name: str, data: dict[str, Any] | None = None) -> None:
+        """See :meth:`RuntimeContext.log_dev_event`."""
+        self.ctx.log_dev_event(name, data)
+
+
+def _generic_params_model(cls: type) -> type[BaseModel] | None:
+    for base in getattr(cls, "__orig_bases__", ()):
+        origin = typing.get_origin(base)
+        if isinstance(origin, type) and issubclass(origin, BaseAction):
+            for arg in typing.get_args(base):
+                if isinstance(arg, type) and issubclass(arg, BaseModel):
+                    return arg
+    return None

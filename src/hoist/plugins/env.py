@@ -1,0 +1,145 @@
+"""``PluginEnvironment``: typed access to a plugin's settings from the environment or a file."""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any, TypeVar
+
+from hoist.errors import ConfigError
+
+__all__ = ["PluginEnvironment"]
+
+_T = TypeVar("_T")
+_MISSING: Any = object()
+_TRUE = frozenset({"1", "true", "yes", "on", "y", "t"})
+_FALSE = frozenset({"0", "false", "no", "off", "n", "f", ""})
+
+
+class PluginEnvironment(Mapping[str, Any]):
+    """An immutable mapping of setting names to values, with typed getters.
+
+    Args:
+        values: the settings.
+        source: where they came from (shown in errors).
+    """
+
+    def __init__(self, values: Mapping[str, Any] | None = None, *, source: str = "env") -> None:
+        self._values = dict(values or {})
+        self.source = source
+
+    @classmethod
+    def from_environ(
+        cls, prefix: str = "", environ: Mapping[str, str] | None = None
+    ) -> PluginEnvironment:
+        """Variables whose names start with ``prefix``, with the prefix removed."""
+        env = os.environ if environ is None else environ
+        values = {k[len(prefix) :]: v for k, v in env.items() if k.startswith(prefix)}
+        return cls(values, source=f"environment ({prefix}*)" if prefix else "environment")
+
+    @classmethod
+    def from_file(cls, path: str | os.PathLike[str]) -> PluginEnvironment:
+        """Settings from a TOML file; nested tables become dotted keys (``db.host``).
+
+        Raises:
+            ConfigError: the file is missing or is not valid TOML (with its line).
+        """
+        file = Path(path)
+        try:
+            data = tomllib.loads(file.read_text())
+        except FileNotFoundError:
+            raise ConfigError("file not found", path=str(file)) from None
+        except tomllib.TOMLDecodeError as exc:
+            line = getattr(exc, "lineno", None)
+            raise ConfigError(f"invalid TOML: {exc}", path=str(file), line=line) from exc
+        return cls(_flatten(data), source=str(file))
+
+    def merge(self, *others: Mapping[str, Any]) -> PluginEnvironment:
+        """A new environment; later mappings override earlier ones."""
+        values = dict(self._values)
+        for other in others:
+            values.update(other)
+        return PluginEnvironment(values, source=self.source)
+
+    # Mapping ----------------------------------------------------------------------
+    def __getitem__(self, key: str) -> Any:
+        return self._values[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._values)
+
+    def __len__(self) -> int:
+        return len(self._values)
+
+    def __repr__(self) -> str:
+        return f"PluginEnvironment({sorted(self._values)}, source={self.source!r})"
+
+    def to_dict(self) -> dict[str, Any]:
+        """A plain copy of the settings."""
+        return dict(self._values)
+
+    # typed getters ----------------------------------------------------------------
+    def get_str(self, key: str, default: str | None = _MISSING) -> str | None:
+        """The value as text; ``default`` when missing, an error without a default."""
+        value = self._lookup(key, default)
+        return value if value is None or value is default else str(value)
+
+    def get_int(self, key: str, default: int | None = _MISSING) -> int | None:
+        """The value as an integer."""
+        return self._convert(key, default, int, "an integer")
+
+    def get_float(self, key: str, default: float | None = _MISSING) -> float | None:
+        """The value as a float."""
+        return self._convert(key, default, float, "a number")
+
+    def get_bool(self, key: str, default: bool | None = _MISSING) -> bool | None:
+        """The value as a bool (``1/0``, ``true/false``, ``yes/no``, ``on/off``)."""
+        value = self._lookup(key, default)
+        if value is default or isinstance(value, bool) or value is None:
+            return value  # type: ignore[no-any-return]
+        text = str(value).strip().lower()
+        if text in _TRUE:
+            return True
+        if text in _FALSE:
+            return False
+        raise ConfigError(f"must be a boolean, got {value!r}", path=self.source, key=key)
+
+    def get_list(
+        self, key: str, default: list[str] | None = _MISSING, *, sep: str = ","
+    ) -> list[Any] | None:
+        """The value as a list: a list as is, text split on ``sep`` (blanks dropped)."""
+        value = self._lookup(key, default)
+        if value is default or value is None:
+            return value  # type: ignore[no-any-return]
+        if isinstance(value, list | tuple):
+            return list(value)
+        return [part.strip() for part in str(value).split(sep) if part.strip()]
+
+    def _lookup(self, key: str, default: Any) -> Any:
+        if key in self._values:
+            return self._values[key]
+        if default is _MISSING:
+            raise ConfigError("required setting is missing", path=self.source, key=key)
+        return default
+
+    def _convert(self, key: str, default: Any, kind: type[_T], what: str) -> _T | None:
+        value = self._lookup(key, default)
+        if value is default or value is None:
+            return value  # type: ignore[no-any-return]
+        try:
+            return kind(value)  # type: ignore[call-arg]
+        except (TypeError, ValueError):
+            raise ConfigError(f"must be {what}, got {value!r}", path=self.source, key=key) from None
+
+
+def _flatten(data: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in data.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, Mapping):
+            out.update(_flatten(value, f"{name}."))
+        else:
+            out[name] = value
+    return out

@@ -1,0 +1,85 @@
+"""Run one action against a context: the part every executor (and every Ray worker)
+shares. It moves the run through ``running`` to a terminal status, validates the result
+against ``result_model`` and records errors with their traceback."""
+
+from __future__ import annotations
+
+import traceback
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from hoist.errors import (
+    ActionFailedError,
+    ResultValidationError,
+    RunCancelledError,
+    field_errors_from_pydantic,
+)
+from hoist.plugins.action import BaseAction
+from hoist.plugins.context import RuntimeContext
+from hoist.runs.models import RunStatus
+
+__all__ = ["invoke_action", "jsonable"]
+
+
+def invoke_action(action_cls: type[BaseAction[Any]], params: BaseModel, ctx: RuntimeContext) -> Any:
+    """Execute ``action_cls`` with validated ``params``; return its (typed) result.
+
+    Raises:
+        ActionFailedError: the action raised (the original is chained as ``__cause__``).
+        ResultValidationError: the result does not match ``result_model``.
+        RunCancelledError: the run was cancelled.
+    """
+    ctx.emit_status(RunStatus.RUNNING)
+    try:
+        value = action_cls(params, ctx).execute()
+        result = _check_result(action_cls, value, ctx.run_id)
+    except RunCancelledError:
+        ctx.emit_status(RunStatus.CANCELLED)
+        raise
+    except KeyboardInterrupt:
+        ctx.emit_status(RunStatus.CANCELLED)
+        raise
+    except ResultValidationError as exc:
+        ctx.emit_error(exc.error_type, exc.error_message, field_errors=exc.field_errors)
+        ctx.emit_status(RunStatus.FAILED)
+        raise
+    except Exception as exc:
+        error_type = _qualified_name(type(exc))
+        tb = "".join(traceback.format_exception(exc))
+        ctx.emit_error(error_type, str(exc), tb)
+        ctx.emit_status(RunStatus.FAILED)
+        raise ActionFailedError(ctx.run_id, error_type, str(exc), tb) from exc
+    ctx.emit_result(jsonable(result))
+    ctx.emit_status(RunStatus.SUCCEEDED)
+    return result
+
+
+def _check_result(action_cls: type[BaseAction[Any]], value: Any, run_id: str) -> Any:
+    model = action_cls.result_model
+    if model is None or isinstance(value, model):
+        return value
+    if isinstance(value, BaseModel):
+        value = value.model_dump()
+    try:
+        return model.model_validate(value)
+    except ValidationError as exc:
+        raise ResultValidationError(run_id, field_errors_from_pydantic(exc.errors())) from None
+
+
+def _qualified_name(cls: type) -> str:
+    module = cls.__module__
+    return cls.__qualname__ if module == "builtins" else f"{module}.{cls.__qualname__}"
+
+
+def jsonable(value: Any) -> Any:
+    """``value`` as JSON-compatible data (models dumped, paths and unknowns as text)."""
+    if value is None or isinstance(value, str | int | float | bool):
+        return value
+    if isinstance(value, BaseModel):
+        return value.model_dump(mode="json")
+    if isinstance(value, dict):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | set | frozenset):
+        return [jsonable(v) for v in value]
+    return str(value)

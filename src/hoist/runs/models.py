@@ -1,0 +1,316 @@
+"""Runs and their events: the spine every view reads.
+
+A :class:`Run` is anything that executes (an action, a pipeline, a service launch, a
+deployment). Its history is an append-only log of :data:`Event` s numbered by a per-run
+``seq`` that starts at 1.
+"""
+
+from __future__ import annotations
+
+import functools
+import itertools
+import os
+import time
+from dataclasses import dataclass, field, fields, replace
+from enum import StrEnum
+from typing import Annotated, Any, Literal
+
+from pydantic import Field, TypeAdapter
+
+__all__ = [
+    "EVENT_ADAPTER",
+    "EVENT_TYPES",
+    "RUN_ADAPTER",
+    "TERMINAL_STATUSES",
+    "ArtifactEvent",
+    "CheckpointEvent",
+    "CustomEvent",
+    "DevEvent",
+    "ErrorEvent",
+    "Event",
+    "EventBase",
+    "LogEvent",
+    "MessageEvent",
+    "MetricsEvent",
+    "ProgressEvent",
+    "ResultEvent",
+    "Run",
+    "RunKind",
+    "RunStatus",
+    "StatusEvent",
+    "StepEvent",
+    "new_run_id",
+]
+
+
+class RunStatus(StrEnum):
+    """Lifecycle: ``queued → running → succeeded | failed | cancelled | lost``."""
+
+    QUEUED = "queued"
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+    LOST = "lost"
+
+    @property
+    def is_terminal(self) -> bool:
+        """True once the run can no longer change."""
+        return self in TERMINAL_STATUSES
+
+
+TERMINAL_STATUSES = frozenset(
+    {RunStatus.SUCCEEDED, RunStatus.FAILED, RunStatus.CANCELLED, RunStatus.LOST}
+)
+
+
+class RunKind(StrEnum):
+    """What a run executes."""
+
+    ACTION = "action"
+    PIPELINE = "pipeline"
+    SERVICE = "service"
+    DEPLOYMENT = "deployment"
+
+
+class _IdSource:
+    """Per-process random prefix plus a counter: unique ids without a syscall per id."""
+
+    def __init__(self) -> None:
+        self.reset()
+        os.register_at_fork(after_in_child=self.reset)
+
+    def reset(self) -> None:
+        self.prefix = os.urandom(4).hex()[:7]
+        self.counter = itertools.count(int.from_bytes(os.urandom(2), "big"))
+
+
+_ids = _IdSource()
+
+
+def new_run_id() -> str:
+    """A 24-hex-digit id that sorts by creation time: ms clock, process tag, counter."""
+    return f"{time.time_ns() // 1_000_000:012x}{_ids.prefix}{next(_ids.counter) & 0xFFFFF:05x}"
+
+
+@dataclass(slots=True, kw_only=True)
+class Run:
+    """One execution and its current state (the summary of its log).
+
+    A slotted dataclass, validated by :data:`RUN_ADAPTER` wherever runs come from
+    outside (store rows, HTTP bodies); executors build it from trusted values.
+    """
+
+    id: str
+    kind: RunKind = RunKind.ACTION
+    parent_id: str | None = None
+    plugin: str | None = None
+    action: str | None = None
+    mode: str = "local"
+    status: RunStatus = RunStatus.QUEUED
+    params: dict[str, Any] = field(default_factory=dict)
+    result: Any = None
+    error: dict[str, Any] | None = None
+    created_at: float = field(default_factory=time.time)
+    started_at: float | None = None
+    finished_at: float | None = None
+    heartbeat_at: float | None = None
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def duration(self) -> float | None:
+        """Seconds from start to finish (or to now while running)."""
+        if self.started_at is None:
+            return None
+        return (self.finished_at or time.time()) - self.started_at
+
+    def to_dict(self) -> dict[str, Any]:
+        """All fields as JSON-compatible data."""
+        out: dict[str, Any] = RUN_ADAPTER.dump_python(self, mode="json")
+        return out
+
+    def copy(self, **changes: Any) -> Run:
+        """A shallow copy with ``changes`` applied."""
+        return replace(self, **changes)
+
+
+_EVENT = dataclass(slots=True, kw_only=True)
+
+
+@_EVENT
+class EventBase:
+    """Fields every event has. ``seq`` is 1-based and gap-free within a run.
+
+    Events are slotted dataclasses rather than ``BaseModel`` s: they are built on the
+    action's hot path with values of Hoist's own making, so they skip validation there.
+    Everything that reads events from outside (store rows, HTTP bodies) validates them
+    through :data:`EVENT_ADAPTER`.
+    """
+
+    run_id: str
+    seq: int
+    ts: float
+    type: str = ""
+
+    def data(self) -> dict[str, Any]:
+        """The event's own fields (all but ``run_id``, ``seq``, ``ts`` and ``type``)."""
+        return {name: getattr(self, name) for name in _own_fields(type(self))}
+
+    def to_dict(self) -> dict[str, Any]:
+        """All fields as JSON-compatible data."""
+        out: dict[str, Any] = EVENT_ADAPTER.dump_python(self, mode="json")
+        return out
+
+
+@_EVENT
+class StatusEvent(EventBase):
+    """The run moved to ``status``."""
+
+    type: Literal["status"] = "status"
+    status: RunStatus
+
+
+@_EVENT
+class ProgressEvent(EventBase):
+    """``current`` of ``total`` done in ``category`` (``None`` is the run's main bar)."""
+
+    type: Literal["progress"] = "progress"
+    current: float
+    total: float
+    category: str | None = None
+
+
+@_EVENT
+class MetricsEvent(EventBase):
+    """Named numeric (or short text) values, e.g. one epoch's loss and accuracy."""
+
+    type: Literal["metrics"] = "metrics"
+    values: dict[str, Any]
+    category: str | None = None
+
+
+@_EVENT
+class LogEvent(EventBase):
+    """A log line (from ``ctx.logger``)."""
+
+    type: Literal["log"] = "log"
+    level: str = "INFO"
+    message: str
+    logger: str | None = None
+
+
+@_EVENT
+class MessageEvent(EventBase):
+    """A message meant for the person watching the run."""
+
+    type: Literal["message"] = "message"
+    level: str = "info"
+    text: str
+
+
+@_EVENT
+class DevEvent(EventBase):
+    """A developer-facing debug event."""
+
+    type: Literal["dev"] = "dev"
+    name: str
+    data: dict[str, Any] = field(default_factory=dict)  # type: ignore[assignment]
+
+
+@_EVENT
+class CustomEvent(EventBase):
+    """A structured event named by the action (``ctx.log(event, data)``)."""
+
+    type: Literal["custom"] = "custom"
+    name: str
+    data: dict[str, Any] = field(default_factory=dict)  # type: ignore[assignment]
+
+
+@_EVENT
+class StepEvent(EventBase):
+    """A step of a step-based action started, finished, was skipped or rolled back."""
+
+    type: Literal["step"] = "step"
+    step: str
+    phase: Literal["started", "finished", "skipped", "failed", "rolled_back", "rollback_failed"]
+    weight: float = 1.0
+    detail: str | None = None
+
+
+@_EVENT
+class ArtifactEvent(EventBase):
+    """A file the run produced, relative to its artifacts folder when inside it."""
+
+    type: Literal["artifact"] = "artifact"
+    path: str
+    name: str | None = None
+    size: int | None = None
+
+
+@_EVENT
+class CheckpointEvent(EventBase):
+    """Saved state from which a run can be resumed."""
+
+    type: Literal["checkpoint"] = "checkpoint"
+    name: str
+    data: dict[str, Any] = field(default_factory=dict)  # type: ignore[assignment]
+
+
+@_EVENT
+class ResultEvent(EventBase):
+    """The run's result (JSON-compatible)."""
+
+    type: Literal["result"] = "result"
+    value: Any = None
+
+
+@_EVENT
+class ErrorEvent(EventBase):
+    """Why the run failed: exception type, message and traceback."""
+
+    type: Literal["error"] = "error"
+    error_type: str
+    message: str
+    traceback: str = ""
+    field_errors: dict[str, list[str]] | None = None
+
+
+_BASE_FIELDS = frozenset({"run_id", "seq", "ts", "type"})
+
+
+@functools.cache
+def _own_fields(cls: type) -> tuple[str, ...]:
+    return tuple(f.name for f in fields(cls) if f.name not in _BASE_FIELDS)
+
+
+Event = Annotated[
+    StatusEvent
+    | ProgressEvent
+    | MetricsEvent
+    | LogEvent
+    | MessageEvent
+    | DevEvent
+    | CustomEvent
+    | StepEvent
+    | ArtifactEvent
+    | CheckpointEvent
+    | ResultEvent
+    | ErrorEvent,
+    Field(discriminator="type"),
+]
+"""Any event; pydantic picks the class by its ``type``."""
+
+RUN_ADAPTER: TypeAdapter[Run] = TypeAdapter(Run)
+"""Validates runs from outside and dumps them to JSON-compatible data."""
+
+EVENT_ADAPTER: TypeAdapter[Any] = TypeAdapter(Event)
+"""Validates events from outside (``validate_python``/``validate_json``) and dumps them."""
+
+EVENT_TYPES: dict[str, type[EventBase]] = {
+    cls.__dataclass_fields__["type"].default: cls  # type: ignore[misc]
+    for cls in (
+        StatusEvent, ProgressEvent, MetricsEvent, LogEvent, MessageEvent, DevEvent,
+        CustomEvent, StepEvent, ArtifactEvent, CheckpointEvent, ResultEvent, ErrorEvent,
+    )
+}  # fmt: skip
+"""Event class by ``type`` name."""

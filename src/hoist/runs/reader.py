@@ -1,0 +1,81 @@
+"""What every view of the run log can ask: the :class:`RunLog` protocol, and the one rule
+that turns events into a run's summary fields."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol, runtime_checkable
+
+from hoist.runs.models import EventBase, Run, RunStatus
+
+__all__ = ["RunFilter", "RunLog", "run_updates"]
+
+
+@dataclass(frozen=True)
+class RunFilter:
+    """Which runs :meth:`RunLog.list_runs` returns (all given conditions must hold)."""
+
+    status: Sequence[RunStatus] | None = None
+    plugin: str | None = None
+    action: str | None = None
+    kind: str | None = None
+    parent_id: str | None = None
+    since: float | None = None
+    until: float | None = None
+    limit: int = 50
+    offset: int = 0
+
+
+@runtime_checkable
+class RunLog(Protocol):
+    """Read access to runs and their events (the store, or a memory sink in tests)."""
+
+    def get_run(self, run_id: str) -> Run:
+        """The run, or :class:`~hoist.errors.RunNotFoundError`."""
+        ...
+
+    def list_runs(self, flt: RunFilter | None = None) -> list[Run]:
+        """Runs matching ``flt``, newest first."""
+        ...
+
+    def events(self, run_id: str, after_seq: int = 0, limit: int | None = None) -> list[Any]:
+        """The run's events with ``seq > after_seq``, in order."""
+        ...
+
+    def request_cancel(self, run_id: str) -> None:
+        """Ask the run to stop at its next cancellation point."""
+        ...
+
+    def is_cancel_requested(self, run_id: str) -> bool:
+        """True once :meth:`request_cancel` was called for the run."""
+        ...
+
+
+def run_updates(event: EventBase) -> dict[str, Any] | None:
+    """The run fields an event changes, or ``None`` for events that change none.
+
+    Every store applies events through this one function so that the summary row and
+    the log can never disagree.
+    """
+    kind = getattr(event, "type", None)
+    if kind == "status":
+        status = event.status  # type: ignore[attr-defined]
+        updates: dict[str, Any] = {"status": status, "heartbeat_at": event.ts}
+        if status is RunStatus.RUNNING:
+            updates["started_at"] = event.ts
+        elif status.is_terminal:
+            updates["finished_at"] = event.ts
+        return updates
+    if kind == "result":
+        return {"result": event.value}  # type: ignore[attr-defined]
+    if kind == "error":
+        return {
+            "error": {
+                "type": event.error_type,  # type: ignore[attr-defined]
+                "message": event.message,  # type: ignore[attr-defined]
+                "traceback": event.traceback,  # type: ignore[attr-defined]
+                "field_errors": event.field_errors,  # type: ignore[attr-defined]
+            }
+        }
+    return None

@@ -1,0 +1,169 @@
+"""A sink that writes to the run store in batches from a background thread.
+
+``emit`` appends to a deque (no lock, no I/O). The writer wakes every ``interval``
+seconds, or sooner when ``batch_size`` items are waiting, and commits everything queued in
+one transaction. :meth:`StoreSink.flush` returns once all that was emitted before the call
+is committed: that is the acknowledgement. A failed write keeps its batch and is retried,
+so a database hiccup loses nothing.
+"""
+
+from __future__ import annotations
+
+import atexit
+import logging
+import threading
+import time
+import weakref
+from collections import deque
+
+from hoist.errors import StoreError
+from hoist.runs.models import EventBase, Run, RunStatus
+from hoist.runs.sinks.base import EventSink
+from hoist.runs.store import RunStore
+
+__all__ = ["StoreSink"]
+
+_log = logging.getLogger("hoist.store")
+_live_sinks: weakref.WeakSet[StoreSink] = weakref.WeakSet()
+
+
+@atexit.register
+def _flush_all_at_exit() -> None:
+    for sink in list(_live_sinks):
+        sink.close()
+
+
+class StoreSink(EventSink):
+    """Batches runs and events into a :class:`~hoist.runs.store.RunStore`.
+
+    Args:
+        store: where to write.
+        interval: longest time (s) an event waits before it is written.
+        batch_size: queue length that wakes the writer early.
+        cancel_poll_interval: how often (s) a run's cancel flag is read from the store.
+    """
+
+    def __init__(
+        self,
+        store: RunStore,
+        *,
+        interval: float = 0.02,
+        batch_size: int = 2000,
+        cancel_poll_interval: float = 0.5,
+    ) -> None:
+        self.store = store
+        self.interval = interval
+        self.batch_size = batch_size
+        self.cancel_poll_interval = cancel_poll_interval
+        self._queue: deque[Run | EventBase] = deque()
+        self._enqueued = 0
+        self._written = 0
+        self._done = threading.Condition()
+        self._wake = threading.Event()
+        self._closed = False
+        self._last_error: BaseException | None = None
+        self._live: set[str] = set()
+        self._cancelled: frozenset[str] = frozenset()
+        self._next_cancel_poll = 0.0
+        self._thread = threading.Thread(target=self._run, name="hoist-store-writer", daemon=True)
+        self._thread.start()
+        _live_sinks.add(self)
+
+    def open_run(self, run: Run) -> None:
+        self._queue.append(run)
+        self._enqueued += 1
+
+    def emit(self, event: EventBase) -> None:
+        self._queue.append(event)
+        self._enqueued += 1
+        if len(self._queue) >= self.batch_size:
+            self._wake.set()
+
+    def flush(self, timeout: float | None = 30.0) -> None:
+        """Block until everything emitted before this call is committed.
+
+        Raises:
+            StoreError: the store could not be written within ``timeout`` seconds.
+        """
+        target = self._enqueued
+        if self._written >= target:
+            return
+        deadline = None if timeout is None else time.monotonic() + timeout
+        self._wake.set()
+        with self._done:
+            while self._written < target:
+                remaining = None if deadline is None else deadline - time.monotonic()
+                if remaining is not None and remaining <= 0:
+                    raise StoreError(
+                        f"run store {self.store.safe_url} did not accept events in time: "
+                        f"{self._last_error}"
+                    )
+                self._done.wait(remaining if remaining is None else min(remaining, 0.5))
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        try:
+            self.flush()
+        finally:
+            self._closed = True
+            self._wake.set()
+            self._thread.join(timeout=5)
+
+    def is_cancel_requested(self, run_id: str) -> bool:
+        # The writer thread refreshes the set of cancelled live runs in bulk, so this
+        # stays a set lookup on the action's thread.
+        return run_id in self._cancelled
+
+    # writer thread -----------------------------------------------------------------
+    def _run(self) -> None:
+        backoff = self.interval
+        while True:
+            self._wake.wait(self.interval)
+            self._wake.clear()
+            closing = self._closed
+            self._poll_cancellations()
+            batch = self._take()
+            while batch:
+                try:
+                    self._write(batch)
+                except Exception as exc:  # keep the batch, retry after a pause
+                    self._last_error = exc
+                    _log.warning("run store write failed, will retry: %s", exc)
+                    self._queue.extendleft(reversed(batch))
+                    time.sleep(backoff)
+                    backoff = min(backoff * 2, 2.0)
+                    break
+                backoff = self.interval
+                with self._done:
+                    self._written += len(batch)
+                    self._done.notify_all()
+                batch = self._take()
+            if closing and not self._queue:
+                return
+
+    def _take(self) -> list[Run | EventBase]:
+        batch: list[Run | EventBase] = []
+        queue = self._queue
+        while queue and len(batch) < 5000:
+            batch.append(queue.popleft())
+        return batch
+
+    def _write(self, batch: list[Run | EventBase]) -> None:
+        new_runs = [item for item in batch if isinstance(item, Run)]
+        new_events = [item for item in batch if not isinstance(item, Run)]
+        self.store.write_batch(new_runs, new_events)
+        self._live.update(run.id for run in new_runs)
+        for event in new_events:
+            if event.type == "status" and RunStatus(event.status).is_terminal:  # type: ignore[attr-defined]
+                self._live.discard(event.run_id)
+
+    def _poll_cancellations(self) -> None:
+        now = time.monotonic()
+        if not self._live or now < self._next_cancel_poll:
+            return
+        self._next_cancel_poll = now + self.cancel_poll_interval
+        try:
+            self._cancelled = frozenset(self.store.cancel_requested_among(list(self._live)))
+        except Exception as exc:  # a failed poll must not stop the writer
+            _log.warning("could not read cancellation flags: %s", exc)

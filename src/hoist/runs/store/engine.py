@@ -1,0 +1,65 @@
+"""Create SQLAlchemy engines for the run store: SQLite in WAL mode, or PostgreSQL."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.pool import StaticPool
+
+from hoist.errors import MissingExtraError, StoreError
+
+__all__ = ["create_store_engine", "normalize_url"]
+
+
+def normalize_url(url: str) -> sa.URL:
+    """Parse ``url``; plain ``postgresql://`` URLs get the psycopg 3 driver."""
+    try:
+        parsed = sa.make_url(url)
+    except sa.exc.ArgumentError as exc:
+        raise StoreError(f"invalid database URL {url!r}: {exc}") from exc
+    if parsed.drivername in ("postgresql", "postgres"):
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    return parsed
+
+
+def create_store_engine(url: str) -> sa.Engine:
+    """An engine for ``url``; creates the SQLite file's folder and sets its pragmas."""
+    parsed = normalize_url(url)
+    backend = parsed.get_backend_name()
+    if backend == "sqlite":
+        return _sqlite_engine(parsed)
+    if backend == "postgresql":
+        if importlib.util.find_spec("psycopg") is None:
+            raise MissingExtraError("postgres", "psycopg")
+        return sa.create_engine(parsed, pool_pre_ping=True, pool_size=5, max_overflow=10)
+    raise StoreError(f"unsupported database {backend!r}: use SQLite or PostgreSQL")
+
+
+def _sqlite_engine(url: sa.URL) -> sa.Engine:
+    database = url.database
+    kwargs: dict[str, Any] = {"connect_args": {"check_same_thread": False, "timeout": 30}}
+    if database in (None, "", ":memory:"):
+        kwargs["poolclass"] = StaticPool
+    else:
+        Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+    engine = sa.create_engine(url, **kwargs)
+
+    @sa.event.listens_for(engine, "connect")
+    def _pragmas(dbapi_conn: Any, _record: Any) -> None:
+        # Let SQLAlchemy, not the driver, issue BEGIN; WAL lets readers run beside the
+        # writer; NORMAL sync is durable across process crashes in WAL mode.
+        dbapi_conn.isolation_level = None
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute("PRAGMA synchronous=NORMAL")
+        cur.execute("PRAGMA busy_timeout=30000")
+        cur.close()
+
+    @sa.event.listens_for(engine, "begin")
+    def _begin(conn: sa.Connection) -> None:
+        conn.exec_driver_sql("BEGIN")
+
+    return engine

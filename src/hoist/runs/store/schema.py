@@ -1,0 +1,44 @@
+"""Tables of the run store (SQLAlchemy Core). Changes go through a migration in
+``migrations/versions`` and a bump of :data:`HEAD_REVISION`."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+__all__ = ["HEAD_REVISION", "events", "metadata", "runs"]
+
+HEAD_REVISION = "0001"
+"""The newest migration; a store at this revision needs no Alembic at start-up."""
+
+metadata = sa.MetaData()
+
+runs = sa.Table(
+    "runs",
+    metadata,
+    sa.Column("id", sa.String(40), primary_key=True),
+    sa.Column("kind", sa.String(20), nullable=False),
+    sa.Column("parent_id", sa.String(40), nullable=True, index=True),
+    sa.Column("plugin", sa.String(200), nullable=True, index=True),
+    sa.Column("action", sa.String(200), nullable=True),
+    sa.Column("mode", sa.String(20), nullable=False),
+    sa.Column("status", sa.String(20), nullable=False, index=True),
+    sa.Column("params", sa.Text, nullable=False),
+    sa.Column("result", sa.Text, nullable=True),
+    sa.Column("error", sa.Text, nullable=True),
+    sa.Column("created_at", sa.Float, nullable=False, index=True),
+    sa.Column("started_at", sa.Float, nullable=True),
+    sa.Column("finished_at", sa.Float, nullable=True),
+    sa.Column("heartbeat_at", sa.Float, nullable=True),
+    sa.Column("cancel_requested", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("meta", sa.Text, nullable=False),
+)
+
+events = sa.Table(
+    "events",
+    metadata,
+    sa.Column("run_id", sa.String(40), primary_key=True),
+    sa.Column("seq", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("ts", sa.Float, nullable=False),
+    sa.Column("type", sa.String(20), nullable=False),
+    sa.Column("data", sa.Text, nullable=False),
+)

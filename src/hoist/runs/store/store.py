@@ -1,0 +1,219 @@
+"""Queries and batched writes of the run store."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import sqlalchemy as sa
+
+from hoist.errors import RunNotFoundError, StoreError
+from hoist.runs.models import EVENT_ADAPTER, RUN_ADAPTER, EventBase, Run
+from hoist.runs.reader import RunFilter, run_updates
+from hoist.runs.store import migrate
+from hoist.runs.store.engine import create_store_engine
+from hoist.runs.store.schema import events, runs
+
+__all__ = ["RunStore"]
+
+_JSON_COLUMNS = ("params", "result", "error", "meta")
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"), default=str)
+
+
+class RunStore:
+    """Runs and events in one SQL database. Safe to share between threads.
+
+    Args:
+        url: a SQLAlchemy URL (``sqlite:///path.db`` or ``postgresql://...``).
+        migrate: bring the schema to head on open (the default).
+    """
+
+    def __init__(self, url: str, *, migrate: bool = True) -> None:
+        self.url = url
+        self.engine = create_store_engine(url)
+        self._insert_run = self._dialect_insert(runs)
+        self._insert_event = self._dialect_insert(events)
+        if migrate:
+            try:
+                self.migrate()
+            except sa.exc.SQLAlchemyError as exc:
+                raise StoreError(f"cannot open run store {self.safe_url}: {exc}") from exc
+
+    @property
+    def safe_url(self) -> str:
+        """The URL with any password hidden."""
+        return self.engine.url.render_as_string(hide_password=True)
+
+    def migrate(self) -> None:
+        """Bring the schema to the newest revision."""
+        migrate.upgrade(self.engine)
+
+    def close(self) -> None:
+        """Release the connection pool."""
+        self.engine.dispose()
+
+    def _dialect_insert(self, table: sa.Table) -> Any:
+        if self.engine.dialect.name == "postgresql":
+            from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+            return pg_insert(table).on_conflict_do_nothing()
+        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+        return sqlite_insert(table).on_conflict_do_nothing()
+
+    # writes -----------------------------------------------------------------------
+    def write_batch(self, new_runs: Sequence[Run], new_events: Sequence[EventBase]) -> None:
+        """Insert runs and events and apply the events to their runs, in one transaction.
+
+        Idempotent: a run or an event ``(run_id, seq)`` already stored is left alone.
+        """
+        updates: dict[str, dict[str, Any]] = {}
+        for event in new_events:
+            changed = run_updates(event)
+            if changed is not None:
+                updates.setdefault(event.run_id, {}).update(changed)
+        with self.engine.begin() as conn:
+            if new_runs:
+                conn.execute(self._insert_run, [_run_row(r) for r in new_runs])
+            if new_events:
+                conn.execute(self._insert_event, [_event_row(e) for e in new_events])
+            for run_id, changed in updates.items():
+                conn.execute(runs.update().where(runs.c.id == run_id).values(**_encode(changed)))
+
+    def request_cancel(self, run_id: str) -> None:
+        """Flag the run so that its worker stops at the next cancellation point."""
+        with self.engine.begin() as conn:
+            done = conn.execute(
+                runs.update().where(runs.c.id == run_id).values(cancel_requested=True)
+            )
+        if done.rowcount == 0:
+            raise RunNotFoundError(run_id)
+
+    # reads ------------------------------------------------------------------------
+    def is_cancel_requested(self, run_id: str) -> bool:
+        """True once :meth:`request_cancel` was called for the run."""
+        with self.engine.connect() as conn:
+            flag = conn.execute(
+                sa.select(runs.c.cancel_requested).where(runs.c.id == run_id)
+            ).scalar()
+        return bool(flag)
+
+    def cancel_requested_among(self, run_ids: Sequence[str]) -> set[str]:
+        """The ids in ``run_ids`` whose cancellation was requested."""
+        found: set[str] = set()
+        with self.engine.connect() as conn:
+            for start in range(0, len(run_ids), 500):
+                chunk = run_ids[start : start + 500]
+                query = sa.select(runs.c.id).where(runs.c.id.in_(chunk), runs.c.cancel_requested)
+                found.update(conn.execute(query).scalars())
+        return found
+
+    def get_run(self, run_id: str) -> Run:
+        """The run with this id (a unique prefix of at least 6 characters also works)."""
+        with self.engine.connect() as conn:
+            row = conn.execute(sa.select(runs).where(runs.c.id == run_id)).mappings().first()
+            if row is None and len(run_id) >= 6:
+                rows = (
+                    conn.execute(sa.select(runs).where(runs.c.id.startswith(run_id)).limit(2))
+                    .mappings()
+                    .all()
+                )
+                row = rows[0] if len(rows) == 1 else None
+        if row is None:
+            raise RunNotFoundError(run_id)
+        return _row_to_run(row)
+
+    def list_runs(self, flt: RunFilter | None = None) -> list[Run]:
+        """Runs matching ``flt``, newest first."""
+        flt = flt or RunFilter()
+        query = sa.select(runs)
+        if flt.status:
+            query = query.where(runs.c.status.in_([str(s) for s in flt.status]))
+        for column, value in (
+            (runs.c.plugin, flt.plugin),
+            (runs.c.action, flt.action),
+            (runs.c.kind, flt.kind),
+            (runs.c.parent_id, flt.parent_id),
+        ):
+            if value is not None:
+                query = query.where(column == value)
+        if flt.since is not None:
+            query = query.where(runs.c.created_at >= flt.since)
+        if flt.until is not None:
+            query = query.where(runs.c.created_at < flt.until)
+        query = query.order_by(runs.c.created_at.desc(), runs.c.id.desc())
+        query = query.limit(flt.limit).offset(flt.offset)
+        with self.engine.connect() as conn:
+            return [_row_to_run(row) for row in conn.execute(query).mappings()]
+
+    def events(self, run_id: str, after_seq: int = 0, limit: int | None = None) -> list[Any]:
+        """The run's events with ``seq > after_seq`` in order (at most ``limit``)."""
+        query = (
+            sa.select(events)
+            .where(events.c.run_id == run_id, events.c.seq > after_seq)
+            .order_by(events.c.seq)
+        )
+        if limit is not None:
+            query = query.limit(limit)
+        with self.engine.connect() as conn:
+            rows = conn.execute(query).all()
+        if not rows and after_seq == 0:
+            self.get_run(run_id)  # raises RunNotFoundError for an unknown run
+        return [_row_to_event(row) for row in rows]
+
+    def count_events(self, run_id: str) -> int:
+        """How many events the run has."""
+        with self.engine.connect() as conn:
+            query = sa.select(sa.func.count()).where(events.c.run_id == run_id)
+            return int(conn.execute(query).scalar() or 0)
+
+
+def _encode(values: dict[str, Any]) -> dict[str, Any]:
+    out = dict(values)
+    for key in _JSON_COLUMNS:
+        if key in out:
+            out[key] = _dumps(out[key])
+    if "status" in out:
+        out["status"] = str(out["status"])
+    return out
+
+
+def _run_row(run: Run) -> dict[str, Any]:
+    return _encode(run.to_dict())
+
+
+def _event_row(event: EventBase) -> dict[str, Any]:
+    return {
+        "run_id": event.run_id,
+        "seq": event.seq,
+        "ts": event.ts,
+        "type": event.type,
+        "data": _dumps(event.data()),
+    }
+
+
+def _row_to_run(row: Any) -> Run:
+    data = dict(row)
+    for key in _JSON_COLUMNS:
+        raw = data.get(key)
+        data[key] = json.loads(raw) if raw is not None else None
+    if data.get("params") is None:
+        data["params"] = {}
+    if data.get("meta") is None:
+        data["meta"] = {}
+    return RUN_ADAPTER.validate_python(data)
+
+
+def _row_to_event(row: Any) -> Any:
+    payload = json.loads(row.data)
+    payload.update(run_id=row.run_id, seq=row.seq, ts=row.ts, type=row.type)
+    return EVENT_ADAPTER.validate_python(payload)
+
+
+def iter_event_rows(items: Iterable[EventBase]) -> list[dict[str, Any]]:
+    """Rows for ``items`` as :meth:`RunStore.write_batch` writes them (for benchmarks)."""
+    return [_event_row(e) for e in items]
