@@ -1,0 +1,90 @@
+"""Hoist: typed plugin actions you can run anywhere, chain, watch and deploy.
+
+The public names are imported lazily so that ``import hoist`` stays fast::
+
+    from hoist import BaseAction, RuntimeContext, run_plugin
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+from hoist._version import __version__
+
+if TYPE_CHECKING:
+    from hoist.errors import (
+        ActionFailedError,
+        ActionNotFoundError,
+        ConfigError,
+        HoistError,
+        ParamsValidationError,
+        PluginNotFoundError,
+        RunCancelledError,
+        UserInputError,
+    )
+    from hoist.executors.base import Executor
+    from hoist.executors.handle import RunHandle
+    from hoist.executors.local import LocalExecutor
+    from hoist.executors.plugin_runner import run_plugin
+    from hoist.plugins.action import BaseAction
+    from hoist.plugins.categories import PluginCategory
+    from hoist.plugins.context import RuntimeContext
+    from hoist.plugins.decorators import action
+    from hoist.plugins.env import PluginEnvironment
+    from hoist.plugins.steps import (
+        BaseStep,
+        BaseStepContext,
+        Orchestrator,
+        StepRegistry,
+        StepResult,
+    )
+    from hoist.runs.models import Run, RunStatus
+    from hoist.runs.sinks.memory import MemorySink
+    from hoist.runs.store import RunStore
+    from hoist.settings import Settings
+
+_EXPORTS = {
+    "ActionFailedError": "hoist.errors",
+    "ActionNotFoundError": "hoist.errors",
+    "BaseAction": "hoist.plugins.action",
+    "BaseStep": "hoist.plugins.steps",
+    "BaseStepContext": "hoist.plugins.steps",
+    "ConfigError": "hoist.errors",
+    "Executor": "hoist.executors.base",
+    "HoistError": "hoist.errors",
+    "LocalExecutor": "hoist.executors.local",
+    "MemorySink": "hoist.runs.sinks.memory",
+    "Orchestrator": "hoist.plugins.steps",
+    "ParamsValidationError": "hoist.errors",
+    "PluginCategory": "hoist.plugins.categories",
+    "PluginEnvironment": "hoist.plugins.env",
+    "PluginNotFoundError": "hoist.errors",
+    "Run": "hoist.runs.models",
+    "RunCancelledError": "hoist.errors",
+    "RunHandle": "hoist.executors.handle",
+    "RunStatus": "hoist.runs.models",
+    "RunStore": "hoist.runs.store",
+    "RuntimeContext": "hoist.plugins.context",
+    "Settings": "hoist.settings",
+    "StepRegistry": "hoist.plugins.steps",
+    "StepResult": "hoist.plugins.steps",
+    "UserInputError": "hoist.errors",
+    "action": "hoist.plugins.decorators",
+    "run_plugin": "hoist.executors.plugin_runner",
+}
+
+__all__ = ["__version__", *sorted(_EXPORTS)]
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'hoist' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return __all__

@@ -3,5 +3,15 @@
 from hoist.executors.base import Executor, PreparedRun
 from hoist.executors.handle import RunHandle
 from hoist.executors.local import LocalExecutor
+from hoist.executors.modes import EXECUTOR_MODES, executor_class
+from hoist.executors.plugin_runner import run_plugin
 
-__all__ = ["Executor", "LocalExecutor", "PreparedRun", "RunHandle"]
+__all__ = [
+    "EXECUTOR_MODES",
+    "Executor",
+    "LocalExecutor",
+    "PreparedRun",
+    "RunHandle",
+    "executor_class",
+    "run_plugin",
+]

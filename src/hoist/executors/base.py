@@ -154,6 +154,14 @@ class Executor(ABC):
         """Start the action and return a :class:`RunHandle` at once."""
         return self._submit(self.prepare(action_cls, params, **options))
 
+    def execute_prepared(self, prepared: PreparedRun) -> Any:
+        """Run a :meth:`prepare` d run to completion (lets callers see the run id first)."""
+        return self._execute(prepared)
+
+    def submit_prepared(self, prepared: PreparedRun) -> RunHandle:
+        """Start a :meth:`prepare` d run."""
+        return self._submit(prepared)
+
     def shutdown(self) -> None:  # noqa: B027 - optional hook
         """Release workers (threads, actors); pending runs finish first."""
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -52,7 +53,9 @@ class PluginEnvironment(Mapping[str, Any]):
         except FileNotFoundError:
             raise ConfigError("file not found", path=str(file)) from None
         except tomllib.TOMLDecodeError as exc:
-            line = getattr(exc, "lineno", None)
+            # Python < 3.14 has no .lineno; the message ends "(at line N, column M)".
+            found = re.search(r"at line (\d+)", str(exc))
+            line = getattr(exc, "lineno", None) or (int(found.group(1)) if found else None)
             raise ConfigError(f"invalid TOML: {exc}", path=str(file), line=line) from exc
         return cls(_flatten(data), source=str(file))
 

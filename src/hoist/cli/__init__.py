@@ -1,0 +1,1 @@
+"""The ``hoist`` command line (one module per command group)."""

@@ -1,0 +1,131 @@
+"""How the CLI shows runs and events (tables, one-line events, durations)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from typing import Any
+
+from rich.table import Table
+from rich.text import Text
+from rich.tree import Tree
+
+from hoist.runs.models import Run, RunStatus
+
+__all__ = ["event_line", "run_detail", "runs_table", "when"]
+
+STATUS_STYLE = {
+    RunStatus.QUEUED: "dim",
+    RunStatus.RUNNING: "cyan",
+    RunStatus.SUCCEEDED: "green",
+    RunStatus.FAILED: "red",
+    RunStatus.CANCELLED: "yellow",
+    RunStatus.LOST: "red",
+}
+
+
+def when(ts: float | None) -> str:
+    """A local timestamp, or ``-``."""
+    if ts is None:
+        return "-"
+    return dt.datetime.fromtimestamp(ts).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def _duration(run: Run) -> str:
+    seconds = run.duration
+    return "-" if seconds is None else f"{seconds:.2f}s"
+
+
+def runs_table(runs: list[Run]) -> Table:
+    """A table of runs, newest first."""
+    table = Table(show_edge=False, header_style="bold")
+    for column in ("RUN", "STATUS", "PLUGIN", "ACTION", "MODE", "CREATED", "DURATION"):
+        table.add_column(column, no_wrap=column in ("RUN", "STATUS"))
+    for run in runs:
+        table.add_row(
+            run.id,
+            Text(str(run.status), style=STATUS_STYLE[run.status]),
+            run.plugin or "-",
+            run.action or run.kind,
+            run.mode,
+            when(run.created_at),
+            _duration(run),
+        )
+    return table
+
+
+def run_detail(run: Run, children: list[Run], event_counts: dict[str, int]) -> Tree:
+    """A tree: the run's fields, params, result or error, children and event counts."""
+    title = Text.assemble(
+        (f"run {run.id} ", "bold"), (str(run.status), STATUS_STYLE[run.status])
+    )
+    tree = Tree(title)
+    for label, value in (
+        ("kind", run.kind),
+        ("plugin", run.plugin),
+        ("action", run.action),
+        ("mode", run.mode),
+        ("parent", run.parent_id),
+        ("created", when(run.created_at)),
+        ("started", when(run.started_at)),
+        ("finished", when(run.finished_at)),
+        ("duration", _duration(run)),
+    ):
+        if value is not None:
+            tree.add(f"[dim]{label}:[/] {value}")
+    tree.add("[dim]params:[/] " + json.dumps(run.params, default=str))
+    if run.result is not None:
+        tree.add("[dim]result:[/] " + json.dumps(run.result, default=str))
+    if run.error:
+        error = tree.add(f"[red]error: {run.error.get('type')}: {run.error.get('message')}")
+        for field, messages in (run.error.get("field_errors") or {}).items():
+            error.add(f"{field}: {', '.join(messages)}")
+    if children:
+        sub = tree.add("[dim]children:[/]")
+        for child in children:
+            sub.add(
+                Text.assemble(
+                    f"{child.action or child.kind} {child.id} ",
+                    (str(child.status), STATUS_STYLE[child.status]),
+                )
+            )
+    if event_counts:
+        counts = ", ".join(f"{k} {v}" for k, v in sorted(event_counts.items()))
+        tree.add(f"[dim]events:[/] {counts}")
+    return tree
+
+
+def event_line(event: Any) -> Text:
+    """One event as a line: time, seq, type and what it says."""
+    head = f"{when(event.ts)} #{event.seq:<4} {event.type:<10} "
+    body, style = _event_body(event)
+    return Text.assemble((head, "dim"), (body, style))
+
+
+def _event_body(event: Any) -> tuple[str, str]:
+    kind = event.type
+    if kind == "status":
+        return str(event.status), STATUS_STYLE[RunStatus(event.status)]
+    if kind == "progress":
+        cat = f"[{event.category}] " if event.category else ""
+        pct = 100.0 * event.current / event.total if event.total else 0.0
+        return f"{cat}{event.current:g}/{event.total:g} ({pct:.0f}%)", ""
+    if kind == "metrics":
+        cat = f"[{event.category}] " if event.category else ""
+        return cat + ", ".join(f"{k}={v}" for k, v in event.values.items()), "cyan"
+    if kind == "log":
+        return f"{event.level} {event.message}", "red" if event.level in ("ERROR", "CRITICAL") else ""
+    if kind == "message":
+        return event.text, "bold"
+    if kind in ("custom", "dev", "checkpoint"):
+        return f"{event.name} {json.dumps(event.data, default=str)}", ""
+    if kind == "step":
+        detail = f": {event.detail.splitlines()[0]}" if event.detail else ""
+        return f"{event.step} {event.phase}{detail}", ""
+    if kind == "artifact":
+        return event.path, "blue"
+    if kind == "result":
+        return json.dumps(event.value, default=str), "green"
+    if kind == "error":
+        return f"{event.error_type}: {event.message}", "red"
+    return str(event), ""

@@ -1,0 +1,80 @@
+"""``hoist run PLUGIN ACTION``: run one action with live progress."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import click
+
+from hoist.cli.main import report_error
+from hoist.cli.params import parse_params
+from hoist.errors import ActionFailedError, RunCancelledError
+from hoist.runs.runtime import Runtime
+
+__all__ = ["run_cmd"]
+
+
+@click.command("run")
+@click.argument("plugin")
+@click.argument("action")
+@click.option("-p", "--param", "pairs", multiple=True, metavar="KEY=VALUE", help="One param.")
+@click.option("--params", "raw", metavar="JSON|@FILE", help="All params as JSON or @file.json.")
+@click.option("--mode", default="local", show_default=True, help="Where to run it.")
+@click.option("--json", "as_json", is_flag=True, help="Print the run as JSON, no live display.")
+@click.option("--quiet", "-q", is_flag=True, help="No live display; print only the result.")
+@click.pass_obj
+def run_cmd(
+    runtime: Runtime,
+    plugin: str,
+    action: str,
+    pairs: tuple[str, ...],
+    raw: str | None,
+    mode: str,
+    as_json: bool,
+    quiet: bool,
+) -> int:
+    """Run ACTION of PLUGIN (a plugin folder or an importable module).
+
+    Exit code 0 when the action succeeded, 1 when it failed, 2 for bad input.
+    """
+    from hoist.executors.modes import executor_class
+    from hoist.plugins.discovery import load_plugin
+    from hoist.runs.sinks.console import ConsoleSink
+    from hoist.runs.sinks.fanout import FanoutSink
+
+    params = parse_params(pairs, raw)
+    definition = load_plugin(plugin)
+    action_cls = definition.load_action(action)
+    console = None if (as_json or quiet) else ConsoleSink()
+    sink = runtime.sink if console is None else FanoutSink([runtime.sink, console])
+    executor = executor_class(mode)(sink=sink, runtime=runtime)
+    prepared = executor.prepare(
+        action_cls, params, plugin=definition.code, entrypoint=definition.entrypoint(action)
+    )
+    outcome: Any = None
+    failed: BaseException | None = None
+    try:
+        if console is not None:
+            with console:
+                outcome = executor.execute_prepared(prepared)
+        else:
+            outcome = executor.execute_prepared(prepared)
+    except (ActionFailedError, RunCancelledError) as exc:
+        failed = exc
+    finally:
+        runtime.sink.flush()
+    run = runtime.store.get_run(prepared.run.id)
+    if as_json:
+        click.echo(json.dumps(run.to_dict(), indent=2))
+    elif failed is not None:
+        if isinstance(failed, ActionFailedError) and failed.traceback and console is None:
+            click.echo(failed.traceback, err=True)
+        report_error(failed)  # type: ignore[arg-type]
+    else:
+        from hoist.plugins.invoke import jsonable
+
+        if not quiet:
+            click.secho(f"run {run.id} succeeded in {run.duration or 0:.2f}s", fg="green")
+        click.echo(json.dumps(jsonable(outcome), indent=2))
+    return 0 if failed is None else 1

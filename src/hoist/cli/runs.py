@@ -1,0 +1,150 @@
+"""``hoist runs list|show|logs|events|cancel``: inspect past and live runs."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections import Counter
+from collections.abc import Iterator
+from typing import Any
+
+import click
+from rich.console import Console
+
+from hoist.cli.render import event_line, run_detail, runs_table
+from hoist.runs.models import RunStatus
+from hoist.runs.reader import RunFilter
+from hoist.runs.runtime import Runtime
+
+__all__ = ["runs"]
+
+_LOG_TYPES = frozenset({"log", "message", "step", "error", "status", "custom"})
+
+
+@click.group("runs")
+def runs() -> None:
+    """Inspect runs: their status, params, results and every event."""
+
+
+@runs.command("list")
+@click.option(
+    "--status", "statuses", multiple=True, type=click.Choice([s.value for s in RunStatus])
+)
+@click.option("--plugin", help="Only runs of this plugin (code).")
+@click.option("--action", help="Only runs of this action.")
+@click.option("--since", type=float, help="Created in the last SINCE hours.")
+@click.option("--limit", type=click.IntRange(1, 10_000), default=20, show_default=True)
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_obj
+def list_cmd(
+    runtime: Runtime,
+    statuses: tuple[str, ...],
+    plugin: str | None,
+    action: str | None,
+    since: float | None,
+    limit: int,
+    as_json: bool,
+) -> None:
+    """List runs, newest first."""
+    flt = RunFilter(
+        status=[RunStatus(s) for s in statuses] or None,
+        plugin=plugin,
+        action=action,
+        since=None if since is None else time.time() - since * 3600,
+        limit=limit,
+    )
+    found = runtime.store.list_runs(flt)
+    if as_json:
+        click.echo(json.dumps([r.to_dict() for r in found], indent=2))
+    elif not found:
+        click.echo("no runs")
+    else:
+        Console().print(runs_table(found))
+
+
+@runs.command("show")
+@click.argument("run_id")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_obj
+def show_cmd(runtime: Runtime, run_id: str, as_json: bool) -> None:
+    """Show a run: status, params, result or error, child runs, event counts."""
+    store = runtime.store
+    run = store.get_run(run_id)
+    children = store.list_runs(RunFilter(parent_id=run.id, limit=10_000))
+    if as_json:
+        data = run.to_dict()
+        data["children"] = [c.to_dict() for c in children]
+        click.echo(json.dumps(data, indent=2))
+        return
+    counts = Counter(e.type for e in store.events(run.id))
+    Console().print(run_detail(run, children, dict(counts)))
+
+
+@runs.command("logs")
+@click.argument("run_id")
+@click.option("--follow", "-f", is_flag=True, help="Keep printing until the run ends.")
+@click.pass_obj
+def logs_cmd(runtime: Runtime, run_id: str, follow: bool) -> None:
+    """Print a run's log lines, messages, steps and errors."""
+    console = Console(highlight=False)
+    for event in _events(runtime, run_id, 0, follow):
+        if event.type in _LOG_TYPES:
+            console.print(event_line(event))
+            if event.type == "error" and event.traceback:
+                console.print(event.traceback, style="dim", markup=False)
+
+
+@runs.command("events")
+@click.argument("run_id")
+@click.option("--after", type=int, default=0, help="Only events with seq > AFTER.")
+@click.option("--type", "types", multiple=True, help="Only events of these types.")
+@click.option("--follow", "-f", is_flag=True, help="Keep printing until the run ends.")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
+@click.pass_obj
+def events_cmd(
+    runtime: Runtime, run_id: str, after: int, types: tuple[str, ...], follow: bool, as_json: bool
+) -> None:
+    """Print every event of a run."""
+    console = Console(highlight=False)
+    for event in _events(runtime, run_id, after, follow):
+        if types and event.type not in types:
+            continue
+        if as_json:
+            click.echo(json.dumps(event.to_dict()))
+        else:
+            console.print(event_line(event))
+
+
+@runs.command("cancel")
+@click.argument("run_id")
+@click.pass_obj
+def cancel_cmd(runtime: Runtime, run_id: str) -> None:
+    """Ask a running run to stop at its next cancellation point."""
+    store = runtime.store
+    run = store.get_run(run_id)
+    if run.status.is_terminal:
+        click.echo(f"run {run.id} already ended ({run.status})")
+        return
+    store.request_cancel(run.id)
+    click.echo(f"cancellation requested for run {run.id}")
+
+
+def _events(runtime: Runtime, run_id: str, after: int, follow: bool) -> Iterator[Any]:
+    store = runtime.store
+    run = store.get_run(run_id)
+    seq = after
+    while True:
+        batch = store.events(run.id, after_seq=seq, limit=1000)
+        yield from batch
+        if batch:
+            seq = batch[-1].seq
+            continue
+        if not follow or store.get_run(run.id).status.is_terminal:
+            # One last read: events written between the two queries are not lost.
+            tail = store.events(run.id, after_seq=seq)
+            yield from tail
+            if not follow or not tail:
+                return
+            seq = tail[-1].seq
+            continue
+        time.sleep(0.1)

@@ -1,0 +1,183 @@
+"""A sink that shows runs live in the terminal: Rich progress bars per run and category,
+the latest metrics, messages, step transitions and the outcome."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+from rich.console import Console, Group, RenderableType
+from rich.live import Live
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    SpinnerColumn,
+    TaskID,
+    TaskProgressColumn,
+    TextColumn,
+    TimeElapsedColumn,
+)
+from rich.table import Table
+from rich.text import Text
+
+from hoist.runs.models import EventBase, Run, RunStatus
+from hoist.runs.sinks.base import EventSink
+
+__all__ = ["ConsoleSink"]
+
+_STEP_MARKS = {
+    "started": ("▶", "cyan"),
+    "finished": ("✔", "green"),
+    "skipped": ("↷", "yellow"),
+    "failed": ("✘", "red"),
+    "rolled_back": ("↩", "magenta"),
+    "rollback_failed": ("✘ rollback", "red"),
+}
+_STATUS_STYLE = {
+    RunStatus.SUCCEEDED: "bold green",
+    RunStatus.FAILED: "bold red",
+    RunStatus.CANCELLED: "bold yellow",
+    RunStatus.LOST: "bold red",
+}
+
+
+class ConsoleSink(EventSink):
+    """Renders events as they come; use it as a context manager around the work.
+
+    Args:
+        console: where to draw (default: a new stderr-less stdout console).
+        show_logs: print log events (INFO and up) above the bars.
+        show_steps: print step transitions.
+    """
+
+    def __init__(
+        self,
+        console: Console | None = None,
+        *,
+        show_logs: bool = True,
+        show_steps: bool = True,
+    ) -> None:
+        self.console = console or Console()
+        self.show_logs = show_logs
+        self.show_steps = show_steps
+        self.progress = Progress(
+            SpinnerColumn(),
+            TextColumn("[bold]{task.description}"),
+            BarColumn(bar_width=None),
+            TaskProgressColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=self.console,
+            expand=True,
+        )
+        self._names: dict[str, str] = {}
+        self._tasks: dict[tuple[str, str | None], TaskID] = {}
+        self._metrics: dict[tuple[str, str | None], dict[str, Any]] = {}
+        self._lock = threading.Lock()
+        self._live: Live | None = None
+
+    # ------------------------------------------------------------------ display
+    def __enter__(self) -> ConsoleSink:
+        self._live = Live(
+            self._renderable(), console=self.console, refresh_per_second=8, transient=False
+        )
+        self._live.__enter__()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._live is not None:
+            self._live.update(self._renderable(), refresh=True)
+            self._live.__exit__(None, None, None)
+            self._live = None
+
+    def _renderable(self) -> RenderableType:
+        if not self._metrics:
+            return self.progress
+        table = Table(box=None, show_header=True, header_style="dim", expand=False)
+        table.add_column("metrics", style="dim")
+        keys: list[str] = []
+        for values in self._metrics.values():
+            keys.extend(k for k in values if k not in keys)
+        for key in keys:
+            table.add_column(key, justify="right")
+        for (run_id, category), values in self._metrics.items():
+            label = self._names.get(run_id, run_id) + (f" [{category}]" if category else "")
+            table.add_row(label, *(_fmt(values.get(k, "")) for k in keys))
+        return Group(self.progress, table)
+
+    def _refresh(self) -> None:
+        if self._live is not None:
+            self._live.update(self._renderable())
+
+    # ------------------------------------------------------------------ sink
+    def open_run(self, run: Run) -> None:
+        self._names[run.id] = run.action or run.kind
+
+    def emit(self, event: EventBase) -> None:
+        handler = getattr(self, f"_on_{event.type}", None)
+        if handler is not None:
+            with self._lock:
+                handler(event)
+
+    def _task(self, run_id: str, category: str | None, total: float) -> TaskID:
+        key = (run_id, category)
+        task = self._tasks.get(key)
+        if task is None:
+            name = self._names.get(run_id, run_id)
+            label = name if category is None else f"{name} · {category}"
+            task = self._tasks[key] = self.progress.add_task(label, total=total)
+        return task
+
+    def _on_progress(self, event: Any) -> None:
+        task = self._task(event.run_id, event.category, event.total)
+        self.progress.update(task, completed=event.current, total=event.total)
+
+    def _on_metrics(self, event: Any) -> None:
+        self._metrics.setdefault((event.run_id, event.category), {}).update(event.values)
+        self._refresh()
+
+    def _on_message(self, event: Any) -> None:
+        style = {"success": "green", "warning": "yellow", "danger": "red", "error": "red"}
+        self.console.print(Text(event.text, style=style.get(event.level, "")))
+
+    def _on_log(self, event: Any) -> None:
+        if self.show_logs:
+            self.console.print(Text(f"{event.level:<7} {event.message}", style="dim"))
+
+    def _on_custom(self, event: Any) -> None:
+        if self.show_logs:
+            self.console.print(Text(f"event   {event.name} {event.data}", style="dim"))
+
+    def _on_step(self, event: Any) -> None:
+        if not self.show_steps:
+            return
+        mark, style = _STEP_MARKS.get(event.phase, ("·", ""))
+        detail = f": {event.detail.splitlines()[0]}" if event.detail else ""
+        self.console.print(Text(f"{mark} {event.step}{detail}", style=style))
+
+    def _on_artifact(self, event: Any) -> None:
+        self.console.print(Text(f"artifact {event.path}", style="blue"))
+
+    def _on_error(self, event: Any) -> None:
+        self.console.print(Text(f"{event.error_type}: {event.message}", style="bold red"))
+
+    def _on_status(self, event: Any) -> None:
+        status = RunStatus(event.status)
+        if not status.is_terminal:
+            return
+        for (run_id, _category), task in self._tasks.items():
+            if run_id == event.run_id and status is not RunStatus.SUCCEEDED:
+                self.progress.update(task, description=f"[red]{self._names.get(run_id)}")
+            elif run_id == event.run_id:
+                self.progress.stop_task(task)
+        name = self._names.get(event.run_id, event.run_id)
+        self.console.print(
+            Text(f"{name} {status} (run {event.run_id})", style=_STATUS_STYLE[status])
+        )
+
+
+def _fmt(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    return str(value)

@@ -1,0 +1,94 @@
+"""Shared fixtures: an isolated HOIST_HOME per test, and real services.
+
+A test that needs a service (PostgreSQL, ...) skips when it is unreachable, and fails
+instead when ``CI=true``: a missing service can never pass CI silently.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from hoist.runs.runtime import Runtime, configure, reset_runtime
+from hoist.settings import Settings
+
+IN_CI = os.environ.get("CI", "").lower() == "true"
+REPO = Path(__file__).resolve().parent.parent
+EXAMPLES = REPO / "examples"
+
+
+def need(reason: str) -> None:
+    """Skip locally, fail under CI, when a real component is missing."""
+    if IN_CI:
+        pytest.fail(f"required under CI=true: {reason}")
+    pytest.skip(reason)
+
+
+@pytest.fixture(autouse=True)
+def hoist_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """Every test gets its own HOIST_HOME and a fresh process runtime."""
+    home = tmp_path / "hoist-home"
+    monkeypatch.setenv("HOIST_HOME", str(home))
+    monkeypatch.delenv("HOIST_DATABASE_URL", raising=False)
+    reset_runtime()
+    from hoist.executors import plugin_runner as run_plugin_module
+
+    run_plugin_module._default_executors.clear()
+    yield home
+    reset_runtime()
+    run_plugin_module._default_executors.clear()
+
+
+@pytest.fixture
+def runtime(hoist_home: Path) -> Runtime:
+    """The process runtime on the test's SQLite store."""
+    return configure(Settings(home=hoist_home))
+
+
+def _postgres_admin_url() -> str:
+    return os.environ.get(
+        "HOIST_TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+    )
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> str:
+    """The admin URL of a reachable PostgreSQL, or skip (fail under CI)."""
+    try:
+        import psycopg
+    except ImportError:
+        need("psycopg is not installed (pip install 'hoist[postgres]')")
+    url = _postgres_admin_url().replace("postgresql+psycopg://", "postgresql://")
+    try:
+        with psycopg.connect(url, connect_timeout=3):
+            pass
+    except psycopg.OperationalError as exc:
+        need(f"PostgreSQL unreachable at {url}: {exc}")
+    return url
+
+
+@pytest.fixture
+def postgres_url(postgres_server: str) -> Iterator[str]:
+    """A fresh, empty PostgreSQL database for one test; dropped afterwards."""
+    import psycopg
+
+    name = f"hoist_test_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(postgres_server, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    base = postgres_server.rsplit("/", 1)[0]
+    yield f"postgresql+psycopg://{base.split('://', 1)[1]}/{name}"
+    with psycopg.connect(postgres_server, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """Each store test runs on SQLite and on a real PostgreSQL."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'store.db'}"
+    url: str = request.getfixturevalue("postgres_url")
+    return url

@@ -1,0 +1,136 @@
+"""LocalExecutor: execute inline, submit on threads, handles, cancellation, the store."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+from pydantic import BaseModel
+
+from hoist.errors import ActionFailedError, RunCancelledError, UnknownModeError
+from hoist.executors.handle import RunHandle
+from hoist.executors.local import LocalExecutor
+from hoist.executors.modes import executor_class
+from hoist.plugins.action import BaseAction
+from hoist.runs.models import RunStatus
+from hoist.runs.runtime import Runtime
+from hoist.runs.sinks.memory import MemorySink
+
+
+class SleepParams(BaseModel):
+    steps: int = 5
+    delay: float = 0.0
+    fail: bool = False
+
+
+class Sleeper(BaseAction[SleepParams]):
+    def execute(self) -> dict[str, int]:
+        for i in range(self.params.steps):
+            time.sleep(self.params.delay)
+            self.set_progress(i + 1, self.params.steps)
+        if self.params.fail:
+            raise ValueError("asked to fail")
+        return {"steps": self.params.steps}
+
+
+def test_submit_returns_a_handle() -> None:
+    sink = MemorySink()
+    with LocalExecutor(sink=sink) as executor:
+        handle = executor.submit(Sleeper, {"steps": 3})
+        assert isinstance(handle, RunHandle)
+        assert handle.result(timeout=10) == {"steps": 3}
+        assert handle.status is RunStatus.SUCCEEDED
+        assert handle.done()
+        assert handle.wait().result == {"steps": 3}
+        assert [e.type for e in handle.events()][-1] == "status"
+
+
+def test_submitted_failure_raises_from_result() -> None:
+    with LocalExecutor(sink=MemorySink()) as executor:
+        handle = executor.submit(Sleeper, {"fail": True})
+        with pytest.raises(ActionFailedError, match="asked to fail"):
+            handle.result(timeout=10)
+        assert handle.status is RunStatus.FAILED
+
+
+def test_cancel_a_running_submission() -> None:
+    with LocalExecutor(sink=MemorySink()) as executor:
+        handle = executor.submit(Sleeper, {"steps": 1000, "delay": 0.01})
+        deadline = time.monotonic() + 5
+        while handle.status is not RunStatus.RUNNING:
+            assert time.monotonic() < deadline
+            time.sleep(0.01)
+        handle.cancel()
+        with pytest.raises(RunCancelledError):
+            handle.result(timeout=10)
+        assert handle.status is RunStatus.CANCELLED
+
+
+def test_wait_times_out() -> None:
+    with LocalExecutor(sink=MemorySink()) as executor:
+        handle = executor.submit(Sleeper, {"steps": 50, "delay": 0.02})
+        with pytest.raises(TimeoutError):
+            handle.wait(timeout=0.05)
+        handle.cancel()
+
+
+def test_runs_are_recorded_in_the_store_by_default(runtime: Runtime) -> None:
+    executor = LocalExecutor(progress_interval=0)
+    assert executor.execute(Sleeper, {"steps": 2}) == {"steps": 2}
+    runtime.sink.flush()
+    (run,) = runtime.store.list_runs()
+    assert run.status is RunStatus.SUCCEEDED and run.mode == "local"
+    types = [e.type for e in runtime.store.events(run.id)]
+    assert types == ["status", "progress", "progress", "result", "status"]
+
+
+def test_store_handle_attach_from_another_reader(runtime: Runtime) -> None:
+    executor = LocalExecutor()
+    handle = executor.submit(Sleeper, {"steps": 2})
+    handle.result(timeout=10)
+    runtime.sink.flush()
+    attached = RunHandle.attach(handle.run_id, runtime.store)
+    assert attached.wait(timeout=5).status is RunStatus.SUCCEEDED
+    assert attached.result() == {"steps": 2}
+    executor.shutdown()
+
+
+def test_cancel_requested_through_the_store_reaches_the_run(runtime: Runtime) -> None:
+    executor = LocalExecutor(sink=None)
+    handle = executor.submit(Sleeper, {"steps": 2000, "delay": 0.005})
+    deadline = time.monotonic() + 10
+    while True:
+        runtime.sink.flush()
+        if runtime.store.get_run(handle.run_id).status is RunStatus.RUNNING:
+            break
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+    runtime.store.request_cancel(handle.run_id)  # as `hoist runs cancel` does
+    with pytest.raises(RunCancelledError):
+        handle.result(timeout=10)
+    runtime.sink.flush()
+    assert runtime.store.get_run(handle.run_id).status is RunStatus.CANCELLED
+    executor.shutdown()
+
+
+def test_concurrent_submissions_overlap() -> None:
+    starts: list[float] = []
+    lock = threading.Lock()
+
+    class Track(BaseAction[SleepParams]):
+        def execute(self) -> None:
+            with lock:
+                starts.append(time.monotonic())
+            time.sleep(0.2)
+
+    with LocalExecutor(sink=MemorySink(), max_workers=4) as executor:
+        handles = [executor.submit(Track, {}) for _ in range(4)]
+        for h in handles:
+            h.result(timeout=10)
+    assert max(starts) - min(starts) < 0.2
+
+
+def test_unknown_mode() -> None:
+    with pytest.raises(UnknownModeError, match="choose one of: local"):
+        executor_class("warp")

@@ -1,0 +1,87 @@
+"""The batching store sink: acknowledged events survive, failed writes are retried."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+
+from hoist.runs.models import MetricsEvent, Run, RunStatus, StatusEvent, new_run_id
+from hoist.runs.sinks.store import StoreSink
+from hoist.runs.store import RunStore
+
+
+def test_flush_acknowledges_everything_emitted(tmp_path: Path) -> None:
+    store = RunStore(f"sqlite:///{tmp_path / 's.db'}")
+    sink = StoreSink(store, interval=5.0)  # only flush() can make it write in time
+    run = Run(id=new_run_id())
+    sink.open_run(run)
+    for i in range(1, 5001):
+        sink.emit(MetricsEvent(run_id=run.id, seq=i, ts=time.time(), values={"i": i}))
+    sink.flush()
+    assert store.count_events(run.id) == 5000
+    sink.close()
+
+
+def test_writer_retries_a_failed_batch(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    store = RunStore(f"sqlite:///{tmp_path / 's.db'}")
+    real = store.write_batch
+    failures = {"left": 2}
+
+    def flaky(runs: list[Run], events: list[object]) -> None:
+        if failures["left"]:
+            failures["left"] -= 1
+            raise OSError("disk hiccup")
+        real(runs, events)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(store, "write_batch", flaky)
+    sink = StoreSink(store, interval=0.01)
+    run = Run(id=new_run_id())
+    sink.open_run(run)
+    sink.emit(StatusEvent(run_id=run.id, seq=1, ts=1.0, status=RunStatus.RUNNING))
+    sink.flush(timeout=10)
+    assert failures["left"] == 0
+    assert store.get_run(run.id).status is RunStatus.RUNNING
+    sink.close()
+
+
+def test_acknowledged_events_survive_a_killed_process(tmp_path: Path) -> None:
+    db = tmp_path / "s.db"
+    script = textwrap.dedent(
+        f"""
+        import os, time
+        from hoist.runs.models import MetricsEvent, Run
+        from hoist.runs.sinks.store import StoreSink
+        from hoist.runs.store import RunStore
+        sink = StoreSink(RunStore("sqlite:///{db}"))
+        sink.open_run(Run(id="r1"))
+        for i in range(1, 1001):
+            sink.emit(MetricsEvent(run_id="r1", seq=i, ts=time.time(), values={{"i": i}}))
+        sink.flush()
+        print("acked", flush=True)
+        os.kill(os.getpid(), 9)
+        """
+    )
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert proc.returncode == -9
+    assert "acked" in proc.stdout
+    assert RunStore(f"sqlite:///{db}").count_events("r1") == 1000
+
+
+def test_cancellation_is_polled_in_bulk(tmp_path: Path) -> None:
+    store = RunStore(f"sqlite:///{tmp_path / 's.db'}")
+    sink = StoreSink(store, interval=0.01, cancel_poll_interval=0.01)
+    run = Run(id=new_run_id())
+    sink.open_run(run)
+    sink.flush()
+    assert not sink.is_cancel_requested(run.id)
+    store.request_cancel(run.id)
+    deadline = time.monotonic() + 5
+    while not sink.is_cancel_requested(run.id):
+        assert time.monotonic() < deadline, "cancellation never seen"
+        time.sleep(0.01)
+    sink.close()
