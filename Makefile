@@ -13,7 +13,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 demo: $(STAMP)
-	HOIST_HOME=$${HOIST_HOME:-$(CURDIR)/.hoist-demo} $(BIN)/python examples/demo.py
+	$(BIN)/python examples/demo.py
 
 test: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks examples

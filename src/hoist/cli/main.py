@@ -56,7 +56,7 @@ class _LazyGroup(click.Group):
 @click.pass_context
 def cli(ctx: click.Context, home: Path | None, database_url: str | None) -> None:
     """Hoist: typed plugin actions you can run anywhere, chain, watch and deploy."""
-    from hoist.runs.runtime import configure
+    from hoist.runs.runtime import Runtime
     from hoist.settings import Settings
 
     settings = Settings.from_env()
@@ -65,7 +65,9 @@ def cli(ctx: click.Context, home: Path | None, database_url: str | None) -> None
         changes["home"] = home.expanduser()
     if database_url:
         changes["database_url"] = database_url
-    runtime = configure(settings.with_(**changes) if changes else settings)
+    # The CLI owns its runtime; it never replaces the process-wide one, so calling the
+    # CLI in-process (tests, notebooks) leaves the caller's store and sink alone.
+    runtime = Runtime(settings.with_(**changes) if changes else settings)
     ctx.obj = runtime
     ctx.call_on_close(runtime.close)
 

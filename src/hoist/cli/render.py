@@ -56,9 +56,7 @@ def runs_table(runs: list[Run]) -> Table:
 
 def run_detail(run: Run, children: list[Run], event_counts: dict[str, int]) -> Tree:
     """A tree: the run's fields, params, result or error, children and event counts."""
-    title = Text.assemble(
-        (f"run {run.id} ", "bold"), (str(run.status), STATUS_STYLE[run.status])
-    )
+    title = Text.assemble((f"run {run.id} ", "bold"), (str(run.status), STATUS_STYLE[run.status]))
     tree = Tree(title)
     for label, value in (
         ("kind", run.kind),
@@ -114,7 +112,10 @@ def _event_body(event: Any) -> tuple[str, str]:
         cat = f"[{event.category}] " if event.category else ""
         return cat + ", ".join(f"{k}={v}" for k, v in event.values.items()), "cyan"
     if kind == "log":
-        return f"{event.level} {event.message}", "red" if event.level in ("ERROR", "CRITICAL") else ""
+        return f"{event.level} {event.message}", "red" if event.level in (
+            "ERROR",
+            "CRITICAL",
+        ) else ""
     if kind == "message":
         return event.text, "bold"
     if kind in ("custom", "dev", "checkpoint"):

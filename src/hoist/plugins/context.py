@@ -6,6 +6,7 @@ the context turns each call into an event for its sink.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import logging
 import time
@@ -207,10 +208,8 @@ class RuntimeContext:
         size = file.stat().st_size if file.is_file() else None
         shown = str(file)
         if self.runs_dir is not None:
-            try:
+            with contextlib.suppress(ValueError):
                 shown = str(file.resolve().relative_to(self.artifacts_dir.resolve()))
-            except ValueError:
-                pass
         self._emit(ArtifactEvent, path=shown, name=name or file.name, size=size)
 
     def save_checkpoint(self, name: str, data: Mapping[str, Any]) -> None:

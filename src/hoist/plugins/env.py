@@ -101,7 +101,7 @@ class PluginEnvironment(Mapping[str, Any]):
         """The value as a bool (``1/0``, ``true/false``, ``yes/no``, ``on/off``)."""
         value = self._lookup(key, default)
         if value is default or isinstance(value, bool) or value is None:
-            return value  # type: ignore[no-any-return]
+            return value
         text = str(value).strip().lower()
         if text in _TRUE:
             return True
@@ -115,7 +115,7 @@ class PluginEnvironment(Mapping[str, Any]):
         """The value as a list: a list as is, text split on ``sep`` (blanks dropped)."""
         value = self._lookup(key, default)
         if value is default or value is None:
-            return value  # type: ignore[no-any-return]
+            return value
         if isinstance(value, list | tuple):
             return list(value)
         return [part.strip() for part in str(value).split(sep) if part.strip()]
@@ -130,7 +130,7 @@ class PluginEnvironment(Mapping[str, Any]):
     def _convert(self, key: str, default: Any, kind: type[_T], what: str) -> _T | None:
         value = self._lookup(key, default)
         if value is default or value is None:
-            return value  # type: ignore[no-any-return]
+            return value
         try:
             return kind(value)  # type: ignore[call-arg]
         except (TypeError, ValueError):

@@ -7,7 +7,6 @@ deployment). Its history is an append-only log of :data:`Event` s numbered by a 
 
 from __future__ import annotations
 
-import functools
 import itertools
 import os
 import time
@@ -134,10 +133,7 @@ class Run:
         return replace(self, **changes)
 
 
-_EVENT = dataclass(slots=True, kw_only=True)
-
-
-@_EVENT
+@dataclass(slots=True, kw_only=True)
 class EventBase:
     """Fields every event has. ``seq`` is 1-based and gap-free within a run.
 
@@ -162,7 +158,7 @@ class EventBase:
         return out
 
 
-@_EVENT
+@dataclass(slots=True, kw_only=True)
 class StatusEvent(EventBase):
     """The run moved to ``status``."""
 
@@ -170,7 +166,7 @@ class StatusEvent(EventBase):
     status: RunStatus
 
 
-@_EVENT
+@dataclass(slots=True, kw_only=True)
 class ProgressEvent(EventBase):
     """``current`` of ``total`` done in ``category`` (``None`` is the run's main bar)."""
 
@@ -180,7 +176,7 @@ class ProgressEvent(EventBase):
     category: str | None = None
 
 
-@_EVENT
+@dataclass(slots=True, kw_only=True)
 class MetricsEvent(EventBase):
     """Named numeric (or short text) values, e.g. one epoch's loss and accuracy."""
 
@@ -189,7 +185,7 @@ class MetricsEvent(EventBase):
     category: str | None = None
 
 
-@_EVENT
+@dataclass(slots=True, kw_only=True)
 class LogEvent(EventBase):
     """A log line (from ``ctx.logger``)."""
 
@@ -199,7 +195,7 @@ class LogEvent(EventBase):
     logger: str | None = None
 
 
-@_EVENT
+@dataclass(slots=True, kw_only=True)
 class MessageEvent(EventBase):
     """A message meant for the person watching the run."""
 
@@ -208,7 +204,7 @@ class MessageEvent(EventBase):
     text: str
 
 
-@_EVENT
+@dataclass(slots=True, kw_only=True)
 class DevEvent(EventBase):
     """A developer-facing debug event."""
 
@@ -217,7 +213,7 @@ class DevEvent(EventBase):
     data: dict[str, Any] = field(default_factory=dict)  # type: ignore[assignment]
 
 
-@_EVENT
+@dataclass(slots=True, kw_only=True)
 class CustomEvent(EventBase):
     """A structured event named by the action (``ctx.log(event, data)``)."""
 
@@ -226,7 +222,7 @@ class CustomEvent(EventBase):
     data: dict[str, Any] = field(default_factory=dict)  # type: ignore[assignment]
 
 
-@_EVENT
+@dataclass(slots=True, kw_only=True)
 class StepEvent(EventBase):
     """A step of a step-based action started, finished, was skipped or rolled back."""
 
@@ -237,7 +233,7 @@ class StepEvent(EventBase):
     detail: str | None = None
 
 
-@_EVENT
+@dataclass(slots=True, kw_only=True)
 class ArtifactEvent(EventBase):
     """A file the run produced, relative to its artifacts folder when inside it."""
 
@@ -247,7 +243,7 @@ class ArtifactEvent(EventBase):
     size: int | None = None
 
 
-@_EVENT
+@dataclass(slots=True, kw_only=True)
 class CheckpointEvent(EventBase):
     """Saved state from which a run can be resumed."""
 
@@ -256,7 +252,7 @@ class CheckpointEvent(EventBase):
     data: dict[str, Any] = field(default_factory=dict)  # type: ignore[assignment]
 
 
-@_EVENT
+@dataclass(slots=True, kw_only=True)
 class ResultEvent(EventBase):
     """The run's result (JSON-compatible)."""
 
@@ -264,7 +260,7 @@ class ResultEvent(EventBase):
     value: Any = None
 
 
-@_EVENT
+@dataclass(slots=True, kw_only=True)
 class ErrorEvent(EventBase):
     """Why the run failed: exception type, message and traceback."""
 
@@ -278,9 +274,18 @@ class ErrorEvent(EventBase):
 _BASE_FIELDS = frozenset({"run_id", "seq", "ts", "type"})
 
 
-@functools.cache
+_OWN_FIELDS: dict[type, tuple[str, ...]] = {}
+
+
 def _own_fields(cls: type) -> tuple[str, ...]:
-    return tuple(f.name for f in fields(cls) if f.name not in _BASE_FIELDS)
+    names = _OWN_FIELDS.get(cls)
+    if names is None:
+        names = _OWN_FIELDS[cls] = tuple(f.name for f in fields(cls) if f.name not in _BASE_FIELDS)
+    return names
+
+
+def _type_name(cls: type[EventBase]) -> str:
+    return next(str(f.default) for f in fields(cls) if f.name == "type")
 
 
 Event = Annotated[
@@ -307,7 +312,7 @@ EVENT_ADAPTER: TypeAdapter[Any] = TypeAdapter(Event)
 """Validates events from outside (``validate_python``/``validate_json``) and dumps them."""
 
 EVENT_TYPES: dict[str, type[EventBase]] = {
-    cls.__dataclass_fields__["type"].default: cls  # type: ignore[misc]
+    _type_name(cls): cls
     for cls in (
         StatusEvent, ProgressEvent, MetricsEvent, LogEvent, MessageEvent, DevEvent,
         CustomEvent, StepEvent, ArtifactEvent, CheckpointEvent, ResultEvent, ErrorEvent,

@@ -73,6 +73,7 @@ class ConsoleSink(EventSink):
         )
         self._names: dict[str, str] = {}
         self._tasks: dict[tuple[str, str | None], TaskID] = {}
+        self._labels: dict[TaskID, str] = {}
         self._metrics: dict[tuple[str, str | None], dict[str, Any]] = {}
         self._lock = threading.Lock()
         self._live: Live | None = None
@@ -127,6 +128,7 @@ class ConsoleSink(EventSink):
             name = self._names.get(run_id, run_id)
             label = name if category is None else f"{name} · {category}"
             task = self._tasks[key] = self.progress.add_task(label, total=total)
+            self._labels[task] = label
         return task
 
     def _on_progress(self, event: Any) -> None:
@@ -167,10 +169,11 @@ class ConsoleSink(EventSink):
         if not status.is_terminal:
             return
         for (run_id, _category), task in self._tasks.items():
-            if run_id == event.run_id and status is not RunStatus.SUCCEEDED:
-                self.progress.update(task, description=f"[red]{self._names.get(run_id)}")
-            elif run_id == event.run_id:
-                self.progress.stop_task(task)
+            if run_id != event.run_id:
+                continue
+            self.progress.stop_task(task)
+            if status is not RunStatus.SUCCEEDED:
+                self.progress.update(task, description=f"[red]{self._labels[task]} ({status})")
         name = self._names.get(event.run_id, event.run_id)
         self.console.print(
             Text(f"{name} {status} (run {event.run_id})", style=_STATUS_STYLE[status])
