@@ -152,7 +152,7 @@ def bench_events(home: Path) -> tuple[str, str, str, str]:
     raw.execute("PRAGMA journal_mode=WAL")
     raw.execute("PRAGMA synchronous=NORMAL")
     raw.execute("CREATE TABLE e (run_id TEXT, seq INT, ts REAL, type TEXT, data TEXT)")
-    rows = [("r", i, time.time(), "metrics", '{"values":{"i":%d}}' % i) for i in range(n)]
+    rows = [("r", i, time.time(), "metrics", f'{{"values":{{"i":{i}}}}}') for i in range(n)]
     start = time.perf_counter()
     for i in range(0, n, 100):
         raw.execute("BEGIN")

@@ -15,6 +15,10 @@ def test_all_names_resolve_and_have_docstrings() -> None:
             assert getattr(value, "__doc__", None), f"{name} has no docstring"
 
 
+def test_all_matches_the_lazy_export_table() -> None:
+    assert set(hoist.__all__) == {"__version__", *hoist._EXPORTS}
+
+
 def test_seed_public_names_exist() -> None:
     for name in (
         "BaseAction", "action", "run_plugin", "RuntimeContext", "PluginEnvironment",

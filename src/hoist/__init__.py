@@ -74,7 +74,36 @@ _EXPORTS = {
     "run_plugin": "hoist.executors.plugin_runner",
 }
 
-__all__ = ["__version__", *sorted(_EXPORTS)]
+__all__ = [
+    "ActionFailedError",
+    "ActionNotFoundError",
+    "BaseAction",
+    "BaseStep",
+    "BaseStepContext",
+    "ConfigError",
+    "Executor",
+    "HoistError",
+    "LocalExecutor",
+    "MemorySink",
+    "Orchestrator",
+    "ParamsValidationError",
+    "PluginCategory",
+    "PluginEnvironment",
+    "PluginNotFoundError",
+    "Run",
+    "RunCancelledError",
+    "RunHandle",
+    "RunStatus",
+    "RunStore",
+    "RuntimeContext",
+    "Settings",
+    "StepRegistry",
+    "StepResult",
+    "UserInputError",
+    "__version__",
+    "action",
+    "run_plugin",
+]
 
 
 def __getattr__(name: str) -> Any:

@@ -42,7 +42,8 @@ def _load_raw(raw: str) -> dict[str, Any]:
         try:
             text = path.read_text()
         except OSError as exc:
-            raise ParamsValidationError({"--params": [f"cannot read {path}: {exc.strerror}"]})
+            message = f"cannot read {path}: {exc.strerror}"
+            raise ParamsValidationError({"--params": [message]}) from None
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
