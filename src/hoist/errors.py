@@ -11,7 +11,9 @@ The tree::
     │   │   ├── ActionNotFoundError
     │   │   └── RunNotFoundError
     │   ├── UnknownModeError
-    │   └── IncompatibleTypesError  output_type → input_type mismatch
+    │   ├── IncompatibleTypesError  output_type → input_type mismatch
+    │   ├── PipelineDefinitionError .nodes (a cycle, a dangling dependency, ...)
+    │   └── ResumeError             .run_id (nothing to resume, corrupt checkpoint, ...)
     ├── ActionFailedError           .run_id, .error_type, .error_message, .traceback
     │   └── ResultValidationError   .field_errors (result does not match result_model)
     ├── RunCancelledError           .run_id (raised inside a cancelled run)
@@ -34,11 +36,13 @@ __all__ = [
     "ConfigError",
     "HoistError",
     "IncompatibleTypesError",
+    "PipelineDefinitionError",
     "MissingExtraError",
     "NotFoundError",
     "ParamsValidationError",
     "PluginNotFoundError",
     "ResultValidationError",
+    "ResumeError",
     "RunCancelledError",
     "RunNotFoundError",
     "StoreError",
@@ -141,6 +145,26 @@ class UnknownModeError(UserInputError):
 
 class IncompatibleTypesError(UserInputError):
     """An action's ``output_type`` cannot feed the next action's ``input_type``."""
+
+
+class PipelineDefinitionError(UserInputError):
+    """A pipeline cannot be built: a cycle, a dangling dependency, a duplicate key...
+
+    Attributes:
+        nodes: the nodes involved.
+    """
+
+    def __init__(self, message: str, nodes: Iterable[str] = ()) -> None:
+        self.nodes = list(nodes)
+        super().__init__(message)
+
+
+class ResumeError(UserInputError):
+    """A run cannot be resumed (not a pipeline, changed params, corrupt checkpoint...)."""
+
+    def __init__(self, run_id: str, problem: str) -> None:
+        self.run_id = run_id
+        super().__init__(f"cannot resume run {run_id}: {problem}")
 
 
 class ActionFailedError(HoistError):

@@ -85,3 +85,20 @@ def test_cancellation_is_polled_in_bulk(tmp_path: Path) -> None:
         assert time.monotonic() < deadline, "cancellation never seen"
         time.sleep(0.01)
     sink.close()
+
+
+def test_live_runs_heartbeat(tmp_path: Path) -> None:
+    store = RunStore(f"sqlite:///{tmp_path / 's.db'}")
+    sink = StoreSink(store, interval=0.01, heartbeat_interval=0.05)
+    live, done = Run(id=new_run_id()), Run(id=new_run_id())
+    sink.open_run(live)
+    sink.open_run(done)
+    sink.emit(StatusEvent(run_id=done.id, seq=1, ts=1.0, status=RunStatus.SUCCEEDED))
+    sink.flush()
+    before = time.time()
+    deadline = time.monotonic() + 5
+    while (store.get_run(live.id).heartbeat_at or 0) < before:
+        assert time.monotonic() < deadline, "no heartbeat"
+        time.sleep(0.02)
+    assert store.get_run(done.id).heartbeat_at == 1.0  # ended runs are left alone
+    sink.close()

@@ -83,6 +83,9 @@ class RuntimeContext:
         runs_dir: folder under which the run's artifacts folder is created.
         progress_interval: progress events of one category closer together than this
             (seconds) are coalesced; the last value is always written.
+        extras: values the layers above attach (e.g. ``pipeline``, the pipeline context).
+        parent: the context of the run this one belongs to; cancelling the parent
+            cancels this run too.
     """
 
     def __init__(
@@ -96,6 +99,7 @@ class RuntimeContext:
         runs_dir: Path | None = None,
         progress_interval: float = 0.02,
         extras: Mapping[str, Any] | None = None,
+        parent: RuntimeContext | None = None,
     ) -> None:
         self.run_id = run_id
         self.job_id = job_id or run_id
@@ -104,7 +108,9 @@ class RuntimeContext:
         self.action_name = action_name
         self.runs_dir = runs_dir
         self.progress_interval = progress_interval
+        self.parent = parent
         self._cancelled = False
+        self.cancel_reason: str | None = None
         self.extras: dict[str, Any] = dict(extras or {})
         self.client: Any = None
         self._seq = 0
@@ -217,15 +223,30 @@ class RuntimeContext:
         self._emit(CheckpointEvent, name=name, data=dict(data))
 
     # ------------------------------------------------------------------ cancellation
-    def cancel(self) -> None:
-        """Ask the run to stop at its next cancellation point (from any thread)."""
+    def cancel(self, reason: str | None = None) -> None:
+        """Ask the run to stop at its next cancellation point (from any thread).
+
+        Args:
+            reason: why; a reason starting with ``timeout`` makes the run end ``failed``
+                with a ``TimeoutError`` instead of ``cancelled``.
+        """
+        if reason is not None and self.cancel_reason is None:
+            self.cancel_reason = reason
         self._cancelled = True
 
     def is_cancelled(self) -> bool:
-        """Whether the run was asked to stop (here or from another process)."""
-        if not self._cancelled and self.sink.is_cancel_requested(self.run_id):
+        """Whether the run (or the run it belongs to) was asked to stop, here or elsewhere."""
+        if not self._cancelled and (
+            self.sink.is_cancel_requested(self.run_id)
+            or (self.parent is not None and self.parent.is_cancelled())
+        ):
             self._cancelled = True
         return self._cancelled
+
+    @property
+    def pipeline(self) -> Any:
+        """The pipeline context (shared working folder) when this run is part of one."""
+        return self.extras.get("pipeline")
 
     def check_cancelled(self) -> None:
         """Raise :class:`~hoist.errors.RunCancelledError` if the run was cancelled."""

@@ -35,6 +35,11 @@ def invoke_action(action_cls: type[BaseAction[Any]], params: BaseModel, ctx: Run
         value = action_cls(params, ctx).execute()
         result = _check_result(action_cls, value, ctx.run_id)
     except RunCancelledError:
+        reason = ctx.cancel_reason or ""
+        if reason.startswith("timeout"):
+            ctx.emit_error("TimeoutError", reason)
+            ctx.emit_status(RunStatus.FAILED)
+            raise ActionFailedError(ctx.run_id, "TimeoutError", reason) from None
         ctx.emit_status(RunStatus.CANCELLED)
         raise
     except KeyboardInterrupt:

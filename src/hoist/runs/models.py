@@ -228,7 +228,9 @@ class StepEvent(EventBase):
 
     type: Literal["step"] = "step"
     step: str
-    phase: Literal["started", "finished", "skipped", "failed", "rolled_back", "rollback_failed"]
+    phase: Literal[
+        "started", "finished", "skipped", "failed", "cancelled", "rolled_back", "rollback_failed"
+    ]
     weight: float = 1.0
     detail: str | None = None
 

@@ -41,6 +41,8 @@ class StoreSink(EventSink):
         interval: longest time (s) an event waits before it is written.
         batch_size: queue length that wakes the writer early.
         cancel_poll_interval: how often (s) a run's cancel flag is read from the store.
+        heartbeat_interval: how often (s) the live runs of this sink are marked alive
+            (``heartbeat_at``), so that a run whose process died can be told apart.
     """
 
     def __init__(
@@ -50,6 +52,7 @@ class StoreSink(EventSink):
         interval: float = 0.02,
         batch_size: int = 2000,
         cancel_poll_interval: float = 0.5,
+        heartbeat_interval: float = 5.0,
     ) -> None:
         self.store = store
         self.interval = interval
@@ -65,6 +68,8 @@ class StoreSink(EventSink):
         self._live: set[str] = set()
         self._cancelled: frozenset[str] = frozenset()
         self._next_cancel_poll = 0.0
+        self.heartbeat_interval = heartbeat_interval
+        self._next_heartbeat = time.monotonic() + heartbeat_interval
         self._thread = threading.Thread(target=self._run, name="hoist-store-writer", daemon=True)
         self._thread.start()
         _live_sinks.add(self)
@@ -123,6 +128,7 @@ class StoreSink(EventSink):
             self._wake.clear()
             closing = self._closed
             self._poll_cancellations()
+            self._heartbeat()
             batch = self._take()
             while batch:
                 try:
@@ -157,6 +163,16 @@ class StoreSink(EventSink):
         for event in new_events:
             if event.type == "status" and RunStatus(event.status).is_terminal:  # type: ignore[attr-defined]
                 self._live.discard(event.run_id)
+
+    def _heartbeat(self) -> None:
+        now = time.monotonic()
+        if not self._live or now < self._next_heartbeat:
+            return
+        self._next_heartbeat = now + self.heartbeat_interval
+        try:
+            self.store.heartbeat(list(self._live))
+        except Exception as exc:  # a failed heartbeat must not stop the writer
+            _log.warning("could not record heartbeats: %s", exc)
 
     def _poll_cancellations(self) -> None:
         now = time.monotonic()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -83,6 +84,14 @@ class RunStore:
                 conn.execute(self._insert_event, [_event_row(e) for e in new_events])
             for run_id, changed in updates.items():
                 conn.execute(runs.update().where(runs.c.id == run_id).values(**_encode(changed)))
+
+    def heartbeat(self, run_ids: Sequence[str], at: float | None = None) -> None:
+        """Mark runs as alive now (their worker is still working on them)."""
+        now = time.time() if at is None else at
+        with self.engine.begin() as conn:
+            for start in range(0, len(run_ids), 500):
+                chunk = list(run_ids[start : start + 500])
+                conn.execute(runs.update().where(runs.c.id.in_(chunk)).values(heartbeat_at=now))
 
     def request_cancel(self, run_id: str) -> None:
         """Flag the run so that its worker stops at the next cancellation point."""

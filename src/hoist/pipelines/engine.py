@@ -1,0 +1,398 @@
+"""Run a pipeline locally: schedule nodes (threads for independent branches), retries,
+timeouts, fan-out, checkpoints after every node, resume, cancellation."""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import logging
+import threading
+import time
+from collections.abc import Mapping
+from concurrent.futures import Future
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel
+
+from hoist.errors import (
+    ActionFailedError,
+    HoistError,
+    ParamsValidationError,
+    RunCancelledError,
+)
+from hoist.executors.base import Executor
+from hoist.executors.handle import RunHandle
+from hoist.executors.local import LocalExecutor
+from hoist.pipelines.context import PipelineContext
+from hoist.pipelines.nodes import PipelineNode
+from hoist.pipelines.pipeline import ActionPipeline
+from hoist.pipelines.resume import Checkpoint, ResumeState, load_resume_state
+from hoist.plugins.context import RuntimeContext
+from hoist.plugins.invoke import invoke_action, jsonable
+from hoist.runs.models import Run, RunKind, RunStatus, new_run_id
+
+__all__ = ["PipelineEngine", "pipeline_handle", "start_pipeline"]
+
+_log = logging.getLogger("hoist.pipelines")
+
+
+def start_pipeline(
+    pipeline: ActionPipeline,
+    params: Mapping[str, Any] | None,
+    *,
+    executor: Executor | None = None,
+    parent_ctx: RuntimeContext | None = None,
+    resume_from: str | None = None,
+    allow_param_changes: bool = False,
+    force: bool = False,
+    background: bool = True,
+) -> RunHandle:
+    """Validate, record the pipeline run and start it; returns its handle.
+
+    Raises:
+        ParamsValidationError: the first actions' params are incomplete (nothing runs).
+        ResumeError: ``resume_from`` cannot be resumed.
+    """
+    executor = executor or LocalExecutor()
+    if not isinstance(executor, LocalExecutor):
+        submit = getattr(executor, "submit_pipeline", None)
+        if submit is None:
+            raise HoistError(f"{type(executor).__name__} cannot run pipelines")
+        handle: RunHandle = submit(
+            pipeline, params, resume_from=resume_from, allow_param_changes=allow_param_changes
+        )
+        return handle
+    state: ResumeState | None = None
+    if resume_from is not None:
+        state = load_resume_state(
+            executor.log, resume_from, params, allow_param_changes=allow_param_changes,
+            force=force,
+        )  # fmt: skip
+        if state.already_succeeded:
+            _log.info("run %s already succeeded; nothing to resume", state.run_id)
+            return RunHandle.attach(state.run_id, executor.log)
+        params = state.params
+    initial = dict(params or {})
+    restored = state.checkpoints if state else {}
+    _check_first_params(pipeline, initial, restored)
+
+    run = Run(
+        id=new_run_id(),
+        kind=RunKind.PIPELINE,
+        parent_id=parent_ctx.run_id if parent_ctx else None,
+        plugin=pipeline.plugin,
+        action=pipeline.name,
+        mode=executor.mode,
+        params=jsonable(initial),
+        meta={**pipeline.describe(), "resume_of": state.run_id if state else None},
+    )
+    working_dir = Path(state.working_dir) if state and state.working_dir else None
+    working_dir = working_dir or executor.runs_dir / run.id / "work"
+    run.meta["working_dir"] = str(working_dir)
+    sink = executor.sink
+    sink.open_run(run)
+    ctx = RuntimeContext(
+        run.id, sink, env=executor.env, job_id=executor.job_id, action_name=pipeline.name,
+        runs_dir=executor.runs_dir, progress_interval=0, parent=parent_ctx,
+    )  # fmt: skip
+    engine = PipelineEngine(pipeline, executor, ctx, PipelineContext(run.id, working_dir))
+    future: Future[Any] = Future()
+
+    def drive() -> None:
+        future.set_running_or_notify_cancel()
+        try:
+            future.set_result(engine.run(initial, restored))
+        except BaseException as exc:
+            future.set_exception(exc)
+
+    if background:
+        threading.Thread(target=drive, name=f"hoist-pipeline-{run.id}", daemon=True).start()
+    else:
+        drive()
+    return RunHandle(run.id, executor.log, future=future, canceller=ctx.cancel, flush=sink.flush)
+
+
+def pipeline_handle(run_id: str, executor: Executor | None = None) -> RunHandle:
+    """A handle to a pipeline run (one started in this process keeps its live result)."""
+    executor = executor or LocalExecutor()
+    executor.sink.flush()
+    return RunHandle.attach(run_id, executor.log)
+
+
+def _check_first_params(
+    pipeline: ActionPipeline, initial: dict[str, Any], restored: Mapping[str, Checkpoint]
+) -> None:
+    errors: dict[str, list[str]] = {}
+    for root in pipeline.roots:
+        if root.key in restored or root.map_over is not None:
+            continue
+        try:
+            root.action.validate_params(_fit({**initial, **root.params}, root.action))
+        except ParamsValidationError as exc:
+            for field, messages in exc.field_errors.items():
+                errors[f"{root.key}.{field}"] = messages
+    if errors:
+        raise ParamsValidationError(errors)
+
+
+def _fit(params: Mapping[str, Any], action: Any) -> dict[str, Any]:
+    """Only the params the action's model knows (all of them if it accepts extras)."""
+    model: type[BaseModel] = action.params_model
+    if model.model_config.get("extra") == "allow":
+        return dict(params)
+    return {k: v for k, v in params.items() if k in model.model_fields}
+
+
+def _as_mapping(key: str, result: Any) -> dict[str, Any]:
+    return dict(result) if isinstance(result, Mapping) else {key: result}
+
+
+class PipelineEngine:
+    """Executes one pipeline run; emits its events through the pipeline run's context."""
+
+    def __init__(
+        self,
+        pipeline: ActionPipeline,
+        executor: LocalExecutor,
+        ctx: RuntimeContext,
+        shared: PipelineContext,
+    ) -> None:
+        self.pipeline = pipeline
+        self.executor = executor
+        self.ctx = ctx
+        self.shared = shared
+        self.results: dict[str, Any] = {}
+        self._lock = threading.Lock()  # the pipeline's own events come from many threads
+        self._children: dict[str, RuntimeContext] = {}
+        self._restored_items: dict[str, Checkpoint] = {}
+        self._last_child: dict[str, tuple[str, int]] = {}
+
+    # ------------------------------------------------------------------ the run
+    def run(self, initial: dict[str, Any], restored: Mapping[str, Checkpoint]) -> dict[str, Any]:
+        """Run every node not in ``restored``; returns the accumulated params."""
+        ctx = self.ctx
+        ctx.emit_status(RunStatus.RUNNING)
+        try:
+            self._restore(restored)
+            self._schedule(initial)
+        except RunCancelledError:
+            ctx.emit_status(RunStatus.CANCELLED)
+            self.executor.sink.flush()
+            raise
+        except ActionFailedError as exc:
+            ctx.emit_error(exc.error_type, exc.error_message, exc.traceback)
+            ctx.emit_status(RunStatus.FAILED)
+            self.executor.sink.flush()
+            raise ActionFailedError(
+                ctx.run_id, exc.error_type, exc.error_message, exc.traceback
+            ) from exc
+        final = self._accumulate(initial, [n.key for n in self.pipeline.nodes])
+        ctx.emit_result(jsonable(final))
+        ctx.emit_status(RunStatus.SUCCEEDED)
+        self.executor.sink.flush()
+        return final
+
+    def _restore(self, restored: Mapping[str, Checkpoint]) -> None:
+        total = len(self.pipeline.nodes)
+        for name, checkpoint in restored.items():
+            if checkpoint.item is not None:
+                self._restored_items[name] = checkpoint
+                self._save(name, checkpoint)
+                continue
+            if checkpoint.node not in self.pipeline.by_key:
+                _log.warning("checkpoint of unknown node %r ignored", checkpoint.node)
+                continue
+            self.results[checkpoint.node] = checkpoint.result
+            self._save(name, checkpoint)
+            self._step(checkpoint.node, "skipped")
+        if self.results:
+            self._progress(len(self.results), total)
+
+    def _schedule(self, initial: dict[str, Any]) -> None:
+        pending = [n for n in self.pipeline.nodes if n.key not in self.results]
+        running: dict[Future[Any], PipelineNode] = {}
+        failure: BaseException | None = None
+        total = len(self.pipeline.nodes)
+        with cf.ThreadPoolExecutor(self.pipeline.max_parallel, "hoist-node") as pool:
+            while (pending or running) and failure is None:
+                if self.ctx.is_cancelled():
+                    failure = RunCancelledError(self.ctx.run_id)
+                    break
+                ready = [n for n in pending if all(d in self.results for d in n.depends_on)]
+                for n in ready[: self.pipeline.max_parallel - len(running)]:
+                    pending.remove(n)
+                    inputs = self._accumulate(initial, [*self.pipeline.ancestors[n.key]])
+                    inputs.update(n.params)
+                    self._step(n.key, "started")
+                    running[pool.submit(self._run_node, n, inputs)] = n
+                if not running:
+                    continue
+                done, _ = cf.wait(running, timeout=0.1, return_when=cf.FIRST_COMPLETED)
+                for future in done:
+                    n = running.pop(future)
+                    error = future.exception()
+                    if error is not None:
+                        self._step(n.key, "cancelled" if _cancelled(error) else "failed")
+                        failure = failure or error
+                        continue
+                    self.results[n.key] = future.result()
+                    self._finish(n)
+                    self._progress(len(self.results), total)
+            if failure is not None:
+                for child in list(self._children.values()):
+                    child.cancel()
+                for future, n in list(running.items()):
+                    error = future.exception()
+                    self._step(n.key, "cancelled" if _cancelled(error) else "failed")
+        if failure is not None:
+            raise failure
+
+    def _accumulate(self, initial: Mapping[str, Any], keys: list[str]) -> dict[str, Any]:
+        acc = dict(initial)
+        for key in keys:
+            if key in self.results:
+                acc.update(_as_mapping(key, self.results[key]))
+        return acc
+
+    # ------------------------------------------------------------------ one node
+    def _run_node(self, n: PipelineNode, inputs: dict[str, Any]) -> Any:
+        if n.map_over is None:
+            return self._attempts(n, inputs, None)
+        items = inputs.get(n.map_over)
+        if not isinstance(items, list | tuple):
+            raise ActionFailedError(
+                self.ctx.run_id, "TypeError",
+                f"node '{n.key}' maps over '{n.map_over}', which is not a list "
+                f"(got {type(items).__name__})",
+            )  # fmt: skip
+        results: list[Any] = [None] * len(items)
+        todo = []
+        for i, item in enumerate(items):
+            saved = self._restored_items.get(f"{n.key}[{i}]")
+            if saved is not None:
+                results[i] = saved.result
+            else:
+                todo.append((i, item))
+        with cf.ThreadPoolExecutor(n.parallelism, f"hoist-{n.key}") as pool:
+            futures = {
+                pool.submit(self._attempts, n, {**inputs, n.item_param: item}, i): i
+                for i, item in todo
+            }
+            for future in cf.as_completed(futures):
+                results[futures[future]] = future.result()
+        return {n.collect_as or n.key: results}
+
+    def _attempts(self, n: PipelineNode, inputs: dict[str, Any], item: int | None) -> Any:
+        attempt = 1
+        while True:
+            try:
+                result, child = self._run_once(n, inputs, attempt, item)
+            except ActionFailedError as exc:
+                cause = exc.__cause__ or (
+                    TimeoutError() if exc.error_type == "TimeoutError" else exc
+                )
+                if not n.retries.should_retry(attempt, cause):
+                    raise
+                delay = n.retries.delay(attempt)
+                _log.info("node %s attempt %d failed (%s); retrying in %.2fs", n.key, attempt,
+                          exc.error_type, delay)  # fmt: skip
+                self._wait(delay)
+                attempt += 1
+                continue
+            if item is not None:
+                self._save(
+                    f"{n.key}[{item}]",
+                    Checkpoint(node=n.key, result=result, params=child[1], run_id=child[0],
+                               attempts=attempt, item=item),
+                )  # fmt: skip
+                self.executor.sink.flush()
+            self._last_child[n.key] = (child[0], attempt)
+            return result
+
+    def _run_once(
+        self, n: PipelineNode, inputs: dict[str, Any], attempt: int, item: int | None
+    ) -> tuple[Any, tuple[str, dict[str, Any]]]:
+        self.ctx.check_cancelled()
+        params = _fit(inputs, n.action)
+        try:
+            prepared = self.executor.prepare(
+                n.action, params, plugin=self.pipeline.plugin, parent_id=self.ctx.run_id,
+                meta={"node": n.key, "attempt": attempt, "item": item},
+            )  # fmt: skip
+        except ParamsValidationError as exc:
+            raise ActionFailedError(
+                self.ctx.run_id, "ParamsValidationError", f"node '{n.key}': {exc.message}"
+            ) from exc
+        child = self.executor.context_for(prepared)
+        child.parent = self.ctx
+        child.extras["pipeline"] = self.shared
+        child.extras["node"] = n.key
+        self._children[prepared.run.id] = child
+        try:
+            if n.timeout is None:
+                result = invoke_action(prepared.action_cls, prepared.params, child)
+            else:
+                result = self._with_timeout(n, prepared, child)
+        finally:
+            self._children.pop(prepared.run.id, None)
+        return jsonable(result), (prepared.run.id, prepared.run.params)
+
+    def _with_timeout(self, n: PipelineNode, prepared: Any, child: RuntimeContext) -> Any:
+        box: Future[Any] = Future()
+
+        def target() -> None:
+            try:
+                box.set_result(invoke_action(prepared.action_cls, prepared.params, child))
+            except BaseException as exc:
+                box.set_exception(exc)
+
+        threading.Thread(target=target, name=f"hoist-timeout-{n.key}", daemon=True).start()
+        try:
+            return box.result(timeout=n.timeout)
+        except cf.TimeoutError:
+            child.cancel(f"timeout: '{n.key}' exceeded {n.timeout:g}s")
+        try:
+            return box.result(timeout=5.0)  # it stops at its next cancellation point
+        except cf.TimeoutError:
+            raise ActionFailedError(
+                prepared.run.id, "TimeoutError",
+                f"'{n.key}' exceeded {n.timeout:g}s and did not stop at a cancellation point",
+            ) from None  # fmt: skip
+
+    def _wait(self, seconds: float) -> None:
+        deadline = time.monotonic() + seconds
+        while (left := deadline - time.monotonic()) > 0:
+            self.ctx.check_cancelled()
+            time.sleep(min(left, 0.05))
+
+    # ------------------------------------------------------------------ pipeline events
+    def _finish(self, n: PipelineNode) -> None:
+        run_id, attempts = self._last_child.get(n.key, (None, 1))
+        self._save(
+            n.key,
+            Checkpoint(
+                node=n.key, result=self.results[n.key], run_id=run_id, attempts=attempts,
+                artifacts_path=str(self.executor.runs_dir / run_id / "artifacts")
+                if run_id else None,
+            ),
+        )  # fmt: skip
+        self._step(n.key, "finished")
+        self.executor.sink.flush()  # durable before any dependent starts
+
+    def _save(self, name: str, checkpoint: Checkpoint) -> None:
+        data = checkpoint.model_dump(mode="json", exclude={"node"})
+        data["node"] = checkpoint.node
+        with self._lock:
+            self.ctx.save_checkpoint(name, data)
+
+    def _step(self, key: str, phase: str) -> None:
+        with self._lock:
+            self.ctx.emit_step(key, phase)
+
+    def _progress(self, done: int, total: int) -> None:
+        with self._lock:
+            self.ctx.set_progress(done, total)
+
+
+def _cancelled(error: BaseException | None) -> bool:
+    return isinstance(error, RunCancelledError)
