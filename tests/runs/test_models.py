@@ -40,7 +40,7 @@ def test_event_json_round_trip() -> None:
     event = ProgressEvent(run_id="r", seq=2, ts=3.0, current=1, total=4, category="c")
     assert EVENT_ADAPTER.validate_json(EVENT_ADAPTER.dump_json(event)) == event
     assert event.to_dict()["type"] == "progress"
-    assert event.data() == {"current": 1, "total": 4, "category": "c"}
+    assert event.payload() == {"current": 1, "total": 4, "category": "c"}
 
 
 def test_every_event_type_is_registered() -> None:

@@ -7,6 +7,7 @@ import sys
 import textwrap
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -29,16 +30,16 @@ def test_flush_acknowledges_everything_emitted(tmp_path: Path) -> None:
 
 def test_writer_retries_a_failed_batch(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     store = RunStore(f"sqlite:///{tmp_path / 's.db'}")
-    real = store.write_batch
+    real = store.write_rows
     failures = {"left": 2}
 
-    def flaky(runs: list[Run], events: list[object]) -> None:
+    def flaky(*args: Any) -> None:
         if failures["left"]:
             failures["left"] -= 1
             raise OSError("disk hiccup")
-        real(runs, events)  # type: ignore[arg-type]
+        real(*args)
 
-    monkeypatch.setattr(store, "write_batch", flaky)
+    monkeypatch.setattr(store, "write_rows", flaky)
     sink = StoreSink(store, interval=0.01)
     run = Run(id=new_run_id())
     sink.open_run(run)
@@ -101,4 +102,22 @@ def test_live_runs_heartbeat(tmp_path: Path) -> None:
         assert time.monotonic() < deadline, "no heartbeat"
         time.sleep(0.02)
     assert store.get_run(done.id).heartbeat_at == 1.0  # ended runs are left alone
+    sink.close()
+
+
+def test_an_unencodable_event_is_dropped_not_blocking(tmp_path: Path) -> None:
+    store = RunStore(f"sqlite:///{tmp_path / 's.db'}")
+    sink = StoreSink(store, interval=0.01)
+    run = Run(id=new_run_id())
+    sink.open_run(run)
+
+    class Unprintable:
+        def __str__(self) -> str:
+            raise RuntimeError("no text for me")
+
+    sink.emit(MetricsEvent(run_id=run.id, seq=1, ts=1.0, values={"bad": Unprintable()}))
+    sink.emit(MetricsEvent(run_id=run.id, seq=2, ts=1.0, values={"ok": 1}))
+    sink.flush(timeout=5)
+    assert [e.seq for e in store.events(run.id)] == [2]
+    assert sink.dropped == 1
     sink.close()

@@ -106,6 +106,7 @@ def start_pipeline(
             future.set_exception(exc)
 
     if background:
+        sink.flush()  # the id we return can be looked up at once, from any process
         threading.Thread(target=drive, name=f"hoist-pipeline-{run.id}", daemon=True).start()
     else:
         drive()

@@ -148,7 +148,7 @@ class EventBase:
     ts: float
     type: str = ""
 
-    def data(self) -> dict[str, Any]:
+    def payload(self) -> dict[str, Any]:
         """The event's own fields (all but ``run_id``, ``seq``, ``ts`` and ``type``)."""
         return {name: getattr(self, name) for name in _own_fields(type(self))}
 
@@ -210,7 +210,7 @@ class DevEvent(EventBase):
 
     type: Literal["dev"] = "dev"
     name: str
-    data: dict[str, Any] = field(default_factory=dict)  # type: ignore[assignment]
+    data: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(slots=True, kw_only=True)
@@ -219,7 +219,7 @@ class CustomEvent(EventBase):
 
     type: Literal["custom"] = "custom"
     name: str
-    data: dict[str, Any] = field(default_factory=dict)  # type: ignore[assignment]
+    data: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(slots=True, kw_only=True)
@@ -251,7 +251,7 @@ class CheckpointEvent(EventBase):
 
     type: Literal["checkpoint"] = "checkpoint"
     name: str
-    data: dict[str, Any] = field(default_factory=dict)  # type: ignore[assignment]
+    data: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(slots=True, kw_only=True)

@@ -15,11 +15,13 @@ import threading
 import time
 import weakref
 from collections import deque
+from typing import Any
 
 from hoist.errors import StoreError
 from hoist.runs.models import EventBase, Run, RunStatus
 from hoist.runs.sinks.base import EventSink
 from hoist.runs.store import RunStore
+from hoist.runs.store.store import encode_event, encode_run
 
 __all__ = ["StoreSink"]
 
@@ -65,6 +67,7 @@ class StoreSink(EventSink):
         self._wake = threading.Event()
         self._closed = False
         self._last_error: BaseException | None = None
+        self.dropped = 0
         self._live: set[str] = set()
         self._cancelled: frozenset[str] = frozenset()
         self._next_cancel_poll = 0.0
@@ -156,13 +159,32 @@ class StoreSink(EventSink):
         return batch
 
     def _write(self, batch: list[Run | EventBase]) -> None:
-        new_runs = [item for item in batch if isinstance(item, Run)]
-        new_events = [item for item in batch if not isinstance(item, Run)]
-        self.store.write_batch(new_runs, new_events)
-        self._live.update(run.id for run in new_runs)
-        for event in new_events:
-            if event.type == "status" and RunStatus(event.status).is_terminal:  # type: ignore[attr-defined]
-                self._live.discard(event.run_id)
+        run_rows: list[dict[str, Any]] = []
+        event_rows: list[dict[str, Any]] = []
+        updates: dict[str, dict[str, Any]] = {}
+        opened: list[str] = []
+        ended: list[str] = []
+        for item in batch:
+            # An item that cannot be encoded never will be: drop it (loudly) rather than
+            # let it block everything behind it. Database errors, below, are retried.
+            try:
+                if isinstance(item, Run):
+                    run_rows.append(encode_run(item))
+                    opened.append(item.id)
+                    continue
+                row, changed = encode_event(item)
+            except Exception as exc:
+                self.dropped += 1
+                _log.error("dropped %r: cannot encode it: %s", item, exc)
+                continue
+            event_rows.append(row)
+            if changed is not None:
+                updates.setdefault(item.run_id, {}).update(changed)
+                if RunStatus(changed.get("status", "running")).is_terminal:
+                    ended.append(item.run_id)
+        self.store.write_rows(run_rows, event_rows, updates)
+        self._live.update(opened)
+        self._live.difference_update(ended)
 
     def _heartbeat(self) -> None:
         now = time.monotonic()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import sqlalchemy as sa
@@ -16,7 +16,7 @@ from hoist.runs.store import migrate
 from hoist.runs.store.engine import create_store_engine
 from hoist.runs.store.schema import events, runs
 
-__all__ = ["RunStore"]
+__all__ = ["RunStore", "encode_event", "encode_run"]
 
 _JSON_COLUMNS = ("params", "result", "error", "meta")
 
@@ -72,18 +72,26 @@ class RunStore:
 
         Idempotent: a run or an event ``(run_id, seq)`` already stored is left alone.
         """
-        updates: dict[str, dict[str, Any]] = {}
-        for event in new_events:
-            changed = run_updates(event)
-            if changed is not None:
-                updates.setdefault(event.run_id, {}).update(changed)
+        self.write_rows(
+            [_run_row(r) for r in new_runs],
+            [_event_row(e) for e in new_events],
+            _updates(new_events),
+        )
+
+    def write_rows(
+        self,
+        run_rows: Sequence[dict[str, Any]],
+        event_rows: Sequence[dict[str, Any]],
+        updates: dict[str, dict[str, Any]],
+    ) -> None:
+        """Write rows made by :func:`encode_run` / :func:`encode_event` in one transaction."""
         with self.engine.begin() as conn:
-            if new_runs:
-                conn.execute(self._insert_run, [_run_row(r) for r in new_runs])
-            if new_events:
-                conn.execute(self._insert_event, [_event_row(e) for e in new_events])
+            if run_rows:
+                conn.execute(self._insert_run, list(run_rows))
+            if event_rows:
+                conn.execute(self._insert_event, list(event_rows))
             for run_id, changed in updates.items():
-                conn.execute(runs.update().where(runs.c.id == run_id).values(**_encode(changed)))
+                conn.execute(runs.update().where(runs.c.id == run_id).values(**changed))
 
     def heartbeat(self, run_ids: Sequence[str], at: float | None = None) -> None:
         """Mark runs as alive now (their worker is still working on them)."""
@@ -181,6 +189,26 @@ class RunStore:
             return int(conn.execute(query).scalar() or 0)
 
 
+def _updates(new_events: Sequence[EventBase]) -> dict[str, dict[str, Any]]:
+    updates: dict[str, dict[str, Any]] = {}
+    for event in new_events:
+        changed = run_updates(event)
+        if changed is not None:
+            updates.setdefault(event.run_id, {}).update(_encode(changed))
+    return updates
+
+
+def encode_run(run: Run) -> dict[str, Any]:
+    """The ``runs`` row of a new run."""
+    return _run_row(run)
+
+
+def encode_event(event: EventBase) -> tuple[dict[str, Any], dict[str, Any] | None]:
+    """The ``events`` row of an event, and the run columns it changes (if any)."""
+    changed = run_updates(event)
+    return _event_row(event), None if changed is None else _encode(changed)
+
+
 def _encode(values: dict[str, Any]) -> dict[str, Any]:
     out = dict(values)
     for key in _JSON_COLUMNS:
@@ -201,7 +229,7 @@ def _event_row(event: EventBase) -> dict[str, Any]:
         "seq": event.seq,
         "ts": event.ts,
         "type": event.type,
-        "data": _dumps(event.data()),
+        "data": _dumps(event.payload()),
     }
 
 
@@ -221,8 +249,3 @@ def _row_to_event(row: Any) -> Any:
     payload = json.loads(row.data)
     payload.update(run_id=row.run_id, seq=row.seq, ts=row.ts, type=row.type)
     return EVENT_ADAPTER.validate_python(payload)
-
-
-def iter_event_rows(items: Iterable[EventBase]) -> list[dict[str, Any]]:
-    """Rows for ``items`` as :meth:`RunStore.write_batch` writes them (for benchmarks)."""
-    return [_event_row(e) for e in items]
