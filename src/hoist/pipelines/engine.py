@@ -29,7 +29,8 @@ from hoist.pipelines.pipeline import ActionPipeline
 from hoist.pipelines.resume import Checkpoint, ResumeState, load_resume_state
 from hoist.plugins.context import RuntimeContext
 from hoist.plugins.invoke import invoke_action, jsonable
-from hoist.runs.models import Run, RunKind, RunStatus, new_run_id
+from hoist.runs.models import Run, RunKind, RunStatus, StatusEvent, new_run_id
+from hoist.runs.reader import RunFilter
 
 __all__ = ["PipelineEngine", "pipeline_handle", "start_pipeline"]
 
@@ -72,6 +73,7 @@ def start_pipeline(
             _log.info("run %s already succeeded; nothing to resume", state.run_id)
             return RunHandle.attach(state.run_id, executor.log)
         params = state.params
+        _mark_lost(executor, state.run_id)
     initial = dict(params or {})
     restored = state.checkpoints if state else {}
     _check_first_params(pipeline, initial, restored)
@@ -111,6 +113,20 @@ def start_pipeline(
     else:
         drive()
     return RunHandle(run.id, executor.log, future=future, canceller=ctx.cancel, flush=sink.flush)
+
+
+def _mark_lost(executor: LocalExecutor, run_id: str) -> None:
+    """End a dead run (and its children) as ``lost`` before resuming it."""
+    log = executor.log
+    tree = [log.get_run(run_id), *log.list_runs(RunFilter(parent_id=run_id, limit=100_000))]
+    for run in tree:
+        if run.status.is_terminal:
+            continue
+        last = log.events(run.id)[-1].seq if run.status is not RunStatus.QUEUED else 0
+        executor.sink.emit(
+            StatusEvent(run_id=run.id, seq=last + 1, ts=time.time(), status=RunStatus.LOST)
+        )
+    executor.sink.flush()
 
 
 def pipeline_handle(run_id: str, executor: Executor | None = None) -> RunHandle:

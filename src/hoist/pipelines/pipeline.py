@@ -145,6 +145,7 @@ class ActionPipeline:
         executor: Executor | None = None,
         resume_from: str | None = None,
         allow_param_changes: bool = False,
+        force: bool = False,
     ) -> dict[str, Any]:
         """Run the pipeline here and return the accumulated params (all results merged).
 
@@ -155,12 +156,14 @@ class ActionPipeline:
             executor: a local executor to run on (default: a new ``LocalExecutor``).
             resume_from: a pipeline run to resume (see :meth:`submit`).
             allow_param_changes: let a resume use params that differ from the original.
+            force: resume a run that still looks alive (its process may have died less
+                than 15 s ago, before its heartbeat went stale).
         """
         from hoist.pipelines.engine import start_pipeline
 
         handle = start_pipeline(
             self, params, executor=executor, parent_ctx=ctx, resume_from=resume_from,
-            allow_param_changes=allow_param_changes, background=False,
+            allow_param_changes=allow_param_changes, force=force, background=False,
         )  # fmt: skip
         result: dict[str, Any] = handle.result()
         return result
@@ -172,18 +175,20 @@ class ActionPipeline:
         *,
         resume_from: str | None = None,
         allow_param_changes: bool = False,
+        force: bool = False,
     ) -> str:
         """Start the pipeline in the background; returns the pipeline run's id.
 
         With ``resume_from``, the new run skips what finished in that run (marked
         ``skipped``), restores its params snapshot and runs the rest. Resuming a run that
-        succeeded starts nothing and returns that run's id.
+        succeeded starts nothing and returns that run's id. A resumed run that was still
+        marked running (its process died) is marked ``lost``, with its running children.
         """
         from hoist.pipelines.engine import start_pipeline
 
         handle = start_pipeline(
             self, params, executor=executor, resume_from=resume_from,
-            allow_param_changes=allow_param_changes, background=True,
+            allow_param_changes=allow_param_changes, force=force, background=True,
         )  # fmt: skip
         return handle.run_id
 
