@@ -187,7 +187,10 @@ def main() -> None:
     rows = [("benchmark", "measured", "baseline (same run)", "ratio / target")]
     rows.append(bench_import())
     rows.extend(bench_local(home))
-    rows.append(bench_run_plugin(home))
+    try:
+        rows.append(bench_run_plugin(home))
+    except ImportError as exc:
+        rows.append(("run_plugin", f"skipped: {exc}", "", ""))
     rows.append(bench_events(home))
     report(rows)
 

@@ -104,9 +104,7 @@ def test_coverage_and_type_checks_warn_or_raise() -> None:
 
 def test_graph_errors_name_the_nodes() -> None:
     with pytest.raises(PipelineDefinitionError, match="cycle: a -> b -> a") as info:
-        ActionPipeline(
-            [node(Sleep, "a", depends_on=["b"]), node(Sleep, "b", depends_on=["a"])]
-        )
+        ActionPipeline([node(Sleep, "a", depends_on=["b"]), node(Sleep, "b", depends_on=["a"])])
     assert set(info.value.nodes) == {"a", "b"}
     with pytest.raises(PipelineDefinitionError, match="'b' depends on 'nope'"):
         ActionPipeline([node(Sleep, "a"), node(Sleep, "b", depends_on=["nope"])])
@@ -120,8 +118,9 @@ def test_dag_branches_overlap_and_join_merges_in_order(executor: LocalExecutor) 
         [
             node(Sleep, "left", depends_on=[], params={"label": "left", "seconds": 0.4}),
             node(Sleep, "right", depends_on=[], params={"label": "right", "seconds": 0.4}),
-            node(Sleep, "join", depends_on=["left", "right"], params={"label": "join",
-                                                                     "seconds": 0})
+            node(
+                Sleep, "join", depends_on=["left", "right"], params={"label": "join", "seconds": 0}
+            ),
         ]  # fmt: skip
     )
     start = time.monotonic()

@@ -241,7 +241,12 @@ class PipelineEngine:
                     inputs = self._accumulate(initial, [*self.pipeline.ancestors[n.key]])
                     inputs.update(n.params)
                     self._step(n.key, "started")
-                    running[pool.submit(self._run_node, n, inputs)] = n
+                    if len(ready) == 1 and not running:
+                        # A lone ready node (always, in a sequence) runs right here:
+                        # no thread hand-off. Its context still sees cancellation.
+                        running[_run_inline(self._run_node, n, inputs)] = n
+                    else:
+                        running[pool.submit(self._run_node, n, inputs)] = n
                 if not running:
                     continue
                 done, _ = cf.wait(running, timeout=0.1, return_when=cf.FIRST_COMPLETED)
@@ -409,6 +414,15 @@ class PipelineEngine:
     def _progress(self, done: int, total: int) -> None:
         with self._lock:
             self.ctx.set_progress(done, total)
+
+
+def _run_inline(fn: Any, *args: Any) -> Future[Any]:
+    future: Future[Any] = Future()
+    try:
+        future.set_result(fn(*args))
+    except BaseException as exc:
+        future.set_exception(exc)
+    return future
 
 
 def _cancelled(error: BaseException | None) -> bool:

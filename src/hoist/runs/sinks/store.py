@@ -64,6 +64,7 @@ class StoreSink(EventSink):
         self._enqueued = 0
         self._written = 0
         self._done = threading.Condition()
+        self._write_lock = threading.Lock()
         self._wake = threading.Event()
         self._closed = False
         self._last_error: BaseException | None = None
@@ -97,6 +98,16 @@ class StoreSink(EventSink):
         if self._written >= target:
             return
         deadline = None if timeout is None else time.monotonic() + timeout
+        # Write in this thread when the writer is idle: no thread hand-off on the path of
+        # callers that need durability now (checkpoints, the end of a CLI run).
+        if self._write_lock.acquire(timeout=0 if timeout is None else min(timeout, 0.05)):
+            try:
+                while self._written < target and self._write_one_batch():
+                    pass
+            finally:
+                self._write_lock.release()
+        if self._written >= target:
+            return
         self._wake.set()
         with self._done:
             while self._written < target:
@@ -132,24 +143,39 @@ class StoreSink(EventSink):
             closing = self._closed
             self._poll_cancellations()
             self._heartbeat()
-            batch = self._take()
-            while batch:
-                try:
-                    self._write(batch)
-                except Exception as exc:  # keep the batch, retry after a pause
-                    self._last_error = exc
-                    _log.warning("run store write failed, will retry: %s", exc)
-                    self._queue.extendleft(reversed(batch))
+            while True:
+                with self._write_lock:
+                    wrote = self._write_one_batch()
+                if wrote is None:  # failed: keep the batch, retry after a pause
                     time.sleep(backoff)
                     backoff = min(backoff * 2, 2.0)
                     break
                 backoff = self.interval
-                with self._done:
-                    self._written += len(batch)
-                    self._done.notify_all()
-                batch = self._take()
+                if not wrote:
+                    break
             if closing and not self._queue:
                 return
+
+    def _write_one_batch(self) -> bool | None:
+        """Write the next batch (caller holds the write lock).
+
+        Returns True if a batch was written, False if the queue was empty, None if the
+        write failed (the batch is back at the head of the queue).
+        """
+        batch = self._take()
+        if not batch:
+            return False
+        try:
+            self._write(batch)
+        except Exception as exc:
+            self._last_error = exc
+            _log.warning("run store write failed, will retry: %s", exc)
+            self._queue.extendleft(reversed(batch))
+            return None
+        with self._done:
+            self._written += len(batch)
+            self._done.notify_all()
+        return True
 
     def _take(self) -> list[Run | EventBase]:
         batch: list[Run | EventBase] = []

@@ -14,6 +14,7 @@ from hoist.runs.models import EVENT_ADAPTER, RUN_ADAPTER, EventBase, Run
 from hoist.runs.reader import RunFilter, run_updates
 from hoist.runs.store import migrate
 from hoist.runs.store.engine import create_store_engine
+from hoist.runs.store.prepared import PreparedStatement
 from hoist.runs.store.schema import events, runs
 
 __all__ = ["RunStore", "encode_event", "encode_run"]
@@ -36,8 +37,14 @@ class RunStore:
     def __init__(self, url: str, *, migrate: bool = True) -> None:
         self.url = url
         self.engine = create_store_engine(url)
-        self._insert_run = self._dialect_insert(runs)
-        self._insert_event = self._dialect_insert(events)
+        self._insert_run = PreparedStatement(
+            self.engine, self._dialect_insert(runs), [c.name for c in runs.columns
+                                                     if c.name != "cancel_requested"]
+        )  # fmt: skip
+        self._insert_event = PreparedStatement(
+            self.engine, self._dialect_insert(events), [c.name for c in events.columns]
+        )
+        self._updates: dict[tuple[str, ...], PreparedStatement] = {}
         if migrate:
             try:
                 self.migrate()
@@ -85,13 +92,36 @@ class RunStore:
         updates: dict[str, dict[str, Any]],
     ) -> None:
         """Write rows made by :func:`encode_run` / :func:`encode_event` in one transaction."""
+        if run_rows and updates:
+            # A run created in this batch is inserted in its final state: no UPDATE.
+            run_rows = [dict(row) for row in run_rows]
+            updates = dict(updates)
+            for row in run_rows:
+                changed = updates.pop(row["id"], None)
+                if changed:
+                    row.update(changed)
         with self.engine.begin() as conn:
-            if run_rows:
-                conn.execute(self._insert_run, list(run_rows))
-            if event_rows:
-                conn.execute(self._insert_event, list(event_rows))
+            self._insert_run.execute(conn, run_rows)
+            self._insert_event.execute(conn, event_rows)
+            grouped: dict[tuple[str, ...], list[dict[str, Any]]] = {}
             for run_id, changed in updates.items():
-                conn.execute(runs.update().where(runs.c.id == run_id).values(**changed))
+                params = {f"v_{k}": v for k, v in changed.items()}
+                params["run_id_"] = run_id
+                grouped.setdefault(tuple(sorted(changed)), []).append(params)
+            for columns, rows in grouped.items():
+                self._update_statement(columns).execute(conn, rows)
+
+    def _update_statement(self, columns: tuple[str, ...]) -> PreparedStatement:
+        """One cached ``UPDATE runs SET ... WHERE id = ?`` per set of columns."""
+        statement = self._updates.get(columns)
+        if statement is None:
+            update = (
+                runs.update()
+                .where(runs.c.id == sa.bindparam("run_id_"))
+                .values({name: sa.bindparam(f"v_{name}") for name in columns})
+            )
+            statement = self._updates[columns] = PreparedStatement(self.engine, update, ())
+        return statement
 
     def heartbeat(self, run_ids: Sequence[str], at: float | None = None) -> None:
         """Mark runs as alive now (their worker is still working on them)."""
@@ -220,7 +250,25 @@ def _encode(values: dict[str, Any]) -> dict[str, Any]:
 
 
 def _run_row(run: Run) -> dict[str, Any]:
-    return _encode(run.to_dict())
+    # Built by hand: this runs once per run on the write path, and a pydantic dump of
+    # the whole record costs several times more.
+    return {
+        "id": run.id,
+        "kind": str(run.kind),
+        "parent_id": run.parent_id,
+        "plugin": run.plugin,
+        "action": run.action,
+        "mode": run.mode,
+        "status": str(run.status),
+        "params": _dumps(run.params),
+        "result": None if run.result is None else _dumps(run.result),
+        "error": None if run.error is None else _dumps(run.error),
+        "created_at": run.created_at,
+        "started_at": run.started_at,
+        "finished_at": run.finished_at,
+        "heartbeat_at": run.heartbeat_at,
+        "meta": _dumps(run.meta),
+    }
 
 
 def _event_row(event: EventBase) -> dict[str, Any]:
