@@ -7,6 +7,7 @@ SQLite store, against calling the same actions directly; and the resume decision
 
 from __future__ import annotations
 
+import contextlib
 import sys
 import tempfile
 import time
@@ -53,10 +54,8 @@ def main() -> None:
     overhead = per_run / 10 - base
 
     hundred = ActionPipeline([*(node(Noop, f"n{i}") for i in range(100)), node(Fail, "last")])
-    try:
+    with contextlib.suppress(ActionFailedError):
         hundred.execute({"x": 1}, executor=executor)
-    except ActionFailedError:
-        pass
     runtime.sink.flush()
     from hoist.runs.reader import RunFilter
 

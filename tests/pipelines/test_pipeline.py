@@ -121,7 +121,7 @@ def test_dag_branches_overlap_and_join_merges_in_order(executor: LocalExecutor) 
             node(
                 Sleep, "join", depends_on=["left", "right"], params={"label": "join", "seconds": 0}
             ),
-        ]  # fmt: skip
+        ]
     )
     start = time.monotonic()
     result = dag.execute({}, executor=executor)
@@ -183,7 +183,7 @@ def test_backoff_grows_with_jitter() -> None:
 def test_timeout_fails_the_node(executor: LocalExecutor, sink: MemorySink) -> None:
     pipeline = ActionPipeline([node(Sleep, timeout=0.2)])
     start = time.monotonic()
-    with pytest.raises(ActionFailedError, match="exceeded 0.2s") as info:
+    with pytest.raises(ActionFailedError, match=r"exceeded 0\.2s") as info:
         pipeline.execute({"seconds": 5}, executor=executor)
     assert time.monotonic() - start < 2
     assert info.value.error_type == "TimeoutError"
@@ -193,7 +193,7 @@ def test_timeout_fails_the_node(executor: LocalExecutor, sink: MemorySink) -> No
 
 def test_failure_keeps_earlier_checkpoints(executor: LocalExecutor, sink: MemorySink) -> None:
     pipeline = ActionPipeline([Download, node(Convert, params={"path": "/no/such/file"})])
-    with pytest.raises(ActionFailedError, match="FileNotFoundError|No such file"):
+    with pytest.raises(ActionFailedError, match=r"FileNotFoundError|No such file"):
         pipeline.execute({"dataset_id": 1}, executor=executor)
     run = _pipeline_run(sink)
     assert run.status is RunStatus.FAILED

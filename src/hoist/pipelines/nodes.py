@@ -46,9 +46,9 @@ class RetryPolicy:
 
     def delay(self, attempt: int, rng: random.Random | None = None) -> float:
         """Seconds to wait after failed attempt number ``attempt`` (1-based)."""
-        base = min(self.backoff * 2 ** (attempt - 1), self.max_backoff)
-        spread = (rng or random).uniform(-self.jitter, self.jitter)
-        return max(0.0, base * (1 + spread))
+        base: float = min(self.backoff * 2.0 ** (attempt - 1), self.max_backoff)
+        spread: float = (rng or random).uniform(-self.jitter, self.jitter)
+        return max(0.0, base * (1.0 + spread))
 
     def should_retry(self, attempt: int, error: BaseException) -> bool:
         """Whether ``error`` after attempt ``attempt`` deserves another attempt."""

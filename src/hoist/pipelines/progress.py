@@ -109,11 +109,9 @@ class ProgressTracker:
                     action.progress = 100.0
         children = self.log.list_runs(RunFilter(parent_id=self.run_id, limit=100_000))
         for child in sorted(children, key=lambda r: r.created_at):
-            key = child.meta.get("node")
-            action = self._actions.get(key) if key else None
-            if action is None:
-                continue
-            self._apply_child(action, child)
+            node_action = self._actions.get(child.meta.get("node") or "")
+            if node_action is not None:
+                self._apply_child(node_action, child)
         actions = [self._actions[k] for k in self._order]
         overall = sum(a.progress for a in actions) / len(actions) if actions else 0.0
         if run.status is RunStatus.SUCCEEDED:
