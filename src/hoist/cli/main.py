@@ -25,6 +25,7 @@ class _LazyGroup(click.Group):
         "runs": ("hoist.cli.runs", "runs"),
         "plugins": ("hoist.cli.plugins", "plugins"),
         "new": ("hoist.cli.new", "new_cmd"),
+        "pipeline": ("hoist.cli.pipeline", "pipeline"),
     }
 
     def list_commands(self, ctx: click.Context) -> list[str]:

@@ -12,7 +12,7 @@ from rich.tree import Tree
 
 from hoist.runs.models import Run, RunStatus
 
-__all__ = ["event_line", "run_detail", "runs_table", "when"]
+__all__ = ["add_pipeline_nodes", "add_steps", "event_line", "run_detail", "runs_table", "when"]
 
 STATUS_STYLE = {
     RunStatus.QUEUED: "dim",
@@ -78,7 +78,7 @@ def run_detail(run: Run, children: list[Run], event_counts: dict[str, int]) -> T
         error = tree.add(f"[red]error: {run.error.get('type')}: {run.error.get('message')}")
         for field, messages in (run.error.get("field_errors") or {}).items():
             error.add(f"{field}: {', '.join(messages)}")
-    if children:
+    if children and run.kind != "pipeline":
         sub = tree.add("[dim]children:[/]")
         for child in children:
             sub.add(
@@ -130,3 +130,42 @@ def _event_body(event: Any) -> tuple[str, str]:
     if kind == "error":
         return f"{event.error_type}: {event.message}", "red"
     return str(event), ""
+
+
+_NODE_STYLE = {
+    "pending": "dim",
+    "running": "cyan",
+    "completed": "green",
+    "failed": "red",
+    "skipped": "yellow",
+    "cancelled": "yellow",
+}
+
+
+def add_pipeline_nodes(tree: Tree, progress: Any) -> None:
+    """Add a pipeline's actions (status, bar, run, attempts, error) under ``tree``."""
+    branch = tree.add(f"[dim]actions:[/] overall {progress.overall:.0f}%")
+    for action in progress.actions:
+        line = Text.assemble(
+            (f"{action.key} ", "bold"),
+            (f"{action.status}", _NODE_STYLE[action.status]),
+            f" {action.progress:.0f}%",
+            (f"  run {action.run_id}" if action.run_id else "", "dim"),
+            (f"  attempts {action.attempts}" if action.attempts > 1 else "", "yellow"),
+        )
+        node = branch.add(line)
+        if action.error:
+            node.add(Text(action.error, style="red"))
+
+
+def add_steps(tree: Tree, events: list[Any]) -> None:
+    """Add the last phase of each step of a step-based action under ``tree``."""
+    phases: dict[str, str] = {}
+    for event in events:
+        if event.type == "step":
+            phases[event.step] = event.phase
+    if phases:
+        branch = tree.add("[dim]steps:[/]")
+        for step, phase in phases.items():
+            style = "red" if "fail" in phase else "green" if phase == "finished" else "yellow"
+            branch.add(Text.assemble(f"{step} ", (phase, style)))

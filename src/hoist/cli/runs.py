@@ -11,7 +11,7 @@ from typing import Any
 import click
 from rich.console import Console
 
-from hoist.cli.render import event_line, run_detail, runs_table
+from hoist.cli.render import add_pipeline_nodes, add_steps, event_line, run_detail, runs_table
 from hoist.runs.models import RunStatus
 from hoist.runs.reader import RunFilter
 from hoist.runs.runtime import Runtime
@@ -76,8 +76,16 @@ def show_cmd(runtime: Runtime, run_id: str, as_json: bool) -> None:
         data["children"] = [c.to_dict() for c in children]
         click.echo(json.dumps(data, indent=2))
         return
-    counts = Counter(e.type for e in store.events(run.id))
-    Console().print(run_detail(run, children, dict(counts)))
+    events = store.events(run.id)
+    counts = Counter(e.type for e in events)
+    tree = run_detail(run, children, dict(counts))
+    if run.kind == "pipeline" and run.meta.get("nodes"):
+        from hoist.pipelines.progress import pipeline_progress
+
+        add_pipeline_nodes(tree, pipeline_progress(store, run.id))
+    else:
+        add_steps(tree, events)
+    Console().print(tree)
 
 
 @runs.command("logs")

@@ -108,16 +108,32 @@ class PipelineNode:
         return f"{target.__module__}:{target.__qualname__}"
 
     def describe(self) -> dict[str, Any]:
-        """JSON-compatible description (stored with the pipeline run)."""
+        """JSON-compatible description (stored with the pipeline run; enough to rebuild
+        the node in another process, see :func:`hoist.pipelines.rebuild.pipeline_from_run`).
+        """
+        from hoist.plugins.invoke import jsonable
+
+        retries = self.retries
         return {
             "key": self.key,
             "action": self.action.action_name,
             "entrypoint": self.entrypoint,
             "depends_on": list(self.depends_on),
+            "explicit_deps": self.explicit_deps,
+            "params": jsonable(dict(self.params)),
             "timeout": self.timeout,
-            "max_attempts": self.retries.max_attempts,
+            "retries": {
+                "max_attempts": retries.max_attempts,
+                "backoff": retries.backoff,
+                "max_backoff": retries.max_backoff,
+                "jitter": retries.jitter,
+                "retry_on": [f"{t.__module__}:{t.__qualname__}" for t in retries.retry_on],
+            },
             "resources": self.resources.to_dict(),
             "map_over": self.map_over,
+            "item_param": self.item_param,
+            "collect_as": self.collect_as,
+            "parallelism": self.parallelism,
         }
 
 
