@@ -15,7 +15,8 @@ The tree::
     │   ├── PipelineDefinitionError .nodes (a cycle, a dangling dependency, ...)
     │   └── ResumeError             .run_id (nothing to resume, corrupt checkpoint, ...)
     ├── ActionFailedError           .run_id, .error_type, .error_message, .traceback
-    │   └── ResultValidationError   .field_errors (result does not match result_model)
+    │   ├── ResultValidationError   .field_errors (result does not match result_model)
+    │   └── RunLostError            the worker running it died; the run is ``lost``
     ├── RunCancelledError           .run_id (raised inside a cancelled run)
     ├── StoreError                  the run store could not be read or written
     └── MissingExtraError           .extra (an optional dependency is not installed)
@@ -44,6 +45,7 @@ __all__ = [
     "ResultValidationError",
     "ResumeError",
     "RunCancelledError",
+    "RunLostError",
     "RunNotFoundError",
     "StoreError",
     "UnknownModeError",
@@ -198,6 +200,13 @@ class ResultValidationError(ActionFailedError):
         self.field_errors = {k: list(v) for k, v in field_errors.items()}
         detail = "; ".join(f"{f}: {', '.join(m)}" for f, m in self.field_errors.items())
         super().__init__(run_id, "ResultValidationError", f"result does not match: {detail}")
+
+
+class RunLostError(ActionFailedError):
+    """The process (or node) running the run died; the run is ``lost``."""
+
+    def __init__(self, run_id: str, reason: str) -> None:
+        super().__init__(run_id, "RunLost", reason)
 
 
 class RunCancelledError(HoistError):

@@ -136,3 +136,24 @@ def test_unreachable_database_is_a_store_error() -> None:
 def test_unsupported_database_is_a_store_error() -> None:
     with pytest.raises(StoreError, match="unsupported database"):
         RunStore("mysql://root@127.0.0.1/test")
+
+
+def test_mark_lost_and_reap_stale(store: RunStore) -> None:
+    stale, fresh, done = _run(), _run(), _run()
+    now = time.time()
+    store.write_batch(
+        [stale, fresh, done],
+        [
+            StatusEvent(run_id=stale.id, seq=1, ts=now - 100, status=RunStatus.RUNNING),
+            StatusEvent(run_id=fresh.id, seq=1, ts=now, status=RunStatus.RUNNING),
+            StatusEvent(run_id=done.id, seq=1, ts=now - 100, status=RunStatus.SUCCEEDED),
+        ],
+    )
+    assert store.reap_stale(stale_after=15) == [stale.id]
+    lost = store.get_run(stale.id)
+    assert lost.status is RunStatus.LOST
+    assert lost.error is not None and "no heartbeat" in lost.error["message"]
+    assert [e.type for e in store.events(stale.id)] == ["status", "error", "status"]
+    assert store.get_run(fresh.id).status is RunStatus.RUNNING
+    assert not store.mark_lost(done.id, "too late")
+    assert store.get_run(done.id).status is RunStatus.SUCCEEDED

@@ -10,7 +10,15 @@ from typing import Any
 import sqlalchemy as sa
 
 from hoist.errors import RunNotFoundError, StoreError
-from hoist.runs.models import EVENT_ADAPTER, RUN_ADAPTER, EventBase, Run
+from hoist.runs.models import (
+    EVENT_ADAPTER,
+    RUN_ADAPTER,
+    ErrorEvent,
+    EventBase,
+    Run,
+    RunStatus,
+    StatusEvent,
+)
 from hoist.runs.reader import RunFilter, run_updates
 from hoist.runs.store import migrate
 from hoist.runs.store.engine import create_store_engine
@@ -103,12 +111,7 @@ class RunStore:
         with self.engine.begin() as conn:
             self._insert_run.execute(conn, run_rows)
             self._insert_event.execute(conn, event_rows)
-            grouped: dict[tuple[str, ...], list[dict[str, Any]]] = {}
-            for run_id, changed in updates.items():
-                params = {f"v_{k}": v for k, v in changed.items()}
-                params["run_id_"] = run_id
-                grouped.setdefault(tuple(sorted(changed)), []).append(params)
-            for columns, rows in grouped.items():
+            for columns, rows in _grouped(updates).items():
                 self._update_statement(columns).execute(conn, rows)
 
     def _update_statement(self, columns: tuple[str, ...]) -> PreparedStatement:
@@ -130,6 +133,41 @@ class RunStore:
             for start in range(0, len(run_ids), 500):
                 chunk = list(run_ids[start : start + 500])
                 conn.execute(runs.update().where(runs.c.id.in_(chunk)).values(heartbeat_at=now))
+
+    def mark_lost(self, run_id: str, reason: str) -> bool:
+        """End a run whose worker died: an error event and a ``lost`` status, appended
+        after its last event. No-op (False) for a run that already ended."""
+        now = time.time()
+        with self.engine.begin() as conn:
+            status = conn.execute(sa.select(runs.c.status).where(runs.c.id == run_id)).scalar()
+            if status is None:
+                raise RunNotFoundError(run_id)
+            if RunStatus(status).is_terminal:
+                return False
+            last = conn.execute(
+                sa.select(sa.func.max(events.c.seq)).where(events.c.run_id == run_id)
+            ).scalar()
+            seq = int(last or 0)
+            lost = [
+                ErrorEvent(run_id=run_id, seq=seq + 1, ts=now, error_type="RunLost",
+                           message=reason),
+                StatusEvent(run_id=run_id, seq=seq + 2, ts=now, status=RunStatus.LOST),
+            ]  # fmt: skip
+            self._insert_event.execute(conn, [_event_row(e) for e in lost])
+            for columns, rows in _grouped(_updates(lost)).items():
+                self._update_statement(columns).execute(conn, rows)
+        return True
+
+    def reap_stale(self, stale_after: float = 15.0) -> list[str]:
+        """Mark ``lost`` every running run whose heartbeat is older than ``stale_after``
+        seconds (its worker stopped reporting); returns their ids."""
+        cutoff = time.time() - stale_after
+        beat = sa.func.coalesce(runs.c.heartbeat_at, runs.c.started_at, runs.c.created_at)
+        query = sa.select(runs.c.id).where(runs.c.status == str(RunStatus.RUNNING), beat < cutoff)
+        with self.engine.connect() as conn:
+            stale = list(conn.execute(query).scalars())
+        reason = f"no heartbeat for more than {stale_after:g}s: its worker died"
+        return [run_id for run_id in stale if self.mark_lost(run_id, reason)]
 
     def request_cancel(self, run_id: str) -> None:
         """Flag the run so that its worker stops at the next cancellation point."""
@@ -226,6 +264,16 @@ def _updates(new_events: Sequence[EventBase]) -> dict[str, dict[str, Any]]:
         if changed is not None:
             updates.setdefault(event.run_id, {}).update(_encode(changed))
     return updates
+
+
+def _grouped(updates: dict[str, dict[str, Any]]) -> dict[tuple[str, ...], list[dict[str, Any]]]:
+    """Run updates grouped by the columns they set (one executemany per group)."""
+    grouped: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    for run_id, changed in updates.items():
+        params = {f"v_{k}": v for k, v in changed.items()}
+        params["run_id_"] = run_id
+        grouped.setdefault(tuple(sorted(changed)), []).append(params)
+    return grouped
 
 
 def encode_run(run: Run) -> dict[str, Any]:

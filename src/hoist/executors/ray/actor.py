@@ -1,0 +1,61 @@
+"""The warm Ray actor that runs actions (task mode and remote pipelines)."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from hoist.executors.ray.connect import import_ray
+from hoist.executors.ray.worker import ActionSpec, Outcome, WorkerRuntime
+
+__all__ = ["action_actor_class"]
+
+_actor_class: Any = None
+
+
+class ActionActor:
+    """Holds a worker runtime (store connection, loaded plugins) across calls."""
+
+    def __init__(self, store_url: str, home: str, secrets: dict[str, str] | None = None) -> None:
+        os.environ.update(secrets or {})
+        self.worker = WorkerRuntime(store_url, home)
+
+    def run(
+        self,
+        spec: ActionSpec,
+        run_record: dict[str, Any],
+        params: dict[str, Any],
+        env: dict[str, Any],
+        progress_interval: float = 0.02,
+    ) -> Outcome:
+        """Run one action here; never raises for the action's own failures."""
+        if spec.plugin_path == "@working_dir":
+            spec = ActionSpec(spec.entrypoint, spec.action, os.getcwd())
+        return self.worker.run(spec, run_record, params, env, progress_interval)
+
+    def cancel(self, run_id: str, reason: str | None = None) -> bool:
+        """Cancel a run executing in this actor (served beside a running call)."""
+        return self.worker.cancel(run_id, reason)
+
+    def pid(self) -> int:
+        """The worker process id (tests kill it to simulate a dead worker)."""
+        return os.getpid()
+
+    def shutdown(self) -> None:
+        """Flush the worker's events."""
+        self.worker.runtime.close()
+
+
+def action_actor_class() -> Any:
+    """:class:`ActionActor` as a Ray actor class: runs in the default group, one at a
+    time; ``cancel`` and ``pid`` in a control group so they answer during a run."""
+    global _actor_class
+    if _actor_class is None:
+        ray = import_ray()
+        control = {"concurrency_group": "control"}
+        cls = type("HoistActionActor", (ActionActor,), {
+            "cancel": ray.method(**control)(ActionActor.cancel),
+            "pid": ray.method(**control)(ActionActor.pid),
+        })  # fmt: skip
+        _actor_class = ray.remote(concurrency_groups={"control": 2})(cls)
+    return _actor_class

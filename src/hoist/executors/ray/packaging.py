@@ -1,0 +1,126 @@
+"""Ship a plugin to Ray workers: its folder as ``working_dir`` (with exclude rules and a
+size limit), its requirements (pip or uv, bundled wheels), and an explicit allow-list of
+environment variables. Secrets never go into ``runtime_env`` (Ray shows it in job
+records); callers pass them some other way (actor arguments, a file in the package)."""
+
+from __future__ import annotations
+
+import fnmatch
+import os
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from hoist.errors import UserInputError
+
+__all__ = ["DEFAULT_EXCLUDES", "PackageOptions", "PackageTooLargeError", "plugin_runtime_env"]
+
+DEFAULT_EXCLUDES = (
+    ".git", ".hg", "__pycache__", "*.pyc", ".venv", "venv", "node_modules", ".mypy_cache",
+    ".pytest_cache", ".ruff_cache", ".hoist*", "*.egg-info",
+)  # fmt: skip
+"""Never shipped: caches, virtualenvs and version-control folders."""
+
+
+class PackageTooLargeError(UserInputError):
+    """The plugin folder, after excludes, is over the size limit."""
+
+
+@dataclass(frozen=True)
+class PackageOptions:
+    """How a plugin folder is packaged for workers.
+
+    Attributes:
+        max_size_mb: refuse folders larger than this (after excludes).
+        excludes: glob patterns (file or folder names, or paths relative to the plugin).
+        env_allowlist: names of this process's environment variables workers get.
+        include_hoist: ship this Hoist package too (for clusters without Hoist).
+    """
+
+    max_size_mb: float = 100.0
+    excludes: Sequence[str] = field(default_factory=tuple)
+    env_allowlist: Sequence[str] = field(default_factory=tuple)
+    include_hoist: bool = False
+
+
+def _excluded(rel: str, name: str, patterns: Sequence[str]) -> bool:
+    return any(fnmatch.fnmatch(name, p) or fnmatch.fnmatch(rel, p) for p in patterns)
+
+
+def iter_package_files(root: Path, patterns: Sequence[str]) -> Iterator[tuple[Path, int]]:
+    """Files that would be shipped, with their sizes."""
+    for folder, dirs, files in os.walk(root):
+        base = Path(folder)
+        rel_base = base.relative_to(root)
+        dirs[:] = [d for d in dirs if not _excluded(str(rel_base / d), d, patterns)]
+        for name in files:
+            rel = str(rel_base / name)
+            if not _excluded(rel, name, patterns):
+                path = base / name
+                yield path, path.stat().st_size
+
+
+def plugin_runtime_env(
+    root: Path,
+    *,
+    requirements: Sequence[str] = (),
+    package_manager: str = "pip",
+    package_manager_options: Sequence[str] = (),
+    extra: Mapping[str, Any] | None = None,
+    options: PackageOptions | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> dict[str, Any]:
+    """The ``runtime_env`` that ships plugin folder ``root``.
+
+    Raises:
+        PackageTooLargeError: the folder is over ``options.max_size_mb`` (the message
+            lists the largest files and how to exclude them).
+    """
+    options = options or PackageOptions()
+    extra = dict(extra or {})
+    patterns = [*DEFAULT_EXCLUDES, *options.excludes, *extra.pop("excludes", [])]
+    files = sorted(iter_package_files(root, patterns), key=lambda f: -f[1])
+    total = sum(size for _, size in files)
+    limit = int(options.max_size_mb * 1024 * 1024)
+    if total > limit:
+        biggest = ", ".join(f"{p.relative_to(root)} ({s / 2**20:.1f} MiB)" for p, s in files[:5])
+        raise PackageTooLargeError(
+            f"plugin folder {root} is {total / 2**20:.1f} MiB, over the {options.max_size_mb:g} "
+            f"MiB limit; largest files: {biggest}. Exclude what workers do not need with "
+            "'runtime_env: {excludes: [...]}' in config.yaml, or raise the limit."
+        )
+    env: dict[str, Any] = {"working_dir": str(root), "excludes": patterns}
+    packages = [*requirements, *_requirements_file(root)]
+    packages += [f"${{RAY_RUNTIME_ENV_CREATE_WORKING_DIR}}/wheels/{w.name}"
+                 for w in sorted((root / "wheels").glob("*.whl"))]  # fmt: skip
+    if packages:
+        if package_manager == "uv":
+            env["uv"] = {
+                "packages": packages,
+                "uv_pip_install_options": list(package_manager_options),
+            }
+        else:
+            env["pip"] = {
+                "packages": packages,
+                "pip_install_options": list(package_manager_options),
+            }
+    source = os.environ if environ is None else environ
+    variables = {name: source[name] for name in options.env_allowlist if name in source}
+    if variables:
+        env["env_vars"] = variables
+    if options.include_hoist:
+        import hoist
+
+        env["py_modules"] = [str(Path(hoist.__file__).parent)]
+    for key, value in extra.items():
+        env.setdefault(key, value)
+    return env
+
+
+def _requirements_file(root: Path) -> list[str]:
+    file = root / "requirements.txt"
+    if not file.is_file():
+        return []
+    lines = (line.split("#", 1)[0].strip() for line in file.read_text().splitlines())
+    return [line for line in lines if line and not line.startswith("-")]

@@ -1,0 +1,241 @@
+"""``RayActorExecutor`` (``mode='task'``): actions in warm Ray actors.
+
+One pool of actors per (plugin, environment), reused across calls; a failing action
+leaves its actor warm. Events go from the actor straight to the run store, so the
+driver, ``hoist runs logs --follow`` and any ``RunHandle`` see progress live.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import threading
+from collections.abc import Mapping
+from concurrent.futures import Future
+from pathlib import Path
+from typing import Any
+
+from hoist.errors import (
+    ActionFailedError,
+    ResultValidationError,
+    RunCancelledError,
+    RunLostError,
+)
+from hoist.executors.base import Executor, PreparedRun
+from hoist.executors.handle import RunHandle
+from hoist.executors.ray.connect import ensure_ray
+from hoist.executors.ray.packaging import PackageOptions, plugin_runtime_env
+from hoist.executors.ray.worker import ActionSpec, Outcome
+
+__all__ = ["RayActorExecutor", "outcome_result"]
+
+
+class RayActorExecutor(Executor):
+    """Run actions in warm Ray actors.
+
+    Args:
+        address: the cluster (default: ``HOIST_RAY_ADDRESS``, else a private local Ray).
+        num_cpus, num_gpus, memory: resources of each actor.
+        pool_size: actors per (plugin, environment); calls go to the least busy one.
+        runtime_env: extra Ray runtime environment for the actors.
+        package: options for shipping plugin folders (size limit, excludes, env
+            allow-list).
+        secrets: environment variables set inside the actors, never in job records.
+        **kwargs: see :class:`~hoist.executors.base.Executor`.
+    """
+
+    mode = "task"
+
+    def __init__(
+        self,
+        *,
+        address: str | None = None,
+        num_cpus: float = 1,
+        num_gpus: float = 0,
+        memory: int | None = None,
+        pool_size: int = 1,
+        runtime_env: Mapping[str, Any] | None = None,
+        package: PackageOptions | None = None,
+        secrets: Mapping[str, str] | None = None,
+        ray_num_cpus: int = 2,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.address = address
+        self.num_cpus, self.num_gpus, self.memory = num_cpus, num_gpus, memory
+        self.pool_size = max(1, pool_size)
+        self.runtime_env = dict(runtime_env or {})
+        self.package = package or PackageOptions()
+        self.secrets = dict(secrets or {})
+        self.ray_num_cpus = ray_num_cpus
+        self._pools: dict[str, list[Any]] = {}
+        self._busy: dict[int, int] = {}
+        self._running: dict[str, Any] = {}
+        self._lock = threading.Lock()
+
+    # ------------------------------------------------------------------ actors
+    def _connect(self) -> Any:
+        address = self.address or self.runtime.settings.ray_address
+        return ensure_ray(address, num_cpus=self.ray_num_cpus)
+
+    def _actor(self, prepared: PreparedRun) -> tuple[Any, ActionSpec]:
+        ray = self._connect()
+        plugin_path = prepared.run.meta.get("plugin_path")
+        env = dict(self.runtime_env)
+        if plugin_path:
+            env = plugin_runtime_env(Path(plugin_path), extra=env, options=self.package,
+                                     **_plugin_requirements(plugin_path))  # fmt: skip
+            spec = ActionSpec(prepared.entrypoint or "", prepared.action_cls.action_name,
+                              "@working_dir")  # fmt: skip
+        else:
+            spec = ActionSpec(_entrypoint(prepared.action_cls), prepared.action_cls.action_name)
+        key = hashlib.sha1(
+            json.dumps([plugin_path, env, dict(self.env)], sort_keys=True, default=str).encode()
+        ).hexdigest()
+        with self._lock:
+            pool = self._pools.setdefault(key, [])
+            if len(pool) < self.pool_size:
+                from hoist.executors.ray.actor import action_actor_class
+
+                options: dict[str, Any] = {"num_cpus": self.num_cpus, "num_gpus": self.num_gpus}
+                if self.memory:
+                    options["memory"] = self.memory
+                if env:
+                    options["runtime_env"] = env
+                settings = self.runtime.settings
+                actor = (
+                    action_actor_class()
+                    .options(**options)
+                    .remote(settings.store_url, str(settings.home), self.secrets)
+                )
+                pool.append(actor)
+                self._busy[id(actor)] = 0
+            actor = min(pool, key=lambda a: self._busy[id(a)])
+            self._busy[id(actor)] += 1
+        del ray
+        return actor, spec
+
+    def _release(self, actor: Any) -> None:
+        with self._lock:
+            if id(actor) in self._busy:
+                self._busy[id(actor)] -= 1
+
+    # ------------------------------------------------------------------ runs
+    def _call(self, prepared: PreparedRun) -> tuple[Any, Any]:
+        actor, spec = self._actor(prepared)
+        self.sink.open_run(prepared.run)
+        ref = actor.run.remote(
+            spec, prepared.run.to_dict(), prepared.run.params, dict(self.env),
+            self.progress_interval,
+        )  # fmt: skip
+        with self._lock:
+            self._running[prepared.run.id] = (actor, ref)
+        return actor, ref
+
+    def _finish(self, prepared: PreparedRun, actor: Any, ref: Any) -> Any:
+        ray = self._connect()
+        try:
+            outcome = ray.get(ref)
+        except ray.exceptions.TaskCancelledError:
+            raise RunCancelledError(prepared.run.id) from None
+        except (ray.exceptions.RayActorError, ray.exceptions.WorkerCrashedError,
+                ray.exceptions.NodeDiedError, ray.exceptions.ObjectLostError) as exc:  # fmt: skip
+            self._drop(actor)
+            reason = f"the Ray worker running it died ({type(exc).__name__})"
+            self.sink.flush()
+            self.runtime.store.mark_lost(prepared.run.id, reason)
+            raise RunLostError(prepared.run.id, reason) from None
+        finally:
+            self._release(actor)
+            with self._lock:
+                self._running.pop(prepared.run.id, None)
+        return outcome_result(prepared, outcome)
+
+    def _execute(self, prepared: PreparedRun) -> Any:
+        actor, ref = self._call(prepared)
+        return self._finish(prepared, actor, ref)
+
+    def _submit(self, prepared: PreparedRun) -> RunHandle:
+        actor, ref = self._call(prepared)
+        future: Future[Any] = Future()
+
+        def wait() -> None:
+            future.set_running_or_notify_cancel()
+            try:
+                future.set_result(self._finish(prepared, actor, ref))
+            except BaseException as exc:
+                future.set_exception(exc)
+
+        threading.Thread(target=wait, name=f"hoist-ray-{prepared.run.id}", daemon=True).start()
+        return RunHandle(
+            prepared.run.id, self.log, future=future,
+            canceller=lambda: self.cancel(prepared.run.id), flush=self.sink.flush,
+        )  # fmt: skip
+
+    def cancel(self, run_id: str) -> None:
+        """Stop a run: at its next cancellation point if running, at once if queued."""
+        with self._lock:
+            entry = self._running.get(run_id)
+        self.runtime.store.request_cancel(run_id)
+        if entry is not None:
+            actor, ref = entry
+            if not self._connect().get(actor.cancel.remote(run_id)):
+                self._connect().cancel(ref)  # still queued in the actor: drop it
+
+    def _drop(self, actor: Any) -> None:
+        with self._lock:
+            for pool in self._pools.values():
+                if actor in pool:
+                    pool.remove(actor)
+            self._busy.pop(id(actor), None)
+
+    def actors(self) -> list[Any]:
+        """Every live actor of this executor."""
+        with self._lock:
+            return [a for pool in self._pools.values() for a in pool]
+
+    def shutdown(self) -> None:
+        """Flush and end this executor's actors."""
+        if not self._pools:
+            return
+        ray = self._connect()
+        for actor in self.actors():
+            with contextlib.suppress(Exception):
+                ray.get(actor.shutdown.remote(), timeout=10)
+            ray.kill(actor)
+        with self._lock:
+            self._pools.clear()
+            self._busy.clear()
+
+
+def outcome_result(prepared: PreparedRun, outcome: Outcome) -> Any:
+    """The typed result of a worker's outcome, or the matching Hoist error."""
+    run_id = prepared.run.id
+    if outcome.status == "succeeded":
+        model = prepared.action_cls.result_model
+        return outcome.result if model is None else model.model_validate(outcome.result)
+    if outcome.status == "cancelled":
+        raise RunCancelledError(run_id)
+    if outcome.error_type == "ResultValidationError" and outcome.field_errors:
+        raise ResultValidationError(run_id, outcome.field_errors)
+    error = ActionFailedError(run_id, outcome.error_type, outcome.message, outcome.traceback)
+    raise error from outcome.unpickled_exception()
+
+
+def _entrypoint(action_cls: Any) -> str:
+    function = getattr(action_cls, "function", None)
+    target = function if function is not None else action_cls
+    return f"{target.__module__}:{target.__qualname__}"
+
+
+def _plugin_requirements(plugin_path: str) -> dict[str, Any]:
+    from hoist.plugins.discovery import load_plugin
+
+    config = load_plugin(plugin_path).config
+    return {
+        "requirements": list(config.requirements),
+        "package_manager": config.package_manager,
+        "package_manager_options": list(getattr(config, "package_manager_options", [])),
+    }
+

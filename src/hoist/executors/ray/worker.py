@@ -1,0 +1,169 @@
+"""What runs inside a Ray worker: load an action from its entrypoint string (never a
+pickled class), run it with a context whose events go straight to the run store, and
+hand back a plain outcome (no Ray exceptions, no nested remote tracebacks)."""
+
+from __future__ import annotations
+
+import pickle
+import threading
+import traceback
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from hoist.errors import ActionFailedError, ParamsValidationError, RunCancelledError
+from hoist.plugins.action import BaseAction
+from hoist.plugins.context import RuntimeContext
+from hoist.plugins.decorators import as_action_class
+from hoist.plugins.invoke import invoke_action, jsonable
+from hoist.runs.models import RUN_ADAPTER, RunStatus
+from hoist.runs.runtime import Runtime
+from hoist.settings import Settings
+
+__all__ = ["ActionSpec", "Outcome", "WorkerRuntime", "load_action"]
+
+
+@dataclass(frozen=True)
+class ActionSpec:
+    """Names an action so that any process can load it.
+
+    Attributes:
+        entrypoint: ``module:attribute``; relative to ``plugin_path`` when that is set.
+        action: the action's name in its plugin.
+        plugin_path: the plugin folder, loaded in its own namespace.
+    """
+
+    entrypoint: str
+    action: str
+    plugin_path: str | None = None
+
+
+@dataclass
+class Outcome:
+    """What a worker returns: a result, or why there is none."""
+
+    status: str
+    result: Any = None
+    error_type: str = ""
+    message: str = ""
+    traceback: str = ""
+    field_errors: dict[str, list[str]] | None = None
+    exception: bytes | None = None
+
+    def unpickled_exception(self) -> BaseException | None:
+        """The action's own exception, when it can be rebuilt in this process."""
+        if self.exception is None:
+            return None
+        try:
+            exc = pickle.loads(self.exception)
+        except Exception:
+            return None
+        return exc if isinstance(exc, BaseException) else None
+
+
+def load_action(spec: ActionSpec) -> type[BaseAction[Any]]:
+    """Import the action ``spec`` names (through its plugin when it has one)."""
+    if spec.plugin_path is not None:
+        from hoist.plugins.discovery import load_plugin
+
+        return load_plugin(spec.plugin_path).load_action(spec.action)
+    from hoist.pipelines.rebuild import resolve_entrypoint
+
+    return as_action_class(resolve_entrypoint(spec.entrypoint))
+
+
+@dataclass
+class WorkerRuntime:
+    """Per-process state of a worker: its run store connection and live contexts."""
+
+    store_url: str
+    home: str
+    runtime: Runtime = field(init=False)
+    contexts: dict[str, RuntimeContext] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def __post_init__(self) -> None:
+        settings = Settings(home=Path(self.home), database_url=self.store_url)
+        self.runtime = Runtime(settings)
+
+    def run(
+        self,
+        spec: ActionSpec,
+        run_record: dict[str, Any],
+        params: dict[str, Any],
+        env: dict[str, Any],
+        progress_interval: float = 0.02,
+    ) -> Outcome:
+        """Run one action to its end; every event goes to the store."""
+        run = RUN_ADAPTER.validate_python(run_record)
+        sink = self.runtime.sink
+        sink.open_run(run)  # idempotent: the driver may have recorded it already
+        ctx = RuntimeContext(
+            run.id, sink, env=env, job_id=run.meta.get("job_id"), action_name=spec.action,
+            runs_dir=self.runtime.runs_dir, progress_interval=progress_interval,
+        )  # fmt: skip
+        with self._lock:
+            self.contexts[run.id] = ctx
+        try:
+            return self._invoke(spec, params, ctx)
+        finally:
+            with self._lock:
+                self.contexts.pop(run.id, None)
+            sink.flush()
+
+    def _invoke(self, spec: ActionSpec, params: dict[str, Any], ctx: RuntimeContext) -> Outcome:
+        try:
+            action_cls = load_action(spec)
+            valid = action_cls.validate_params(params)
+        except ParamsValidationError as exc:
+            ctx.emit_error("ParamsValidationError", exc.message, field_errors=exc.field_errors)
+            ctx.emit_status(RunStatus.FAILED)
+            return Outcome("failed", error_type="ParamsValidationError", message=exc.message,
+                           field_errors=exc.field_errors)  # fmt: skip
+        except Exception as exc:  # the action cannot even be loaded here
+            tb = "".join(traceback.format_exception(exc))
+            message = f"cannot load action '{spec.action}' ({spec.entrypoint}) on the worker: {exc}"
+            hint = _import_hint(exc)
+            ctx.emit_error(type(exc).__name__, message + hint, tb)
+            ctx.emit_status(RunStatus.FAILED)
+            return Outcome("failed", error_type=type(exc).__name__, message=message + hint,
+                           traceback=tb)  # fmt: skip
+        try:
+            result = invoke_action(action_cls, valid, ctx)
+        except RunCancelledError:
+            return Outcome("cancelled")
+        except ActionFailedError as exc:
+            return Outcome(
+                "failed", error_type=exc.error_type, message=exc.error_message,
+                traceback=exc.traceback, field_errors=getattr(exc, "field_errors", None),
+                exception=_pickled(exc.__cause__),
+            )  # fmt: skip
+        return Outcome("succeeded", result=jsonable(result))
+
+    def cancel(self, run_id: str, reason: str | None = None) -> bool:
+        """Cancel a run executing in this process; False if it is not here."""
+        with self._lock:
+            ctx = self.contexts.get(run_id)
+        if ctx is None:
+            return False
+        ctx.cancel(reason)
+        return True
+
+
+def _pickled(exc: BaseException | None) -> bytes | None:
+    if exc is None:
+        return None
+    try:
+        exc.__traceback__ = None
+        return pickle.dumps(exc)
+    except Exception:
+        return None
+
+
+def _import_hint(exc: BaseException) -> str:
+    if isinstance(exc, ModuleNotFoundError) and exc.name:
+        return (
+            f"; module '{exc.name}' is not installed on the worker: add it to the plugin's "
+            "requirements (requirements.txt or config.yaml 'requirements')"
+        )
+    return ""
