@@ -34,13 +34,15 @@ def hoist_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path
     home = tmp_path / "hoist-home"
     monkeypatch.setenv("HOIST_HOME", str(home))
     monkeypatch.delenv("HOIST_DATABASE_URL", raising=False)
-    reset_runtime()
     from hoist.executors import plugin_runner as run_plugin_module
+    from hoist.plugins.discovery import clear_cache
 
+    reset_runtime()
     run_plugin_module._default_executors.clear()
     yield home
     reset_runtime()
     run_plugin_module._default_executors.clear()
+    clear_cache()
 
 
 @pytest.fixture

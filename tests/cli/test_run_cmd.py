@@ -119,7 +119,7 @@ def test_failing_action_exits_1_with_traceback_stored(hoist: Any, calc: Path) ->
         (["run", "{calc}", "ad"], "did you mean 'add'"),
         (["run", "/no/such/plugin", "add"], "unknown plugin"),
         (["run", "{calc}", "add", "-p", "a=1", "--mode", "warp"], "unknown mode 'warp'"),
-        (["run", "{calc}", "add", "--params", "{oops"], "invalid JSON"),
+        (["run", "{calc}", "add", "--params", "{{oops"], "invalid JSON"),
     ],
 )
 def test_bad_input_exits_2(hoist: Any, calc: Path, args: list[str], message: str) -> None:

@@ -39,6 +39,7 @@ def run_cmd(
     Exit code 0 when the action succeeded, 1 when it failed, 2 for bad input.
     """
     from hoist.executors.modes import executor_class
+    from hoist.executors.plugin_runner import plugin_run_options
     from hoist.plugins.discovery import load_plugin
     from hoist.runs.sinks.console import ConsoleSink
     from hoist.runs.sinks.fanout import FanoutSink
@@ -49,9 +50,7 @@ def run_cmd(
     console = None if (as_json or quiet) else ConsoleSink()
     sink = runtime.sink if console is None else FanoutSink([runtime.sink, console])
     executor = executor_class(mode)(sink=sink, runtime=runtime)
-    prepared = executor.prepare(
-        action_cls, params, plugin=definition.code, entrypoint=definition.entrypoint(action)
-    )
+    prepared = executor.prepare(action_cls, params, **plugin_run_options(definition, action))
     outcome: Any = None
     failed: BaseException | None = None
     try:

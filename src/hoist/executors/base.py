@@ -109,8 +109,12 @@ class Executor(ABC):
         entrypoint: str | None = None,
         parent_id: str | None = None,
         meta: Mapping[str, Any] | None = None,
+        action: str | None = None,
     ) -> PreparedRun:
         """Resolve and validate; raises before any run is recorded.
+
+        ``action`` is the name the run is recorded under (the plugin's name for it;
+        default: the class's ``action_name``).
 
         Raises:
             ParamsValidationError: naming every failing field.
@@ -123,7 +127,7 @@ class Executor(ABC):
             kind=RunKind.ACTION,
             parent_id=parent_id,
             plugin=plugin,
-            action=cls.action_name,
+            action=action or cls.action_name,
             mode=self.mode,
             params=valid.model_dump(mode="json"),
             meta=dict(meta or {}),

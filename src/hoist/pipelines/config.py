@@ -142,11 +142,13 @@ def _line(path: str, dotted: str) -> int | None:
     except Exception:
         return None
     line = None
+    seq: Any
     for part in dotted.split("."):
         key: Any = int(part) if part.isdigit() and isinstance(node_, list) else part
         try:
             if isinstance(node_, list):
-                line = node_.lc.item(key)[0] + 1
+                seq = node_
+                line = seq.lc.item(key)[0] + 1
             else:
                 line = node_.lc.key(key)[0] + 1
             node_ = node_[key]

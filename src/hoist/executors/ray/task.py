@@ -238,4 +238,3 @@ def _plugin_requirements(plugin_path: str) -> dict[str, Any]:
         "package_manager": config.package_manager,
         "package_manager_options": list(getattr(config, "package_manager_options", [])),
     }
-
