@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import os
+import pickle
 from typing import Any
 
 from hoist.executors.ray.connect import import_ray
-from hoist.executors.ray.worker import ActionSpec, Outcome, WorkerRuntime
+from hoist.executors.ray.worker import ActionSpec, WorkerRuntime
 
 __all__ = ["action_actor_class"]
 
@@ -20,18 +21,17 @@ class ActionActor:
         os.environ.update(secrets or {})
         self.worker = WorkerRuntime(store_url, home)
 
-    def run(
-        self,
-        spec: ActionSpec,
-        run_record: dict[str, Any],
-        params: dict[str, Any],
-        env: dict[str, Any],
-        progress_interval: float = 0.02,
-    ) -> Outcome:
-        """Run one action here; never raises for the action's own failures."""
+    def run(self, payload: bytes) -> bytes:
+        """Run one action here; never raises for the action's own failures.
+
+        Arguments and outcome travel as one pickled blob each: Ray then moves plain
+        bytes, which costs almost nothing next to serializing several objects.
+        """
+        spec, run, params, env, progress_interval = pickle.loads(payload)
         if spec.plugin_path == "@working_dir":
             spec = ActionSpec(spec.entrypoint, spec.action, os.getcwd())
-        return self.worker.run(spec, run_record, params, env, progress_interval)
+        outcome = self.worker.run(spec, run, params, env, progress_interval)
+        return pickle.dumps(outcome, protocol=pickle.HIGHEST_PROTOCOL)
 
     def cancel(self, run_id: str, reason: str | None = None) -> bool:
         """Cancel a run executing in this actor (served beside a running call)."""

@@ -14,7 +14,15 @@ from typing import Any
 
 from hoist.errors import UserInputError
 
-__all__ = ["DEFAULT_EXCLUDES", "PackageOptions", "PackageTooLargeError", "plugin_runtime_env"]
+__all__ = [
+    "DEFAULT_EXCLUDES",
+    "PackageOptions",
+    "PackageTooLargeError",
+    "check_size",
+    "iter_package_files",
+    "plugin_runtime_env",
+    "upload_working_dir",
+]
 
 DEFAULT_EXCLUDES = (
     ".git", ".hg", "__pycache__", "*.pyc", ".venv", "venv", "node_modules", ".mypy_cache",
@@ -70,8 +78,14 @@ def plugin_runtime_env(
     extra: Mapping[str, Any] | None = None,
     options: PackageOptions | None = None,
     environ: Mapping[str, str] | None = None,
+    ship: bool = True,
 ) -> dict[str, Any]:
-    """The ``runtime_env`` that ships plugin folder ``root``.
+    """The ``runtime_env`` for running plugin folder ``root`` on workers.
+
+    With ``ship``, the folder (minus excludes) becomes the workers' ``working_dir``: the
+    returned env names it by path, for job-level submission (Ray Jobs, ``ray.init``),
+    and :func:`upload_working_dir` turns it into a ``gcs://`` URI for actors and tasks.
+    Without ``ship`` (workers on this machine), workers read the folder where it is.
 
     Raises:
         PackageTooLargeError: the folder is over ``options.max_size_mb`` (the message
@@ -80,31 +94,22 @@ def plugin_runtime_env(
     options = options or PackageOptions()
     extra = dict(extra or {})
     patterns = [*DEFAULT_EXCLUDES, *options.excludes, *extra.pop("excludes", [])]
-    files = sorted(iter_package_files(root, patterns), key=lambda f: -f[1])
-    total = sum(size for _, size in files)
-    limit = int(options.max_size_mb * 1024 * 1024)
-    if total > limit:
-        biggest = ", ".join(f"{p.relative_to(root)} ({s / 2**20:.1f} MiB)" for p, s in files[:5])
-        raise PackageTooLargeError(
-            f"plugin folder {root} is {total / 2**20:.1f} MiB, over the {options.max_size_mb:g} "
-            f"MiB limit; largest files: {biggest}. Exclude what workers do not need with "
-            "'runtime_env: {excludes: [...]}' in config.yaml, or raise the limit."
-        )
-    env: dict[str, Any] = {"working_dir": str(root), "excludes": patterns}
+    env: dict[str, Any] = {}
+    if ship:
+        check_size(root, patterns, options.max_size_mb)
+        env.update(working_dir=str(root), excludes=patterns)
     packages = [*requirements, *_requirements_file(root)]
-    packages += [f"${{RAY_RUNTIME_ENV_CREATE_WORKING_DIR}}/wheels/{w.name}"
-                 for w in sorted((root / "wheels").glob("*.whl"))]  # fmt: skip
+    wheels = sorted((root / "wheels").glob("*.whl"))
+    if ship:
+        packages += [f"${{RAY_RUNTIME_ENV_CREATE_WORKING_DIR}}/wheels/{w.name}" for w in wheels]
+    else:
+        packages += [str(w) for w in wheels]
     if packages:
+        install_options = list(package_manager_options)
         if package_manager == "uv":
-            env["uv"] = {
-                "packages": packages,
-                "uv_pip_install_options": list(package_manager_options),
-            }
+            env["uv"] = {"packages": packages, "uv_pip_install_options": install_options}
         else:
-            env["pip"] = {
-                "packages": packages,
-                "pip_install_options": list(package_manager_options),
-            }
+            env["pip"] = {"packages": packages, "pip_install_options": install_options}
     source = os.environ if environ is None else environ
     variables = {name: source[name] for name in options.env_allowlist if name in source}
     if variables:
@@ -116,6 +121,51 @@ def plugin_runtime_env(
     for key, value in extra.items():
         env.setdefault(key, value)
     return env
+
+
+def check_size(root: Path, patterns: Sequence[str], max_size_mb: float) -> int:
+    """Bytes that would be shipped from ``root``.
+
+    Raises:
+        PackageTooLargeError: over ``max_size_mb``.
+    """
+    files = sorted(iter_package_files(root, patterns), key=lambda f: -f[1])
+    total = sum(size for _, size in files)
+    if total > max_size_mb * 1024 * 1024:
+        biggest = ", ".join(f"{p.relative_to(root)} ({s / 2**20:.1f} MiB)" for p, s in files[:5])
+        raise PackageTooLargeError(
+            f"plugin folder {root} is {total / 2**20:.1f} MiB, over the {max_size_mb:g} "
+            f"MiB limit; largest files: {biggest}. Exclude what workers do not need with "
+            "'runtime_env: {excludes: [...]}' in config.yaml, or raise the limit."
+        )
+    return total
+
+
+def upload_working_dir(env: dict[str, Any]) -> dict[str, Any]:
+    """Replace a local ``working_dir`` path by a ``gcs://`` URI of its uploaded contents.
+
+    Ray uploads local folders only for whole jobs; actors and tasks need a URI. The
+    package is content-addressed, so an unchanged folder is uploaded once. Needs a
+    connected Ray.
+    """
+    folder = env.get("working_dir")
+    if not folder or "://" in str(folder):
+        return env
+    try:
+        from ray._private.runtime_env import packaging as ray_packaging
+    except ImportError as exc:  # pragma: no cover - depends on Ray internals
+        raise PackageTooLargeError(f"this Ray cannot ship folders to actors: {exc}") from exc
+    import tempfile
+
+    excludes = list(env.get("excludes", []))
+    uri = ray_packaging.get_uri_for_directory(str(folder), False, excludes=excludes)
+    with tempfile.TemporaryDirectory(prefix="hoist-pkg-") as scratch:
+        ray_packaging.upload_package_if_needed(
+            uri, scratch, str(folder), False, excludes=excludes, logger=None
+        )
+    shipped = {k: v for k, v in env.items() if k != "excludes"}
+    shipped["working_dir"] = uri
+    return shipped
 
 
 def _requirements_file(root: Path) -> list[str]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import pickle
 import threading
 from collections.abc import Mapping
 from concurrent.futures import Future
@@ -25,7 +26,7 @@ from hoist.errors import (
 from hoist.executors.base import Executor, PreparedRun
 from hoist.executors.handle import RunHandle
 from hoist.executors.ray.connect import ensure_ray
-from hoist.executors.ray.packaging import PackageOptions, plugin_runtime_env
+from hoist.executors.ray.packaging import PackageOptions, plugin_runtime_env, upload_working_dir
 from hoist.executors.ray.worker import ActionSpec, Outcome
 
 __all__ = ["RayActorExecutor", "outcome_result"]
@@ -42,6 +43,8 @@ class RayActorExecutor(Executor):
         package: options for shipping plugin folders (size limit, excludes, env
             allow-list).
         secrets: environment variables set inside the actors, never in job records.
+        ship: copy plugin folders to the cluster (default: only when the cluster is not
+            on this machine; workers on this machine read the folder in place).
         **kwargs: see :class:`~hoist.executors.base.Executor`.
     """
 
@@ -59,6 +62,7 @@ class RayActorExecutor(Executor):
         package: PackageOptions | None = None,
         secrets: Mapping[str, str] | None = None,
         ray_num_cpus: int = 2,
+        ship: bool | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -69,9 +73,12 @@ class RayActorExecutor(Executor):
         self.package = package or PackageOptions()
         self.secrets = dict(secrets or {})
         self.ray_num_cpus = ray_num_cpus
+        self.ship = ship
+        self._env = dict(self.env)
         self._pools: dict[str, list[Any]] = {}
         self._busy: dict[int, int] = {}
         self._running: dict[str, Any] = {}
+        self._placements: dict[tuple[Any, ...], tuple[Any, ...]] = {}
         self._lock = threading.Lock()
 
     # ------------------------------------------------------------------ actors
@@ -80,41 +87,76 @@ class RayActorExecutor(Executor):
         return ensure_ray(address, num_cpus=self.ray_num_cpus)
 
     def _actor(self, prepared: PreparedRun) -> tuple[Any, ActionSpec]:
-        ray = self._connect()
         plugin_path = prepared.run.meta.get("plugin_path")
-        env = dict(self.runtime_env)
+        action = prepared.run.action or prepared.action_cls.action_name
+        placement = self._placement(plugin_path, prepared)
+        key, env, where = placement
         if plugin_path:
-            env = plugin_runtime_env(Path(plugin_path), extra=env, options=self.package,
-                                     **_plugin_requirements(plugin_path))  # fmt: skip
-            spec = ActionSpec(prepared.entrypoint or "", prepared.action_cls.action_name,
-                              "@working_dir")  # fmt: skip
+            spec = ActionSpec(prepared.entrypoint or "", action, where)
         else:
-            spec = ActionSpec(_entrypoint(prepared.action_cls), prepared.action_cls.action_name)
-        key = hashlib.sha1(
-            json.dumps([plugin_path, env, dict(self.env)], sort_keys=True, default=str).encode()
-        ).hexdigest()
+            spec = ActionSpec(_entrypoint(prepared.action_cls), action)
         with self._lock:
             pool = self._pools.setdefault(key, [])
             if len(pool) < self.pool_size:
-                from hoist.executors.ray.actor import action_actor_class
-
-                options: dict[str, Any] = {"num_cpus": self.num_cpus, "num_gpus": self.num_gpus}
-                if self.memory:
-                    options["memory"] = self.memory
-                if env:
-                    options["runtime_env"] = env
-                settings = self.runtime.settings
-                actor = (
-                    action_actor_class()
-                    .options(**options)
-                    .remote(settings.store_url, str(settings.home), self.secrets)
-                )
-                pool.append(actor)
-                self._busy[id(actor)] = 0
+                pool.append(self._new_actor(env))
+                self._busy[id(pool[-1])] = 0
             actor = min(pool, key=lambda a: self._busy[id(a)])
             self._busy[id(actor)] += 1
-        del ray
         return actor, spec
+
+    def _placement(self, plugin_path: str | None, prepared: PreparedRun) -> tuple[str, Any, Any]:
+        """(pool key, runtime_env, where the worker finds the plugin), cached per plugin
+        definition so that a warm call does no file-system work."""
+        definition = None
+        if plugin_path:
+            from hoist.plugins.discovery import load_plugin
+
+            definition = load_plugin(plugin_path)  # cached; a new object when files change
+        cache_key = (plugin_path, id(definition))
+        cached = self._placements.get(cache_key)
+        if cached is not None and cached[3] is definition:
+            return cached[:3]
+        self._connect()
+        env = dict(self.runtime_env)
+        where = None
+        if plugin_path and definition is not None:
+            ship = self.ship if self.ship is not None else not self._local_cluster()
+            config = definition.config
+            env = plugin_runtime_env(
+                Path(plugin_path), extra=env, options=self.package, ship=ship,
+                requirements=list(config.requirements), package_manager=config.package_manager,
+                package_manager_options=list(getattr(config, "package_manager_options", [])),
+            )  # fmt: skip
+            if ship:
+                env = upload_working_dir(env)
+            where = "@working_dir" if ship else str(Path(plugin_path).resolve())
+        key = hashlib.sha1(
+            json.dumps([plugin_path, env, self._env], sort_keys=True, default=str).encode()
+        ).hexdigest()
+        self._placements[cache_key] = (key, env, where, definition)
+        return key, env, where
+
+    def _new_actor(self, env: dict[str, Any]) -> Any:
+        from hoist.executors.ray.actor import action_actor_class
+
+        options: dict[str, Any] = {"num_cpus": self.num_cpus, "num_gpus": self.num_gpus}
+        if self.memory:
+            options["memory"] = self.memory
+        if env:
+            options["runtime_env"] = env
+        settings = self.runtime.settings
+        return (
+            action_actor_class()
+            .options(**options)
+            .remote(settings.store_url, str(settings.home), self.secrets)
+        )
+
+    def _local_cluster(self) -> bool:
+        address = self.address or self.runtime.settings.ray_address
+        if address is None:
+            return True
+        host = address.removeprefix("ray://").rpartition(":")[0]
+        return host in ("127.0.0.1", "localhost", "::1", "[::1]")
 
     def _release(self, actor: Any) -> None:
         with self._lock:
@@ -123,12 +165,11 @@ class RayActorExecutor(Executor):
 
     # ------------------------------------------------------------------ runs
     def _call(self, prepared: PreparedRun) -> tuple[Any, Any]:
+        # The worker records the run (and all its events): one writer per run keeps the
+        # hot path free of a second insert. If the worker dies first, _finish records it.
         actor, spec = self._actor(prepared)
-        self.sink.open_run(prepared.run)
-        ref = actor.run.remote(
-            spec, prepared.run.to_dict(), prepared.run.params, dict(self.env),
-            self.progress_interval,
-        )  # fmt: skip
+        payload = (spec, prepared.run, prepared.run.params, self._env, self.progress_interval)
+        ref = actor.run.remote(pickle.dumps(payload, protocol=pickle.HIGHEST_PROTOCOL))
         with self._lock:
             self._running[prepared.run.id] = (actor, ref)
         return actor, ref
@@ -136,13 +177,14 @@ class RayActorExecutor(Executor):
     def _finish(self, prepared: PreparedRun, actor: Any, ref: Any) -> Any:
         ray = self._connect()
         try:
-            outcome = ray.get(ref)
+            outcome = pickle.loads(ray.get(ref))
         except ray.exceptions.TaskCancelledError:
             raise RunCancelledError(prepared.run.id) from None
         except (ray.exceptions.RayActorError, ray.exceptions.WorkerCrashedError,
                 ray.exceptions.NodeDiedError, ray.exceptions.ObjectLostError) as exc:  # fmt: skip
             self._drop(actor)
             reason = f"the Ray worker running it died ({type(exc).__name__})"
+            self.sink.open_run(prepared.run)  # no-op if the worker recorded it
             self.sink.flush()
             self.runtime.store.mark_lost(prepared.run.id, reason)
             raise RunLostError(prepared.run.id, reason) from None
@@ -227,14 +269,3 @@ def _entrypoint(action_cls: Any) -> str:
     function = getattr(action_cls, "function", None)
     target = function if function is not None else action_cls
     return f"{target.__module__}:{target.__qualname__}"
-
-
-def _plugin_requirements(plugin_path: str) -> dict[str, Any]:
-    from hoist.plugins.discovery import load_plugin
-
-    config = load_plugin(plugin_path).config
-    return {
-        "requirements": list(config.requirements),
-        "package_manager": config.package_manager,
-        "package_manager_options": list(getattr(config, "package_manager_options", [])),
-    }

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pickle
 import threading
+import time
 import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,7 +17,7 @@ from hoist.plugins.action import BaseAction
 from hoist.plugins.context import RuntimeContext
 from hoist.plugins.decorators import as_action_class
 from hoist.plugins.invoke import invoke_action, jsonable
-from hoist.runs.models import RUN_ADAPTER, RunStatus
+from hoist.runs.models import Run, RunStatus
 from hoist.runs.runtime import Runtime
 from hoist.settings import Settings
 
@@ -61,8 +62,27 @@ class Outcome:
         return exc if isinstance(exc, BaseException) else None
 
 
+_loaded: dict[ActionSpec, tuple[float, type[BaseAction[Any]]]] = {}
+RECHECK_AFTER = 1.0
+"""Seconds a worker trusts a loaded action before checking its plugin's files again."""
+
+
 def load_action(spec: ActionSpec) -> type[BaseAction[Any]]:
-    """Import the action ``spec`` names (through its plugin when it has one)."""
+    """Import the action ``spec`` names (through its plugin when it has one).
+
+    Workers run the same actions over and over: a loaded action is reused, and its
+    plugin's files are checked for changes at most every :data:`RECHECK_AFTER` seconds.
+    """
+    now = time.monotonic()
+    cached = _loaded.get(spec)
+    if cached is not None and now - cached[0] < RECHECK_AFTER:
+        return cached[1]
+    action_cls = _import_action(spec)
+    _loaded[spec] = (now, action_cls)
+    return action_cls
+
+
+def _import_action(spec: ActionSpec) -> type[BaseAction[Any]]:
     if spec.plugin_path is not None:
         from hoist.plugins.discovery import load_plugin
 
@@ -89,13 +109,17 @@ class WorkerRuntime:
     def run(
         self,
         spec: ActionSpec,
-        run_record: dict[str, Any],
+        run: Run,
         params: dict[str, Any],
         env: dict[str, Any],
         progress_interval: float = 0.02,
+        flush: bool = False,
     ) -> Outcome:
-        """Run one action to its end; every event goes to the store."""
-        run = RUN_ADAPTER.validate_python(run_record)
+        """Run one action to its end; every event goes to the store.
+
+        The store sink commits in the background (within its interval); ``flush``
+        waits for that commit before returning.
+        """
         sink = self.runtime.sink
         sink.open_run(run)  # idempotent: the driver may have recorded it already
         ctx = RuntimeContext(
@@ -109,7 +133,8 @@ class WorkerRuntime:
         finally:
             with self._lock:
                 self.contexts.pop(run.id, None)
-            sink.flush()
+            if flush:
+                sink.flush()
 
     def _invoke(self, spec: ActionSpec, params: dict[str, Any], ctx: RuntimeContext) -> Outcome:
         try:

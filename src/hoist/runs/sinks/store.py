@@ -85,7 +85,7 @@ class StoreSink(EventSink):
     def emit(self, event: EventBase) -> None:
         self._queue.append(event)
         self._enqueued += 1
-        if len(self._queue) >= self.batch_size:
+        if len(self._queue) == self.batch_size:  # crossing it, not every event past it
             self._wake.set()
 
     def flush(self, timeout: float | None = 30.0) -> None:
