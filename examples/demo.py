@@ -1,4 +1,5 @@
-"""What `make demo` runs: an example plugin action with live progress, then the run list.
+"""What `make demo` runs: an example pipeline and an action with live progress, then the
+run list.
 
 Everything goes to the embedded default: the local executor and the SQLite store under
 HOIST_HOME (default ~/.hoist), so `hoist runs list` shows these runs afterwards too.
@@ -20,8 +21,8 @@ def main() -> int:
     console = Console()
     steps = [
         (
-            "Simulated training: steps, epochs, live metrics",
-            ["run", str(EXAMPLES / "sim_train"), "train", "-p", "epochs=25",
+            "A pipeline: generate data -> train (steps, epochs, live metrics) -> evaluate",
+            ["pipeline", "run", str(EXAMPLES / "sim_train"), "train_flow", "-p", "epochs=25",
              "-p", "sleep_per_epoch=0.08"],
         ),
         (

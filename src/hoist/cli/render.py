@@ -6,6 +6,7 @@ import datetime as dt
 import json
 from typing import Any
 
+from rich import box
 from rich.table import Table
 from rich.text import Text
 from rich.tree import Tree
@@ -24,11 +25,13 @@ STATUS_STYLE = {
 }
 
 
-def when(ts: float | None) -> str:
+def when(ts: float | None, *, short: bool = False) -> str:
     """A local timestamp, or ``-``."""
     if ts is None:
         return "-"
-    return dt.datetime.fromtimestamp(ts).strftime("%Y-%m-%d %H:%M:%S")
+    return dt.datetime.fromtimestamp(ts).strftime(
+        "%m-%d %H:%M:%S" if short else "%Y-%m-%d %H:%M:%S"
+    )
 
 
 def _duration(run: Run) -> str:
@@ -38,7 +41,7 @@ def _duration(run: Run) -> str:
 
 def runs_table(runs: list[Run]) -> Table:
     """A table of runs, newest first."""
-    table = Table(show_edge=False, header_style="bold")
+    table = Table(box=box.SIMPLE_HEAD, header_style="bold", collapse_padding=True, pad_edge=False)
     for column in ("RUN", "STATUS", "PLUGIN", "ACTION", "MODE", "CREATED", "DURATION"):
         table.add_column(column, no_wrap=column in ("RUN", "STATUS"))
     for run in runs:
@@ -48,7 +51,7 @@ def runs_table(runs: list[Run]) -> Table:
             run.plugin or "-",
             run.action or run.kind,
             run.mode,
-            when(run.created_at),
+            when(run.created_at, short=True),
             _duration(run),
         )
     return table

@@ -7,6 +7,7 @@ from collections.abc import AsyncIterable, Iterable
 from rich.console import Console, Group
 from rich.live import Live
 from rich.progress import BarColumn, Progress, TaskID, TaskProgressColumn, TextColumn
+from rich.table import Column
 from rich.text import Text
 
 from hoist.pipelines.progress import ActionProgress, PipelineProgress
@@ -29,10 +30,14 @@ class PipelineDisplay:
     def __init__(self, console: Console | None = None) -> None:
         self.console = console or Console()
         self.progress = Progress(
-            TextColumn("{task.description}"),
-            BarColumn(bar_width=None),
+            TextColumn("{task.description}", table_column=Column(width=26, no_wrap=True)),
+            BarColumn(bar_width=24),
             TaskProgressColumn(),
-            TextColumn("{task.fields[detail]}", style="dim"),
+            TextColumn(
+                "{task.fields[detail]}",
+                style="dim",
+                table_column=Column(ratio=1, no_wrap=True, overflow="ellipsis"),
+            ),
             console=self.console,
             expand=True,
         )
@@ -54,7 +59,7 @@ class PipelineDisplay:
 
     def _action(self, action: ActionProgress) -> None:
         task = self._tasks.get(action.key)
-        label = Text(f"{action.key:<16} {action.status:<9}", style=_STYLE[action.status])
+        label = Text(f"{action.key[:15]:<15} {action.status:<9}", style=_STYLE[action.status])
         detail = action.message or ""
         if action.metrics:
             detail = " ".join(f"{k}={_fmt(v)}" for k, v in action.metrics.items())

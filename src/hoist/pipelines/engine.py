@@ -183,11 +183,14 @@ class PipelineEngine:
         self._children: dict[str, RuntimeContext] = {}
         self._restored_items: dict[str, Checkpoint] = {}
         self._last_child: dict[str, tuple[str, int]] = {}
+        self._initial: dict[str, Any] = {}
+        self._coerced: dict[str, Any] = {}
 
     # ------------------------------------------------------------------ the run
     def run(self, initial: dict[str, Any], restored: Mapping[str, Checkpoint]) -> dict[str, Any]:
         """Run every node not in ``restored``; returns the accumulated params."""
         ctx = self.ctx
+        self._initial = dict(initial)
         ctx.emit_status(RunStatus.RUNNING)
         try:
             self._restore(restored)
@@ -270,7 +273,7 @@ class PipelineEngine:
             raise failure
 
     def _accumulate(self, initial: Mapping[str, Any], keys: list[str]) -> dict[str, Any]:
-        acc = dict(initial)
+        acc = {**initial, **self._coerced}
         for key in keys:
             if key in self.results:
                 acc.update(_as_mapping(key, self.results[key]))
@@ -357,6 +360,13 @@ class PipelineEngine:
                 result = self._with_timeout(n, prepared, child)
         finally:
             self._children.pop(prepared.run.id, None)
+        # Params the caller gave as text (``-p epochs=5``) flow on as the node's model
+        # parsed them, so later nodes and the final result see 5, not "5".
+        parsed = prepared.run.params
+        with self._lock:
+            for key, raw in self._initial.items():
+                if key in parsed and key in params and parsed[key] != raw:
+                    self._coerced[key] = parsed[key]
         return jsonable(result), (prepared.run.id, prepared.run.params)
 
     def _with_timeout(self, n: PipelineNode, prepared: Any, child: RuntimeContext) -> Any:

@@ -1,0 +1,1 @@
+"""The text_stats example plugin."""
