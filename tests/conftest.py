@@ -6,17 +6,24 @@ instead when ``CI=true``: a missing service can never pass CI silently.
 
 from __future__ import annotations
 
+import json
 import os
+import subprocess
+import sys
 import uuid
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from hoist.cli.main import run_cli
 from hoist.runs.runtime import Runtime, configure, reset_runtime
 from hoist.settings import Settings
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
+HOIST = [sys.executable, "-m", "hoist.cli"]
 REPO = Path(__file__).resolve().parent.parent
 EXAMPLES = REPO / "examples"
 
@@ -94,3 +101,40 @@ def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
         return f"sqlite:///{tmp_path / 'store.db'}"
     url: str = request.getfixturevalue("postgres_url")
     return url
+
+
+@dataclass
+class Result:
+    code: int
+    out: str
+    err: str
+
+    def json(self) -> Any:
+        return json.loads(self.out)
+
+
+@pytest.fixture
+def hoist(capsys: pytest.CaptureFixture[str]) -> Any:
+    """Run ``hoist ARGS...`` in-process; returns exit code and captured output."""
+
+    def call(*args: str) -> Result:
+        capsys.readouterr()
+        code = run_cli(list(args))
+        captured = capsys.readouterr()
+        return Result(code, captured.out, captured.err)
+
+    return call
+
+
+@pytest.fixture
+def hoist_proc(hoist_home: Path) -> Any:
+    """Run ``hoist ARGS...`` as a real process (exit codes as a shell sees them)."""
+
+    def call(*args: str, timeout: float = 120, cwd: Path | None = None) -> Result:
+        env = {**os.environ, "HOIST_HOME": str(hoist_home), "COLUMNS": "200"}
+        proc = subprocess.run(
+            [*HOIST, *args], capture_output=True, text=True, env=env, timeout=timeout, cwd=cwd
+        )
+        return Result(proc.returncode, proc.stdout, proc.stderr)
+
+    return call
