@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from hoist.executors.handle import RunHandle
     from hoist.executors.local import LocalExecutor
     from hoist.executors.plugin_runner import run_plugin
+    from hoist.pipelines import ActionPipeline
     from hoist.plugins.action import BaseAction
     from hoist.plugins.categories import PluginCategory
     from hoist.plugins.context import RuntimeContext
@@ -46,6 +47,7 @@ if TYPE_CHECKING:
 
 _EXPORTS = {
     "ActionFailedError": "hoist.errors",
+    "ActionPipeline": "hoist.pipelines",
     "ActionNotFoundError": "hoist.errors",
     "BaseAction": "hoist.plugins.action",
     "BaseStep": "hoist.plugins.steps",
@@ -77,6 +79,7 @@ _EXPORTS = {
 __all__ = [
     "ActionFailedError",
     "ActionNotFoundError",
+    "ActionPipeline",
     "BaseAction",
     "BaseStep",
     "BaseStepContext",

@@ -1,15 +1,57 @@
-"""Pipelines: chain actions or declare a DAG; checkpoints, resume, retries, progress."""
+"""Pipelines: chain actions or declare a DAG; checkpoints, resume, retries, progress.
+
+The progress models and Rich display are imported on first use.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
 
 from hoist.pipelines.context import PipelineContext
 from hoist.pipelines.nodes import PipelineNode, Resources, RetryPolicy, node
 from hoist.pipelines.pipeline import ActionPipeline, PipelineWarning
 
+if TYPE_CHECKING:
+    from hoist.pipelines.display import display_progress, display_progress_async
+    from hoist.pipelines.progress import (
+        ActionProgress,
+        PipelineProgress,
+        pipeline_progress,
+        stream_progress,
+        stream_progress_async,
+    )
+
+_LAZY = {
+    "ActionProgress": "hoist.pipelines.progress",
+    "PipelineProgress": "hoist.pipelines.progress",
+    "display_progress": "hoist.pipelines.display",
+    "display_progress_async": "hoist.pipelines.display",
+    "pipeline_progress": "hoist.pipelines.progress",
+    "stream_progress": "hoist.pipelines.progress",
+    "stream_progress_async": "hoist.pipelines.progress",
+}
+
 __all__ = [
     "ActionPipeline",
+    "ActionProgress",
     "PipelineContext",
     "PipelineNode",
+    "PipelineProgress",
     "PipelineWarning",
     "Resources",
     "RetryPolicy",
+    "display_progress",
+    "display_progress_async",
     "node",
+    "pipeline_progress",
+    "stream_progress",
+    "stream_progress_async",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'hoist.pipelines' has no attribute {name!r}")
+    return getattr(importlib.import_module(module), name)
