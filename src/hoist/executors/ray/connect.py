@@ -34,7 +34,8 @@ def import_ray() -> ModuleType:
         import ray
     except ImportError:
         raise MissingExtraError("ray", "ray") from None
-    return ray
+    module: ModuleType = ray  # typed the same with or without Ray installed
+    return module
 
 
 def ensure_ray(address: str | None = None, *, num_cpus: int = 2, timeout: float = 30) -> Any:
