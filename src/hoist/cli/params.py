@@ -3,12 +3,33 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
+
+import click
 
 from hoist.errors import ParamsValidationError
 
-__all__ = ["parse_params"]
+__all__ = ["output_options", "params_options", "parse_params"]
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def params_options(fn: F) -> F:
+    """``-p KEY=VALUE`` (repeatable) and ``--params JSON|@FILE`` as ``pairs`` and ``raw``."""
+    fn = click.option("--params", "raw", metavar="JSON|@FILE",
+                      help="All params as JSON or @file.json.")(fn)  # fmt: skip
+    return click.option("-p", "--param", "pairs", multiple=True, metavar="KEY=VALUE",
+                        help="One param (repeatable).")(fn)  # fmt: skip
+
+
+def output_options(fn: F) -> F:
+    """``--json`` (the run record, no live display) and ``--quiet``/``-q``."""
+    fn = click.option("--quiet", "-q", is_flag=True,
+                      help="No live display; print only the result.")(fn)  # fmt: skip
+    return click.option("--json", "as_json", is_flag=True,
+                        help="Print the run as JSON, no live display.")(fn)  # fmt: skip
 
 
 def parse_params(pairs: tuple[str, ...] | list[str], raw: str | None) -> dict[str, Any]:

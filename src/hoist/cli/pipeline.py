@@ -9,7 +9,7 @@ from typing import Any
 import click
 
 from hoist.cli.main import report_error
-from hoist.cli.params import parse_params
+from hoist.cli.params import output_options, params_options, parse_params
 from hoist.errors import ActionFailedError, RunCancelledError
 from hoist.runs.runtime import Runtime
 
@@ -39,10 +39,8 @@ def list_cmd(plugin: str) -> None:
 @pipeline.command("run")
 @click.argument("plugin")
 @click.argument("name")
-@click.option("-p", "--param", "pairs", multiple=True, metavar="KEY=VALUE", help="One param.")
-@click.option("--params", "raw", metavar="JSON|@FILE", help="All params as JSON or @file.json.")
-@click.option("--json", "as_json", is_flag=True, help="Print the run as JSON, no live display.")
-@click.option("--quiet", "-q", is_flag=True, help="No live display; print only the result.")
+@params_options
+@output_options
 @click.pass_obj
 def run_cmd(
     runtime: Runtime,
@@ -64,14 +62,12 @@ def run_cmd(
 
 @pipeline.command("resume")
 @click.argument("run_id")
-@click.option("-p", "--param", "pairs", multiple=True, metavar="KEY=VALUE")
-@click.option("--params", "raw", metavar="JSON|@FILE")
+@params_options
 @click.option(
     "--allow-param-changes", is_flag=True, help="Resume with params that differ from the run's."
 )
 @click.option("--force", is_flag=True, help="Resume even if the run still looks alive.")
-@click.option("--json", "as_json", is_flag=True)
-@click.option("--quiet", "-q", is_flag=True)
+@output_options
 @click.pass_obj
 def resume_cmd(
     runtime: Runtime,

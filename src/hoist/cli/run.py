@@ -8,7 +8,7 @@ from typing import Any
 import click
 
 from hoist.cli.main import report_error
-from hoist.cli.params import parse_params
+from hoist.cli.params import output_options, params_options, parse_params
 from hoist.errors import ActionFailedError, RunCancelledError
 from hoist.runs.runtime import Runtime
 
@@ -18,11 +18,9 @@ __all__ = ["run_cmd"]
 @click.command("run")
 @click.argument("plugin")
 @click.argument("action")
-@click.option("-p", "--param", "pairs", multiple=True, metavar="KEY=VALUE", help="One param.")
-@click.option("--params", "raw", metavar="JSON|@FILE", help="All params as JSON or @file.json.")
+@params_options
 @click.option("--mode", default="local", show_default=True, help="Where to run it.")
-@click.option("--json", "as_json", is_flag=True, help="Print the run as JSON, no live display.")
-@click.option("--quiet", "-q", is_flag=True, help="No live display; print only the result.")
+@output_options
 @click.pass_obj
 def run_cmd(
     runtime: Runtime,
