@@ -19,7 +19,14 @@ __all__ = ["run_cmd"]
 @click.argument("plugin")
 @click.argument("action")
 @params_options
-@click.option("--mode", default="local", show_default=True, help="Where to run it.")
+@click.option(
+    "--mode", default="local", show_default=True, help="Where to run it: local or task (Ray)."
+)
+@click.option(
+    "--ray-address",
+    envvar="HOIST_RAY_ADDRESS",
+    help="Ray cluster for --mode task (default: a private local Ray). Env: HOIST_RAY_ADDRESS.",
+)
 @output_options
 @click.pass_obj
 def run_cmd(
@@ -29,6 +36,7 @@ def run_cmd(
     pairs: tuple[str, ...],
     raw: str | None,
     mode: str,
+    ray_address: str | None,
     as_json: bool,
     quiet: bool,
 ) -> int:
@@ -47,7 +55,10 @@ def run_cmd(
     action_cls = definition.load_action(action)
     console = None if (as_json or quiet) else ConsoleSink()
     sink = runtime.sink if console is None else FanoutSink([runtime.sink, console])
-    executor = executor_class(mode)(sink=sink, runtime=runtime)
+    options: dict[str, Any] = {"sink": sink, "runtime": runtime}
+    if mode != "local":
+        options["address"] = ray_address
+    executor = executor_class(mode)(**options)
     prepared = executor.prepare(action_cls, params, **plugin_run_options(definition, action))
     outcome: Any = None
     failed: BaseException | None = None
@@ -61,7 +72,8 @@ def run_cmd(
         failed = exc
     finally:
         runtime.sink.flush()
-    run = runtime.store.get_run(prepared.run.id)
+        executor.shutdown()
+    run = _settled(runtime, prepared.run.id)
     if as_json:
         click.echo(json.dumps(run.to_dict(), indent=2))
     elif failed is not None:
@@ -75,3 +87,22 @@ def run_cmd(
             click.secho(f"run {run.id} succeeded in {run.duration or 0:.2f}s", fg="green")
         click.echo(json.dumps(jsonable(outcome), indent=2))
     return 0 if failed is None else 1
+
+
+def _settled(runtime: Runtime, run_id: str, timeout: float = 10.0) -> Any:
+    """The run's record once its worker (maybe another process) has written its end."""
+    import time
+
+    from hoist.errors import RunNotFoundError
+
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            run = runtime.store.get_run(run_id)
+        except RunNotFoundError:
+            run = None
+        if (run is not None and run.status.is_terminal) or time.monotonic() > deadline:
+            if run is None:
+                raise RunNotFoundError(run_id)
+            return run
+        time.sleep(0.01)

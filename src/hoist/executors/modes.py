@@ -18,6 +18,7 @@ __all__ = ["EXECUTOR_MODES", "executor_class"]
 
 EXECUTOR_MODES: dict[str, str] = {
     "local": "hoist.executors.local:LocalExecutor",
+    "task": "hoist.executors.ray.task:RayActorExecutor",
 }
 """Mode name to ``module:Class`` of its executor."""
 

@@ -14,10 +14,12 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from hoist.errors import HoistError
 
@@ -54,6 +56,7 @@ class LocalRayCluster:
     dashboard_port: int = field(default_factory=free_port)
     temp_dir: Path | None = None
     _proc: subprocess.Popen[str] | None = None
+    _log: Any = None
 
     @property
     def address(self) -> str:
@@ -84,10 +87,15 @@ class LocalRayCluster:
         ]  # fmt: skip
         if self.temp_dir is not None:
             args.append(f"--temp-dir={self.temp_dir}")
+        # The head's own output goes to a file: a pipe nobody drains would fill and block it.
+        log = tempfile.NamedTemporaryFile(  # noqa: SIM115 - closed in stop()
+            "w+", prefix="hoist-ray-head-", suffix=".log", delete=False
+        )
+        self._log = log
         self._proc = subprocess.Popen(
             args,
             env={**os.environ, **LOOPBACK_ENV},
-            stdout=subprocess.PIPE,
+            stdout=log,
             stderr=subprocess.STDOUT,
             text=True,
             start_new_session=True,
@@ -99,8 +107,9 @@ class LocalRayCluster:
                     return self
             except OSError:
                 if self._proc.poll() is not None:
-                    output = self._proc.stdout.read() if self._proc.stdout else ""
-                    raise HoistError(f"ray head failed to start:\n{output[-2000:]}") from None
+                    output = Path(log.name).read_text()[-2000:]
+                    self.stop()
+                    raise HoistError(f"ray head failed to start:\n{output}") from None
                 if time.monotonic() > deadline:
                     self.stop()
                     raise HoistError(f"ray head did not answer within {timeout:.0f}s") from None
@@ -109,6 +118,10 @@ class LocalRayCluster:
     def stop(self, timeout: float = 60.0) -> None:
         """End the head's process group (only what :meth:`start` started)."""
         proc, self._proc = self._proc, None
+        log, self._log = self._log, None
+        if log is not None:
+            log.close()
+            Path(log.name).unlink(missing_ok=True)
         if proc is None or proc.poll() is not None:
             return
         try:

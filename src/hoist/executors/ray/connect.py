@@ -69,7 +69,9 @@ def ensure_ray(address: str | None = None, *, num_cpus: int = 2, timeout: float 
             "include_dashboard": False,
         }
         if address is None:
-            kwargs.update(num_cpus=num_cpus, _node_ip_address="127.0.0.1")
+            # "local" starts our own cluster; None would join any cluster Ray finds
+            # recorded on this machine (another user's, another test's).
+            kwargs.update(address="local", num_cpus=num_cpus, _node_ip_address="127.0.0.1")
         else:
             kwargs.pop("include_dashboard")
             kwargs["address"] = address
@@ -78,7 +80,8 @@ def ensure_ray(address: str | None = None, *, num_cpus: int = 2, timeout: float 
         try:
             ray.init(**kwargs)
         except Exception as exc:
-            raise RayUnavailableError(f"cannot connect to Ray at {address}: {exc}") from exc
+            where = address or "a new local Ray"
+            raise RayUnavailableError(f"cannot start or reach {where}: {exc}") from exc
     return ray
 
 

@@ -262,7 +262,7 @@ def outcome_result(prepared: PreparedRun, outcome: Outcome) -> Any:
     if outcome.error_type == "ResultValidationError" and outcome.field_errors:
         raise ResultValidationError(run_id, outcome.field_errors)
     error = ActionFailedError(run_id, outcome.error_type, outcome.message, outcome.traceback)
-    raise error from outcome.unpickled_exception()
+    raise error from outcome.unpickled_exception(prepared.run.meta.get("plugin_path"))
 
 
 def _entrypoint(action_cls: Any) -> str:

@@ -50,16 +50,36 @@ class Outcome:
     traceback: str = ""
     field_errors: dict[str, list[str]] | None = None
     exception: bytes | None = None
+    exception_ref: tuple[str, str, bytes] | None = None
 
-    def unpickled_exception(self) -> BaseException | None:
-        """The action's own exception, when it can be rebuilt in this process."""
-        if self.exception is None:
+    def unpickled_exception(self, plugin_path: str | None = None) -> BaseException | None:
+        """The action's own exception, when it can be rebuilt in this process.
+
+        An exception class defined in a plugin lives in that plugin's private namespace,
+        whose name differs between processes: it is rebuilt by its plugin-relative name
+        through this process's namespace of the same plugin.
+        """
+        if self.exception is not None:
+            try:
+                exc = pickle.loads(self.exception)
+            except Exception:
+                exc = None
+            if isinstance(exc, BaseException):
+                return exc
+        if self.exception_ref is None or plugin_path is None:
             return None
+        module, qualname, args = self.exception_ref
         try:
-            exc = pickle.loads(self.exception)
+            from hoist.plugins.discovery import load_plugin
+
+            namespace = load_plugin(plugin_path).namespace
+            target: Any = namespace.import_module(module) if namespace else None
+            for part in qualname.split("."):
+                target = getattr(target, part)
+            rebuilt = target(*pickle.loads(args))
         except Exception:
             return None
-        return exc if isinstance(exc, BaseException) else None
+        return rebuilt if isinstance(rebuilt, BaseException) else None
 
 
 _loaded: dict[ActionSpec, tuple[float, type[BaseAction[Any]]]] = {}
@@ -161,7 +181,7 @@ class WorkerRuntime:
             return Outcome(
                 "failed", error_type=exc.error_type, message=exc.error_message,
                 traceback=exc.traceback, field_errors=getattr(exc, "field_errors", None),
-                exception=_pickled(exc.__cause__),
+                exception=_pickled(exc.__cause__), exception_ref=_reference(exc.__cause__),
             )  # fmt: skip
         return Outcome("succeeded", result=jsonable(result))
 
@@ -185,7 +205,26 @@ def _pickled(exc: BaseException | None) -> bytes | None:
         return None
 
 
-def _import_hint(exc: BaseException) -> str:
+def _reference(exc: BaseException | None) -> tuple[str, str, bytes] | None:
+    """(plugin-relative module, qualname, pickled args) of an exception class that lives
+    in a plugin namespace."""
+    if exc is None:
+        return None
+    from hoist.plugins.loader import PREFIX
+
+    module = type(exc).__module__
+    if not module.startswith(PREFIX):
+        return None
+    try:
+        args = pickle.dumps(exc.args)
+    except Exception:
+        args = pickle.dumps(tuple(str(a) for a in exc.args))
+    return module.split(".", 1)[1] if "." in module else module, type(exc).__qualname__, args
+
+
+def _import_hint(exc: BaseException | None) -> str:
+    while exc is not None and not isinstance(exc, ModuleNotFoundError):
+        exc = exc.__cause__ or exc.__context__
     if isinstance(exc, ModuleNotFoundError) and exc.name:
         return (
             f"; module '{exc.name}' is not installed on the worker: add it to the plugin's "

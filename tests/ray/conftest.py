@@ -1,0 +1,140 @@
+"""A real Ray head node on loopback for the whole session, stopped by its own process
+group. Skipped when Ray is not installed; a failure under CI=true."""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import need
+
+PLUGIN_CONFIG = """\
+name: Calc
+code: calc
+requirements: []
+actions:
+  add:
+    entrypoint: plugin.actions:AddAction
+  boom:
+    entrypoint: plugin.actions:Boom
+  slow:
+    entrypoint: plugin.actions:Slow
+  shout:
+    entrypoint: plugin.functions:shout
+  needs_missing:
+    entrypoint: plugin.heavy:NeedsMissing
+"""
+
+PLUGIN_ACTIONS = """
+import importlib.util
+import os
+import time
+from pydantic import BaseModel
+from hoist import BaseAction
+
+
+class AddParams(BaseModel):
+    a: int = 1
+    b: int = 2
+
+
+class AddResult(BaseModel):
+    total: int
+    pid: int
+
+
+class AddAction(BaseAction[AddParams]):
+    result_model = AddResult
+
+    def execute(self):
+        self.set_progress(1, 2)
+        self.log_message("adding in a worker")
+        self.set_progress(2, 2)
+        return AddResult(total=self.params.a + self.params.b, pid=os.getpid())
+
+
+class BoomError(Exception):
+    pass
+
+
+class Boom(BaseAction[AddParams]):
+    def execute(self):
+        raise BoomError(f"boom {self.params.a}")
+
+
+class SlowParams(BaseModel):
+    seconds: float = 30
+
+
+class Slow(BaseAction[SlowParams]):
+    def execute(self):
+        deadline = time.monotonic() + self.params.seconds
+        i = 0
+        while time.monotonic() < deadline:
+            i += 1
+            self.set_progress(i, 10_000)
+            time.sleep(0.02)
+        return {"pid": os.getpid()}
+"""
+
+PLUGIN_FUNCTIONS = """
+from pydantic import BaseModel
+from hoist import action
+
+
+class ShoutParams(BaseModel):
+    text: str = "hi"
+
+
+@action(name="shout", params=ShoutParams)
+def shout(params, context):
+    return {"out": params.text.upper() + "!"}
+"""
+
+PLUGIN_HEAVY = """
+import module_that_is_not_installed_anywhere
+from hoist import BaseAction
+
+
+class NeedsMissing(BaseAction):
+    def execute(self):
+        return {}
+"""
+
+
+@pytest.fixture(scope="session")
+def ray_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """A private Ray head on loopback (RAY_AUTH_MODE=disabled), shared by the session."""
+    if importlib.util.find_spec("ray") is None:
+        need("ray is not installed (pip install 'hoist[ray]')")
+    from hoist.executors.ray.cluster import LOOPBACK_ENV, LocalRayCluster
+
+    # Before anything imports ray: it reads these once, at import.
+    os.environ.update(LOOPBACK_ENV)
+    cluster = LocalRayCluster(num_cpus=2, temp_dir=Path("/tmp") / "hoist-ray-tests")
+    try:
+        cluster.start()
+    except Exception as exc:
+        need(f"cannot start a local Ray head: {exc}")
+    yield cluster
+    import ray
+
+    ray.shutdown()
+    cluster.stop()
+
+
+@pytest.fixture
+def calc_plugin(tmp_path: Path) -> Path:
+    root = tmp_path / "calc"
+    (root / "plugin").mkdir(parents=True)
+    (root / "config.yaml").write_text(PLUGIN_CONFIG)
+    (root / "plugin" / "__init__.py").write_text("")
+    (root / "plugin" / "actions.py").write_text(PLUGIN_ACTIONS)
+    (root / "plugin" / "functions.py").write_text(PLUGIN_FUNCTIONS)
+    (root / "plugin" / "heavy.py").write_text(PLUGIN_HEAVY)
+    return root
