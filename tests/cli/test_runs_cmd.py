@@ -117,3 +117,29 @@ def test_cancel_command(runtime: Runtime, hoist: Any) -> None:
     with pytest.raises(RunCancelledError):
         handle.result(timeout=10)
     executor.shutdown()
+
+
+def test_a_run_whose_worker_died_is_shown_lost(runtime: Runtime, hoist: Any) -> None:
+    from hoist.runs.models import Run, RunStatus, StatusEvent
+
+    run = Run(id="deadbeef0001", plugin="demo", action="work")
+    stale = time.time() - 60
+    runtime.store.write_batch(
+        [run],
+        [StatusEvent(run_id=run.id, seq=1, ts=stale, status="running")],  # type: ignore[arg-type]
+    )
+    listed = hoist("runs", "list", "--json").json()
+    assert [(r["id"], r["status"]) for r in listed] == [("deadbeef0001", "lost")]
+    assert "no heartbeat" in hoist("runs", "show", "deadbeef0001").out
+
+
+def test_waiting_on_a_dead_run_ends(runtime: Runtime) -> None:
+    from hoist.executors.handle import RunHandle
+    from hoist.runs.models import Run, RunStatus, StatusEvent
+
+    run = Run(id="deadbeef0002")
+    runtime.store.write_batch(
+        [run],
+        [StatusEvent(run_id=run.id, seq=1, ts=time.time() - 60, status="running")],  # type: ignore[arg-type]
+    )
+    assert RunHandle.attach(run.id, runtime.store).wait(timeout=10).status == "lost"

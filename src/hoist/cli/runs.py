@@ -53,6 +53,7 @@ def list_cmd(
         since=None if since is None else time.time() - since * 3600,
         limit=limit,
     )
+    runtime.store.reap_stale()  # runs whose worker died show as lost, not running
     found = runtime.store.list_runs(flt)
     if as_json:
         click.echo(json.dumps([r.to_dict() for r in found], indent=2))
@@ -69,6 +70,7 @@ def list_cmd(
 def show_cmd(runtime: Runtime, run_id: str, as_json: bool) -> None:
     """Show a run: status, params, result or error, child runs, event counts."""
     store = runtime.store
+    store.reap_stale()
     run = store.get_run(run_id)
     children = store.list_runs(RunFilter(parent_id=run.id, limit=10_000))
     if as_json:

@@ -91,7 +91,12 @@ class RunHandle:
                 raise TimeoutError(f"run {self.run_id} still running after {timeout}s") from None
             return self.run
         deadline = None if timeout is None else time.monotonic() + timeout
+        reap = getattr(self._log, "reap_stale", None)
+        next_reap = time.monotonic()
         while True:
+            if reap is not None and time.monotonic() >= next_reap:
+                reap()  # a run whose worker died ends lost: waiting always ends
+                next_reap = time.monotonic() + 2.0
             run = self._log.get_run(self.run_id)
             if run.status.is_terminal:
                 return run

@@ -11,12 +11,9 @@ from pydantic import BaseModel, ValidationError
 
 from hoist.errors import ResumeError
 from hoist.runs.models import RunKind, RunStatus
-from hoist.runs.reader import RunLog
+from hoist.runs.reader import STALE_AFTER, RunLog
 
 __all__ = ["Checkpoint", "ResumeState", "load_resume_state"]
-
-STALE_AFTER = 15.0
-"""Seconds without a heartbeat after which a ``running`` run is taken to be dead."""
 
 
 class Checkpoint(BaseModel):

@@ -9,7 +9,11 @@ from typing import Any, Protocol, runtime_checkable
 
 from hoist.runs.models import EventBase, Run, RunStatus
 
-__all__ = ["RunFilter", "RunLog", "run_updates"]
+__all__ = ["STALE_AFTER", "RunFilter", "RunLog", "run_updates"]
+
+STALE_AFTER = 15.0
+"""Seconds without a heartbeat after which a running run's worker is taken to be dead
+(workers heartbeat every 5 s)."""
 
 
 @dataclass(frozen=True)

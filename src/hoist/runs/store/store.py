@@ -19,7 +19,7 @@ from hoist.runs.models import (
     RunStatus,
     StatusEvent,
 )
-from hoist.runs.reader import RunFilter, run_updates
+from hoist.runs.reader import STALE_AFTER, RunFilter, run_updates
 from hoist.runs.store import migrate
 from hoist.runs.store.engine import create_store_engine
 from hoist.runs.store.prepared import PreparedStatement
@@ -158,7 +158,7 @@ class RunStore:
                 self._update_statement(columns).execute(conn, rows)
         return True
 
-    def reap_stale(self, stale_after: float = 15.0) -> list[str]:
+    def reap_stale(self, stale_after: float = STALE_AFTER) -> list[str]:
         """Mark ``lost`` every running run whose heartbeat is older than ``stale_after``
         seconds (its worker stopped reporting); returns their ids."""
         cutoff = time.time() - stale_after
