@@ -126,7 +126,7 @@ def test_a_run_whose_worker_died_is_shown_lost(runtime: Runtime, hoist: Any) -> 
     stale = time.time() - 60
     runtime.store.write_batch(
         [run],
-        [StatusEvent(run_id=run.id, seq=1, ts=stale, status="running")],  # type: ignore[arg-type]
+        [StatusEvent(run_id=run.id, seq=1, ts=stale, status=RunStatus.RUNNING)],
     )
     listed = hoist("runs", "list", "--json").json()
     assert [(r["id"], r["status"]) for r in listed] == [("deadbeef0001", "lost")]
@@ -140,6 +140,6 @@ def test_waiting_on_a_dead_run_ends(runtime: Runtime) -> None:
     run = Run(id="deadbeef0002")
     runtime.store.write_batch(
         [run],
-        [StatusEvent(run_id=run.id, seq=1, ts=time.time() - 60, status="running")],  # type: ignore[arg-type]
+        [StatusEvent(run_id=run.id, seq=1, ts=time.time() - 60, status=RunStatus.RUNNING)],
     )
     assert RunHandle.attach(run.id, runtime.store).wait(timeout=10).status == "lost"
