@@ -8,6 +8,7 @@ from typing import Any
 
 from hoist.executors.ray.connect import import_ray
 from hoist.executors.ray.worker import ActionSpec, WorkerRuntime
+from hoist.runs.models import Run
 
 __all__ = ["action_actor_class"]
 
@@ -27,11 +28,17 @@ class ActionActor:
         Arguments and outcome travel as one pickled blob each: Ray then moves plain
         bytes, which costs almost nothing next to serializing several objects.
         """
-        spec, run, params, env, progress_interval = pickle.loads(payload)
-        if spec.plugin_path == "@working_dir":
-            spec = ActionSpec(spec.entrypoint, spec.action, os.getcwd())
+        (entrypoint, action, plugin_path, run_id, kind, parent_id, plugin, name, mode,
+         params, meta, created_at, env, progress_interval) = pickle.loads(payload)  # fmt: skip
+        if plugin_path == "@working_dir":
+            plugin_path = os.getcwd()
+        run = Run(id=run_id, kind=kind, parent_id=parent_id, plugin=plugin, action=name,
+                  mode=mode, params=params, meta=meta, created_at=created_at)  # fmt: skip
+        spec = ActionSpec(entrypoint, action, plugin_path)
         outcome = self.worker.run(spec, run, params, env, progress_interval)
-        return pickle.dumps(outcome, protocol=pickle.HIGHEST_PROTOCOL)
+        if outcome.status == "succeeded":  # the common case travels as a bare tuple
+            return pickle.dumps(("ok", outcome.result), protocol=pickle.HIGHEST_PROTOCOL)
+        return pickle.dumps(("outcome", outcome), protocol=pickle.HIGHEST_PROTOCOL)
 
     def cancel(self, run_id: str, reason: str | None = None) -> bool:
         """Cancel a run executing in this actor (served beside a running call)."""

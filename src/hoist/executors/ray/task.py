@@ -168,7 +168,12 @@ class RayActorExecutor(Executor):
         # The worker records the run (and all its events): one writer per run keeps the
         # hot path free of a second insert. If the worker dies first, _finish records it.
         actor, spec = self._actor(prepared)
-        payload = (spec, prepared.run, prepared.run.params, self._env, self.progress_interval)
+        run = prepared.run
+        payload = (
+            spec.entrypoint, spec.action, spec.plugin_path, run.id, run.kind, run.parent_id,
+            run.plugin, run.action, run.mode, run.params, run.meta, run.created_at, self._env,
+            self.progress_interval,
+        )  # fmt: skip
         ref = actor.run.remote(pickle.dumps(payload, protocol=pickle.HIGHEST_PROTOCOL))
         with self._lock:
             self._running[prepared.run.id] = (actor, ref)
@@ -177,7 +182,8 @@ class RayActorExecutor(Executor):
     def _finish(self, prepared: PreparedRun, actor: Any, ref: Any) -> Any:
         ray = self._connect()
         try:
-            outcome = pickle.loads(ray.get(ref))
+            tag, value = pickle.loads(ray.get(ref))
+            outcome = Outcome("succeeded", result=value) if tag == "ok" else value
         except ray.exceptions.TaskCancelledError:
             raise RunCancelledError(prepared.run.id) from None
         except (ray.exceptions.RayActorError, ray.exceptions.WorkerCrashedError,
