@@ -7,9 +7,9 @@ The public names are imported lazily so that ``import hoist`` stays fast::
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from hoist._lazy import lazy_getattr
 from hoist._version import __version__
 
 if TYPE_CHECKING:
@@ -109,13 +109,7 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'hoist' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_getattr("hoist", _EXPORTS, globals())
 
 
 def __dir__() -> list[str]:

@@ -5,9 +5,9 @@ The progress models and Rich display are imported on first use.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from hoist._lazy import lazy_getattr
 from hoist.pipelines.context import PipelineContext
 from hoist.pipelines.nodes import PipelineNode, Resources, RetryPolicy, node
 from hoist.pipelines.pipeline import ActionPipeline, PipelineWarning
@@ -50,8 +50,4 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'hoist.pipelines' has no attribute {name!r}")
-    return getattr(importlib.import_module(module), name)
+__getattr__ = lazy_getattr("hoist.pipelines", _LAZY, globals())

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from hoist._lazy import lazy_getattr
 
 if TYPE_CHECKING:
     from hoist.executors.ray.cluster import LocalRayCluster
@@ -17,8 +18,4 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'hoist.executors.ray' has no attribute {name!r}")
-    return getattr(importlib.import_module(module), name)
+__getattr__ = lazy_getattr("hoist.executors.ray", _LAZY, globals())
