@@ -209,7 +209,7 @@ def test_cancel_a_running_pipeline_cancels_the_tree(sink: MemorySink) -> None:
             node(Sleep, "c", depends_on=["a", "b"]),
         ]
     )
-    from hoist.pipelines.engine import start_pipeline
+    from hoist.pipelines.launch import start_pipeline
 
     handle = start_pipeline(dag, {}, executor=executor)
     deadline = time.monotonic() + 5

@@ -106,7 +106,7 @@ def _run(
 ) -> int:
     from hoist.executors.local import LocalExecutor
     from hoist.pipelines.display import display_progress
-    from hoist.pipelines.engine import start_pipeline
+    from hoist.pipelines.launch import start_pipeline
     from hoist.pipelines.progress import stream_progress
     from hoist.plugins.invoke import jsonable
 

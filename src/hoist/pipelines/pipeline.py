@@ -159,7 +159,7 @@ class ActionPipeline:
             force: resume a run that still looks alive (its process may have died less
                 than 15 s ago, before its heartbeat went stale).
         """
-        from hoist.pipelines.engine import start_pipeline
+        from hoist.pipelines.launch import start_pipeline
 
         handle = start_pipeline(
             self, params, executor=executor, parent_ctx=ctx, resume_from=resume_from,
@@ -184,7 +184,7 @@ class ActionPipeline:
         succeeded starts nothing and returns that run's id. A resumed run that was still
         marked running (its process died) is marked ``lost``, with its running children.
         """
-        from hoist.pipelines.engine import start_pipeline
+        from hoist.pipelines.launch import start_pipeline
 
         handle = start_pipeline(
             self, params, executor=executor, resume_from=resume_from,
@@ -201,7 +201,7 @@ class ActionPipeline:
             ActionFailedError: the pipeline failed.
             RunCancelledError: it was cancelled.
         """
-        from hoist.pipelines.engine import pipeline_handle
+        from hoist.pipelines.launch import pipeline_handle
 
         return pipeline_handle(run_id, executor).result(timeout)
 
