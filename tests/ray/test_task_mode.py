@@ -181,6 +181,8 @@ def test_oversized_plugin_is_refused(ray_cluster: Any, calc_plugin: Path, runtim
                                 package=PackageOptions(max_size_mb=1))  # fmt: skip
     with pytest.raises(PackageTooLargeError, match=r"weights\.bin \(3\.0 MiB\)"):
         run_plugin(calc_plugin, "add", {}, executor=executor)
+    (run,) = runtime.store.list_runs()  # the run is recorded, failed, saying why
+    assert run.status is RunStatus.FAILED and "weights.bin" in run.error["message"]
 
 
 def test_unreachable_address_is_a_clear_error(

@@ -19,6 +19,7 @@ __all__ = ["EXECUTOR_MODES", "executor_class"]
 EXECUTOR_MODES: dict[str, str] = {
     "local": "hoist.executors.local:LocalExecutor",
     "task": "hoist.executors.ray.task:RayActorExecutor",
+    "job": "hoist.executors.ray.job:RayJobExecutor",
 }
 """Mode name to ``module:Class`` of its executor."""
 

@@ -73,8 +73,16 @@ def _check_result(action_cls: type[BaseAction[Any]], value: Any, run_id: str) ->
 
 
 def _qualified_name(cls: type) -> str:
+    """``module.Qualname``; a plugin's module without its per-process namespace prefix, so
+    the name is the same wherever the plugin ran (``plugin.actions.BoomError``)."""
+    from hoist.plugins.loader import PREFIX
+
     module = cls.__module__
-    return cls.__qualname__ if module == "builtins" else f"{module}.{cls.__qualname__}"
+    if module == "builtins":
+        return cls.__qualname__
+    if module.startswith(PREFIX) and "." in module:
+        module = module.split(".", 1)[1]
+    return f"{module}.{cls.__qualname__}"
 
 
 def jsonable(value: Any) -> Any:

@@ -1,4 +1,5 @@
-"""Ray executors (the ``ray`` extra): warm actors (``mode='task'``)."""
+"""Ray executors (the ``ray`` extra): warm actors (``mode='task'``), Ray Jobs
+(``mode='job'``) and remote pipelines."""
 
 from __future__ import annotations
 
@@ -8,13 +9,15 @@ from hoist._lazy import lazy_getattr
 
 if TYPE_CHECKING:
     from hoist.executors.ray.cluster import LocalRayCluster
+    from hoist.executors.ray.job import RayJobExecutor
     from hoist.executors.ray.task import RayActorExecutor
 
-__all__ = ["LocalRayCluster", "RayActorExecutor"]
+__all__ = ["LocalRayCluster", "RayActorExecutor", "RayJobExecutor"]
 
 _LAZY = {
     "LocalRayCluster": "hoist.executors.ray.cluster",
     "RayActorExecutor": "hoist.executors.ray.task",
+    "RayJobExecutor": "hoist.executors.ray.job",
 }
 
 

@@ -17,7 +17,7 @@ from typing import Any
 
 from hoist.errors import HoistError, MissingExtraError
 
-__all__ = ["RayUnavailableError", "ensure_ray", "import_ray"]
+__all__ = ["RayUnavailableError", "ensure_ray", "import_ray", "is_loopback"]
 
 _lock = threading.Lock()
 
@@ -46,7 +46,7 @@ def ensure_ray(address: str | None = None, *, num_cpus: int = 2, timeout: float 
     Raises:
         RayUnavailableError: the address does not answer within ``timeout`` seconds.
     """
-    if address is None or _is_loopback(address):
+    if address is None or is_loopback(address):
         # Keep Ray on 127.0.0.1 (by default it swaps loopback for the machine's address);
         # this must be set before Ray reads its constants.
         os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
@@ -71,11 +71,17 @@ def ensure_ray(address: str | None = None, *, num_cpus: int = 2, timeout: float 
         if address is None:
             # "local" starts our own cluster; None would join any cluster Ray finds
             # recorded on this machine (another user's, another test's).
-            kwargs.update(address="local", num_cpus=num_cpus, _node_ip_address="127.0.0.1")
+            # Its dashboard (which serves the Jobs API) listens on loopback only.
+            from hoist.executors.ray.cluster import free_port
+
+            kwargs.update(
+                address="local", num_cpus=num_cpus, _node_ip_address="127.0.0.1",
+                include_dashboard=True, dashboard_host="127.0.0.1", dashboard_port=free_port(),
+            )  # fmt: skip
         else:
             kwargs.pop("include_dashboard")
             kwargs["address"] = address
-            if _is_loopback(address):
+            if is_loopback(address):
                 kwargs["_node_ip_address"] = "127.0.0.1"
         try:
             ray.init(**kwargs)
@@ -85,7 +91,8 @@ def ensure_ray(address: str | None = None, *, num_cpus: int = 2, timeout: float 
     return ray
 
 
-def _is_loopback(address: str) -> bool:
+def is_loopback(address: str) -> bool:
+    """True for an address on this machine's loopback interface."""
     host = address.removeprefix("ray://").rpartition(":")[0]
     return host in ("127.0.0.1", "localhost", "::1", "[::1]")
 

@@ -19,6 +19,7 @@ from typing import Any
 
 from hoist.errors import (
     ActionFailedError,
+    HoistError,
     ResultValidationError,
     RunCancelledError,
     RunLostError,
@@ -28,8 +29,9 @@ from hoist.executors.handle import RunHandle
 from hoist.executors.ray.connect import ensure_ray
 from hoist.executors.ray.packaging import PackageOptions, plugin_runtime_env, upload_working_dir
 from hoist.executors.ray.worker import ActionSpec, Outcome
+from hoist.runs.models import RunStatus
 
-__all__ = ["RayActorExecutor", "outcome_result"]
+__all__ = ["RayActorExecutor", "action_entrypoint", "outcome_result"]
 
 
 class RayActorExecutor(Executor):
@@ -94,7 +96,7 @@ class RayActorExecutor(Executor):
         if plugin_path:
             spec = ActionSpec(prepared.entrypoint or "", action, where)
         else:
-            spec = ActionSpec(_entrypoint(prepared.action_cls), action)
+            spec = ActionSpec(action_entrypoint(prepared.action_cls), action)
         with self._lock:
             pool = self._pools.setdefault(key, [])
             if len(pool) < self.pool_size:
@@ -167,8 +169,14 @@ class RayActorExecutor(Executor):
     def _call(self, prepared: PreparedRun) -> tuple[Any, Any]:
         # The worker records the run (and all its events): one writer per run keeps the
         # hot path free of a second insert. If the worker dies first, _finish records it.
-        actor, spec = self._actor(prepared)
         run = prepared.run
+        try:
+            actor, spec = self._actor(prepared)
+        except HoistError as exc:  # no cluster, a package too large: the run says why
+            self.sink.open_run(run)
+            self.sink.flush()
+            self.runtime.store.end_run(run.id, RunStatus.FAILED, type(exc).__name__, str(exc))
+            raise
         payload = (
             spec.entrypoint, spec.action, spec.plugin_path, run.id, run.kind, run.parent_id,
             run.plugin, run.action, run.mode, run.params, run.meta, run.created_at, self._env,
@@ -271,7 +279,8 @@ def outcome_result(prepared: PreparedRun, outcome: Outcome) -> Any:
     raise error from outcome.unpickled_exception(prepared.run.meta.get("plugin_path"))
 
 
-def _entrypoint(action_cls: Any) -> str:
+def action_entrypoint(action_cls: Any) -> str:
+    """``module:qualname`` of an importable action class or ``@action`` function."""
     function = getattr(action_cls, "function", None)
     target = function if function is not None else action_cls
     return f"{target.__module__}:{target.__qualname__}"

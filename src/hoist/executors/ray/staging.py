@@ -1,0 +1,104 @@
+"""The folder a Ray Job starts in: the job's description (``.hoist-job/job.json``), its
+secrets (``.hoist-job/secrets.json``, mode 0600) and, when the plugin ships, a hard-linked
+copy of the plugin folder.
+
+Params travel in this file rather than in environment variables or the entrypoint
+string, so there is no size limit to play games with, and secrets never appear in the
+job record that Ray shows (the record holds only the entrypoint, metadata and
+``runtime_env``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from hoist.executors.ray.packaging import iter_package_files
+
+__all__ = ["JOB_DIR", "JobDescription", "read_job", "stage_job"]
+
+JOB_DIR = ".hoist-job"
+"""Sub-folder of the job's working directory holding its description and secrets."""
+
+
+@dataclass
+class JobDescription:
+    """Everything a job's entrypoint needs to run one action and record it.
+
+    Attributes:
+        entrypoint, action: the action (``module:attr``, plugin-relative with a plugin).
+        plugin_path: the plugin folder on the worker's machine; ``"@working_dir"`` when it
+            shipped as the job's working directory; ``None`` for an importable action.
+        run: the run record's fields (``id``, ``kind``, ``parent_id``, ...).
+        params: the validated params (JSON data).
+        env: the action's ``ctx.env``.
+        store_url, home: the run store and Hoist home the worker writes to.
+        progress_interval: minimum spacing of progress events.
+    """
+
+    entrypoint: str
+    action: str
+    plugin_path: str | None
+    run: dict[str, Any]
+    params: dict[str, Any]
+    env: dict[str, Any] = field(default_factory=dict)
+    store_url: str = ""
+    home: str = ""
+    progress_interval: float = 0.02
+
+
+def stage_job(
+    job: JobDescription,
+    *,
+    secrets: Mapping[str, str] | None = None,
+    plugin_root: Path | None = None,
+    excludes: Sequence[str] = (),
+) -> Path:
+    """Build a job's working directory in a new temporary folder and return it.
+
+    The caller removes the folder once Ray has uploaded it (``submit_job`` returns).
+    """
+    staging = Path(tempfile.mkdtemp(prefix="hoist-job-"))
+    try:
+        if plugin_root is not None:
+            _link_tree(plugin_root, staging, excludes)
+        job_dir = staging / JOB_DIR
+        job_dir.mkdir(exist_ok=True)
+        (job_dir / "job.json").write_text(json.dumps(asdict(job)))
+        if secrets:
+            path = job_dir / "secrets.json"
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w") as handle:
+                json.dump(dict(secrets), handle)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return staging
+
+
+def read_job(working_dir: Path) -> tuple[JobDescription, dict[str, str]]:
+    """The description and secrets staged in ``working_dir`` (inside the job)."""
+    job_dir = working_dir / JOB_DIR
+    job = JobDescription(**json.loads((job_dir / "job.json").read_text()))
+    secrets_file = job_dir / "secrets.json"
+    secrets: dict[str, str] = {}
+    if secrets_file.is_file():
+        secrets = json.loads(secrets_file.read_text())
+    return job, secrets
+
+
+def _link_tree(root: Path, target: Path, excludes: Sequence[str]) -> None:
+    """Hard-link (copy across file systems) the shipped files of ``root`` into ``target``."""
+    for path, _size in iter_package_files(root, excludes):
+        dest = target / path.relative_to(root)
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            os.link(path, dest)
+        except OSError:
+            shutil.copy2(path, dest)

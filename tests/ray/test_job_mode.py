@@ -1,0 +1,178 @@
+"""mode='job': each action as its own Ray Job on a real local cluster's Jobs API."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from hoist import ActionFailedError, RunCancelledError, run_plugin
+from hoist.runs.models import RunStatus
+from hoist.runs.runtime import Runtime
+
+
+@pytest.fixture
+def executor(ray_cluster: Any, runtime: Runtime) -> Any:
+    from hoist.executors.ray.job import RayJobExecutor
+
+    return RayJobExecutor(address=ray_cluster.address, runtime=runtime)
+
+
+def _submit(executor: Any, plugin_root: Path, action: str, params: dict[str, Any]) -> Any:
+    from hoist.executors.plugin_runner import plugin_run_options
+    from hoist.plugins.discovery import load_plugin
+
+    plugin = load_plugin(plugin_root)
+    return executor.submit(plugin.load_action(action), params,
+                           **plugin_run_options(plugin, action))  # fmt: skip
+
+
+def test_runs_as_a_job_and_the_result_comes_through_the_store(
+    executor: Any, calc_plugin: Path, runtime: Runtime
+) -> None:
+    result = run_plugin(calc_plugin, "add", {"a": 2, "b": 40}, executor=executor)
+    assert result.total == 42
+    (run,) = runtime.store.list_runs()
+    assert (run.status, run.mode, run.plugin, run.action) == (
+        RunStatus.SUCCEEDED, "job", "calc", "add",
+    )  # fmt: skip
+    kinds = [e.type for e in runtime.store.events(run.id)]
+    assert kinds.count("progress") == 2 and "message" in kinds and kinds[-1] == "status"
+    job_id = run.meta["ray_job_id"]
+    deadline = time.monotonic() + 30  # the result is in before the job's process ends
+    while (info := executor.client().get_job_info(job_id)).status.value == "RUNNING":
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
+    assert str(info.status.value) == "SUCCEEDED"
+    assert info.metadata["hoist_run_id"] == run.id
+    assert executor.get_status(run.id) is RunStatus.SUCCEEDED
+
+
+def test_params_and_secrets_travel_in_a_file_not_in_the_job_record(
+    ray_cluster: Any, calc_plugin: Path, runtime: Runtime
+) -> None:
+    from hoist.executors.ray.job import RayJobExecutor
+
+    (calc_plugin / "plugin" / "env_echo.py").write_text(
+        "import os\nfrom hoist import action\n\n"
+        "@action(name='env_echo')\n"
+        "def env_echo(params, context):\n"
+        "    return {'token': os.environ.get('API_TOKEN'), 'big': len(params.model_dump()['blob'])}\n"
+    )
+    config = calc_plugin / "config.yaml"
+    config.write_text(config.read_text() + "  env_echo:\n    entrypoint: plugin.env_echo:env_echo\n")
+    executor = RayJobExecutor(
+        address=ray_cluster.address, runtime=runtime, secrets={"API_TOKEN": "s3cr3t-value"}
+    )
+    blob = "x" * 300_000  # far over what environment variables or a command line carry
+    result = run_plugin(calc_plugin, "env_echo", {"blob": blob}, executor=executor)
+    assert result == {"token": "s3cr3t-value", "big": 300_000}
+    (run,) = runtime.store.list_runs()
+    info = executor.client().get_job_info(run.meta["ray_job_id"])
+    record = json.dumps(info.model_dump(), default=str)
+    assert "s3cr3t-value" not in record
+    assert "xxxxxxxxxx" not in record
+
+
+def test_failure_shows_the_users_exception(executor: Any, calc_plugin: Path) -> None:
+    with pytest.raises(ActionFailedError) as info:
+        run_plugin(calc_plugin, "boom", {"a": 7}, executor=executor)
+    assert info.value.error_type == "plugin.actions.BoomError"
+    assert info.value.error_message == "boom 7"
+    assert info.value.traceback.count("Traceback (most recent call last)") == 1
+
+
+def test_logs_of_the_job(executor: Any, calc_plugin: Path) -> None:
+    handle = _submit(executor, calc_plugin, "boom", {"a": 3})
+    with pytest.raises(ActionFailedError):
+        handle.result(timeout=60)
+    assert f"run {handle.run_id} failed: boom 3" in executor.get_logs(handle.run_id)
+    streamed = "".join(executor.stream_logs(handle.run_id))
+    assert f"run {handle.run_id} failed" in streamed
+
+
+def test_stop_a_running_job(executor: Any, calc_plugin: Path, runtime: Runtime) -> None:
+    handle = _submit(executor, calc_plugin, "slow", {"seconds": 60})
+    deadline = time.monotonic() + 60
+    while runtime.store.get_run(handle.run_id).status is not RunStatus.RUNNING:
+        assert time.monotonic() < deadline, "never started"
+        time.sleep(0.05)
+    started = time.monotonic()
+    handle.cancel()
+    with pytest.raises(RunCancelledError):
+        handle.result(timeout=30)
+    assert time.monotonic() - started < 10
+    assert runtime.store.get_run(handle.run_id).status is RunStatus.CANCELLED
+
+
+def test_a_requirement_that_fails_to_install_fails_the_run(
+    executor: Any, calc_plugin: Path, runtime: Runtime
+) -> None:
+    config = calc_plugin / "config.yaml"
+    config.write_text(
+        config.read_text().replace(
+            "requirements: []", "requirements: ['hoist-no-such-package-anywhere==9.9.9']"
+        )
+    )
+    with pytest.raises(ActionFailedError) as info:
+        run_plugin(calc_plugin, "add", {}, executor=executor)
+    assert info.value.error_type == "RuntimeEnvSetupError"
+    assert "requirements" in info.value.error_message
+    (run,) = runtime.store.list_runs()
+    assert run.status is RunStatus.FAILED
+
+
+def test_missing_module_on_the_worker(executor: Any, calc_plugin: Path) -> None:
+    from hoist.executors.plugin_runner import plugin_run_options
+    from hoist.plugins.action import AnyParams, BaseAction
+    from hoist.plugins.discovery import load_plugin
+
+    class Stand(BaseAction[AnyParams]):  # the driver need not import the plugin here
+        def execute(self) -> None:
+            return None
+
+    options = plugin_run_options(load_plugin(calc_plugin), "needs_missing")
+    with pytest.raises(ActionFailedError) as info:
+        executor.execute(Stand, {}, **options)
+    assert "module_that_is_not_installed_anywhere" in info.value.error_message
+    assert "add it to the plugin's requirements" in info.value.error_message
+
+
+def test_oversized_plugin_fails_the_run_before_any_job(
+    ray_cluster: Any, calc_plugin: Path, runtime: Runtime
+) -> None:
+    from hoist.executors.ray.job import RayJobExecutor
+    from hoist.executors.ray.packaging import PackageOptions, PackageTooLargeError
+
+    (calc_plugin / "weights.bin").write_bytes(b"\0" * (3 * 1024 * 1024))
+    executor = RayJobExecutor(
+        address=ray_cluster.address, runtime=runtime, ship=True,
+        package=PackageOptions(max_size_mb=1),
+    )  # fmt: skip
+    with pytest.raises(PackageTooLargeError, match=r"weights\.bin \(3\.0 MiB\)"):
+        run_plugin(calc_plugin, "add", {}, executor=executor)
+    (run,) = runtime.store.list_runs()
+    assert run.status is RunStatus.FAILED and "weights.bin" in run.error["message"]
+
+
+def test_shipped_plugin_runs_from_the_jobs_working_dir(
+    ray_cluster: Any, calc_plugin: Path, runtime: Runtime
+) -> None:
+    from hoist.executors.ray.job import RayJobExecutor
+
+    executor = RayJobExecutor(address=ray_cluster.address, runtime=runtime, ship=True)
+    assert run_plugin(calc_plugin, "shout", {"text": "ray"}, executor=executor) == {
+        "out": "RAY!"
+    }
+
+
+def test_cli_job_mode(ray_cluster: Any, hoist_proc: Any, calc_plugin: Path) -> None:
+    result = hoist_proc("run", str(calc_plugin), "add", "-p", "a=5", "--mode", "job",
+                        "--ray-address", ray_cluster.address, "--json")  # fmt: skip
+    assert result.code == 0, result.err
+    run = json.loads(result.out)
+    assert run["status"] == "succeeded" and run["mode"] == "job"
+    assert run["result"]["total"] == 7
