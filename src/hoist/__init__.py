@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from hoist.executors.handle import RunHandle
     from hoist.executors.local import LocalExecutor
     from hoist.executors.plugin_runner import run_plugin
+    from hoist.executors.ray import RayActorExecutor, RayJobExecutor, RayPipelineExecutor
     from hoist.pipelines import ActionPipeline
     from hoist.plugins.action import BaseAction
     from hoist.plugins.categories import PluginCategory
@@ -62,6 +63,9 @@ _EXPORTS = {
     "PluginCategory": "hoist.plugins.categories",
     "PluginEnvironment": "hoist.plugins.env",
     "PluginNotFoundError": "hoist.errors",
+    "RayActorExecutor": "hoist.executors.ray",
+    "RayJobExecutor": "hoist.executors.ray",
+    "RayPipelineExecutor": "hoist.executors.ray",
     "Run": "hoist.runs.models",
     "RunCancelledError": "hoist.errors",
     "RunHandle": "hoist.executors.handle",
@@ -93,6 +97,9 @@ __all__ = [
     "PluginCategory",
     "PluginEnvironment",
     "PluginNotFoundError",
+    "RayActorExecutor",
+    "RayJobExecutor",
+    "RayPipelineExecutor",
     "Run",
     "RunCancelledError",
     "RunHandle",

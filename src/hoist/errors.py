@@ -63,6 +63,18 @@ class HoistError(Exception):
         super().__init__(message)
         self.message = message
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Subclasses take other arguments than ``args``: rebuild from the attributes, so
+        # an error crosses process boundaries (Ray workers, pickled outcomes) intact.
+        return (_rebuild_error, (type(self), self.args, self.__dict__))
+
+
+def _rebuild_error(cls: type[HoistError], args: tuple[Any, ...], state: dict[str, Any]) -> Any:
+    error = cls.__new__(cls)
+    error.args = args
+    error.__dict__.update(state)
+    return error
+
 
 class UserInputError(HoistError):
     """The caller gave bad input: the CLI exits 2, the API answers 4xx."""

@@ -132,5 +132,5 @@ def test_concurrent_submissions_overlap() -> None:
 
 
 def test_unknown_mode() -> None:
-    with pytest.raises(UnknownModeError, match="choose one of: local, task"):
+    with pytest.raises(UnknownModeError, match="choose one of: job, local, task"):
         executor_class("warp")

@@ -60,10 +60,13 @@ def test_params_and_secrets_travel_in_a_file_not_in_the_job_record(
         "import os\nfrom hoist import action\n\n"
         "@action(name='env_echo')\n"
         "def env_echo(params, context):\n"
-        "    return {'token': os.environ.get('API_TOKEN'), 'big': len(params.model_dump()['blob'])}\n"
+        "    blob = params.model_dump()['blob']\n"
+        "    return {'token': os.environ.get('API_TOKEN'), 'big': len(blob)}\n"
     )
     config = calc_plugin / "config.yaml"
-    config.write_text(config.read_text() + "  env_echo:\n    entrypoint: plugin.env_echo:env_echo\n")
+    config.write_text(
+        config.read_text() + "  env_echo:\n    entrypoint: plugin.env_echo:env_echo\n"
+    )
     executor = RayJobExecutor(
         address=ray_cluster.address, runtime=runtime, secrets={"API_TOKEN": "s3cr3t-value"}
     )
@@ -164,9 +167,7 @@ def test_shipped_plugin_runs_from_the_jobs_working_dir(
     from hoist.executors.ray.job import RayJobExecutor
 
     executor = RayJobExecutor(address=ray_cluster.address, runtime=runtime, ship=True)
-    assert run_plugin(calc_plugin, "shout", {"text": "ray"}, executor=executor) == {
-        "out": "RAY!"
-    }
+    assert run_plugin(calc_plugin, "shout", {"text": "ray"}, executor=executor) == {"out": "RAY!"}
 
 
 def test_cli_job_mode(ray_cluster: Any, hoist_proc: Any, calc_plugin: Path) -> None:

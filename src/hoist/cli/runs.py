@@ -13,7 +13,7 @@ from rich.console import Console
 
 from hoist.cli.render import add_pipeline_nodes, add_steps, event_line, run_detail, runs_table
 from hoist.runs.models import RunStatus
-from hoist.runs.reader import RunFilter
+from hoist.runs.reader import RunFilter, follow_events
 from hoist.runs.runtime import Runtime
 
 __all__ = ["runs"]
@@ -140,21 +140,4 @@ def cancel_cmd(runtime: Runtime, run_id: str) -> None:
 
 
 def _events(runtime: Runtime, run_id: str, after: int, follow: bool) -> Iterator[Any]:
-    store = runtime.store
-    run = store.get_run(run_id)
-    seq = after
-    while True:
-        batch = store.events(run.id, after_seq=seq, limit=1000)
-        yield from batch
-        if batch:
-            seq = batch[-1].seq
-            continue
-        if not follow or store.get_run(run.id).status.is_terminal:
-            # One last read: events written between the two queries are not lost.
-            tail = store.events(run.id, after_seq=seq)
-            yield from tail
-            if not follow or not tail:
-                return
-            seq = tail[-1].seq
-            continue
-        time.sleep(0.1)
+    return follow_events(runtime.store, run_id, after, follow=follow)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
+from collections.abc import Iterator
 from typing import Any
 
 from hoist.errors import ActionFailedError, HoistError, RunCancelledError
@@ -70,6 +71,13 @@ class RunHandle:
         """The run's events with ``seq > after_seq``."""
         self._sync()
         return self._log.events(self.run_id, after_seq)
+
+    def follow(self, after_seq: int = 0) -> Iterator[Any]:
+        """The run's events as they are written (from any process), until it ends."""
+        from hoist.runs.reader import follow_events
+
+        self._sync()
+        return follow_events(self._log, self.run_id, after_seq)
 
     def done(self) -> bool:
         """True once the run reached a terminal status."""

@@ -46,6 +46,14 @@ class LocalExecutor(Executor):
             progress_interval=self.progress_interval,
         )
 
+    def run_node(self, node: Any, prepared: PreparedRun, ctx: RuntimeContext) -> Any:
+        """Run one pipeline node's action with its context (here, in this thread).
+
+        Executors that place work elsewhere (a Ray task honouring ``node.resources``)
+        override this; the pipeline engine calls it for every node.
+        """
+        return invoke_action(prepared.action_cls, prepared.params, ctx)
+
     def _execute(self, prepared: PreparedRun) -> Any:
         return invoke_action(prepared.action_cls, prepared.params, self.context_for(prepared))
 

@@ -24,7 +24,7 @@ from hoist.pipelines.nodes import PipelineNode
 from hoist.pipelines.pipeline import ActionPipeline
 from hoist.pipelines.resume import Checkpoint
 from hoist.plugins.context import RuntimeContext
-from hoist.plugins.invoke import invoke_action, jsonable
+from hoist.plugins.invoke import jsonable
 from hoist.runs.models import RunStatus
 
 __all__ = ["PipelineEngine", "fit_params"]
@@ -235,7 +235,7 @@ class PipelineEngine:
         self._children[prepared.run.id] = child
         try:
             if n.timeout is None:
-                result = invoke_action(prepared.action_cls, prepared.params, child)
+                result = self.executor.run_node(n, prepared, child)
             else:
                 result = self._with_timeout(n, prepared, child)
         finally:
@@ -254,7 +254,7 @@ class PipelineEngine:
 
         def target() -> None:
             try:
-                box.set_result(invoke_action(prepared.action_cls, prepared.params, child))
+                box.set_result(self.executor.run_node(n, prepared, child))
             except BaseException as exc:
                 box.set_exception(exc)
 

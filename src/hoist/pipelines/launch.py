@@ -24,7 +24,7 @@ from hoist.plugins.invoke import jsonable
 from hoist.runs.models import Run, RunKind, RunStatus, StatusEvent, new_run_id
 from hoist.runs.reader import RunFilter
 
-__all__ = ["pipeline_handle", "start_pipeline"]
+__all__ = ["check_first_params", "pipeline_handle", "start_pipeline"]
 
 _log = logging.getLogger("hoist.pipelines")
 
@@ -52,8 +52,9 @@ def start_pipeline(
         if submit is None:
             raise HoistError(f"{type(executor).__name__} cannot run pipelines")
         handle: RunHandle = submit(
-            pipeline, params, resume_from=resume_from, allow_param_changes=allow_param_changes
-        )
+            pipeline, params, resume_from=resume_from, allow_param_changes=allow_param_changes,
+            force=force,
+        )  # fmt: skip
         return handle
     state: ResumeState | None = None
     if resume_from is not None:
@@ -68,7 +69,7 @@ def start_pipeline(
         _mark_lost(executor, state.run_id)
     initial = dict(params or {})
     restored = state.checkpoints if state else {}
-    _check_first_params(pipeline, initial, restored)
+    check_first_params(pipeline, initial, restored)
 
     run = Run(
         id=new_run_id(),
@@ -128,9 +129,15 @@ def pipeline_handle(run_id: str, executor: Executor | None = None) -> RunHandle:
     return RunHandle.attach(run_id, executor.log)
 
 
-def _check_first_params(
+def check_first_params(
     pipeline: ActionPipeline, initial: dict[str, Any], restored: Mapping[str, Checkpoint]
 ) -> None:
+    """Validate the params of the nodes that start the pipeline (every failing field,
+    named ``node.field``), so that bad input fails before anything runs.
+
+    Raises:
+        ParamsValidationError: some first node's params are invalid.
+    """
     errors: dict[str, list[str]] = {}
     for root in pipeline.roots:
         if root.key in restored or root.map_over is not None:

@@ -11,6 +11,7 @@ from typing import Any
 from hoist.errors import PipelineDefinitionError
 from hoist.plugins.action import BaseAction
 from hoist.plugins.decorators import as_action_class
+from hoist.plugins.loader import plugin_location
 
 __all__ = ["PipelineNode", "Resources", "RetryPolicy", "node", "topological_order"]
 
@@ -102,10 +103,22 @@ class PipelineNode:
 
     @property
     def entrypoint(self) -> str:
-        """``module:qualname`` of the action (function actions name the function)."""
+        """``module:qualname`` of the action (function actions name the function); for an
+        action loaded from a plugin folder, the module is plugin-relative (see
+        :attr:`plugin_path`)."""
         function = getattr(self.action, "function", None)
         target = function if function is not None else self.action
-        return f"{target.__module__}:{target.__qualname__}"
+        module = target.__module__
+        location = plugin_location(module)
+        return f"{location[1] if location else module}:{target.__qualname__}"
+
+    @property
+    def plugin_path(self) -> str | None:
+        """The plugin folder the action was loaded from, if it was."""
+        function = getattr(self.action, "function", None)
+        target = function if function is not None else self.action
+        location = plugin_location(target.__module__)
+        return str(location[0]) if location else None
 
     def describe(self) -> dict[str, Any]:
         """JSON-compatible description (stored with the pipeline run; enough to rebuild
@@ -118,6 +131,7 @@ class PipelineNode:
             "key": self.key,
             "action": self.action.action_name,
             "entrypoint": self.entrypoint,
+            "plugin_path": self.plugin_path,
             "depends_on": list(self.depends_on),
             "explicit_deps": self.explicit_deps,
             "params": jsonable(dict(self.params)),

@@ -45,7 +45,9 @@ def pipeline_from_run(
     nodes: list[PipelineNode] = []
     for described in meta.get("nodes", []):
         try:
-            if plugin_path and load_plugin_action is not None:
+            if described.get("plugin_path"):
+                action = _plugin_entrypoint(described["plugin_path"], described["entrypoint"])
+            elif plugin_path and load_plugin_action is not None:
                 action = load_plugin_action(plugin_path, described["action"])
             else:
                 action = resolve_entrypoint(described["entrypoint"])
@@ -62,6 +64,21 @@ def pipeline_from_run(
         plugin=run.plugin,
         meta={k: meta[k] for k in ("plugin_path", "pipeline") if k in meta},
     )
+
+
+def _plugin_entrypoint(plugin_path: str, entrypoint: str) -> Any:
+    """A plugin-relative ``module:qualname`` resolved in this process's namespace of the
+    plugin."""
+    from hoist.plugins.discovery import load_plugin
+
+    namespace = load_plugin(plugin_path).namespace
+    if namespace is None:
+        return resolve_entrypoint(entrypoint)
+    module, _, qualname = entrypoint.partition(":")
+    target: Any = namespace.import_module(module)
+    for part in qualname.split("."):
+        target = getattr(target, part)
+    return target
 
 
 def _node(described: dict[str, Any], action: Any) -> PipelineNode:

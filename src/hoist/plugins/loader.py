@@ -43,6 +43,7 @@ __all__ = [
     "PREFIX",
     "ModuleImporter",
     "PluginNamespace",
+    "plugin_location",
     "plugin_modules",
     "root_alias",
     "top_level_names",
@@ -207,6 +208,17 @@ _lock = threading.Lock()
 def _install_finder() -> None:
     if _FINDER not in sys.meta_path:
         sys.meta_path.insert(0, _FINDER)
+
+
+def plugin_location(module: str) -> tuple[Path, str] | None:
+    """(plugin folder, plugin-relative module name) of a module loaded in a plugin
+    namespace; ``None`` for an ordinary module. Other processes load the same plugin under
+    another prefix, so this pair, not the module's name here, is what crosses processes."""
+    head, _, rest = module.partition(".")
+    namespace = _FINDER.namespaces.get(head)
+    if namespace is None or not rest:
+        return None
+    return namespace.root, rest
 
 
 def unload_all() -> None:

@@ -3,13 +3,17 @@ that turns events into a run's summary fields."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import time
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
 from hoist.runs.models import EventBase, Run, RunStatus
 
-__all__ = ["STALE_AFTER", "RunFilter", "RunLog", "run_updates"]
+__all__ = ["FOLLOW_POLL", "STALE_AFTER", "RunFilter", "RunLog", "follow_events", "run_updates"]
+
+FOLLOW_POLL = 0.025
+"""Seconds between reads of a followed run's new events (an indexed read: cheap)."""
 
 STALE_AFTER = 15.0
 """Seconds without a heartbeat after which a running run's worker is taken to be dead
@@ -83,3 +87,32 @@ def run_updates(event: EventBase) -> dict[str, Any] | None:
             }
         }
     return None
+
+
+def follow_events(
+    log: RunLog, run_id: str, after_seq: int = 0, *, follow: bool = True,
+    poll: float = FOLLOW_POLL,
+) -> Iterator[Any]:  # fmt: skip
+    """The run's events with ``seq > after_seq`` as they are written, until it ends.
+
+    Used by ``hoist runs logs --follow`` and :meth:`RunHandle.follow`; reads the log
+    every ``poll`` seconds while nothing new arrives. Without ``follow``, stops at the
+    last event written so far.
+    """
+    run_id = log.get_run(run_id).id
+    seq = after_seq
+    while True:
+        batch = log.events(run_id, after_seq=seq, limit=1000)
+        yield from batch
+        if batch:
+            seq = batch[-1].seq
+            continue
+        if not follow or log.get_run(run_id).status.is_terminal:
+            # One last read: events written between the two queries are not lost.
+            tail = log.events(run_id, after_seq=seq)
+            yield from tail
+            if not follow or not tail:
+                return
+            seq = tail[-1].seq
+            continue
+        time.sleep(poll)

@@ -10,14 +10,16 @@ from hoist._lazy import lazy_getattr
 if TYPE_CHECKING:
     from hoist.executors.ray.cluster import LocalRayCluster
     from hoist.executors.ray.job import RayJobExecutor
+    from hoist.executors.ray.pipeline import RayPipelineExecutor
     from hoist.executors.ray.task import RayActorExecutor
 
-__all__ = ["LocalRayCluster", "RayActorExecutor", "RayJobExecutor"]
+__all__ = ["LocalRayCluster", "RayActorExecutor", "RayJobExecutor", "RayPipelineExecutor"]
 
 _LAZY = {
     "LocalRayCluster": "hoist.executors.ray.cluster",
     "RayActorExecutor": "hoist.executors.ray.task",
     "RayJobExecutor": "hoist.executors.ray.job",
+    "RayPipelineExecutor": "hoist.executors.ray.pipeline",
 }
 
 

@@ -10,9 +10,38 @@ from hoist.executors.ray.connect import import_ray
 from hoist.executors.ray.worker import ActionSpec, WorkerRuntime
 from hoist.runs.models import Run
 
-__all__ = ["action_actor_class"]
+__all__ = ["action_actor_class", "action_payload", "run_payload"]
 
 _actor_class: Any = None
+
+
+def action_payload(
+    spec: ActionSpec, run: Run, env: dict[str, Any], progress_interval: float
+) -> bytes:
+    """One call's arguments as a compact pickled tuple (see :func:`run_payload`)."""
+    return pickle.dumps(
+        (spec.entrypoint, spec.action, spec.plugin_path, run.id, run.kind, run.parent_id,
+         run.plugin, run.action, run.mode, run.params, run.meta, run.created_at, env,
+         progress_interval),
+        protocol=pickle.HIGHEST_PROTOCOL,
+    )  # fmt: skip
+
+
+def run_payload(worker: WorkerRuntime, payload: bytes) -> bytes:
+    """Run the action an :func:`action_payload` describes; returns the pickled
+    ``("ok", result)`` or ``("outcome", Outcome)`` (never raises for the action's own
+    failures)."""
+    (entrypoint, action, plugin_path, run_id, kind, parent_id, plugin, name, mode,
+     params, meta, created_at, env, progress_interval) = pickle.loads(payload)  # fmt: skip
+    if plugin_path == "@working_dir":
+        plugin_path = os.getcwd()
+    run = Run(id=run_id, kind=kind, parent_id=parent_id, plugin=plugin, action=name,
+              mode=mode, params=params, meta=meta, created_at=created_at)  # fmt: skip
+    outcome = worker.run(ActionSpec(entrypoint, action, plugin_path), run, params, env,
+                         progress_interval)  # fmt: skip
+    if outcome.status == "succeeded":  # the common case travels as a bare tuple
+        return pickle.dumps(("ok", outcome.result), protocol=pickle.HIGHEST_PROTOCOL)
+    return pickle.dumps(("outcome", outcome), protocol=pickle.HIGHEST_PROTOCOL)
 
 
 class ActionActor:
@@ -28,17 +57,7 @@ class ActionActor:
         Arguments and outcome travel as one pickled blob each: Ray then moves plain
         bytes, which costs almost nothing next to serializing several objects.
         """
-        (entrypoint, action, plugin_path, run_id, kind, parent_id, plugin, name, mode,
-         params, meta, created_at, env, progress_interval) = pickle.loads(payload)  # fmt: skip
-        if plugin_path == "@working_dir":
-            plugin_path = os.getcwd()
-        run = Run(id=run_id, kind=kind, parent_id=parent_id, plugin=plugin, action=name,
-                  mode=mode, params=params, meta=meta, created_at=created_at)  # fmt: skip
-        spec = ActionSpec(entrypoint, action, plugin_path)
-        outcome = self.worker.run(spec, run, params, env, progress_interval)
-        if outcome.status == "succeeded":  # the common case travels as a bare tuple
-            return pickle.dumps(("ok", outcome.result), protocol=pickle.HIGHEST_PROTOCOL)
-        return pickle.dumps(("outcome", outcome), protocol=pickle.HIGHEST_PROTOCOL)
+        return run_payload(self.worker, payload)
 
     def cancel(self, run_id: str, reason: str | None = None) -> bool:
         """Cancel a run executing in this actor (served beside a running call)."""

@@ -120,7 +120,7 @@ class RayJobExecutor(Executor):
             ray = ensure_ray(address, num_cpus=self.ray_num_cpus)
             from ray._private.worker import get_dashboard_url
 
-            dashboard = get_dashboard_url()
+            dashboard = get_dashboard_url()  # type: ignore[no-untyped-call]
             if not dashboard:
                 raise RayUnavailableError(
                     f"the Ray cluster at {address or 'this machine'} runs no dashboard, "
@@ -133,7 +133,8 @@ class RayJobExecutor(Executor):
         try:
             return JobSubmissionClient(address)
         except Exception as exc:
-            raise RayUnavailableError(f"the Ray Jobs API at {address} does not answer: {exc}")
+            message = f"the Ray Jobs API at {address} does not answer: {exc}"
+            raise RayUnavailableError(message) from None
 
     def _local_cluster(self) -> bool:
         address = self.cluster_address
@@ -319,7 +320,7 @@ class RayJobExecutor(Executor):
 
     def stream_logs(self, run_id: str) -> Iterator[str]:
         """The job's output as it comes, until the job ends."""
-        chunks: queue.Queue[str | None | BaseException] = queue.Queue()
+        chunks: queue.Queue[str | BaseException | None] = queue.Queue()
         client = self.client()
 
         def pump() -> None:

@@ -26,7 +26,8 @@ from hoist.errors import (
 )
 from hoist.executors.base import Executor, PreparedRun
 from hoist.executors.handle import RunHandle
-from hoist.executors.ray.connect import ensure_ray
+from hoist.executors.ray.actor import action_payload
+from hoist.executors.ray.connect import ensure_ray, is_loopback
 from hoist.executors.ray.packaging import PackageOptions, plugin_runtime_env, upload_working_dir
 from hoist.executors.ray.worker import ActionSpec, Outcome
 from hoist.runs.models import RunStatus
@@ -51,6 +52,7 @@ class RayActorExecutor(Executor):
     """
 
     mode = "task"
+    _pool_kind = "action"
 
     def __init__(
         self,
@@ -91,12 +93,18 @@ class RayActorExecutor(Executor):
     def _actor(self, prepared: PreparedRun) -> tuple[Any, ActionSpec]:
         plugin_path = prepared.run.meta.get("plugin_path")
         action = prepared.run.action or prepared.action_cls.action_name
-        placement = self._placement(plugin_path, prepared)
-        key, env, where = placement
+        actor, where = self._pooled(plugin_path)
         if plugin_path:
             spec = ActionSpec(prepared.entrypoint or "", action, where)
         else:
             spec = ActionSpec(action_entrypoint(prepared.action_cls), action)
+        return actor, spec
+
+    def _pooled(self, plugin_path: str | None) -> tuple[Any, str | None]:
+        """The least busy actor for ``plugin_path`` (a new one while the pool is not
+        full), counted busy until :meth:`_release`; and where it finds the plugin."""
+        key, env, where = self._placement(plugin_path)
+        key = f"{self._pool_kind}:{key}"
         with self._lock:
             pool = self._pools.setdefault(key, [])
             if len(pool) < self.pool_size:
@@ -104,9 +112,9 @@ class RayActorExecutor(Executor):
                 self._busy[id(pool[-1])] = 0
             actor = min(pool, key=lambda a: self._busy[id(a)])
             self._busy[id(actor)] += 1
-        return actor, spec
+        return actor, where
 
-    def _placement(self, plugin_path: str | None, prepared: PreparedRun) -> tuple[str, Any, Any]:
+    def _placement(self, plugin_path: str | None) -> tuple[str, Any, Any]:
         """(pool key, runtime_env, where the worker finds the plugin), cached per plugin
         definition so that a warm call does no file-system work."""
         definition = None
@@ -138,9 +146,13 @@ class RayActorExecutor(Executor):
         self._placements[cache_key] = (key, env, where, definition)
         return key, env, where
 
-    def _new_actor(self, env: dict[str, Any]) -> Any:
+    def _actor_class(self) -> Any:
+        """The Ray actor class this executor pools."""
         from hoist.executors.ray.actor import action_actor_class
 
+        return action_actor_class()
+
+    def _new_actor(self, env: dict[str, Any]) -> Any:
         options: dict[str, Any] = {"num_cpus": self.num_cpus, "num_gpus": self.num_gpus}
         if self.memory:
             options["memory"] = self.memory
@@ -148,17 +160,14 @@ class RayActorExecutor(Executor):
             options["runtime_env"] = env
         settings = self.runtime.settings
         return (
-            action_actor_class()
+            self._actor_class()
             .options(**options)
             .remote(settings.store_url, str(settings.home), self.secrets)
         )
 
     def _local_cluster(self) -> bool:
         address = self.address or self.runtime.settings.ray_address
-        if address is None:
-            return True
-        host = address.removeprefix("ray://").rpartition(":")[0]
-        return host in ("127.0.0.1", "localhost", "::1", "[::1]")
+        return address is None or is_loopback(address)
 
     def _release(self, actor: Any) -> None:
         with self._lock:
@@ -177,12 +186,7 @@ class RayActorExecutor(Executor):
             self.sink.flush()
             self.runtime.store.end_run(run.id, RunStatus.FAILED, type(exc).__name__, str(exc))
             raise
-        payload = (
-            spec.entrypoint, spec.action, spec.plugin_path, run.id, run.kind, run.parent_id,
-            run.plugin, run.action, run.mode, run.params, run.meta, run.created_at, self._env,
-            self.progress_interval,
-        )  # fmt: skip
-        ref = actor.run.remote(pickle.dumps(payload, protocol=pickle.HIGHEST_PROTOCOL))
+        ref = actor.run.remote(action_payload(spec, run, self._env, self.progress_interval))
         with self._lock:
             self._running[prepared.run.id] = (actor, ref)
         return actor, ref

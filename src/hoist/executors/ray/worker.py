@@ -146,6 +146,14 @@ class WorkerRuntime:
             run.id, sink, env=env, job_id=run.meta.get("job_id"), action_name=spec.action,
             runs_dir=self.runtime.runs_dir, progress_interval=progress_interval,
         )  # fmt: skip
+        if run.meta.get("pipeline_dir"):  # a pipeline node placed on another worker
+            from hoist.pipelines.context import PipelineContext
+
+            ctx.extras["node"] = run.meta.get("node")
+            ctx.extras["pipeline"] = PipelineContext(
+                run.meta.get("pipeline_run_id") or run.parent_id or "",
+                Path(run.meta["pipeline_dir"]),
+            )
         with self._lock:
             self.contexts[run.id] = ctx
         try:
