@@ -78,6 +78,10 @@ def test_params_and_secrets_travel_in_a_file_not_in_the_job_record(
     record = json.dumps(info.model_dump(), default=str)
     assert "s3cr3t-value" not in record
     assert "xxxxxxxxxx" not in record
+    files = [p for p in runtime.settings.home.rglob("*") if p.is_file()]
+    # (the store holds the action's result, which here echoes the secret)
+    leftovers = [p for p in files if b"s3cr3t-value" in p.read_bytes() and "hoist.db" not in p.name]
+    assert leftovers == []  # the secrets file is deleted once the job has read it
 
 
 def test_failure_shows_the_users_exception(executor: Any, calc_plugin: Path) -> None:

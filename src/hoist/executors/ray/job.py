@@ -156,9 +156,13 @@ class RayJobExecutor(Executor):
         except HoistError as exc:
             self.runtime.store.end_run(run.id, RunStatus.FAILED, type(exc).__name__, str(exc))
             raise
+        uploaded = runtime_env.get("working_dir") == str(staging)
+        command = f"{self._python(runtime_env)} -m hoist.executors.ray.job_entry"
+        if not uploaded:
+            command += f" {shlex.quote(str(staging))}"
         try:
             client.submit_job(
-                entrypoint=f"{self._python(runtime_env)} -m hoist.executors.ray.job_entry",
+                entrypoint=command,
                 submission_id=submission_id,
                 runtime_env=runtime_env,
                 metadata={"hoist_run_id": run.id, "hoist_action": run.action or ""},
@@ -169,7 +173,8 @@ class RayJobExecutor(Executor):
             self.runtime.store.end_run(run.id, RunStatus.FAILED, "RayJobSubmitError", message)
             raise ActionFailedError(run.id, "RayJobSubmitError", message) from None
         finally:
-            shutil.rmtree(staging, ignore_errors=True)  # Ray uploaded it
+            if uploaded:
+                shutil.rmtree(staging, ignore_errors=True)  # Ray has its copy
         return submission_id
 
     def _stage(self, prepared: PreparedRun) -> tuple[dict[str, Any], Path]:
@@ -202,10 +207,13 @@ class RayJobExecutor(Executor):
             store_url=settings.store_url, home=str(settings.home.resolve()),
             progress_interval=self.progress_interval,
         )  # fmt: skip
+        if not ship:  # the workers share this file system: no upload
+            staging = stage_job(job, secrets=self.secrets, into=self.runs_dir / run.id / "job")
+            return env, staging
         staging = stage_job(
             job,
             secrets=self.secrets,
-            plugin_root=Path(plugin_path) if plugin_path and ship else None,
+            plugin_root=Path(plugin_path) if plugin_path else None,
             excludes=excludes,
         )
         env["working_dir"] = str(staging)

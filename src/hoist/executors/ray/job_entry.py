@@ -1,4 +1,4 @@
-"""The entrypoint of a Hoist Ray Job: ``python -m hoist.executors.ray.job_entry``.
+"""The entrypoint of a Hoist Ray Job: ``python -m hoist.executors.ray.job_entry [FOLDER]``.
 
 Runs in the job's working directory, reads the staged description, runs the action with
 its events going to the run store, and exits 0 when the action succeeded, 1 otherwise.
@@ -24,7 +24,10 @@ def main() -> int:
     from hoist.executors.ray.worker import ActionSpec, WorkerRuntime
     from hoist.runs.models import Run
 
-    job, secrets = read_job(Path.cwd())
+    # The job's folder: its uploaded working directory, or a folder on a file system the
+    # workers share with the driver (a cluster on the driver's machine), given as argument.
+    folder = Path(sys.argv[1]) if len(sys.argv) > 1 else Path.cwd()
+    job, secrets = read_job(folder)
     os.environ.update(secrets)
     plugin_path = os.getcwd() if job.plugin_path == "@working_dir" else job.plugin_path
     worker = WorkerRuntime(job.store_url, job.home)

@@ -1,6 +1,8 @@
-"""The folder a Ray Job starts in: the job's description (``.hoist-job/job.json``), its
-secrets (``.hoist-job/secrets.json``, mode 0600) and, when the plugin ships, a hard-linked
-copy of the plugin folder.
+"""A Ray Job's folder: the job's description (``.hoist-job/job.json``), its secrets
+(``.hoist-job/secrets.json``, mode 0600, deleted once read) and, when the plugin ships, a
+hard-linked copy of the plugin folder. For a remote cluster the folder is the job's
+uploaded working directory; for a cluster on this machine it stays in the run's folder
+and the entrypoint is given its path (no upload).
 
 Params travel in this file rather than in environment variables or the entrypoint
 string, so there is no size limit to play games with, and secrets never appear in the
@@ -59,12 +61,15 @@ def stage_job(
     secrets: Mapping[str, str] | None = None,
     plugin_root: Path | None = None,
     excludes: Sequence[str] = (),
+    into: Path | None = None,
 ) -> Path:
-    """Build a job's working directory in a new temporary folder and return it.
-
-    The caller removes the folder once Ray has uploaded it (``submit_job`` returns).
+    """Build a job's folder and return it: ``into`` (a folder the workers share with
+    this machine), or a new temporary folder that becomes the job's uploaded working
+    directory (the caller removes it once ``submit_job`` returns).
     """
-    staging = Path(tempfile.mkdtemp(prefix="hoist-job-"))
+    if into is not None:
+        into.mkdir(parents=True, exist_ok=True)
+    staging = into if into is not None else Path(tempfile.mkdtemp(prefix="hoist-job-"))
     try:
         if plugin_root is not None:
             _link_tree(plugin_root, staging, excludes)
@@ -82,14 +87,16 @@ def stage_job(
     return staging
 
 
-def read_job(working_dir: Path) -> tuple[JobDescription, dict[str, str]]:
-    """The description and secrets staged in ``working_dir`` (inside the job)."""
-    job_dir = working_dir / JOB_DIR
+def read_job(folder: Path) -> tuple[JobDescription, dict[str, str]]:
+    """The description and secrets staged in ``folder`` (inside the job). The secrets
+    file is deleted once read."""
+    job_dir = folder / JOB_DIR
     job = JobDescription(**json.loads((job_dir / "job.json").read_text()))
     secrets_file = job_dir / "secrets.json"
     secrets: dict[str, str] = {}
     if secrets_file.is_file():
         secrets = json.loads(secrets_file.read_text())
+        secrets_file.unlink(missing_ok=True)
     return job, secrets
 
 
