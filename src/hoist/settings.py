@@ -11,12 +11,23 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-__all__ = ["Settings"]
+from hoist.errors import UserInputError
+
+__all__ = ["DEFAULT_MAX_BODY_BYTES", "DEFAULT_SERVER_PORT", "Settings"]
+
+DEFAULT_SERVER_PORT = 8465
+"""The port ``hoist serve`` listens on unless configured."""
+
+DEFAULT_MAX_BODY_BYTES = 1024 * 1024
+"""The largest request body the server accepts (1 MiB) unless configured."""
+
+_TRUE = frozenset({"1", "true", "yes", "on"})
+_FALSE = frozenset({"0", "false", "no", "off", ""})
 
 
 @dataclass(frozen=True)
 class Settings:
-    """Where Hoist keeps its state and which database holds the run store.
+    """Where Hoist keeps its state, which database holds the run store, how the server runs.
 
     Attributes:
         home: ``HOIST_HOME``; holds the embedded SQLite store and run folders.
@@ -24,23 +35,58 @@ class Settings:
             embedded SQLite database at ``home / "hoist.db"``.
         ray_address: ``HOIST_RAY_ADDRESS``; ``None`` starts a local Ray when needed.
         server_url: ``HOIST_SERVER_URL``; the Hoist server the CLI talks to, if any.
+        server_host: ``HOIST_SERVER_HOST``; the address ``hoist serve`` binds.
+        server_port: ``HOIST_SERVER_PORT``; the port ``hoist serve`` listens on.
+        secret_key: ``HOIST_SECRET_KEY``; signs session cookies. ``None``: a key generated
+            once and kept in ``home / "secret_key"`` (mode 0600). Never a default value.
+        admin_password: ``HOIST_ADMIN_PASSWORD``; the first admin's password. ``None``: one
+            is generated on first start and printed once.
+        cors_origins: ``HOIST_CORS_ORIGINS`` (comma-separated); origins allowed to call the
+            API from a browser. Empty (the default): CORS closed.
+        max_body_bytes: ``HOIST_MAX_BODY_BYTES``; larger request bodies are refused (413).
+        secure_cookies: ``HOIST_SECURE_COOKIES``; mark session cookies ``Secure`` (serve
+            over HTTPS, e.g. behind a TLS proxy).
+        plugin_paths: ``HOIST_PLUGIN_PATHS`` (``os.pathsep``-separated); folders the server
+            searches for plugins. Empty: the current folder.
     """
 
     home: Path = field(default_factory=lambda: Path.home() / ".hoist")
     database_url: str | None = None
     ray_address: str | None = None
     server_url: str | None = None
+    server_host: str = "127.0.0.1"
+    server_port: int = DEFAULT_SERVER_PORT
+    secret_key: str | None = field(default=None, repr=False)
+    admin_password: str | None = field(default=None, repr=False)
+    cors_origins: tuple[str, ...] = ()
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
+    secure_cookies: bool = False
+    plugin_paths: tuple[Path, ...] = ()
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
-        """Build settings from ``HOIST_*`` variables (``os.environ`` by default)."""
+        """Build settings from ``HOIST_*`` variables (``os.environ`` by default).
+
+        Raises:
+            UserInputError: a variable has a value of the wrong kind (naming it).
+        """
         env = os.environ if environ is None else environ
         home = env.get("HOIST_HOME")
+        origins = env.get("HOIST_CORS_ORIGINS", "")
+        paths = env.get("HOIST_PLUGIN_PATHS", "")
         return cls(
             home=Path(home).expanduser() if home else Path.home() / ".hoist",
             database_url=env.get("HOIST_DATABASE_URL") or None,
             ray_address=env.get("HOIST_RAY_ADDRESS") or None,
             server_url=env.get("HOIST_SERVER_URL") or None,
+            server_host=env.get("HOIST_SERVER_HOST") or "127.0.0.1",
+            server_port=_int(env, "HOIST_SERVER_PORT", DEFAULT_SERVER_PORT, 0, 65535),
+            secret_key=env.get("HOIST_SECRET_KEY") or None,
+            admin_password=env.get("HOIST_ADMIN_PASSWORD") or None,
+            cors_origins=tuple(o.strip() for o in origins.split(",") if o.strip()),
+            max_body_bytes=_int(env, "HOIST_MAX_BODY_BYTES", DEFAULT_MAX_BODY_BYTES, 1, None),
+            secure_cookies=_bool(env, "HOIST_SECURE_COOKIES"),
+            plugin_paths=tuple(Path(p).expanduser() for p in paths.split(os.pathsep) if p),
         )
 
     @property
@@ -58,3 +104,26 @@ class Settings:
     def with_(self, **changes: object) -> Settings:
         """A copy with some fields changed."""
         return replace(self, **changes)  # type: ignore[arg-type]
+
+
+def _int(env: Mapping[str, str], name: str, default: int, low: int, high: int | None) -> int:
+    raw = env.get(name)
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise UserInputError(f"{name} must be an integer, got {raw!r}") from None
+    if value < low or (high is not None and value > high):
+        bounds = f">= {low}" if high is None else f"between {low} and {high}"
+        raise UserInputError(f"{name} must be {bounds}, got {value}")
+    return value
+
+
+def _bool(env: Mapping[str, str], name: str) -> bool:
+    raw = env.get(name, "").strip().lower()
+    if raw in _TRUE:
+        return True
+    if raw in _FALSE:
+        return False
+    raise UserInputError(f"{name} must be true or false, got {raw!r}")

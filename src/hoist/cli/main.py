@@ -26,6 +26,9 @@ class _LazyGroup(click.Group):
         "plugins": ("hoist.cli.plugins", "plugins"),
         "new": ("hoist.cli.new", "new_cmd"),
         "pipeline": ("hoist.cli.pipeline", "pipeline"),
+        "serve": ("hoist.cli.serve", "serve_cmd"),
+        "users": ("hoist.cli.users", "users"),
+        "tokens": ("hoist.cli.tokens", "tokens"),
     }
 
     def list_commands(self, ctx: click.Context) -> list[str]:

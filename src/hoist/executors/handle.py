@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
-from collections.abc import Iterator
 from typing import Any
 
 from hoist.errors import ActionFailedError, HoistError, RunCancelledError

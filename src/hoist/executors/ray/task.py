@@ -12,6 +12,7 @@ import hashlib
 import json
 import pickle
 import threading
+import time
 from collections.abc import Mapping
 from concurrent.futures import Future
 from pathlib import Path
@@ -29,7 +30,7 @@ from hoist.executors.handle import RunHandle
 from hoist.executors.ray.actor import action_payload
 from hoist.executors.ray.connect import ensure_ray, is_loopback
 from hoist.executors.ray.packaging import PackageOptions, plugin_runtime_env, upload_working_dir
-from hoist.executors.ray.worker import ActionSpec, Outcome
+from hoist.executors.ray.worker import RECHECK_AFTER, ActionSpec, Outcome
 from hoist.runs.models import RunStatus
 
 __all__ = ["RayActorExecutor", "action_entrypoint", "outcome_result"]
@@ -83,12 +84,16 @@ class RayActorExecutor(Executor):
         self._busy: dict[int, int] = {}
         self._running: dict[str, Any] = {}
         self._placements: dict[tuple[Any, ...], tuple[Any, ...]] = {}
+        self._recent_placement: dict[str | None, tuple[float, tuple[str, Any, Any]]] = {}
         self._lock = threading.Lock()
+        self._ray: Any = None
 
     # ------------------------------------------------------------------ actors
     def _connect(self) -> Any:
-        address = self.address or self.runtime.settings.ray_address
-        return ensure_ray(address, num_cpus=self.ray_num_cpus)
+        if self._ray is None or not self._ray.is_initialized():
+            address = self.address or self.runtime.settings.ray_address
+            self._ray = ensure_ray(address, num_cpus=self.ray_num_cpus)
+        return self._ray
 
     def _actor(self, prepared: PreparedRun) -> tuple[Any, ActionSpec]:
         plugin_path = prepared.run.meta.get("plugin_path")
@@ -117,6 +122,10 @@ class RayActorExecutor(Executor):
     def _placement(self, plugin_path: str | None) -> tuple[str, Any, Any]:
         """(pool key, runtime_env, where the worker finds the plugin), cached per plugin
         definition so that a warm call does no file-system work."""
+        now = time.monotonic()
+        recent = self._recent_placement.get(plugin_path)
+        if recent is not None and now - recent[0] < RECHECK_AFTER:
+            return recent[1]  # a warm call: no file-system work at all
         definition = None
         if plugin_path:
             from hoist.plugins.discovery import load_plugin
@@ -125,6 +134,7 @@ class RayActorExecutor(Executor):
         cache_key = (plugin_path, id(definition))
         cached = self._placements.get(cache_key)
         if cached is not None and cached[3] is definition:
+            self._recent_placement[plugin_path] = (now, cached[:3])
             return cached[:3]
         self._connect()
         env = dict(self.runtime_env)
@@ -144,6 +154,7 @@ class RayActorExecutor(Executor):
             json.dumps([plugin_path, env, self._env], sort_keys=True, default=str).encode()
         ).hexdigest()
         self._placements[cache_key] = (key, env, where, definition)
+        self._recent_placement[plugin_path] = (now, (key, env, where))
         return key, env, where
 
     def _actor_class(self) -> Any:

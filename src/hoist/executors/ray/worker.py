@@ -121,10 +121,12 @@ class WorkerRuntime:
     runtime: Runtime = field(init=False)
     contexts: dict[str, RuntimeContext] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    _runs_dir: Path = field(init=False)
 
     def __post_init__(self) -> None:
         settings = Settings(home=Path(self.home), database_url=self.store_url)
         self.runtime = Runtime(settings)
+        self._runs_dir = self.runtime.runs_dir
 
     def run(
         self,
@@ -144,7 +146,7 @@ class WorkerRuntime:
         sink.open_run(run)  # idempotent: the driver may have recorded it already
         ctx = RuntimeContext(
             run.id, sink, env=env, job_id=run.meta.get("job_id"), action_name=spec.action,
-            runs_dir=self.runtime.runs_dir, progress_interval=progress_interval,
+            runs_dir=self._runs_dir, progress_interval=progress_interval,
         )  # fmt: skip
         if run.meta.get("pipeline_dir"):  # a pipeline node placed on another worker
             from hoist.pipelines.context import PipelineContext

@@ -15,6 +15,7 @@ import threading
 import time
 import weakref
 from collections import deque
+from collections.abc import Callable
 from typing import Any
 
 from hoist.errors import StoreError
@@ -45,6 +46,8 @@ class StoreSink(EventSink):
         cancel_poll_interval: how often (s) a run's cancel flag is read from the store.
         heartbeat_interval: how often (s) the live runs of this sink are marked alive
             (``heartbeat_at``), so that a run whose process died can be told apart.
+        on_commit: called (on the writing thread) with the ids of the runs a batch
+            touched, once it is committed; e.g. the server wakes its live streams.
     """
 
     def __init__(
@@ -55,11 +58,13 @@ class StoreSink(EventSink):
         batch_size: int = 2000,
         cancel_poll_interval: float = 0.5,
         heartbeat_interval: float = 5.0,
+        on_commit: Callable[[set[str]], None] | None = None,
     ) -> None:
         self.store = store
         self.interval = interval
         self.batch_size = batch_size
         self.cancel_poll_interval = cancel_poll_interval
+        self.on_commit = on_commit
         self._queue: deque[Run | EventBase] = deque()
         self._enqueued = 0
         self._written = 0
@@ -211,6 +216,13 @@ class StoreSink(EventSink):
         self.store.write_rows(run_rows, event_rows, updates)
         self._live.update(opened)
         self._live.difference_update(ended)
+        if self.on_commit is not None:
+            touched = set(opened)
+            touched.update(row["run_id"] for row in event_rows)
+            try:
+                self.on_commit(touched)
+            except Exception as exc:  # a listener's failure must not stop the writer
+                _log.warning("on_commit listener failed: %s", exc)
 
     def _heartbeat(self) -> None:
         now = time.monotonic()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import sqlalchemy as sa
@@ -114,6 +114,41 @@ class RunStore:
             for columns, rows in _grouped(updates).items():
                 self._update_statement(columns).execute(conn, rows)
 
+    def ingest(self, new_runs: Sequence[Run], new_events: Sequence[EventBase]) -> tuple[int, int]:
+        """Store runs and events sent by a remote worker; returns how many of each were new.
+
+        Strictly idempotent: a run or an event ``(run_id, seq)`` already stored is
+        skipped, and only the events actually inserted change their run's summary, so a
+        re-posted batch changes nothing at all.
+        """
+        run_rows = [_run_row(r) for r in new_runs]
+        event_rows = [_event_row(e) for e in new_events]
+        by_key = {(e.run_id, e.seq): e for e in new_events}
+        with self.engine.begin() as conn:
+            added_runs = 0
+            if run_rows:
+                stmt = self._dialect_insert(runs).returning(runs.c.id)
+                added_runs = len(conn.execute(stmt, run_rows).all())
+            inserted: list[EventBase] = []
+            if event_rows:
+                stmt = self._dialect_insert(events).returning(events.c.run_id, events.c.seq)
+                keys = conn.execute(stmt, event_rows).all()
+                inserted = sorted((by_key[(k[0], k[1])] for k in keys), key=lambda e: e.seq)
+            for columns, rows in _grouped(_updates(inserted)).items():
+                self._update_statement(columns).execute(conn, rows)
+        return added_runs, len(inserted)
+
+    def existing_run_ids(self, run_ids: Sequence[str]) -> set[str]:
+        """The ids in ``run_ids`` that name stored runs (exact ids, no prefixes)."""
+        found: set[str] = set()
+        with self.engine.connect() as conn:
+            for start in range(0, len(run_ids), 500):
+                chunk = list(run_ids[start : start + 500])
+                found.update(
+                    conn.execute(sa.select(runs.c.id).where(runs.c.id.in_(chunk))).scalars()
+                )
+        return found
+
     def _update_statement(self, columns: tuple[str, ...]) -> PreparedStatement:
         """One cached ``UPDATE runs SET ... WHERE id = ?`` per set of columns."""
         statement = self._updates.get(columns)
@@ -137,21 +172,27 @@ class RunStore:
     def mark_lost(self, run_id: str, reason: str) -> bool:
         """End a run whose worker died: an error event and a ``lost`` status, appended
         after its last event. No-op (False) for a run that already ended."""
+        return self.end_run(run_id, RunStatus.LOST, "RunLost", reason)
+
+    def end_run(self, run_id: str, status: RunStatus, error_type: str, reason: str) -> bool:
+        """End a run from outside its worker (the worker died, or never started): an
+        error event and the terminal ``status``, appended after its last event. No-op
+        (False) for a run that already ended."""
         now = time.time()
         with self.engine.begin() as conn:
-            status = conn.execute(sa.select(runs.c.status).where(runs.c.id == run_id)).scalar()
-            if status is None:
+            current = conn.execute(sa.select(runs.c.status).where(runs.c.id == run_id)).scalar()
+            if current is None:
                 raise RunNotFoundError(run_id)
-            if RunStatus(status).is_terminal:
+            if RunStatus(current).is_terminal:
                 return False
             last = conn.execute(
                 sa.select(sa.func.max(events.c.seq)).where(events.c.run_id == run_id)
             ).scalar()
             seq = int(last or 0)
             lost = [
-                ErrorEvent(run_id=run_id, seq=seq + 1, ts=now, error_type="RunLost",
+                ErrorEvent(run_id=run_id, seq=seq + 1, ts=now, error_type=error_type,
                            message=reason),
-                StatusEvent(run_id=run_id, seq=seq + 2, ts=now, status=RunStatus.LOST),
+                StatusEvent(run_id=run_id, seq=seq + 2, ts=now, status=status),
             ]  # fmt: skip
             self._insert_event.execute(conn, [_event_row(e) for e in lost])
             for columns, rows in _grouped(_updates(lost)).items():
@@ -249,6 +290,45 @@ class RunStore:
         if not rows and after_seq == 0:
             self.get_run(run_id)  # raises RunNotFoundError for an unknown run
         return [_row_to_event(row) for row in rows]
+
+    def events_after(self, cursors: Mapping[str, int], limit: int = 5000) -> list[Any]:
+        """New events of several runs at once: those with ``seq > cursors[run_id]``,
+        ordered by run then ``seq`` (at most ``limit``; a live-stream poller's query)."""
+        if not cursors:
+            return []
+        items = list(cursors.items())
+        out: list[Any] = []
+        with self.engine.connect() as conn:
+            for start in range(0, len(items), 200):
+                chunk = items[start : start + 200]
+                cond = sa.or_(*(sa.and_(events.c.run_id == r, events.c.seq > s) for r, s in chunk))
+                query = (
+                    sa.select(events)
+                    .where(cond)
+                    .order_by(events.c.run_id, events.c.seq)
+                    .limit(limit - len(out))
+                )
+                out.extend(_row_to_event(row) for row in conn.execute(query).all())
+                if len(out) >= limit:
+                    break
+        return out
+
+    def active_runs(self) -> dict[str, str]:
+        """Id to status of every ``queued`` or ``running`` run (uses the status index)."""
+        live = [str(RunStatus.QUEUED), str(RunStatus.RUNNING)]
+        query = sa.select(runs.c.id, runs.c.status).where(runs.c.status.in_(live))
+        with self.engine.connect() as conn:
+            return {row.id: row.status for row in conn.execute(query)}
+
+    def runs_by_ids(self, run_ids: Sequence[str]) -> list[Run]:
+        """The stored runs among ``run_ids`` (exact ids), in no particular order."""
+        out: list[Run] = []
+        with self.engine.connect() as conn:
+            for start in range(0, len(run_ids), 500):
+                chunk = list(run_ids[start : start + 500])
+                rows = conn.execute(sa.select(runs).where(runs.c.id.in_(chunk))).mappings()
+                out.extend(_row_to_run(row) for row in rows)
+        return out
 
     def count_events(self, run_id: str) -> int:
         """How many events the run has."""

@@ -1,0 +1,76 @@
+"""``hoist serve``: the Hoist server (REST API, live streams, accounts) on uvicorn."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+from typing import Any
+
+import click
+
+from hoist.errors import MissingExtraError
+from hoist.runs.runtime import Runtime
+
+__all__ = ["serve_cmd"]
+
+
+@click.command("serve")
+@click.option("--host", help="Address to bind (default 127.0.0.1). Env: HOIST_SERVER_HOST.")
+@click.option(
+    "--port", type=click.IntRange(0, 65535), help="Port (default 8465). Env: HOIST_SERVER_PORT."
+)
+@click.option(
+    "--plugins",
+    "plugin_paths",
+    multiple=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="A folder to find plugins in (repeatable; default: this folder). Env: HOIST_PLUGIN_PATHS.",
+)
+@click.option(
+    "--log-level",
+    type=click.Choice(["critical", "error", "warning", "info", "debug"]),
+    default="info",
+    show_default=True,
+)
+@click.pass_obj
+def serve_cmd(
+    runtime: Runtime,
+    host: str | None,
+    port: int | None,
+    plugin_paths: tuple[Path, ...],
+    log_level: str,
+) -> None:
+    """Serve the API on the same run store as the CLI.
+
+    On first start an admin account is created and its password printed once (unless
+    HOIST_ADMIN_PASSWORD sets it). Several servers can share one PostgreSQL store.
+    """
+    for module in ("uvicorn", "fastapi"):
+        if importlib.util.find_spec(module) is None:
+            raise MissingExtraError("server", module)
+    import uvicorn
+
+    from hoist.server import create_app
+
+    changes: dict[str, Any] = {}
+    if host:
+        changes["server_host"] = host
+    if port is not None:
+        changes["server_port"] = port
+    if plugin_paths:
+        changes["plugin_paths"] = plugin_paths
+    settings = runtime.settings.with_(**changes) if changes else runtime.settings
+    app = create_app(settings, runtime)
+    click.echo(
+        f"hoist server on http://{settings.server_host}:{settings.server_port} "
+        f"(store {runtime.store.safe_url})",
+        err=True,
+    )
+    uvicorn.run(
+        app,
+        host=settings.server_host,
+        port=settings.server_port,
+        log_level=log_level,
+        ws="none",
+        timeout_graceful_shutdown=5,
+    )

@@ -1,0 +1,206 @@
+"""Runs: list, read, launch, cancel, resume; their events (pages and live streams) and
+the files in their folder."""
+
+from __future__ import annotations
+
+from pathlib import Path, PurePosixPath
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Header, Query, Response
+from fastapi import Path as PathParam
+from fastapi.responses import FileResponse, StreamingResponse
+
+from hoist.runs.models import Run, RunKind, RunStatus
+from hoist.runs.reader import RunFilter
+from hoist.server.api import API_PREFIX
+from hoist.server.deps import Operator, State, Viewer, responses
+from hoist.server.errors import ApiError
+from hoist.server.schemas import (
+    ID_PATTERN,
+    NAME_PATTERN,
+    ArtifactInfo,
+    CancelResult,
+    EventPage,
+    LaunchRequest,
+    LaunchResult,
+    ResumeRequest,
+    RunPage,
+)
+from hoist.server.sse import SSE_HEADERS, run_events_stream, runs_stream
+
+__all__ = ["router"]
+
+router = APIRouter(prefix=f"{API_PREFIX}/runs", tags=["runs"])
+
+RunId = Annotated[str, PathParam(pattern=ID_PATTERN, description="A run id (or unique prefix).")]
+_MAX_SEQ = 2**31 - 1
+_SSE: dict[int | str, dict[str, Any]] = {
+    200: {"content": {"text/event-stream": {}}, "description": "An SSE stream"}
+}
+
+
+@router.get("", response_model=RunPage, responses=responses(401, 422))
+def list_runs(
+    state: State,
+    principal: Viewer,
+    status: Annotated[list[RunStatus] | None, Query()] = None,
+    kind: RunKind | None = None,
+    parent: Annotated[str | None, Query(pattern=ID_PATTERN)] = None,
+    plugin: Annotated[str | None, Query(pattern=NAME_PATTERN)] = None,
+    action: Annotated[str | None, Query(pattern=NAME_PATTERN)] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
+) -> RunPage:
+    """Runs, newest first, filtered by status (repeatable), kind, parent run and plugin."""
+    flt = RunFilter(
+        status=status or None, kind=None if kind is None else str(kind), parent_id=parent,
+        plugin=plugin, action=action, limit=limit, offset=offset,
+    )  # fmt: skip
+    return RunPage(runs=state.store.list_runs(flt), limit=limit, offset=offset)
+
+
+@router.get("/stream", responses={**_SSE, **responses(401)})
+async def stream_runs(state: State, principal: Viewer) -> StreamingResponse:
+    """Every run's status changes, as SSE ``event: run`` messages holding the run."""
+    return StreamingResponse(
+        runs_stream(state.hub, state.keepalive),
+        media_type="text/event-stream",
+        headers=SSE_HEADERS,
+    )
+
+
+@router.post(
+    "",
+    status_code=202,
+    response_model=LaunchResult,
+    responses=responses(400, 401, 403, 404, 413, 422),
+)
+def launch(
+    body: LaunchRequest, state: State, principal: Operator, response: Response
+) -> LaunchResult:
+    """Start an action or a pipeline of a plugin; the run's URL is in ``Location``."""
+    run_id = state.launcher.launch(body)
+    state.metrics.runs_launched.labels(
+        "pipeline" if body.pipeline is not None else "action", body.mode
+    ).inc()
+    url = f"/api/v1/runs/{run_id}"
+    response.headers["Location"] = url
+    return LaunchResult(run_id=run_id, status=str(RunStatus.QUEUED), url=url)
+
+
+@router.get("/{run_id}", response_model=Run, responses=responses(401, 404, 422))
+def get_run(run_id: RunId, state: State, principal: Viewer) -> Run:
+    """One run: status, params, result or error, timings."""
+    return state.store.get_run(run_id)
+
+
+@router.post(
+    "/{run_id}/cancel", status_code=202, response_model=CancelResult,
+    responses=responses(401, 403, 404, 409, 422),
+)  # fmt: skip
+def cancel(run_id: RunId, state: State, principal: Operator) -> CancelResult:
+    """Ask a run to stop at its next cancellation point (409 if it already ended)."""
+    run = state.launcher.cancel(run_id)
+    return CancelResult(run_id=run.id, status=str(run.status), cancel_requested=True)
+
+
+@router.post(
+    "/{run_id}/resume", status_code=202, response_model=LaunchResult,
+    responses=responses(400, 401, 403, 404, 409, 422),
+)  # fmt: skip
+def resume(
+    run_id: RunId, body: ResumeRequest, state: State, principal: Operator, response: Response
+) -> LaunchResult:
+    """Resume a pipeline run: its finished nodes are skipped; a new run is started."""
+    new_id = state.launcher.resume(run_id, body)
+    state.metrics.runs_launched.labels("pipeline", "resume").inc()
+    url = f"/api/v1/runs/{new_id}"
+    response.headers["Location"] = url
+    return LaunchResult(run_id=new_id, status=str(RunStatus.QUEUED), url=url)
+
+
+@router.get("/{run_id}/events", response_model=EventPage, responses=responses(401, 404, 422))
+def events(
+    run_id: RunId,
+    state: State,
+    principal: Viewer,
+    after: Annotated[int, Query(ge=0, le=_MAX_SEQ, description="Events with seq > after.")] = 0,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 200,
+) -> EventPage:
+    """A page of the run's events in ``seq`` order."""
+    run = state.store.get_run(run_id)
+    found = state.store.events(run.id, after, limit + 1)
+    page = found[:limit]
+    return EventPage(
+        run_id=run.id,
+        events=page,
+        next_after=page[-1].seq if page else after,
+        has_more=len(found) > limit,
+    )
+
+
+@router.get("/{run_id}/events/stream", responses={**_SSE, **responses(400, 401, 404, 422)})
+def stream_events(
+    run_id: RunId,
+    state: State,
+    principal: Viewer,
+    after: Annotated[int, Query(ge=0, le=_MAX_SEQ)] = 0,
+    last_event_id: Annotated[str | None, Header(max_length=20)] = None,
+) -> StreamingResponse:
+    """The run's events as SSE (``id:`` is the event's seq), live, ending with its
+    terminal status event. Reconnect with ``Last-Event-ID`` to get exactly what was missed."""
+    run = state.store.get_run(run_id)
+    if last_event_id:
+        if not last_event_id.isdigit() or int(last_event_id) > _MAX_SEQ:
+            raise ApiError(400, "Last-Event-ID must be an event seq")
+        after = max(after, int(last_event_id))
+    return StreamingResponse(
+        run_events_stream(state.hub, state.store, run.id, after, state.keepalive),
+        media_type="text/event-stream",
+        headers=SSE_HEADERS,
+    )
+
+
+@router.get(
+    "/{run_id}/artifacts", response_model=list[ArtifactInfo], responses=responses(401, 404, 422)
+)
+def list_artifacts(run_id: RunId, state: State, principal: Viewer) -> list[ArtifactInfo]:
+    """Files in the run's folder (paths relative to it, sizes in bytes)."""
+    run = state.store.get_run(run_id)
+    base = (state.runtime.runs_dir / run.id).resolve()
+    if not base.is_dir():
+        return []
+    files = sorted(p for p in base.rglob("*") if p.is_file() and p.resolve().is_relative_to(base))
+    return [ArtifactInfo(path=p.relative_to(base).as_posix(), size=p.stat().st_size) for p in files]
+
+
+@router.get(
+    "/{run_id}/artifacts/{path:path}",
+    response_class=FileResponse,
+    responses={200: {"content": {"application/octet-stream": {}}}, **responses(400, 401, 404)},
+)
+def get_artifact(run_id: RunId, path: str, state: State, principal: Viewer) -> FileResponse:
+    """A file from the run's folder; paths that leave the folder are refused (400)."""
+    run = state.store.get_run(run_id)
+    base = (state.runtime.runs_dir / run.id).resolve()
+    target = _inside(base, path)
+    if not target.is_file():
+        raise ApiError(404, "no such file in the run folder")
+    return FileResponse(target, filename=target.name)
+
+
+def _inside(base: Path, relative: str) -> Path:
+    """``base / relative``, refusing absolute paths, ``..``, and symlinks out of ``base``."""
+    parts = PurePosixPath(relative).parts
+    if (
+        not relative
+        or "\x00" in relative
+        or "\\" in relative
+        or relative.startswith("/")
+        or any(part in ("..", ".") for part in parts)
+    ):
+        raise ApiError(400, "artifact paths must stay inside the run folder")
+    target = (base / relative).resolve()
+    if not target.is_relative_to(base):
+        raise ApiError(400, "artifact paths must stay inside the run folder")
+    return target

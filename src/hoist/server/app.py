@@ -1,0 +1,98 @@
+"""The app factory: routes, middleware, error handlers, and a lifespan that owns the
+store, the event hub and the executors."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import anyio.to_thread
+from fastapi import FastAPI
+
+from hoist._version import __version__
+from hoist.runs.runtime import Runtime
+from hoist.server.accounts.bootstrap import ADMIN_USERNAME
+from hoist.server.api import API_PREFIX, auth, ingest, plugins, runs, system, tokens, users
+from hoist.server.errors import install_error_handlers
+from hoist.server.metrics import MetricsMiddleware
+from hoist.server.middleware import BodyLimitMiddleware, SecurityHeadersMiddleware
+from hoist.server.state import ServerState
+from hoist.settings import Settings
+
+__all__ = ["API_PREFIX", "create_app"]
+
+
+def create_app(
+    settings: Settings,
+    runtime: Runtime | None = None,
+    *,
+    keepalive: float = 15.0,
+    poll_interval: float = 0.02,
+) -> FastAPI:
+    """Build the Hoist server app.
+
+    Args:
+        settings: the server's settings (store, secret, CORS, body limit, ...).
+        runtime: the store to serve; default: one built from ``settings`` and closed
+            with the app.
+        keepalive: seconds between SSE keep-alive comments.
+        poll_interval: seconds between the event hub's store reads while streams are open.
+
+    Returns:
+        A FastAPI app; the first admin account is created at start-up when there are no
+        accounts (its generated password printed once to stderr).
+    """
+    state = ServerState(settings, runtime, keepalive=keepalive, poll_interval=poll_interval)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        password = await anyio.to_thread.run_sync(state.bootstrap)
+        if password is not None:
+            _announce(password)
+        try:
+            yield
+        finally:
+            await state.hub.close()
+            await anyio.to_thread.run_sync(state.close)
+
+    app = FastAPI(
+        title="Hoist",
+        version=__version__,
+        description="Run typed plugin actions and pipelines; watch them live.",
+        lifespan=lifespan,
+        openapi_url=None,  # served under /api/v1, behind authentication
+        docs_url=None,
+        redoc_url=None,
+    )
+    app.state.hoist = state
+    install_error_handlers(app)
+    for module in (system, auth, users, tokens, plugins, runs, ingest):
+        app.include_router(module.router)
+    app.include_router(system.metrics_router)
+    # Added innermost first: metrics see every response, the body limit runs last.
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    if settings.cors_origins:
+        from starlette.middleware.cors import CORSMiddleware
+
+        origins = list(settings.cors_origins)
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=origins,
+            allow_credentials="*" not in origins,  # never credentials for any origin
+            allow_methods=["GET", "POST", "PATCH", "DELETE"],
+            allow_headers=["Authorization", "Content-Type", "X-CSRF-Token", "Last-Event-ID"],
+        )
+    app.add_middleware(SecurityHeadersMiddleware)
+    app.add_middleware(MetricsMiddleware, metrics=state.metrics)
+    return app
+
+
+def _announce(password: str) -> None:
+    line = "=" * 64
+    print(
+        f"{line}\nCreated the first Hoist account.\n  username: {ADMIN_USERNAME}\n"
+        f"  password: {password}\nIt is shown only this once: keep it somewhere safe.\n{line}",
+        file=sys.stderr,
+        flush=True,
+    )

@@ -1,0 +1,193 @@
+"""Who is calling: API tokens (``Authorization: Bearer``) and session cookies, CSRF
+checks for cookie-authenticated unsafe requests, and role checks.
+
+Reusable from HTML routes: :func:`current_principal` and :func:`require` are FastAPI
+dependencies; :meth:`Authenticator.start_session` / :meth:`Authenticator.end_session`
+set and clear the cookie on any response, and :func:`csrf_token` gives a page the token
+its forms must post back (field ``csrf_token``).
+"""
+
+from __future__ import annotations
+
+import hmac
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Annotated, Literal
+
+import anyio.to_thread
+from fastapi import Depends, Request, Response, Security
+from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBearer
+
+from hoist.server.accounts import CredentialStore, Role, Session, User, UserStore
+from hoist.server.errors import ApiError
+
+__all__ = [
+    "CSRF_FIELD",
+    "CSRF_HEADER",
+    "SESSION_COOKIE",
+    "Authenticator",
+    "Principal",
+    "csrf_token",
+    "current_principal",
+    "require",
+]
+
+SESSION_COOKIE = "hoist_session"
+CSRF_HEADER = "X-CSRF-Token"
+CSRF_FIELD = "csrf_token"
+_SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
+_FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+
+_bearer = HTTPBearer(auto_error=False, description="An API token (`hoist tokens create`).")
+_cookie = APIKeyCookie(name=SESSION_COOKIE, auto_error=False, description="A login session.")
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    """The authenticated caller.
+
+    Attributes:
+        user: the account.
+        via: ``token`` (bearer) or ``session`` (cookie).
+        session_id: the session's secret id (cookie logins).
+        csrf_token: the session's CSRF token (cookie logins).
+        token_id: the API token's id (bearer calls).
+    """
+
+    user: User
+    via: Literal["session", "token"]
+    session_id: str | None = None
+    csrf_token: str | None = None
+    token_id: str | None = None
+
+
+class Authenticator:
+    """Turns credentials into a :class:`Principal`; owns the session cookie's format.
+
+    Args:
+        users: the accounts.
+        credentials: tokens and sessions.
+        secret_key: signs session cookies (itsdangerous).
+        secure_cookies: mark the cookie ``Secure`` (HTTPS only).
+    """
+
+    def __init__(
+        self,
+        users: UserStore,
+        credentials: CredentialStore,
+        secret_key: str,
+        *,
+        secure_cookies: bool = False,
+    ) -> None:
+        from itsdangerous import URLSafeTimedSerializer
+
+        self.users = users
+        self.credentials = credentials
+        self.secure_cookies = secure_cookies
+        self._signer = URLSafeTimedSerializer(secret_key, salt="hoist-session")
+
+    def authenticate(self, bearer: str | None, cookie: str | None) -> Principal | None:
+        """The caller named by a bearer token (preferred) or a session cookie; ``None``
+        when the credential is missing, invalid, revoked, expired or its user inactive."""
+        if bearer is not None:
+            found = self.credentials.token_user(bearer)
+            if found is None:
+                return None
+            return Principal(found[0], "token", token_id=found[1].id)
+        if cookie is None:
+            return None
+        session_id = self._unsign(cookie)
+        session = None if session_id is None else self.credentials.session(session_id)
+        if session is None:
+            return None
+        return Principal(session.user, "session", session_id=session_id,
+                         csrf_token=session.csrf_token)  # fmt: skip
+
+    def _unsign(self, cookie: str) -> str | None:
+        from itsdangerous import BadSignature
+
+        try:
+            value = self._signer.loads(cookie, max_age=int(self.credentials.session_ttl))
+        except BadSignature:
+            return None
+        return value if isinstance(value, str) else None
+
+    def start_session(self, response: Response, user: User) -> Session:
+        """Open a session for ``user`` and set its cookie (HttpOnly, SameSite=Lax)."""
+        session_id, session = self.credentials.create_session(user.id)
+        response.set_cookie(
+            SESSION_COOKIE,
+            self._signer.dumps(session_id),
+            max_age=int(self.credentials.session_ttl),
+            httponly=True,
+            samesite="lax",
+            secure=self.secure_cookies,
+            path="/",
+        )
+        return session
+
+    def end_session(self, response: Response, principal: Principal) -> None:
+        """Revoke the credential the caller used (the session, or the API token) and
+        clear the cookie."""
+        if principal.session_id is not None:
+            self.credentials.end_session(principal.session_id)
+        if principal.token_id is not None:
+            self.credentials.revoke_token(principal.token_id)
+        response.delete_cookie(
+            SESSION_COOKIE, path="/", httponly=True, samesite="lax", secure=self.secure_cookies
+        )
+
+
+def _authenticator(request: Request) -> Authenticator:
+    auth: Authenticator = request.app.state.hoist.auth
+    return auth
+
+
+async def current_principal(
+    request: Request,
+    bearer: Annotated[HTTPAuthorizationCredentials | None, Security(_bearer)] = None,
+    cookie: Annotated[str | None, Security(_cookie)] = None,
+) -> Principal:
+    """The authenticated caller, or 401. Cookie-authenticated unsafe requests must carry
+    the session's CSRF token (403 otherwise); bearer requests need none."""
+    if bearer is None and request.headers.get("authorization"):
+        raise ApiError(401, "malformed Authorization header", {"WWW-Authenticate": "Bearer"})
+    auth = _authenticator(request)
+    token = bearer.credentials if bearer is not None else None
+    principal = await anyio.to_thread.run_sync(auth.authenticate, token, cookie)
+    if principal is None:
+        raise ApiError(401, "authentication required", {"WWW-Authenticate": "Bearer"})
+    if principal.via == "session" and request.method not in _SAFE_METHODS:
+        await _check_csrf(request, principal)
+    request.state.principal = principal
+    return principal
+
+
+async def _check_csrf(request: Request, principal: Principal) -> None:
+    sent = request.headers.get(CSRF_HEADER)
+    content_type = request.headers.get("content-type", "")
+    if sent is None and content_type.startswith(_FORM_TYPES):
+        value = (await request.form()).get(CSRF_FIELD)
+        sent = value if isinstance(value, str) else None
+    expected = principal.csrf_token or ""
+    if not sent or not expected or not hmac.compare_digest(sent, expected):
+        raise ApiError(403, "missing or invalid CSRF token")
+
+
+def require(role: Role) -> Callable[..., Awaitable[Principal]]:
+    """A dependency: the caller, who must have ``role`` (or a higher one), else 403."""
+
+    async def check(
+        principal: Annotated[Principal, Depends(current_principal)],
+    ) -> Principal:
+        if not principal.user.role.allows(role):
+            raise ApiError(403, f"this needs the {role} role")
+        return principal
+
+    check.__name__ = f"require_{role}"
+    return check
+
+
+def csrf_token(principal: Principal) -> str | None:
+    """The token a page's forms must post back as ``csrf_token`` (session logins)."""
+    return principal.csrf_token

@@ -1,0 +1,151 @@
+"""Launch, resume and cancel runs for the API, on executors the server owns.
+
+Every executor writes through the server's own store sink, whose commits wake the
+event hub: an event of a run the server launched reaches its streams without waiting
+for the next poll.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+from hoist.errors import ResumeError
+from hoist.executors.base import Executor
+from hoist.executors.handle import RunHandle
+from hoist.executors.modes import executor_class
+from hoist.executors.plugin_runner import plugin_run_options
+from hoist.runs.models import Run, RunKind, RunStatus
+from hoist.runs.runtime import Runtime
+from hoist.runs.sinks.store import StoreSink
+from hoist.server.catalog import PluginCatalog
+from hoist.server.errors import ApiError
+from hoist.server.schemas import LaunchRequest, ResumeRequest
+
+__all__ = ["Launcher"]
+
+
+class Launcher:
+    """Starts runs and keeps the handles of those still running in this process.
+
+    Args:
+        runtime: the store and settings.
+        sink: where the server's runs write (a sink that notifies the event hub).
+        catalog: the plugins that may be launched.
+    """
+
+    def __init__(self, runtime: Runtime, sink: StoreSink, catalog: PluginCatalog) -> None:
+        self.runtime = runtime
+        self.sink = sink
+        self.catalog = catalog
+        self._executors: dict[str, Executor] = {}
+        self._handles: dict[str, RunHandle] = {}
+        self._lock = threading.Lock()
+
+    def executor(self, mode: str) -> Executor:
+        """The server's executor for ``mode`` (built on first use).
+
+        Raises:
+            UnknownModeError: no such mode.
+        """
+        with self._lock:
+            found = self._executors.get(mode)
+            if found is None:
+                options: dict[str, Any] = {"sink": self.sink, "runtime": self.runtime}
+                if mode != "local":
+                    options["address"] = self.runtime.settings.ray_address
+                found = self._executors[mode] = executor_class(mode)(**options)
+            return found
+
+    def launch(self, request: LaunchRequest) -> str:
+        """Start what ``request`` names; returns the new run's id (already stored).
+
+        Raises:
+            PluginNotFoundError, ActionNotFoundError, PipelineNotFoundError: unknown names.
+            ParamsValidationError: bad params, naming every failing field (no run starts).
+            UnknownModeError: no such executor mode.
+        """
+        plugin = self.catalog.get(request.plugin)
+        executor = self.executor(request.mode)
+        if request.pipeline is not None:
+            from hoist.pipelines.config import pipeline_from_config
+            from hoist.pipelines.launch import start_pipeline
+
+            built = pipeline_from_config(plugin, request.pipeline)
+            handle = start_pipeline(built, request.params, executor=executor, background=True)
+        else:
+            assert request.action is not None
+            action_cls = plugin.load_action(request.action)
+            options = plugin_run_options(plugin, request.action)
+            prepared = executor.prepare(action_cls, request.params, **options)
+            handle = executor.submit_prepared(prepared)
+            self.sink.flush()  # the id we return can be read at once, by any server
+        self._keep(handle)
+        return handle.run_id
+
+    def resume(self, run_id: str, request: ResumeRequest) -> str:
+        """Resume a pipeline run; returns the new run's id.
+
+        Raises:
+            RunNotFoundError: no such run.
+            ResumeError: not a pipeline run, nothing to resume, changed params...
+        """
+        from hoist.pipelines.launch import start_pipeline
+        from hoist.pipelines.rebuild import pipeline_from_run
+        from hoist.plugins.discovery import load_plugin
+
+        run = self.runtime.store.get_run(run_id)
+        if run.kind != RunKind.PIPELINE:
+            raise ResumeError(run.id, f"it is an {run.kind} run, not a pipeline run")
+        if run.status is RunStatus.SUCCEEDED:
+            raise ResumeError(run.id, "it already succeeded; nothing to resume")
+        built = pipeline_from_run(run, lambda path, name: load_plugin(path).load_action(name))
+        params = request.params
+        if params is not None and not request.allow_param_changes:
+            params = {**run.params, **params}
+        executor = self.executor(run.mode if run.mode in ("local", "task") else "local")
+        handle = start_pipeline(
+            built, params, executor=executor, resume_from=run.id,
+            allow_param_changes=request.allow_param_changes, force=request.force,
+            background=True,
+        )  # fmt: skip
+        self._keep(handle)
+        return handle.run_id
+
+    def cancel(self, run_id: str) -> Run:
+        """Ask a run to stop: at once when it runs here, else through the store's flag
+        (its worker, wherever it is, reads it).
+
+        Raises:
+            RunNotFoundError: no such run.
+            ApiError: 409 when the run already ended.
+        """
+        store = self.runtime.store
+        run = store.get_run(run_id)
+        if run.status.is_terminal:
+            raise ApiError(409, f"run {run.id} already ended ({run.status})")
+        store.request_cancel(run.id)
+        with self._lock:
+            handle = self._handles.get(run.id)
+        if handle is not None:
+            handle.cancel()
+        return store.get_run(run.id)
+
+    def _keep(self, handle: RunHandle) -> None:
+        with self._lock:
+            for run_id in [rid for rid, h in self._handles.items() if h.done()]:
+                del self._handles[run_id]
+            self._handles[handle.run_id] = handle
+
+    def shutdown(self) -> None:
+        """Cancel the runs still running here and stop the executors."""
+        with self._lock:
+            handles = list(self._handles.values())
+            executors = list(self._executors.values())
+            self._handles.clear()
+            self._executors.clear()
+        for handle in handles:
+            if not handle.done():
+                handle.cancel()
+        for executor in executors:
+            executor.shutdown()

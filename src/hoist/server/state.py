@@ -1,0 +1,78 @@
+"""What one server process holds: the runtime (store), accounts, the event hub, the
+sink its runs write through, the launcher, the plugin catalog and the metrics."""
+
+from __future__ import annotations
+
+import threading
+
+from hoist.runs.runtime import Runtime
+from hoist.runs.sinks.store import StoreSink
+from hoist.server.accounts import CredentialStore, UserStore
+from hoist.server.accounts.bootstrap import ensure_admin, load_secret_key
+from hoist.server.auth import Authenticator
+from hoist.server.catalog import PluginCatalog
+from hoist.server.launcher import Launcher
+from hoist.server.metrics import ServerMetrics
+from hoist.server.streams import EventHub
+from hoist.settings import Settings
+
+__all__ = ["ServerState"]
+
+
+class ServerState:
+    """The resources of one app; built by :func:`~hoist.server.app.create_app`.
+
+    Args:
+        settings: the server's settings.
+        runtime: the store to serve (default: one built from ``settings``, owned and
+            closed by the app).
+        keepalive: seconds between SSE keep-alive comments.
+        poll_interval: seconds between the event hub's reads while streams are open.
+    """
+
+    def __init__(
+        self,
+        settings: Settings,
+        runtime: Runtime | None = None,
+        *,
+        keepalive: float = 15.0,
+        poll_interval: float = 0.02,
+    ) -> None:
+        self.settings = settings
+        self.owns_runtime = runtime is None
+        self.runtime = runtime or Runtime(settings)
+        self.store = self.runtime.store  # opens and migrates (accounts tables included)
+        self.keepalive = keepalive
+        self.users = UserStore(self.store.engine)
+        self.credentials = CredentialStore(self.store.engine)
+        self.auth = Authenticator(
+            self.users,
+            self.credentials,
+            load_secret_key(settings),
+            secure_cookies=settings.secure_cookies,
+        )
+        self.hub = EventHub(self.store, poll_interval=poll_interval)
+        self.sink = StoreSink(self.store, interval=0.01, on_commit=self.hub.notify)
+        self.catalog = PluginCatalog(settings.plugin_paths)
+        self.launcher = Launcher(self.runtime, self.sink, self.catalog)
+        self.metrics = ServerMetrics(lambda: self.hub.subscriber_count)
+        self._closed = False
+        self._lock = threading.Lock()
+
+    def bootstrap(self) -> str | None:
+        """Create the first admin if there are no accounts; returns a generated password
+        (to print once), else ``None``."""
+        return ensure_admin(self.users, self.settings)
+
+    def close(self) -> None:
+        """Stop runs, flush the sink, and close the runtime if the app owns it."""
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+        try:
+            self.launcher.shutdown()
+        finally:
+            self.sink.close()
+            if self.owns_runtime:
+                self.runtime.close()
