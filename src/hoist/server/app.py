@@ -17,6 +17,7 @@ from hoist.server.api import API_PREFIX, auth, ingest, plugins, runs, system, to
 from hoist.server.errors import install_error_handlers
 from hoist.server.metrics import MetricsMiddleware
 from hoist.server.middleware import BodyLimitMiddleware, SecurityHeadersMiddleware
+from hoist.server.panel import install_panel
 from hoist.server.state import ServerState
 from hoist.settings import Settings
 
@@ -70,6 +71,7 @@ def create_app(
     for module in (system, auth, users, tokens, plugins, runs, ingest):
         app.include_router(module.router)
     app.include_router(system.metrics_router)
+    install_panel(app)  # the web panel's pages and static files
     # Added innermost first: metrics see every response, the body limit runs last.
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     if settings.cors_origins:

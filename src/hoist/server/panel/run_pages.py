@@ -1,0 +1,154 @@
+"""Run pages: the runs list, a run's page and its live parts, cancel and resume."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import anyio.to_thread
+from fastapi import APIRouter, Query, Request
+from fastapi import Path as PathParam
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
+
+from hoist.runs.models import Run, RunKind, RunStatus
+from hoist.runs.reader import RunFilter
+from hoist.server.accounts import Role
+from hoist.server.auth import Principal
+from hoist.server.deps import State
+from hoist.server.errors import ApiError
+from hoist.server.panel.access import PageOperator, PageViewer
+from hoist.server.panel.digest import digest_run, list_bars
+from hoist.server.panel.events import event_level, event_text
+from hoist.server.panel.reads import LOG_PAGE, log_window
+from hoist.server.panel.routing import PanelRoute
+from hoist.server.panel.templating import page_headers, render, render_page
+from hoist.server.schemas import ID_PATTERN, NAME_PATTERN, ResumeRequest
+from hoist.server.state import ServerState
+
+__all__ = ["PAGE_SIZE", "router"]
+
+router = APIRouter(route_class=PanelRoute, include_in_schema=False)
+
+PAGE_SIZE = 25
+"""Runs per page of the runs list."""
+RunId = Annotated[str, PathParam(pattern=ID_PATTERN)]
+_MAX_SEQ = 2**31 - 1
+
+
+def _list(state: ServerState, flt: RunFilter) -> tuple[list[Run], dict[str, Any]]:
+    runs = state.store.list_runs(flt)
+    return runs, list_bars(state.store, runs[:PAGE_SIZE])
+
+
+@router.get("/runs")
+async def runs_page(
+    request: Request,
+    state: State,
+    principal: PageViewer,
+    page: Annotated[int, Query(ge=1, le=100_000)] = 1,
+    status: Annotated[RunStatus | None, Query()] = None,
+    kind: Annotated[RunKind | None, Query()] = None,
+    plugin: Annotated[str | None, Query(pattern=NAME_PATTERN)] = None,
+) -> HTMLResponse:
+    """Runs, newest first, a page at a time, with live status and progress."""
+    flt = RunFilter(
+        status=[status] if status else None, kind=None if kind is None else str(kind),
+        plugin=plugin, limit=PAGE_SIZE + 1, offset=(page - 1) * PAGE_SIZE,
+    )  # fmt: skip
+    runs, bars = await anyio.to_thread.run_sync(_list, state, flt)
+    query = {k: str(v) for k, v in (("status", status), ("kind", kind), ("plugin", plugin)) if v}
+    return render_page(
+        request, "runs.html", principal, runs=runs[:PAGE_SIZE], bars=bars, page=page,
+        has_next=len(runs) > PAGE_SIZE, filters=query, statuses=list(RunStatus),
+        kinds=list(RunKind), live=page == 1 and not query,
+    )  # fmt: skip
+
+
+def _run_context(state: ServerState, run_id: str, before: int | None) -> dict[str, Any]:
+    run = state.store.get_run(run_id)
+    digest = digest_run(state.store, run, state.runtime.runs_dir)
+    window = log_window(state.store, run.id, before, LOG_PAGE)
+    lines = [(e, event_text(e), event_level(e)) for e in window.events]
+    return {"run": run, "d": digest, "log": window, "lines": lines, "before": before}
+
+
+def _parts_context(state: ServerState, run_id: str) -> dict[str, Any]:
+    run = state.store.get_run(run_id)
+    return {"run": run, "d": digest_run(state.store, run, state.runtime.runs_dir)}
+
+
+@router.get("/runs/{run_id}")
+async def run_page(
+    request: Request,
+    run_id: RunId,
+    state: State,
+    principal: PageViewer,
+    before: Annotated[int | None, Query(ge=1, le=_MAX_SEQ)] = None,
+) -> HTMLResponse:
+    """A run: its tree of child runs and steps with their bars, the latest page of its
+    log (older pages on demand), metrics, messages, result and artifacts."""
+    context = await anyio.to_thread.run_sync(_run_context, state, run_id, before)
+    return render_page(request, "run.html", principal, **context)
+
+
+@router.get("/runs/{run_id}/parts")
+async def run_parts(
+    request: Request, run_id: RunId, state: State, principal: PageViewer
+) -> HTMLResponse:
+    """The run page's live sections (header, bars and tree, messages, outcome) as one
+    HTML fragment: the page's script swaps them in as the run moves on."""
+    context = await anyio.to_thread.run_sync(_parts_context, state, run_id)
+    html = render("parts.html", **context, **_viewer(principal))
+    return HTMLResponse(html, headers=page_headers())
+
+
+def _viewer(principal: Principal) -> dict[str, Any]:
+    return {"csrf_token": principal.csrf_token,
+            "can_operate": principal.user.role.allows(Role.OPERATOR)}  # fmt: skip
+
+
+def _cancel(state: ServerState, run_id: str) -> str:
+    run = state.store.get_run(run_id)
+    try:
+        state.launcher.cancel(run.id)
+    except ApiError as exc:
+        if exc.status_code != 409:  # already ended: the page shows how
+            raise
+    return run.id
+
+
+@router.post("/runs/{run_id}/cancel")
+async def cancel_run(run_id: RunId, state: State, principal: PageOperator) -> RedirectResponse:
+    """Ask the run to stop (operators; the form carries the CSRF token)."""
+    found = await anyio.to_thread.run_sync(_cancel, state, run_id)
+    return RedirectResponse(f"/runs/{found}", 303)
+
+
+@router.post("/runs/{run_id}/resume")
+async def resume_run(run_id: RunId, state: State, principal: PageOperator) -> RedirectResponse:
+    """Resume a pipeline run; its finished actions are skipped (operators)."""
+    new_id = await anyio.to_thread.run_sync(state.launcher.resume, run_id, ResumeRequest())
+    state.metrics.runs_launched.labels("pipeline", "resume").inc()
+    return RedirectResponse(f"/runs/{new_id}", 303)
+
+
+def _bars(state: ServerState, ids: list[str]) -> dict[str, Any]:
+    runs = state.store.runs_by_ids(ids)
+    bars = list_bars(state.store, runs)
+    return {
+        run.id: {"status": str(run.status), "state": bars[run.id].state,
+                 "percent": bars[run.id].percent}
+        for run in runs
+    }  # fmt: skip
+
+
+@router.get("/panel/bars")
+async def run_bars(
+    state: State,
+    principal: PageViewer,
+    ids: Annotated[list[str], Query(max_length=100)],
+) -> JSONResponse:
+    """Status and main-bar percent of the listed runs (the runs list refreshes its bars
+    with this while some of its runs are active)."""
+    clean = [i for i in ids if len(i) <= 40 and i.replace("-", "").replace("_", "").isalnum()]
+    found = await anyio.to_thread.run_sync(_bars, state, clean)
+    return JSONResponse(found, headers={"Cache-Control": "no-store"})

@@ -1,0 +1,199 @@
+"""A real uvicorn server with the panel mounted, a test plugin with a slow action, and
+logged-in httpx clients."""
+
+from __future__ import annotations
+
+import contextlib
+import re
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from hoist.runs.models import Run, RunStatus
+from hoist.server import create_app
+from hoist.server.accounts import Role
+from hoist.settings import Settings
+from tests.server.conftest import ADMIN_PASSWORD, LiveServer, server_settings
+
+PASSWORD = "panel-password-1"
+
+PLUGIN_CONFIG = """\
+name: Panel Test
+code: paneltest
+version: 0.2.0
+category: export
+description: Actions for the **panel** tests
+requirements: []
+actions:
+  count:
+    entrypoint: plugin.actions:Count
+    description: Count up slowly, with progress, metrics and a message
+"""
+
+PLUGIN_ACTIONS = """
+import time
+from pydantic import BaseModel, Field, field_validator
+from hoist import BaseAction
+
+
+class CountParams(BaseModel):
+    steps: int = Field(5, ge=1, le=100_000, description="How many steps")
+    delay: float = Field(0.02, ge=0, le=10, description="Seconds per step")
+    label: str = Field("demo", max_length=50, description="A name for the run")
+
+    @field_validator("label")
+    @classmethod
+    def _no_spaces(cls, value):
+        if " " in value:
+            raise ValueError("must not contain spaces")
+        return value
+
+
+class Count(BaseAction[CountParams]):
+    def execute(self):
+        self.log_message(f"counting for **{self.params.label}**")
+        for i in range(self.params.steps):
+            self.set_metrics({"square": i * i, "half": i / 2})
+            self.set_progress(i + 1, self.params.steps)
+            time.sleep(self.params.delay)
+        return {"counted": self.params.steps, "label": self.params.label}
+"""
+
+
+def write_plugin(root: Path) -> Path:
+    """The ``paneltest`` plugin under ``root``."""
+    folder = root / "paneltest"
+    (folder / "plugin").mkdir(parents=True)
+    (folder / "config.yaml").write_text(PLUGIN_CONFIG)
+    (folder / "plugin" / "__init__.py").write_text("")
+    (folder / "plugin" / "actions.py").write_text(PLUGIN_ACTIONS)
+    return folder
+
+
+def _free_socket() -> socket.socket:
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    return sock
+
+
+def build_app(settings: Settings, **options: Any) -> Any:
+    """``create_app`` with the panel mounted (unless the app already mounts it)."""
+    app = create_app(settings, **options)
+    if not any(getattr(route, "path", None) == "/login" for route in app.routes):
+        from hoist.server.panel import install_panel
+
+        install_panel(app)
+    return app
+
+
+@contextlib.contextmanager
+def serve_panel(settings: Settings, **options: Any) -> Iterator[LiveServer]:
+    """Run the app with its panel on uvicorn (a free port on 127.0.0.1) until the block
+    ends; the server is stopped and its thread joined."""
+    import uvicorn
+
+    app = build_app(settings, **options)
+    config = uvicorn.Config(
+        app, lifespan="on", ws="none", loop="asyncio", http="h11", log_config=None,
+        log_level="warning", timeout_graceful_shutdown=1,
+    )  # fmt: skip
+    server = uvicorn.Server(config)
+    sock = _free_socket()
+    port = sock.getsockname()[1]
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            raise RuntimeError("the test server did not start")
+        time.sleep(0.01)
+    live = LiveServer(f"http://127.0.0.1:{port}", app, port)
+    try:
+        yield live
+    finally:
+        for client in live.clients:
+            client.close()
+        for http in live.https:
+            http.close()
+        server.should_exit = True
+        thread.join(15)
+        sock.close()
+        assert not thread.is_alive(), "the test server did not stop"
+
+
+@pytest.fixture
+def panel(hoist_home: Path, tmp_path: Path) -> Iterator[LiveServer]:
+    """A live server with the panel, serving the examples and the ``paneltest`` plugin."""
+    plugins = tmp_path / "plugins"
+    write_plugin(plugins)
+    settings = server_settings(hoist_home)
+    settings = settings.with_(plugin_paths=(*settings.plugin_paths, plugins))
+    with serve_panel(settings, keepalive=0.5) as live:
+        yield live
+
+
+def add_user(server: LiveServer, role: str) -> str:
+    """A new account with ``role`` and :data:`PASSWORD`; returns its username."""
+    name = f"{role}-{len(server.state.users.list())}"
+    server.state.users.create(name, PASSWORD, Role(role))
+    return name
+
+
+def csrf_of(html: str) -> str:
+    """The CSRF token a page's forms post back."""
+    found = re.search(r'name="csrf_token" value="([^"]+)"', html)
+    assert found, "no CSRF token on the page"
+    return found.group(1)
+
+
+Login = Callable[..., tuple[httpx.Client, str]]
+
+
+@pytest.fixture
+def login(panel: LiveServer) -> Login:
+    """Log in through the panel's form; returns the client (cookie set) and its CSRF token."""
+
+    def do(role: str = "admin") -> tuple[httpx.Client, str]:
+        username, password = ("admin", ADMIN_PASSWORD) if role == "admin" else (
+            add_user(panel, role), PASSWORD)  # fmt: skip
+        http = panel.http()
+        response = http.post("/login", data={"username": username, "password": password})
+        assert response.status_code == 303, response.text
+        page = http.get("/runs")
+        assert page.status_code == 200
+        return http, csrf_of(page.text)
+
+    return do
+
+
+def wait_for(check: Callable[[], Any], timeout: float = 30, what: str = "a condition") -> Any:
+    """Poll ``check`` until it returns something truthy (fails after ``timeout``)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = check()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out waiting for {what}")
+        time.sleep(0.05)
+
+
+def wait_status(server: LiveServer, run_id: str, *statuses: RunStatus) -> Run:
+    """Wait until the run reaches one of ``statuses`` (any terminal status if none)."""
+    wanted = set(statuses) or {RunStatus.SUCCEEDED, RunStatus.FAILED, RunStatus.CANCELLED,
+                               RunStatus.LOST}  # fmt: skip
+
+    def check() -> Run | None:
+        server.state.sink.flush()
+        run = server.state.store.get_run(run_id)
+        return run if run.status in wanted else None
+
+    found: Run = wait_for(check, what=f"run {run_id} to be {sorted(wanted)}")
+    return found
