@@ -181,3 +181,52 @@ def test_cli_job_mode(ray_cluster: Any, hoist_proc: Any, calc_plugin: Path) -> N
     run = json.loads(result.out)
     assert run["status"] == "succeeded" and run["mode"] == "job"
     assert run["result"]["total"] == 7
+
+
+def test_a_killed_job_process_makes_the_run_lost(
+    executor: Any, calc_plugin: Path, runtime: Runtime, tmp_path: Path
+) -> None:
+    import os
+    import signal
+
+    (calc_plugin / "plugin" / "pidfile.py").write_text(
+        "import os, time\nfrom pathlib import Path\nfrom hoist import action\n\n"
+        "@action(name='pidfile')\n"
+        "def pidfile(params, context):\n"
+        "    Path(params.model_dump()['path']).write_text(str(os.getpid()))\n"
+        "    for i in range(3000):\n"
+        "        context.set_progress(i, 3000)\n"
+        "        time.sleep(0.02)\n"
+    )
+    config = calc_plugin / "config.yaml"
+    config.write_text(config.read_text() + "  pidfile:\n    entrypoint: plugin.pidfile:pidfile\n")
+    pid_path = tmp_path / "job.pid"
+    handle = _submit(executor, calc_plugin, "pidfile", {"path": str(pid_path)})
+    deadline = time.monotonic() + 60
+    while (not pid_path.exists() or not pid_path.read_text()
+           or runtime.store.get_run(handle.run_id).status is not RunStatus.RUNNING):  # fmt: skip
+        assert time.monotonic() < deadline, "the job never started"
+        time.sleep(0.05)
+    os.kill(int(pid_path.read_text()), signal.SIGKILL)
+    from hoist.errors import RunLostError
+
+    with pytest.raises(RunLostError):
+        handle.result(timeout=30)
+    assert runtime.store.get_run(handle.run_id).status is RunStatus.LOST
+
+
+def test_unreachable_address_fails_at_once(hoist_proc: Any, calc_plugin: Path) -> None:
+    start = time.monotonic()
+    result = hoist_proc("run", str(calc_plugin), "add", "--mode", "job",
+                        "--ray-address", "127.0.0.1:1")  # fmt: skip
+    assert result.code == 2, result.err
+    assert "no Ray cluster answers at 127.0.0.1:1" in result.err
+    assert time.monotonic() - start < 30
+
+
+def test_a_second_cluster_in_one_process_is_refused(ray_cluster: Any, runtime: Runtime) -> None:
+    from hoist.executors.ray.connect import RayUnavailableError, ensure_ray
+
+    ensure_ray(ray_cluster.address)
+    with pytest.raises(RayUnavailableError, match="already connected to the Ray cluster"):
+        ensure_ray("127.0.0.1:1")

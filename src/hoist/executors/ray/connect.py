@@ -57,6 +57,12 @@ def ensure_ray(address: str | None = None, *, num_cpus: int = 2, timeout: float 
     ray = import_ray()
     with _lock:
         if ray.is_initialized():
+            if address is not None and not _same_cluster(ray, address):
+                raise RayUnavailableError(
+                    f"this process is already connected to the Ray cluster at "
+                    f"{_connected_address(ray)}; a process uses one cluster, so {address} "
+                    "needs its own process"
+                )
             return ray
         if address is not None and not _reachable(address, timeout):
             raise RayUnavailableError(
@@ -106,3 +112,22 @@ def _reachable(address: str, timeout: float) -> bool:
             return True
     except (OSError, ValueError):
         return False
+
+
+def _connected_address(ray: Any) -> str:
+    try:
+        return str(ray.get_runtime_context().gcs_address)
+    except Exception:
+        return "another address"
+
+
+def _same_cluster(ray: Any, address: str) -> bool:
+    connected = _connected_address(ray)
+    if connected == "another address":
+        return True  # cannot tell: keep the connection
+    wanted = address.removeprefix("ray://")
+    if wanted in ("auto", connected):
+        return True
+    host, _, port = wanted.rpartition(":")
+    c_host, _, c_port = connected.rpartition(":")
+    return port == c_port and (host == c_host or (is_loopback(wanted) and is_loopback(connected)))

@@ -24,7 +24,13 @@ from concurrent.futures import Future
 from pathlib import Path
 from typing import Any
 
-from hoist.errors import ActionFailedError, HoistError, ResultValidationError, RunCancelledError
+from hoist.errors import (
+    ActionFailedError,
+    HoistError,
+    ResultValidationError,
+    RunCancelledError,
+    RunLostError,
+)
 from hoist.executors.base import Executor, PreparedRun
 from hoist.executors.handle import RunHandle
 from hoist.executors.ray.connect import RayUnavailableError, ensure_ray, is_loopback
@@ -285,10 +291,14 @@ class RayJobExecutor(Executor):
                 "Check the plugin's requirements (requirements.txt, config.yaml "
                 "'requirements') and that the workers can install them."
             ))  # fmt: skip
+        elif store.get_run(run_id).status is RunStatus.RUNNING:  # its process died
+            why = message.strip() or "no message"
+            reason = f"the Ray job's process ended ({status}) before the run did: {why}"
+            store.end_run(run_id, RunStatus.LOST, "RunLost", reason)
         else:
-            store.end_run(run_id, RunStatus.LOST if status == "SUCCEEDED" else RunStatus.FAILED,
-                          "RayJobEnded", f"the Ray job ended ({status}) without recording the "
-                          f"run's end: {message.strip() or 'no message'}")  # fmt: skip
+            why = message.strip() or "no message"
+            reason = f"the Ray job ended ({status}) before the run started: {why}"
+            store.end_run(run_id, RunStatus.FAILED, "RayJobEnded", reason)
         return True
 
     def _typed(self, prepared: PreparedRun, run: Run) -> Any:
@@ -298,6 +308,8 @@ class RayJobExecutor(Executor):
         if run.status is RunStatus.CANCELLED:
             raise RunCancelledError(run.id)
         error = run.error or {}
+        if run.status is RunStatus.LOST:
+            raise RunLostError(run.id, str(error.get("message", "its worker died")))
         if error.get("type") == "ResultValidationError" and error.get("field_errors"):
             raise ResultValidationError(run.id, error["field_errors"])
         raise ActionFailedError(
