@@ -9,14 +9,12 @@ the background (raylet, GCS, writers) makes single rounds noisy.
 
 from __future__ import annotations
 
-import os
 import sys
-import tempfile
 import textwrap
 import time
 from pathlib import Path
 
-from _util import report  # type: ignore[import-not-found]
+from _util import plugin_home, report  # type: ignore[import-not-found]
 
 PLUGIN = {
     "config.yaml": "name: Bench\ncode: bench\nactions:\n  noop:\n    entrypoint: plugin.a:Noop\n",
@@ -49,15 +47,9 @@ def _interleaved(fns: dict[str, object], calls: int, rounds: int) -> dict[str, f
 
 
 def main() -> None:
-    home = Path(tempfile.mkdtemp(prefix="hoist-bench-ray-"))
-    os.environ["HOIST_HOME"] = str(home)
-    from hoist.executors.ray.cluster import LOOPBACK_ENV, LocalRayCluster
+    root = plugin_home(PLUGIN, "hoist-bench-ray-")
+    from hoist.executors.ray.cluster import LocalRayCluster
 
-    os.environ.update(LOOPBACK_ENV)
-    root = home / "bench"
-    for rel, text in PLUGIN.items():
-        (root / rel).parent.mkdir(parents=True, exist_ok=True)
-        (root / rel).write_text(text)
     with LocalRayCluster(num_cpus=2) as cluster:
         from hoist.executors.plugin_runner import plugin_run_options
         from hoist.executors.ray.connect import ensure_ray

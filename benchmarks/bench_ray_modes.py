@@ -12,16 +12,14 @@ private loopback cluster in one run:
 
 from __future__ import annotations
 
-import os
 import statistics
 import sys
-import tempfile
 import textwrap
 import time
 from pathlib import Path
 from typing import Any
 
-from _util import report  # type: ignore[import-not-found]
+from _util import plugin_home, report  # type: ignore[import-not-found]
 
 PLUGIN = {
     "config.yaml": (
@@ -95,9 +93,7 @@ def _pipeline(cluster: Any, root: Path, ray: Any, rounds: int = 7) -> tuple[floa
     from hoist.plugins.discovery import load_plugin
 
     noop = load_plugin(root).load_action("noop")
-    pipeline = ActionPipeline(
-        [node(noop, f"n{i}") for i in range(PIPELINE_LENGTH)], name="noops"
-    )
+    pipeline = ActionPipeline([node(noop, f"n{i}") for i in range(PIPELINE_LENGTH)], name="noops")
     executor = RayPipelineExecutor(address=cluster.address, num_cpus=0.25)
 
     @ray.remote(num_cpus=0.25)
@@ -140,15 +136,9 @@ def _event_latency(cluster: Any, root: Path) -> list[float]:
 
 
 def main() -> None:
-    home = Path(tempfile.mkdtemp(prefix="hoist-bench-ray-modes-"))
-    os.environ["HOIST_HOME"] = str(home)
-    from hoist.executors.ray.cluster import LOOPBACK_ENV, LocalRayCluster
+    root = plugin_home(PLUGIN, "hoist-bench-ray-modes-")
+    from hoist.executors.ray.cluster import LocalRayCluster
 
-    os.environ.update(LOOPBACK_ENV)
-    root = home / "bench"
-    for rel, text in PLUGIN.items():
-        (root / rel).parent.mkdir(parents=True, exist_ok=True)
-        (root / rel).write_text(text)
     with LocalRayCluster(num_cpus=2) as cluster:
         from hoist.executors.ray.connect import ensure_ray
 

@@ -3,10 +3,8 @@ logged-in httpx clients."""
 
 from __future__ import annotations
 
-import contextlib
 import re
 import socket
-import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -16,10 +14,8 @@ import httpx
 import pytest
 
 from hoist.runs.models import Run, RunStatus
-from hoist.server import create_app
 from hoist.server.accounts import Role
-from hoist.settings import Settings
-from tests.server.conftest import ADMIN_PASSWORD, LiveServer, server_settings
+from tests.server.conftest import ADMIN_PASSWORD, LiveServer, serve, server_settings
 
 PASSWORD = "panel-password-1"
 
@@ -83,51 +79,6 @@ def _free_socket() -> socket.socket:
     return sock
 
 
-def build_app(settings: Settings, **options: Any) -> Any:
-    """``create_app`` with the panel mounted (unless the app already mounts it)."""
-    app = create_app(settings, **options)
-    if not any(getattr(route, "path", None) == "/login" for route in app.routes):
-        from hoist.server.panel import install_panel
-
-        install_panel(app)
-    return app
-
-
-@contextlib.contextmanager
-def serve_panel(settings: Settings, **options: Any) -> Iterator[LiveServer]:
-    """Run the app with its panel on uvicorn (a free port on 127.0.0.1) until the block
-    ends; the server is stopped and its thread joined."""
-    import uvicorn
-
-    app = build_app(settings, **options)
-    config = uvicorn.Config(
-        app, lifespan="on", ws="none", loop="asyncio", http="h11", log_config=None,
-        log_level="warning", timeout_graceful_shutdown=1,
-    )  # fmt: skip
-    server = uvicorn.Server(config)
-    sock = _free_socket()
-    port = sock.getsockname()[1]
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            raise RuntimeError("the test server did not start")
-        time.sleep(0.01)
-    live = LiveServer(f"http://127.0.0.1:{port}", app, port)
-    try:
-        yield live
-    finally:
-        for client in live.clients:
-            client.close()
-        for http in live.https:
-            http.close()
-        server.should_exit = True
-        thread.join(15)
-        sock.close()
-        assert not thread.is_alive(), "the test server did not stop"
-
-
 @pytest.fixture
 def panel(hoist_home: Path, tmp_path: Path) -> Iterator[LiveServer]:
     """A live server with the panel, serving the examples and the ``paneltest`` plugin."""
@@ -135,7 +86,7 @@ def panel(hoist_home: Path, tmp_path: Path) -> Iterator[LiveServer]:
     write_plugin(plugins)
     settings = server_settings(hoist_home)
     settings = settings.with_(plugin_paths=(*settings.plugin_paths, plugins))
-    with serve_panel(settings, keepalive=0.5) as live:
+    with serve(settings, keepalive=0.5) as live:  # create_app mounts the panel
         yield live
 
 

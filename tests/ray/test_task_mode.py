@@ -214,3 +214,26 @@ def test_embedded_default_starts_a_private_local_ray(
                         "--json", timeout=180)  # fmt: skip
     assert result.code == 0, result.err
     assert json.loads(result.out)["result"]["total"] == 12
+
+
+def test_a_requirement_that_fails_to_install_fails_the_run(
+    ray_cluster: Any, calc_plugin: Path, runtime: Runtime
+) -> None:
+    from hoist.executors.ray.task import RayActorExecutor
+
+    config = calc_plugin / "config.yaml"
+    config.write_text(
+        config.read_text().replace(
+            "requirements: []", "requirements: ['hoist-no-such-package-anywhere==9.9.9']"
+        )
+    )
+    executor = RayActorExecutor(address=ray_cluster.address, runtime=runtime, num_cpus=0.25)
+    try:
+        with pytest.raises(ActionFailedError) as info:
+            run_plugin(calc_plugin, "add", {}, executor=executor)
+    finally:
+        executor.shutdown()
+    assert info.value.error_type == "RuntimeEnvSetupError"
+    assert "requirements" in info.value.error_message
+    (run,) = runtime.store.list_runs()
+    assert run.status is RunStatus.FAILED

@@ -210,8 +210,11 @@ class RayActorExecutor(Executor):
         except ray.exceptions.TaskCancelledError:
             raise RunCancelledError(prepared.run.id) from None
         except (ray.exceptions.RayActorError, ray.exceptions.WorkerCrashedError,
-                ray.exceptions.NodeDiedError, ray.exceptions.ObjectLostError) as exc:  # fmt: skip
+                ray.exceptions.NodeDiedError, ray.exceptions.ObjectLostError,
+                ray.exceptions.RuntimeEnvSetupError) as exc:  # fmt: skip
             self._drop(actor)
+            if _runtime_env_failed(exc):
+                self._fail_setup(prepared, exc)
             reason = f"the Ray worker running it died ({type(exc).__name__})"
             self.sink.open_run(prepared.run)  # no-op if the worker recorded it
             self.sink.flush()
@@ -222,6 +225,20 @@ class RayActorExecutor(Executor):
             with self._lock:
                 self._running.pop(prepared.run.id, None)
         return outcome_result(prepared, outcome)
+
+    def _fail_setup(self, prepared: PreparedRun, exc: BaseException) -> None:
+        """End the run ``failed``: Ray could not build the actor's runtime environment."""
+        reason = (
+            f"the actor's runtime environment could not be set up: {_first_line(exc)}. "
+            "Check the plugin's requirements (requirements.txt, config.yaml "
+            "'requirements') and that the workers can install them."
+        )
+        self.sink.open_run(prepared.run)
+        self.sink.flush()
+        self.runtime.store.end_run(
+            prepared.run.id, RunStatus.FAILED, "RuntimeEnvSetupError", reason
+        )
+        raise ActionFailedError(prepared.run.id, "RuntimeEnvSetupError", reason) from None
 
     def _execute(self, prepared: PreparedRun) -> Any:
         actor, ref = self._call(prepared)
@@ -299,3 +316,19 @@ def action_entrypoint(action_cls: Any) -> str:
     function = getattr(action_cls, "function", None)
     target = function if function is not None else action_cls
     return f"{target.__module__}:{target.__qualname__}"
+
+
+def _runtime_env_failed(exc: BaseException) -> bool:
+    """True when Ray could not build the worker's runtime environment (a requirement that
+    does not install), however Ray wraps it."""
+    name = type(exc).__name__
+    return name == "RuntimeEnvSetupError" or (
+        name in ("RayActorError", "ActorDiedError", "ActorUnschedulableError")
+        and "runtime env" in str(exc).lower().replace("_", " ")
+    )
+
+
+def _first_line(exc: BaseException) -> str:
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    wanted = [line for line in lines if "error" in line.lower() or "failed" in line.lower()]
+    return (wanted or lines or [type(exc).__name__])[-1][:500]
