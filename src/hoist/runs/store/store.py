@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -11,27 +10,29 @@ import sqlalchemy as sa
 
 from hoist.errors import RunNotFoundError, StoreError
 from hoist.runs.models import (
-    EVENT_ADAPTER,
-    RUN_ADAPTER,
     ErrorEvent,
     EventBase,
     Run,
     RunStatus,
     StatusEvent,
 )
-from hoist.runs.reader import STALE_AFTER, RunFilter, run_updates
+from hoist.runs.reader import STALE_AFTER, RunFilter
 from hoist.runs.store import migrate
 from hoist.runs.store.engine import create_store_engine
 from hoist.runs.store.prepared import PreparedStatement
+from hoist.runs.store.rows import (
+    encode_event,
+    encode_run,
+    event_row,
+    grouped_updates,
+    row_to_event,
+    row_to_run,
+    run_changes,
+    run_row,
+)
 from hoist.runs.store.schema import events, runs
 
 __all__ = ["RunStore", "encode_event", "encode_run"]
-
-_JSON_COLUMNS = ("params", "result", "error", "meta")
-
-
-def _dumps(value: Any) -> str:
-    return json.dumps(value, separators=(",", ":"), default=str)
 
 
 class RunStore:
@@ -88,9 +89,9 @@ class RunStore:
         Idempotent: a run or an event ``(run_id, seq)`` already stored is left alone.
         """
         self.write_rows(
-            [_run_row(r) for r in new_runs],
-            [_event_row(e) for e in new_events],
-            _updates(new_events),
+            [run_row(r) for r in new_runs],
+            [event_row(e) for e in new_events],
+            run_changes(new_events),
         )
 
     def write_rows(
@@ -111,7 +112,7 @@ class RunStore:
         with self.engine.begin() as conn:
             self._insert_run.execute(conn, run_rows)
             self._insert_event.execute(conn, event_rows)
-            for columns, rows in _grouped(updates).items():
+            for columns, rows in grouped_updates(updates).items():
                 self._update_statement(columns).execute(conn, rows)
 
     def ingest(self, new_runs: Sequence[Run], new_events: Sequence[EventBase]) -> tuple[int, int]:
@@ -121,8 +122,8 @@ class RunStore:
         skipped, and only the events actually inserted change their run's summary, so a
         re-posted batch changes nothing at all.
         """
-        run_rows = [_run_row(r) for r in new_runs]
-        event_rows = [_event_row(e) for e in new_events]
+        run_rows = [run_row(r) for r in new_runs]
+        event_rows = [event_row(e) for e in new_events]
         by_key = {(e.run_id, e.seq): e for e in new_events}
         with self.engine.begin() as conn:
             added_runs = 0
@@ -134,7 +135,7 @@ class RunStore:
                 stmt = self._dialect_insert(events).returning(events.c.run_id, events.c.seq)
                 keys = conn.execute(stmt, event_rows).all()
                 inserted = sorted((by_key[(k[0], k[1])] for k in keys), key=lambda e: e.seq)
-            for columns, rows in _grouped(_updates(inserted)).items():
+            for columns, rows in grouped_updates(run_changes(inserted)).items():
                 self._update_statement(columns).execute(conn, rows)
         return added_runs, len(inserted)
 
@@ -194,8 +195,8 @@ class RunStore:
                            message=reason),
                 StatusEvent(run_id=run_id, seq=seq + 2, ts=now, status=status),
             ]  # fmt: skip
-            self._insert_event.execute(conn, [_event_row(e) for e in lost])
-            for columns, rows in _grouped(_updates(lost)).items():
+            self._insert_event.execute(conn, [event_row(e) for e in lost])
+            for columns, rows in grouped_updates(run_changes(lost)).items():
                 self._update_statement(columns).execute(conn, rows)
         return True
 
@@ -251,7 +252,7 @@ class RunStore:
                 row = rows[0] if len(rows) == 1 else None
         if row is None:
             raise RunNotFoundError(run_id)
-        return _row_to_run(row)
+        return row_to_run(row)
 
     def list_runs(self, flt: RunFilter | None = None) -> list[Run]:
         """Runs matching ``flt``, newest first."""
@@ -274,7 +275,7 @@ class RunStore:
         query = query.order_by(runs.c.created_at.desc(), runs.c.id.desc())
         query = query.limit(flt.limit).offset(flt.offset)
         with self.engine.connect() as conn:
-            return [_row_to_run(row) for row in conn.execute(query).mappings()]
+            return [row_to_run(row) for row in conn.execute(query).mappings()]
 
     def events(self, run_id: str, after_seq: int = 0, limit: int | None = None) -> list[Any]:
         """The run's events with ``seq > after_seq`` in order (at most ``limit``)."""
@@ -289,7 +290,7 @@ class RunStore:
             rows = conn.execute(query).all()
         if not rows and after_seq == 0:
             self.get_run(run_id)  # raises RunNotFoundError for an unknown run
-        return [_row_to_event(row) for row in rows]
+        return [row_to_event(row) for row in rows]
 
     def events_after(self, cursors: Mapping[str, int], limit: int = 5000) -> list[Any]:
         """New events of several runs at once: those with ``seq > cursors[run_id]``,
@@ -308,7 +309,7 @@ class RunStore:
                     .order_by(events.c.run_id, events.c.seq)
                     .limit(limit - len(out))
                 )
-                out.extend(_row_to_event(row) for row in conn.execute(query).all())
+                out.extend(row_to_event(row) for row in conn.execute(query).all())
                 if len(out) >= limit:
                     break
         return out
@@ -327,7 +328,7 @@ class RunStore:
             for start in range(0, len(run_ids), 500):
                 chunk = list(run_ids[start : start + 500])
                 rows = conn.execute(sa.select(runs).where(runs.c.id.in_(chunk))).mappings()
-                out.extend(_row_to_run(row) for row in rows)
+                out.extend(row_to_run(row) for row in rows)
         return out
 
     def count_events(self, run_id: str) -> int:
@@ -335,93 +336,3 @@ class RunStore:
         with self.engine.connect() as conn:
             query = sa.select(sa.func.count()).where(events.c.run_id == run_id)
             return int(conn.execute(query).scalar() or 0)
-
-
-def _updates(new_events: Sequence[EventBase]) -> dict[str, dict[str, Any]]:
-    updates: dict[str, dict[str, Any]] = {}
-    for event in new_events:
-        changed = run_updates(event)
-        if changed is not None:
-            updates.setdefault(event.run_id, {}).update(_encode(changed))
-    return updates
-
-
-def _grouped(updates: dict[str, dict[str, Any]]) -> dict[tuple[str, ...], list[dict[str, Any]]]:
-    """Run updates grouped by the columns they set (one executemany per group)."""
-    grouped: dict[tuple[str, ...], list[dict[str, Any]]] = {}
-    for run_id, changed in updates.items():
-        params = {f"v_{k}": v for k, v in changed.items()}
-        params["run_id_"] = run_id
-        grouped.setdefault(tuple(sorted(changed)), []).append(params)
-    return grouped
-
-
-def encode_run(run: Run) -> dict[str, Any]:
-    """The ``runs`` row of a new run."""
-    return _run_row(run)
-
-
-def encode_event(event: EventBase) -> tuple[dict[str, Any], dict[str, Any] | None]:
-    """The ``events`` row of an event, and the run columns it changes (if any)."""
-    changed = run_updates(event)
-    return _event_row(event), None if changed is None else _encode(changed)
-
-
-def _encode(values: dict[str, Any]) -> dict[str, Any]:
-    out = dict(values)
-    for key in _JSON_COLUMNS:
-        if key in out:
-            out[key] = _dumps(out[key])
-    if "status" in out:
-        out["status"] = str(out["status"])
-    return out
-
-
-def _run_row(run: Run) -> dict[str, Any]:
-    # Built by hand: this runs once per run on the write path, and a pydantic dump of
-    # the whole record costs several times more.
-    return {
-        "id": run.id,
-        "kind": str(run.kind),
-        "parent_id": run.parent_id,
-        "plugin": run.plugin,
-        "action": run.action,
-        "mode": run.mode,
-        "status": str(run.status),
-        "params": _dumps(run.params),
-        "result": None if run.result is None else _dumps(run.result),
-        "error": None if run.error is None else _dumps(run.error),
-        "created_at": run.created_at,
-        "started_at": run.started_at,
-        "finished_at": run.finished_at,
-        "heartbeat_at": run.heartbeat_at,
-        "meta": _dumps(run.meta),
-    }
-
-
-def _event_row(event: EventBase) -> dict[str, Any]:
-    return {
-        "run_id": event.run_id,
-        "seq": event.seq,
-        "ts": event.ts,
-        "type": event.type,
-        "data": _dumps(event.payload()),
-    }
-
-
-def _row_to_run(row: Any) -> Run:
-    data = dict(row)
-    for key in _JSON_COLUMNS:
-        raw = data.get(key)
-        data[key] = json.loads(raw) if raw is not None else None
-    if data.get("params") is None:
-        data["params"] = {}
-    if data.get("meta") is None:
-        data["meta"] = {}
-    return RUN_ADAPTER.validate_python(data)
-
-
-def _row_to_event(row: Any) -> Any:
-    payload = json.loads(row.data)
-    payload.update(run_id=row.run_id, seq=row.seq, ts=row.ts, type=row.type)
-    return EVENT_ADAPTER.validate_python(payload)
