@@ -137,16 +137,14 @@ def test_killed_worker_makes_the_run_lost(
     from hoist.plugins.discovery import load_plugin
 
     plugin = load_plugin(calc_plugin)
+    worker_pid = run_plugin(calc_plugin, "add", {}, executor=executor).pid  # the warm actor
     handle = executor.submit(plugin.load_action("slow"), {"seconds": 60},
                              **plugin_run_options(plugin, "slow"))  # fmt: skip
     deadline = time.monotonic() + 30
     while _status(runtime, handle.run_id) is not RunStatus.RUNNING:
         assert time.monotonic() < deadline, "never started"
         time.sleep(0.05)
-    import ray
-
-    (actor,) = executor.actors()
-    os.kill(ray.get(actor.pid.remote()), signal.SIGKILL)
+    os.kill(worker_pid, signal.SIGKILL)
     killed = time.monotonic()
     with pytest.raises(RunLostError, match="died"):
         handle.result(timeout=30)

@@ -59,12 +59,8 @@ class ActionActor:
         """
         return run_payload(self.worker, payload)
 
-    def cancel(self, run_id: str, reason: str | None = None) -> bool:
-        """Cancel a run executing in this actor (served beside a running call)."""
-        return self.worker.cancel(run_id, reason)
-
     def pid(self) -> int:
-        """The worker process id (tests kill it to simulate a dead worker)."""
+        """The worker process id (answered between runs)."""
         return os.getpid()
 
     def shutdown(self) -> None:
@@ -73,15 +69,10 @@ class ActionActor:
 
 
 def action_actor_class() -> Any:
-    """:class:`ActionActor` as a Ray actor class: runs in the default group, one at a
-    time; ``cancel`` and ``pid`` in a control group so they answer during a run."""
+    """:class:`ActionActor` as a plain Ray actor: one call at a time, in the actor's main
+    thread (a concurrency group would put every call through a thread hand-off, about
+    8% of a warm call). Cancellation reaches a running action through the run store."""
     global _actor_class
     if _actor_class is None:
-        ray = import_ray()
-        control = {"concurrency_group": "control"}
-        cls = type("HoistActionActor", (ActionActor,), {
-            "cancel": ray.method(**control)(ActionActor.cancel),
-            "pid": ray.method(**control)(ActionActor.pid),
-        })  # fmt: skip
-        _actor_class = ray.remote(concurrency_groups={"control": 2})(cls)
+        _actor_class = import_ray().remote(ActionActor)
     return _actor_class

@@ -24,6 +24,7 @@ from hoist.errors import (
     ResultValidationError,
     RunCancelledError,
     RunLostError,
+    RunNotFoundError,
 )
 from hoist.executors.base import Executor, PreparedRun
 from hoist.executors.handle import RunHandle
@@ -208,7 +209,14 @@ class RayActorExecutor(Executor):
             tag, value = pickle.loads(ray.get(ref))
             outcome = Outcome("succeeded", result=value) if tag == "ok" else value
         except ray.exceptions.TaskCancelledError:
-            raise RunCancelledError(prepared.run.id) from None
+            # Dropped before it started, or it had just started: the store says which.
+            self.sink.open_run(prepared.run)
+            self.sink.flush()
+            self._settle(prepared.run.id)
+            self.runtime.store.end_run(
+                prepared.run.id, RunStatus.CANCELLED, "RunCancelled", "cancelled before it ran"
+            )
+            outcome = _stored_outcome(self.runtime.store.get_run(prepared.run.id))
         except (ray.exceptions.RayActorError, ray.exceptions.WorkerCrashedError,
                 ray.exceptions.NodeDiedError, ray.exceptions.ObjectLostError,
                 ray.exceptions.RuntimeEnvSetupError) as exc:  # fmt: skip
@@ -262,14 +270,27 @@ class RayActorExecutor(Executor):
         )  # fmt: skip
 
     def cancel(self, run_id: str) -> None:
-        """Stop a run: at its next cancellation point if running, at once if queued."""
+        """Stop a run: at its next cancellation point if running (the worker reads the
+        request from the store), at once if still queued in its actor."""
         with self._lock:
             entry = self._running.get(run_id)
         self.runtime.store.request_cancel(run_id)
-        if entry is not None:
-            actor, ref = entry
-            if not self._connect().get(actor.cancel.remote(run_id)):
-                self._connect().cancel(ref)  # still queued in the actor: drop it
+        if entry is not None and not self._started(run_id):
+            self._connect().cancel(entry[1])  # still queued in the actor: drop it
+
+    def _settle(self, run_id: str, timeout: float = 2.0) -> None:
+        """Give a run that its worker had started time to record its end."""
+        deadline = time.monotonic() + timeout
+        while self._started(run_id) and time.monotonic() < deadline:
+            if self.runtime.store.get_run(run_id).status.is_terminal:
+                return
+            time.sleep(0.02)
+
+    def _started(self, run_id: str) -> bool:
+        try:
+            return self.runtime.store.get_run(run_id).status is not RunStatus.QUEUED
+        except RunNotFoundError:  # the worker records the run when it starts it
+            return False
 
     def _drop(self, actor: Any) -> None:
         with self._lock:
@@ -316,6 +337,18 @@ def action_entrypoint(action_cls: Any) -> str:
     function = getattr(action_cls, "function", None)
     target = function if function is not None else action_cls
     return f"{target.__module__}:{target.__qualname__}"
+
+
+def _stored_outcome(run: Any) -> Outcome:
+    """The outcome of a run as the store recorded it."""
+    if run.status is RunStatus.SUCCEEDED:
+        return Outcome("succeeded", result=run.result)
+    if run.status is RunStatus.FAILED:
+        error = run.error or {}
+        return Outcome("failed", error_type=str(error.get("type", "")),
+                       message=str(error.get("message", "")),
+                       traceback=str(error.get("traceback", "")))  # fmt: skip
+    return Outcome("cancelled")
 
 
 def _runtime_env_failed(exc: BaseException) -> bool:
