@@ -230,3 +230,51 @@ def test_a_second_cluster_in_one_process_is_refused(ray_cluster: Any, runtime: R
     ensure_ray(ray_cluster.address)
     with pytest.raises(RayUnavailableError, match="already connected to the Ray cluster"):
         ensure_ray("127.0.0.1:1")
+
+
+def _wheel(folder: Path) -> Path:
+    """A tiny pure-Python wheel (module ``hoist_bundled_helper``), built by hand."""
+    import base64
+    import hashlib
+    import zipfile
+
+    name, version = "hoist_bundled_helper", "0.1.0"
+    files = {
+        f"{name}.py": "def answer():\n    return 42\n",
+        f"{name}-{version}.dist-info/METADATA": (
+            f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n"
+        ),
+        f"{name}-{version}.dist-info/WHEEL": (
+            "Wheel-Version: 1.0\nGenerator: hoist-tests\nRoot-Is-Purelib: true\nTag: py3-none-any\n"
+        ),
+    }
+    record = []
+    for path, text in files.items():
+        digest = base64.urlsafe_b64encode(hashlib.sha256(text.encode()).digest()).rstrip(b"=")
+        record.append(f"{path},sha256={digest.decode()},{len(text.encode())}")
+    record.append(f"{name}-{version}.dist-info/RECORD,,")
+    files[f"{name}-{version}.dist-info/RECORD"] = "\n".join(record) + "\n"
+    folder.mkdir(parents=True, exist_ok=True)
+    wheel = folder / f"{name}-{version}-py3-none-any.whl"
+    with zipfile.ZipFile(wheel, "w") as archive:
+        for path, text in files.items():
+            archive.writestr(path, text)
+    return wheel
+
+
+def test_a_bundled_wheel_is_installed_for_the_job(
+    executor: Any, calc_plugin: Path, runtime: Runtime
+) -> None:
+    _wheel(calc_plugin / "wheels")
+    (calc_plugin / "plugin" / "uses_wheel.py").write_text(
+        "from hoist import action\n\n"
+        "@action(name='uses_wheel')\n"
+        "def uses_wheel(params, context):\n"
+        "    import hoist_bundled_helper\n"
+        "    return {'answer': hoist_bundled_helper.answer()}\n"
+    )
+    config = calc_plugin / "config.yaml"
+    config.write_text(
+        config.read_text() + "  uses_wheel:\n    entrypoint: plugin.uses_wheel:uses_wheel\n"
+    )
+    assert run_plugin(calc_plugin, "uses_wheel", {}, executor=executor) == {"answer": 42}

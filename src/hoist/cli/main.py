@@ -29,6 +29,8 @@ class _LazyGroup(click.Group):
         "serve": ("hoist.cli.serve", "serve_cmd"),
         "users": ("hoist.cli.users", "users"),
         "tokens": ("hoist.cli.tokens", "tokens"),
+        "login": ("hoist.cli.login", "login_cmd"),
+        "logout": ("hoist.cli.login", "logout_cmd"),
     }
 
     def list_commands(self, ctx: click.Context) -> list[str]:
@@ -57,8 +59,16 @@ class _LazyGroup(click.Group):
     envvar="HOIST_DATABASE_URL",
     help="Run store URL (default: SQLite in the home folder). Env: HOIST_DATABASE_URL.",
 )
+@click.option(
+    "--server",
+    envvar="HOIST_SERVER_URL",
+    help="A Hoist server: `run`, `runs` and `pipeline` go through its API (log in first "
+    "with `hoist login --server URL`). Env: HOIST_SERVER_URL.",
+)
 @click.pass_context
-def cli(ctx: click.Context, home: Path | None, database_url: str | None) -> None:
+def cli(
+    ctx: click.Context, home: Path | None, database_url: str | None, server: str | None
+) -> None:
     """Hoist: typed plugin actions you can run anywhere, chain, watch and deploy."""
     from hoist.runs.runtime import Runtime
     from hoist.settings import Settings
@@ -69,6 +79,8 @@ def cli(ctx: click.Context, home: Path | None, database_url: str | None) -> None
         changes["home"] = home.expanduser()
     if database_url:
         changes["database_url"] = database_url
+    if server is not None:
+        changes["server_url"] = server or None
     # The CLI owns its runtime; it never replaces the process-wide one, so calling the
     # CLI in-process (tests, notebooks) leaves the caller's store and sink alone.
     runtime = Runtime(settings.with_(**changes) if changes else settings)

@@ -51,7 +51,16 @@ def run_cmd(
     as_json: bool,
     quiet: bool,
 ) -> int:
-    """Run pipeline NAME of PLUGIN with live progress (exit 0 ok, 1 failed, 2 bad input)."""
+    """Run pipeline NAME of PLUGIN with live progress (exit 0 ok, 1 failed, 2 bad input).
+
+    With --server, PLUGIN is the code of a plugin on the server, which runs the pipeline.
+    """
+    if runtime.settings.server_url:
+        from hoist.cli.remote_run import launch_remote
+
+        params = parse_params(pairs, raw)
+        return launch_remote(runtime.settings, plugin, pipeline=name, params=params,
+                             as_json=as_json, quiet=quiet)  # fmt: skip
     from hoist.pipelines.config import pipeline_from_config
     from hoist.plugins.discovery import load_plugin
 
@@ -79,7 +88,15 @@ def resume_cmd(
     as_json: bool,
     quiet: bool,
 ) -> int:
-    """Resume pipeline run RUN_ID: skip what finished, run the rest."""
+    """Resume pipeline run RUN_ID: skip what finished, run the rest (on the server with
+    --server)."""
+    if runtime.settings.server_url:
+        from hoist.cli.remote_run import resume_remote
+
+        return resume_remote(
+            runtime.settings, run_id, parse_params(pairs, raw) if (pairs or raw) else None,
+            allow_param_changes=allow_param_changes, force=force, as_json=as_json, quiet=quiet,
+        )  # fmt: skip
     from hoist.pipelines.rebuild import pipeline_from_run
     from hoist.plugins.discovery import load_plugin
 

@@ -42,8 +42,17 @@ def run_cmd(
 ) -> int:
     """Run ACTION of PLUGIN (a plugin folder or an importable module).
 
+    With --server, PLUGIN is the code of a plugin on the server: the run starts there and
+    is followed live; Ctrl-C asks the server to cancel it (exit 130).
+
     Exit code 0 when the action succeeded, 1 when it failed, 2 for bad input.
     """
+    if runtime.settings.server_url:
+        from hoist.cli.remote_run import launch_remote
+
+        params = parse_params(pairs, raw)
+        return launch_remote(runtime.settings, plugin, action=action, mode=mode,
+                             params=params, as_json=as_json, quiet=quiet)  # fmt: skip
     from hoist.executors.modes import executor_class
     from hoist.executors.plugin_runner import plugin_run_options
     from hoist.plugins.discovery import load_plugin

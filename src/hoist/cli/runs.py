@@ -1,7 +1,9 @@
-"""``hoist runs list|show|logs|events|cancel``: inspect past and live runs."""
+"""``hoist runs list|show|logs|events|cancel``: inspect past and live runs (in the local
+store, or on the server given by ``--server``)."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
 from collections import Counter
@@ -13,7 +15,7 @@ from rich.console import Console
 
 from hoist.cli.render import add_pipeline_nodes, add_steps, event_line, run_detail, runs_table
 from hoist.runs.models import RunStatus
-from hoist.runs.reader import RunFilter, follow_events
+from hoist.runs.reader import RunFilter, RunLog, follow_events
 from hoist.runs.runtime import Runtime
 
 __all__ = ["runs"]
@@ -53,8 +55,8 @@ def list_cmd(
         since=None if since is None else time.time() - since * 3600,
         limit=limit,
     )
-    runtime.store.reap_stale()  # runs whose worker died show as lost, not running
-    found = runtime.store.list_runs(flt)
+    with _log(runtime) as log:
+        found = log.list_runs(flt)
     if as_json:
         click.echo(json.dumps([r.to_dict() for r in found], indent=2))
     elif not found:
@@ -69,24 +71,23 @@ def list_cmd(
 @click.pass_obj
 def show_cmd(runtime: Runtime, run_id: str, as_json: bool) -> None:
     """Show a run: status, params, result or error, child runs, event counts."""
-    store = runtime.store
-    store.reap_stale()
-    run = store.get_run(run_id)
-    children = store.list_runs(RunFilter(parent_id=run.id, limit=10_000))
-    if as_json:
-        data = run.to_dict()
-        data["children"] = [c.to_dict() for c in children]
-        click.echo(json.dumps(data, indent=2))
-        return
-    events = store.events(run.id)
-    counts = Counter(e.type for e in events)
-    tree = run_detail(run, children, dict(counts))
-    if run.kind == "pipeline" and run.meta.get("nodes"):
-        from hoist.pipelines.progress import pipeline_progress
+    with _log(runtime) as store:
+        run = store.get_run(run_id)
+        children = store.list_runs(RunFilter(parent_id=run.id, limit=10_000))
+        if as_json:
+            data = run.to_dict()
+            data["children"] = [c.to_dict() for c in children]
+            click.echo(json.dumps(data, indent=2))
+            return
+        events = store.events(run.id)
+        counts = Counter(e.type for e in events)
+        tree = run_detail(run, children, dict(counts))
+        if run.kind == "pipeline" and run.meta.get("nodes"):
+            from hoist.pipelines.progress import pipeline_progress
 
-        add_pipeline_nodes(tree, pipeline_progress(store, run.id))
-    else:
-        add_steps(tree, events)
+            add_pipeline_nodes(tree, pipeline_progress(store, run.id))
+        else:
+            add_steps(tree, events)
     Console().print(tree)
 
 
@@ -130,14 +131,31 @@ def events_cmd(
 @click.pass_obj
 def cancel_cmd(runtime: Runtime, run_id: str) -> None:
     """Ask a running run to stop at its next cancellation point."""
-    store = runtime.store
-    run = store.get_run(run_id)
-    if run.status.is_terminal:
-        click.echo(f"run {run.id} already ended ({run.status})")
-        return
-    store.request_cancel(run.id)
+    with _log(runtime) as store:
+        run = store.get_run(run_id)
+        if run.status.is_terminal:
+            click.echo(f"run {run.id} already ended ({run.status})")
+            return
+        store.request_cancel(run.id)
     click.echo(f"cancellation requested for run {run.id}")
 
 
+@contextlib.contextmanager
+def _log(runtime: Runtime) -> Iterator[RunLog]:
+    """The run log: the server's (``--server``) or the local store."""
+    if runtime.settings.server_url:
+        from hoist.cli.remote import remote_log
+
+        with remote_log(runtime.settings) as remote:
+            yield remote
+        return
+    runtime.store.reap_stale()  # runs whose worker died show as lost, not running
+    yield runtime.store
+
+
 def _events(runtime: Runtime, run_id: str, after: int, follow: bool) -> Iterator[Any]:
+    if runtime.settings.server_url:
+        from hoist.cli.remote import remote_events
+
+        return remote_events(runtime.settings, run_id, after, follow)
     return follow_events(runtime.store, run_id, after, follow=follow)

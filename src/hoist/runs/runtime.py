@@ -1,12 +1,19 @@
 """The process's default run store and sink, built from :class:`~hoist.settings.Settings`
 on first use (never at import time). ``run_plugin`` and executors created without an
-explicit sink write here; the CLI configures it from its options first."""
+explicit sink write here; the CLI configures it from its options first.
+
+Which sink: a remote worker that has a Hoist server (``server_url``) and an API token
+but no database (``database_url`` unset) posts its runs and events to the server
+(:class:`~hoist.runs.sinks.http.HttpSink`); every other runtime writes to its run store.
+"""
 
 from __future__ import annotations
 
+import os
 import threading
 from pathlib import Path
 
+from hoist.runs.sinks.base import EventSink
 from hoist.runs.sinks.store import StoreSink
 from hoist.runs.store import RunStore
 from hoist.settings import Settings
@@ -15,13 +22,29 @@ __all__ = ["Runtime", "configure", "get_runtime", "reset_runtime"]
 
 
 class Runtime:
-    """Settings plus the store and store sink they name, opened lazily."""
+    """Settings plus the store and sink they name, opened lazily.
 
-    def __init__(self, settings: Settings | None = None) -> None:
-        self.settings = settings or Settings.from_env()
+    Args:
+        settings: default: read from the ``HOIST_*`` environment variables.
+        token: an API token for ``settings.server_url`` (default, when ``settings`` is
+            read from the environment: ``HOIST_TOKEN``).
+    """
+
+    def __init__(self, settings: Settings | None = None, *, token: str | None = None) -> None:
+        if settings is None:
+            settings = Settings.from_env()
+            token = token or os.environ.get("HOIST_TOKEN") or None
+        self.settings = settings
+        self.token = token
         self._store: RunStore | None = None
-        self._sink: StoreSink | None = None
+        self._sink: EventSink | None = None
         self._lock = threading.Lock()
+
+    @property
+    def remote(self) -> bool:
+        """Whether runs are posted to a Hoist server: a server URL and a token are
+        configured and a database URL is not."""
+        return bool(self.settings.server_url and self.token and not self.settings.database_url)
 
     @property
     def store(self) -> RunStore:
@@ -33,9 +56,17 @@ class Runtime:
         return self._store
 
     @property
-    def sink(self) -> StoreSink:
-        """A batching sink into :attr:`store`."""
+    def sink(self) -> EventSink:
+        """A batching sink: into :attr:`store`, or to the server when :attr:`remote`."""
         if self._sink is None:
+            if self.remote:
+                from hoist.runs.sinks.http import HttpSink
+
+                assert self.settings.server_url is not None and self.token is not None
+                with self._lock:
+                    if self._sink is None:
+                        self._sink = HttpSink(self.settings.server_url, self.token)
+                return self._sink
             store = self.store
             with self._lock:
                 if self._sink is None:
@@ -71,13 +102,14 @@ def get_runtime() -> Runtime:
     return _runtime
 
 
-def configure(settings: Settings) -> Runtime:
-    """Replace the process-wide runtime with one built from ``settings``."""
+def configure(settings: Settings, *, token: str | None = None) -> Runtime:
+    """Replace the process-wide runtime with one built from ``settings`` (and ``token``,
+    the API token of a remote worker: see :class:`Runtime`)."""
     global _runtime
     with _runtime_lock:
         if _runtime is not None:
             _runtime.close()
-        _runtime = Runtime(settings)
+        _runtime = Runtime(settings, token=token)
     return _runtime
 
 
