@@ -227,3 +227,20 @@ def test_first_start_prints_a_generated_admin_password_once(
         assert client.login("admin", password)["role"] == "admin"
     with serve(settings):
         assert "password:" not in capfd.readouterr().err
+
+
+def test_a_token_revoked_by_another_process_is_refused_within_the_cache_ttl(
+    server: LiveServer, admin: HoistClient
+) -> None:
+    import time
+
+    from hoist.server.auth import TOKEN_CACHE_TTL
+
+    made = admin.create_token("elsewhere")
+    client = server.client_with(made["token"])
+    assert client.me()["auth"] == "token"  # verified, and remembered for a moment
+    # Revoke in the store directly, as another server process (or the CLI) would.
+    server.state.credentials.revoke_token(made["info"]["id"])
+    time.sleep(TOKEN_CACHE_TTL + 0.2)
+    with pytest.raises(AuthError):
+        client.me()

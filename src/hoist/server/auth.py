@@ -10,7 +10,8 @@ its forms must post back (field ``csrf_token``).
 from __future__ import annotations
 
 import hmac
-from collections.abc import Awaitable, Callable
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import Annotated, Literal
 
@@ -19,6 +20,7 @@ from fastapi import Depends, Request, Response, Security
 from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBearer
 
 from hoist.server.accounts import CredentialStore, Role, Session, User, UserStore
+from hoist.server.accounts.passwords import sha256_hex
 from hoist.server.errors import ApiError
 
 __all__ = [
@@ -36,6 +38,10 @@ SESSION_COOKIE = "hoist_session"
 CSRF_HEADER = "X-CSRF-Token"
 CSRF_FIELD = "csrf_token"
 _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
+TOKEN_CACHE_TTL = 1.0
+"""Seconds a verified API token is trusted without reading the store again. A token
+revoked (or a user deactivated) through this process is refused at once; through
+another process sharing the store, within this many seconds."""
 _FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 
 _bearer = HTTPBearer(auto_error=False, description="An API token (`hoist tokens create`).")
@@ -85,6 +91,25 @@ class Authenticator:
         self.credentials = credentials
         self.secure_cookies = secure_cookies
         self._signer = URLSafeTimedSerializer(secret_key, salt="hoist-session")
+        self._recent: dict[str, tuple[float, Principal]] = {}
+
+    def recent_token(self, bearer: str) -> Principal | None:
+        """The principal of a bearer token verified less than :data:`TOKEN_CACHE_TTL`
+        seconds ago in this process, if any (no store read, no thread hop)."""
+        found = self._recent.get(sha256_hex(bearer))
+        if found is None or time.monotonic() - found[0] > TOKEN_CACHE_TTL:
+            return None
+        return found[1]
+
+    def remember_token(self, bearer: str, principal: Principal) -> None:
+        """Keep a verified token's principal for :data:`TOKEN_CACHE_TTL` seconds."""
+        if len(self._recent) > 10_000:
+            self._recent.clear()
+        self._recent[sha256_hex(bearer)] = (time.monotonic(), principal)
+
+    def forget_tokens(self) -> None:
+        """Drop every remembered token (after any change to accounts or tokens)."""
+        self._recent.clear()
 
     def authenticate(self, bearer: str | None, cookie: str | None) -> Principal | None:
         """The caller named by a bearer token (preferred) or a session cookie; ``None``
@@ -133,6 +158,7 @@ class Authenticator:
             self.credentials.end_session(principal.session_id)
         if principal.token_id is not None:
             self.credentials.revoke_token(principal.token_id)
+        self.forget_tokens()
         response.delete_cookie(
             SESSION_COOKIE, path="/", httponly=True, samesite="lax", secure=self.secure_cookies
         )
@@ -154,7 +180,11 @@ async def current_principal(
         raise ApiError(401, "malformed Authorization header", {"WWW-Authenticate": "Bearer"})
     auth = _authenticator(request)
     token = bearer.credentials if bearer is not None else None
-    principal = await anyio.to_thread.run_sync(auth.authenticate, token, cookie)
+    principal = auth.recent_token(token) if token is not None else None
+    if principal is None:
+        principal = await anyio.to_thread.run_sync(auth.authenticate, token, cookie)
+        if principal is not None and token is not None:
+            auth.remember_token(token, principal)
     if principal is None:
         raise ApiError(401, "authentication required", {"WWW-Authenticate": "Bearer"})
     if principal.via == "session" and request.method not in _SAFE_METHODS:
@@ -172,6 +202,16 @@ async def _check_csrf(request: Request, principal: Principal) -> None:
     expected = principal.csrf_token or ""
     if not sent or not expected or not hmac.compare_digest(sent, expected):
         raise ApiError(403, "missing or invalid CSRF token")
+
+
+async def forget_tokens_after(request: Request) -> AsyncIterator[None]:
+    """A router dependency for every change to accounts or tokens: once the request is
+    done, this process forgets the tokens it verified recently, so a revoked token or a
+    deactivated user is refused at once here (other server processes within
+    :data:`TOKEN_CACHE_TTL` seconds)."""
+    yield
+    if request.method not in _SAFE_METHODS:
+        _authenticator(request).forget_tokens()
 
 
 def require(role: Role) -> Callable[..., Awaitable[Principal]]:

@@ -22,8 +22,11 @@ __all__ = [
 ]
 
 
-def get_state(request: Request) -> ServerState:
-    """The app's :class:`~hoist.server.state.ServerState`."""
+async def get_state(request: Request) -> ServerState:
+    """The app's :class:`~hoist.server.state.ServerState`.
+
+    ``async`` (it does no I/O) so that FastAPI does not send it through the thread pool.
+    """
     state: ServerState = request.app.state.hoist
     return state
 

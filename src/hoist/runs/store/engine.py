@@ -45,6 +45,9 @@ def _sqlite_engine(url: sa.URL) -> sa.Engine:
         kwargs["poolclass"] = StaticPool
     else:
         Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+        # A server runs dozens of request threads: keep their connections open (a new
+        # SQLite connection costs its pragmas), instead of SQLAlchemy's 5 + 10 overflow.
+        kwargs.update(pool_size=32, max_overflow=32)
     engine = sa.create_engine(url, **kwargs)
 
     @sa.event.listens_for(engine, "connect")

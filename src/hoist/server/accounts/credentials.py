@@ -105,13 +105,8 @@ class CredentialStore:
     def token_user(self, secret: str) -> tuple[User, ApiToken] | None:
         """The active user a valid (unrevoked, unexpired) token belongs to, or ``None``."""
         now = time.time()
-        query = (
-            sa.select(users, *_TOKEN_COLUMNS)
-            .join(api_tokens, api_tokens.c.user_id == users.c.id)
-            .where(api_tokens.c.token_hash == sha256_hex(secret))
-        )
         with self.engine.connect() as conn:
-            row = conn.execute(query).mappings().first()
+            row = conn.execute(_TOKEN_USER, {"token_hash": sha256_hex(secret)}).mappings().first()
         if row is None or not row["active"] or row["t_revoked_at"] is not None:
             return None
         if row["t_expires_at"] is not None and row["t_expires_at"] <= now:
@@ -177,6 +172,12 @@ class CredentialStore:
 
 
 _TOKEN_COLUMNS = [c.label(f"t_{c.name}") for c in api_tokens.columns]
+_TOKEN_USER = (
+    sa.select(users, *_TOKEN_COLUMNS)
+    .join(api_tokens, api_tokens.c.user_id == users.c.id)
+    .where(api_tokens.c.token_hash == sa.bindparam("token_hash"))
+)
+"""Built once: this runs on every token-authenticated request."""
 
 
 def _token(row: Any) -> ApiToken:

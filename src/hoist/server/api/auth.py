@@ -6,10 +6,10 @@ import math
 import time
 
 import anyio.to_thread
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Depends, Request, Response
 
 from hoist.server.api import API_PREFIX
-from hoist.server.auth import Principal
+from hoist.server.auth import Principal, forget_tokens_after
 from hoist.server.deps import State, Viewer, responses
 from hoist.server.errors import ApiError
 from hoist.server.schemas import LoginRequest, LoginResult, UserInfo
@@ -17,7 +17,9 @@ from hoist.server.state import ServerState
 
 __all__ = ["MAX_FAILURES", "WINDOW", "router", "user_info"]
 
-router = APIRouter(prefix=f"{API_PREFIX}/auth", tags=["auth"])
+router = APIRouter(
+    prefix=f"{API_PREFIX}/auth", tags=["auth"], dependencies=[Depends(forget_tokens_after)]
+)
 
 MAX_FAILURES = 5
 """Failed logins allowed per username and client address within :data:`WINDOW`."""

@@ -5,19 +5,21 @@ from __future__ import annotations
 import time
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, Response
+from fastapi import APIRouter, Depends, Path, Query, Response
 
 from hoist.server.accounts import ApiToken, Role
 from hoist.server.accounts.credentials import TokenNotFoundError
 from hoist.server.api import API_PREFIX
-from hoist.server.auth import Principal
+from hoist.server.auth import Principal, forget_tokens_after
 from hoist.server.deps import State, Viewer, responses
 from hoist.server.errors import ApiError
 from hoist.server.schemas import ID_PATTERN, TokenCreate, TokenCreated, TokenInfo
 
 __all__ = ["router"]
 
-router = APIRouter(prefix=f"{API_PREFIX}/tokens", tags=["tokens"])
+router = APIRouter(
+    prefix=f"{API_PREFIX}/tokens", tags=["tokens"], dependencies=[Depends(forget_tokens_after)]
+)
 
 
 def _info(token: ApiToken) -> TokenInfo:

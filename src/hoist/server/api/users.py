@@ -4,17 +4,20 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Response
+from fastapi import APIRouter, Depends, Path, Response
 
 from hoist.server.accounts.passwords import generate_password
 from hoist.server.api import API_PREFIX
 from hoist.server.api.auth import user_info
+from hoist.server.auth import forget_tokens_after
 from hoist.server.deps import Admin, State, responses
 from hoist.server.schemas import ID_PATTERN, UserCreate, UserCreated, UserInfo, UserUpdate
 
 __all__ = ["router"]
 
-router = APIRouter(prefix=f"{API_PREFIX}/users", tags=["users"])
+router = APIRouter(
+    prefix=f"{API_PREFIX}/users", tags=["users"], dependencies=[Depends(forget_tokens_after)]
+)
 
 UserId = Annotated[str, Path(pattern=ID_PATTERN)]
 
