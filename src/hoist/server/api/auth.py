@@ -15,7 +15,7 @@ from hoist.server.errors import ApiError
 from hoist.server.schemas import LoginRequest, LoginResult, UserInfo
 from hoist.server.state import ServerState
 
-__all__ = ["MAX_FAILURES", "WINDOW", "router", "user_info"]
+__all__ = ["MAX_FAILURES", "WINDOW", "log_in", "router", "user_info"]
 
 router = APIRouter(
     prefix=f"{API_PREFIX}/auth", tags=["auth"], dependencies=[Depends(forget_tokens_after)]
@@ -32,7 +32,13 @@ def user_info(user: object) -> UserInfo:
     return UserInfo.model_validate(user, from_attributes=True)
 
 
-def _login(state: ServerState, body: LoginRequest, client: str, response: Response) -> LoginResult:
+def log_in(state: ServerState, body: LoginRequest, client: str, response: Response) -> LoginResult:
+    """Check a password login (rate-limited per username and client address), open a
+    session and set its cookie on ``response``; shared by the API and the panel.
+
+    Raises:
+        ApiError: 429 after too many failures (with ``Retry-After``), 401 when wrong.
+    """
     key = f"{body.username.lower()}|{client}"
     failures, oldest = state.users.failed_logins(key, WINDOW)
     if failures >= MAX_FAILURES:
@@ -57,7 +63,7 @@ async def login(
     if request.query_params:
         raise ApiError(400, "send credentials in the JSON body, never in the URL")
     client = request.client.host if request.client else "unknown"
-    return await anyio.to_thread.run_sync(_login, state, body, client, response)
+    return await anyio.to_thread.run_sync(log_in, state, body, client, response)
 
 
 @router.post("/logout", status_code=204, response_class=Response, responses=responses(401, 403))

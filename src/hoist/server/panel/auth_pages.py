@@ -10,7 +10,7 @@ from fastapi import APIRouter, Form, Query, Request, Response
 from fastapi.responses import RedirectResponse
 from pydantic import ValidationError
 
-from hoist.server.api.auth import _login
+from hoist.server.api.auth import log_in
 from hoist.server.auth import SESSION_COOKIE
 from hoist.server.deps import State
 from hoist.server.errors import ApiError
@@ -66,7 +66,7 @@ async def login(
     client = request.client.host if request.client else "unknown"
     try:
         body = LoginRequest(username=username, password=password)
-        await anyio.to_thread.run_sync(_login, state, body, client, response)
+        await anyio.to_thread.run_sync(log_in, state, body, client, response)
     except ValidationError:
         error, status, headers = "Enter a username and a password.", 422, {}
     except ApiError as exc:
