@@ -1,5 +1,7 @@
 """Ray benchmarks against raw Ray on the same private loopback cluster, in one run:
-a warm task-mode call of a no-op action vs ``ray.get(actor.method.remote())``.
+a warm task-mode call of a no-op action vs ``ray.get(actor.method.remote())``. Hoist
+calls its warm actors through a compiled graph (a shared-memory channel); the same call
+through plain method calls (``compiled=False``) is shown too.
 
     .venv/bin/python benchmarks/bench_ray.py
 
@@ -66,19 +68,23 @@ def main() -> None:
         raw = Raw.remote()
         ray.get(raw.noop.remote())
         executor = RayActorExecutor(address=cluster.address, num_cpus=0.5)
+        plain = RayActorExecutor(address=cluster.address, num_cpus=0.5, compiled=False)
         plugin = load_plugin(root)
         action = plugin.load_action("noop")
         options = plugin_run_options(plugin, "noop")
         executor.execute(action, {"x": 1}, **options)
+        plain.execute(action, {"x": 1}, **options)
         best = _interleaved(
             {
                 "raw": lambda: ray.get(raw.noop.remote()),
                 "hoist": lambda: executor.execute(action, {"x": 1}, **options),
+                "plain": lambda: plain.execute(action, {"x": 1}, **options),
             },
             calls=300,
             rounds=7,
         )
         executor.shutdown()
+        plain.shutdown()
         ray.shutdown()
     report(
         [
@@ -88,6 +94,12 @@ def main() -> None:
                 f"{best['hoist'] * 1e3:.3f} ms",
                 f"raw ray.get(actor.noop.remote()) {best['raw'] * 1e3:.3f} ms",
                 f"{best['hoist'] / best['raw']:.2f}x; target <= 1.15x",
+            ),
+            (
+                "  the same through plain method calls (compiled=False)",
+                f"{best['plain'] * 1e3:.3f} ms",
+                "",
+                f"{best['plain'] / best['raw']:.2f}x",
             ),
         ]
     )

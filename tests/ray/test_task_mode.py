@@ -235,3 +235,26 @@ def test_a_requirement_that_fails_to_install_fails_the_run(
     assert "requirements" in info.value.error_message
     (run,) = runtime.store.list_runs()
     assert run.status is RunStatus.FAILED
+
+
+def test_warm_calls_go_through_a_compiled_graph(executor: Any, calc_plugin: Path) -> None:
+    assert run_plugin(calc_plugin, "add", {"a": 1}, executor=executor).total == 3
+    lines = list(executor._lines.values())
+    assert lines and all(line.compiled for line in lines)
+
+
+def test_plain_method_calls_when_compiled_graphs_are_off(
+    ray_cluster: Any, calc_plugin: Path, runtime: Runtime
+) -> None:
+    from hoist.executors.ray.task import RayActorExecutor
+
+    executor = RayActorExecutor(
+        address=ray_cluster.address, runtime=runtime, num_cpus=0.25, compiled=False
+    )
+    try:
+        assert run_plugin(calc_plugin, "add", {"a": 4}, executor=executor).total == 6
+        with pytest.raises(ActionFailedError, match="boom 2"):
+            run_plugin(calc_plugin, "boom", {"a": 2}, executor=executor)
+        assert not any(line.compiled for line in executor._lines.values())
+    finally:
+        executor.shutdown()
