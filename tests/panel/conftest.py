@@ -15,6 +15,7 @@ import pytest
 
 from hoist.runs.models import Run, RunStatus
 from hoist.server.accounts import Role
+from tests.conftest import write_files
 from tests.server.conftest import ADMIN_PASSWORD, LiveServer, serve, server_settings
 
 PASSWORD = "panel-password-1"
@@ -64,12 +65,9 @@ class Count(BaseAction[CountParams]):
 
 def write_plugin(root: Path) -> Path:
     """The ``paneltest`` plugin under ``root``."""
-    folder = root / "paneltest"
-    (folder / "plugin").mkdir(parents=True)
-    (folder / "config.yaml").write_text(PLUGIN_CONFIG)
-    (folder / "plugin" / "__init__.py").write_text("")
-    (folder / "plugin" / "actions.py").write_text(PLUGIN_ACTIONS)
-    return folder
+    return write_files(root / "paneltest", {
+        "config.yaml": PLUGIN_CONFIG, "plugin/__init__.py": "", "plugin/actions.py": PLUGIN_ACTIONS,
+    })  # fmt: skip
 
 
 def _free_socket() -> socket.socket:

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import need
+from tests.conftest import need, write_files
 
 PLUGIN_CONFIG = """\
 name: Calc
@@ -130,11 +130,8 @@ def ray_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
 
 @pytest.fixture
 def calc_plugin(tmp_path: Path) -> Path:
-    root = tmp_path / "calc"
-    (root / "plugin").mkdir(parents=True)
-    (root / "config.yaml").write_text(PLUGIN_CONFIG)
-    (root / "plugin" / "__init__.py").write_text("")
-    (root / "plugin" / "actions.py").write_text(PLUGIN_ACTIONS)
-    (root / "plugin" / "functions.py").write_text(PLUGIN_FUNCTIONS)
-    (root / "plugin" / "heavy.py").write_text(PLUGIN_HEAVY)
-    return root
+    return write_files(tmp_path / "calc", {
+        "config.yaml": PLUGIN_CONFIG, "plugin/__init__.py": "",
+        "plugin/actions.py": PLUGIN_ACTIONS, "plugin/functions.py": PLUGIN_FUNCTIONS,
+        "plugin/heavy.py": PLUGIN_HEAVY,
+    })  # fmt: skip

@@ -15,6 +15,7 @@ from hoist.errors import RunLostError
 from hoist.runs.models import RunStatus
 from hoist.runs.reader import RunFilter
 from hoist.runs.runtime import Runtime
+from tests.conftest import write_files
 
 FLOW_CONFIG = """\
 name: Flow
@@ -111,12 +112,9 @@ class Slow(BaseAction[SlowParams]):
 
 @pytest.fixture
 def flow_plugin(tmp_path: Path) -> Path:
-    root = tmp_path / "flowplug"
-    (root / "flow").mkdir(parents=True)
-    (root / "config.yaml").write_text(FLOW_CONFIG)
-    (root / "flow" / "__init__.py").write_text("")
-    (root / "flow" / "actions.py").write_text(FLOW_ACTIONS)
-    return root
+    return write_files(tmp_path / "flowplug", {
+        "config.yaml": FLOW_CONFIG, "flow/__init__.py": "", "flow/actions.py": FLOW_ACTIONS,
+    })  # fmt: skip
 
 
 @pytest.fixture
@@ -137,6 +135,13 @@ def _pipeline(plugin_root: Path, *second: str) -> Any:
         [plugin.load_action("prepare"), *(plugin.load_action(name) for name in second)],
         name="flow",
     )
+
+
+def _wait_for_node(executor: Any, run_id: str, key: str) -> None:
+    deadline = time.monotonic() + 60
+    while (current := executor.get_progress(run_id).current_action) is None or (current.key != key):
+        assert time.monotonic() < deadline, f"{key} never started"
+        time.sleep(0.05)
 
 
 def test_a_pipeline_runs_in_a_warm_actor_with_progress(
@@ -207,12 +212,7 @@ def test_cancel_a_running_pipeline(
     executor: Any, flow_plugin: Path, runtime: Runtime, tmp_path: Path
 ) -> None:
     handle = executor.submit(_pipeline(flow_plugin, "slow"), {"n": 1, "marker_dir": str(tmp_path)})
-    deadline = time.monotonic() + 60
-    while (current := executor.get_progress(handle.run_id).current_action) is None or (
-        current.key != "slow"
-    ):
-        assert time.monotonic() < deadline, "slow never started"
-        time.sleep(0.05)
+    _wait_for_node(executor, handle.run_id, "slow")
     started = time.monotonic()
     handle.cancel()
     with pytest.raises(RunCancelledError):
@@ -227,12 +227,7 @@ def test_a_killed_actor_makes_the_pipeline_lost_and_resumable(
 ) -> None:
     params = {"n": 1, "marker_dir": str(tmp_path), "seconds": 60}
     handle = executor.submit(_pipeline(flow_plugin, "slow"), params)
-    deadline = time.monotonic() + 60
-    while (current := executor.get_progress(handle.run_id).current_action) is None or (
-        current.key != "slow"
-    ):
-        assert time.monotonic() < deadline, "slow never started"
-        time.sleep(0.05)
+    _wait_for_node(executor, handle.run_id, "slow")
     ray = executor._connect()
     (actor,) = executor.actors()
     os.kill(ray.get(actor.pid.remote()), signal.SIGKILL)

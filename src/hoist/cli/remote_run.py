@@ -9,8 +9,11 @@ run to stop: ``hoist runs show RUN`` tells how it ended).
 
 from __future__ import annotations
 
+import contextlib
 import json
-from collections.abc import Mapping
+import signal
+import threading
+from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -48,8 +51,28 @@ def launch_remote(
         NotFoundError: no such plugin, action or pipeline on the server.
     """
     with connect(settings) as client:
-        run_id = client.launch(plugin, action, pipeline=pipeline, params=params, mode=mode)
+        # The server may start the run before its answer arrives: a Ctrl-C in between
+        # must still cancel it, so it waits until the run id is known.
+        with _deferred_interrupt() as interrupted:
+            run_id = client.launch(plugin, action, pipeline=pipeline, params=params, mode=mode)
+        if interrupted:
+            _cancel(client, run_id)
+            raise KeyboardInterrupt
         return follow_run(client, run_id, as_json=as_json, quiet=quiet)
+
+
+@contextlib.contextmanager
+def _deferred_interrupt() -> Iterator[list[int]]:
+    """Hold back SIGINT for the block (main thread only); yields the signals held."""
+    held: list[int] = []
+    if threading.current_thread() is not threading.main_thread():
+        yield held
+        return
+    previous = signal.signal(signal.SIGINT, lambda signum, _frame: held.append(signum))
+    try:
+        yield held
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def resume_remote(
