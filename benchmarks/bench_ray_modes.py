@@ -57,7 +57,7 @@ PLUGIN = {
 PIPELINE_LENGTH = 20
 
 
-def _job_mode(cluster: Any, root: Path, rounds: int = 5) -> tuple[float, float]:
+def _job_mode(cluster: Any, root: Path, rounds: int = 7) -> tuple[float, float]:
     from ray.job_submission import JobSubmissionClient
 
     from hoist.executors.plugin_runner import plugin_run_options
@@ -153,7 +153,7 @@ def main() -> None:
         [
             ("benchmark", "measured", "baseline (same run)", "ratio / target"),
             (
-                "job mode, submit to result, no-op action (median of 5)",
+                "job mode, submit to result, no-op action (median of 7)",
                 f"{job_hoist:.3f} s",
                 f"raw Jobs API hello-world {job_raw:.3f} s",
                 f"{job_hoist / job_raw:.2f}x; target <= 1.1x",

@@ -121,3 +121,23 @@ def test_an_unencodable_event_is_dropped_not_blocking(tmp_path: Path) -> None:
     assert [e.seq for e in store.events(run.id)] == [2]
     assert sink.dropped == 1
     sink.close()
+
+
+def test_an_idle_writer_sleeps_and_the_next_event_wakes_it(tmp_path: Path) -> None:
+    store = RunStore(f"sqlite:///{tmp_path / 'idle.db'}")
+    sink = StoreSink(store)
+    try:
+        deadline = time.monotonic() + 5
+        while not sink._idle:  # nothing queued, no live run: the writer sleeps untimed
+            assert time.monotonic() < deadline, "the writer never went idle"
+            time.sleep(0.01)
+        run = Run(id=new_run_id(), kind="action", action="a")
+        sink.open_run(run)  # no flush: the writer must wake by itself
+        deadline = time.monotonic() + 5
+        while not store.list_runs():
+            assert time.monotonic() < deadline, "an event emitted while idle was not written"
+            time.sleep(0.01)
+        assert store.get_run(run.id).id == run.id
+    finally:
+        sink.close()
+        store.close()

@@ -75,6 +75,7 @@ class StoreSink(EventSink):
         self._last_error: BaseException | None = None
         self.dropped = 0
         self._live: set[str] = set()
+        self._idle = False
         self._cancelled: frozenset[str] = frozenset()
         self._next_cancel_poll = 0.0
         self.heartbeat_interval = heartbeat_interval
@@ -86,11 +87,13 @@ class StoreSink(EventSink):
     def open_run(self, run: Run) -> None:
         self._queue.append(run)
         self._enqueued += 1
+        if self._idle:
+            self._wake.set()
 
     def emit(self, event: EventBase) -> None:
         self._queue.append(event)
         self._enqueued += 1
-        if len(self._queue) == self.batch_size:  # crossing it, not every event past it
+        if self._idle or len(self._queue) == self.batch_size:  # crossing it, not past it
             self._wake.set()
 
     def flush(self, timeout: float | None = 30.0) -> None:
@@ -143,7 +146,18 @@ class StoreSink(EventSink):
     def _run(self) -> None:
         backoff = self.interval
         while True:
-            self._wake.wait(self.interval)
+            # Idle (nothing queued, no live run to heartbeat): sleep until woken, so an
+            # idle process spends no CPU here; the next event wakes the writer at once.
+            # _idle is set before the queue is checked: an event appended meanwhile is
+            # either seen here or sees _idle and wakes the writer.
+            self._idle = True
+            if self._queue or self._live or self._closed:
+                self._idle = False
+            self._wake.wait(None if self._idle else self.interval)
+            if self._idle:  # the first event after a quiet spell: gather a batch first
+                self._idle = False
+                self._wake.clear()
+                self._wake.wait(self.interval)  # a flush() cuts this short
             self._wake.clear()
             closing = self._closed
             self._poll_cancellations()
