@@ -34,7 +34,7 @@ def test_runs_as_a_job_and_the_result_comes_through_the_store(
     executor: Any, calc_plugin: Path, runtime: Runtime
 ) -> None:
     result = run_plugin(calc_plugin, "add", {"a": 2, "b": 40}, executor=executor)
-    assert result.total == 42
+    assert result["total"] == 42  # JSON data: the driver does not import the action
     (run,) = runtime.store.list_runs()
     assert (run.status, run.mode, run.plugin, run.action) == (
         RunStatus.SUCCEEDED, "job", "calc", "add",
@@ -278,3 +278,35 @@ def test_a_bundled_wheel_is_installed_for_the_job(
         config.read_text() + "  uses_wheel:\n    entrypoint: plugin.uses_wheel:uses_wheel\n"
     )
     assert run_plugin(calc_plugin, "uses_wheel", {}, executor=executor) == {"answer": 42}
+
+
+def test_the_driver_never_imports_the_plugins_code(executor: Any, calc_plugin: Path) -> None:
+    import sys
+
+    from hoist.plugins.discovery import load_plugin
+
+    assert run_plugin(calc_plugin, "add", {"a": 1}, executor=executor)["total"] == 3
+    namespace = load_plugin(calc_plugin).namespace
+    assert namespace is not None
+    assert not [m for m in sys.modules if m.startswith(f"{namespace.prefix}.plugin")]
+
+
+def test_bad_params_are_named_by_the_worker(
+    executor: Any, calc_plugin: Path, runtime: Runtime
+) -> None:
+    from hoist import ParamsValidationError
+
+    with pytest.raises(ParamsValidationError) as info:
+        run_plugin(calc_plugin, "add", {"a": "many", "b": []}, executor=executor)
+    assert set(info.value.field_errors) == {"a", "b"}
+    (run,) = runtime.store.list_runs()
+    assert run.status is RunStatus.FAILED and run.error["type"] == "ParamsValidationError"
+
+
+def test_cli_bad_params_in_job_mode_exit_2(
+    ray_cluster: Any, hoist_proc: Any, calc_plugin: Path
+) -> None:
+    result = hoist_proc("run", str(calc_plugin), "add", "-p", "a=many", "--mode", "job",
+                        "--ray-address", ray_cluster.address)  # fmt: skip
+    assert result.code == 2, result.err
+    assert "a:" in result.err

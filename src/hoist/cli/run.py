@@ -54,21 +54,19 @@ def run_cmd(
         return launch_remote(runtime.settings, plugin, action=action, mode=mode,
                              params=params, as_json=as_json, quiet=quiet)  # fmt: skip
     from hoist.executors.modes import executor_class
-    from hoist.executors.plugin_runner import plugin_run_options
     from hoist.plugins.discovery import load_plugin
     from hoist.runs.sinks.console import ConsoleSink
     from hoist.runs.sinks.fanout import FanoutSink
 
     params = parse_params(pairs, raw)
     definition = load_plugin(plugin)
-    action_cls = definition.load_action(action)
     console = None if (as_json or quiet) else ConsoleSink()
     sink = runtime.sink if console is None else FanoutSink([runtime.sink, console])
     options: dict[str, Any] = {"sink": sink, "runtime": runtime}
     if mode != "local":
         options["address"] = ray_address
     executor = executor_class(mode)(**options)
-    prepared = executor.prepare(action_cls, params, **plugin_run_options(definition, action))
+    prepared = executor.prepare_plugin(definition, action, params)
     outcome: Any = None
     failed: BaseException | None = None
     try:

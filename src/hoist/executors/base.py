@@ -20,7 +20,7 @@ from hoist.runs.reader import RunLog
 from hoist.runs.runtime import Runtime, get_runtime
 from hoist.runs.sinks.base import EventSink
 
-__all__ = ["Executor", "PreparedRun"]
+__all__ = ["Executor", "PreparedRun", "plugin_run_options"]
 
 
 class PreparedRun:
@@ -134,6 +134,17 @@ class Executor(ABC):
         )
         return PreparedRun(cls, valid, run, entrypoint)
 
+    def prepare_plugin(
+        self, plugin: Any, action: str, params: BaseModel | Mapping[str, Any] | None = None
+    ) -> PreparedRun:
+        """:meth:`prepare` the action ``action`` of a loaded plugin definition.
+
+        Executors whose workers import the action themselves (Ray Jobs) may skip
+        importing it here.
+        """
+        options = plugin_run_options(plugin, action)
+        return self.prepare(plugin.load_action(action), params, **options)
+
     def execute(
         self,
         action_cls: Any,
@@ -183,3 +194,15 @@ class Executor(ABC):
     @abstractmethod
     def _submit(self, prepared: PreparedRun) -> RunHandle:
         """Start ``prepared``; return a handle."""
+
+
+def plugin_run_options(plugin: Any, action: str) -> dict[str, Any]:
+    """How a run of a plugin's action is recorded: plugin code, the action's name in the
+    plugin, its entrypoint, and the plugin folder (so other processes can load it)."""
+    meta = {"plugin_path": str(plugin.root)} if plugin.root is not None else {}
+    return {
+        "plugin": plugin.code,
+        "action": action,
+        "entrypoint": plugin.entrypoint(action),
+        "meta": meta,
+    }

@@ -9,7 +9,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from hoist.executors.base import Executor
+from hoist.executors.base import Executor, plugin_run_options
 from hoist.executors.modes import executor_class
 
 __all__ = ["plugin_run_options", "run_plugin"]
@@ -48,21 +48,9 @@ def run_plugin(
         executor = _executor(mode, executor_options)
     from hoist.plugins.discovery import load_plugin
 
-    plugin = load_plugin(plugin_code)
-    action_cls = plugin.load_action(action)
-    return executor.execute(action_cls, params, **plugin_run_options(plugin, action))
-
-
-def plugin_run_options(plugin: Any, action: str) -> dict[str, Any]:
-    """How a run of a plugin's action is recorded: plugin code, the action's name in the
-    plugin, its entrypoint, and the plugin folder (so other processes can load it)."""
-    meta = {"plugin_path": str(plugin.root)} if plugin.root is not None else {}
-    return {
-        "plugin": plugin.code,
-        "action": action,
-        "entrypoint": plugin.entrypoint(action),
-        "meta": meta,
-    }
+    return executor.execute_prepared(
+        executor.prepare_plugin(load_plugin(plugin_code), action, params)
+    )
 
 
 def _executor(mode: str, options: dict[str, Any]) -> Executor:

@@ -14,7 +14,6 @@ from hoist.errors import ResumeError
 from hoist.executors.base import Executor
 from hoist.executors.handle import RunHandle
 from hoist.executors.modes import executor_class
-from hoist.executors.plugin_runner import plugin_run_options
 from hoist.runs.models import Run, RunKind, RunStatus
 from hoist.runs.runtime import Runtime
 from hoist.runs.sinks.store import StoreSink
@@ -75,9 +74,7 @@ class Launcher:
             handle = start_pipeline(built, request.params, executor=executor, background=True)
         else:
             assert request.action is not None
-            action_cls = plugin.load_action(request.action)
-            options = plugin_run_options(plugin, request.action)
-            prepared = executor.prepare(action_cls, request.params, **options)
+            prepared = executor.prepare_plugin(plugin, request.action, request.params)
             handle = executor.submit_prepared(prepared)
             self.sink.flush()  # the id we return can be read at once, by any server
         self._keep(handle)

@@ -12,21 +12,22 @@ requirement that fails to install, a killed node) still ends its run in bounded 
 from __future__ import annotations
 
 import contextlib
-import queue
 import shlex
 import shutil
 import sys
 import threading
 import time
-import warnings
 from collections.abc import Iterator, Mapping
 from concurrent.futures import Future
 from pathlib import Path
 from typing import Any
 
+from pydantic import BaseModel
+
 from hoist.errors import (
     ActionFailedError,
     HoistError,
+    ParamsValidationError,
     ResultValidationError,
     RunCancelledError,
     RunLostError,
@@ -34,9 +35,12 @@ from hoist.errors import (
 from hoist.executors.base import Executor, PreparedRun
 from hoist.executors.handle import RunHandle
 from hoist.executors.ray.connect import RayUnavailableError, ensure_ray, is_loopback
+from hoist.executors.ray.job_support import OnTheWorker, run_fields, tail_job_logs
 from hoist.executors.ray.packaging import DEFAULT_EXCLUDES, PackageOptions, plugin_runtime_env
 from hoist.executors.ray.staging import JobDescription, stage_job
-from hoist.runs.models import Run, RunStatus
+from hoist.plugins.action import AnyParams
+from hoist.plugins.invoke import jsonable
+from hoist.runs.models import Run, RunKind, RunStatus, new_run_id
 
 __all__ = ["RayJobExecutor", "job_id_for"]
 
@@ -149,6 +153,25 @@ class RayJobExecutor(Executor):
         return is_loopback(address.split("://", 1)[-1].split("/", 1)[0])
 
     # ------------------------------------------------------------------ submitting
+    def prepare_plugin(
+        self, plugin: Any, action: str, params: BaseModel | Mapping[str, Any] | None = None
+    ) -> PreparedRun:
+        """Prepare a plugin's action without importing it: the job's worker imports it
+        (with the requirements the job installs) and validates the params; a bad param
+        fails the run with every field named (:class:`ParamsValidationError`).
+
+        The driver never imports the plugin's code, so its heavy dependencies need not
+        be installed here; the result comes back as JSON data.
+        """
+        plugin.action_config(action)  # an unknown action fails here, naming the known ones
+        data = params.model_dump(mode="json") if isinstance(params, BaseModel) else params
+        run = Run(
+            id=new_run_id(), kind=RunKind.ACTION, plugin=plugin.code, action=action,
+            mode=self.mode, params=jsonable(dict(data or {})),
+            meta={"plugin_path": str(plugin.root)} if plugin.root is not None else {},
+        )  # fmt: skip
+        return PreparedRun(OnTheWorker, AnyParams(), run, plugin.entrypoint(action))
+
     def _start(self, prepared: PreparedRun) -> str:
         """Record the run, stage its package and submit its job; returns the job id."""
         run = prepared.run
@@ -209,7 +232,7 @@ class RayJobExecutor(Executor):
         settings = self.runtime.settings
         job = JobDescription(
             entrypoint=entrypoint, action=run.action or prepared.action_cls.action_name,
-            plugin_path=where, run=_run_fields(run), params=run.params, env=dict(self.env),
+            plugin_path=where, run=run_fields(run), params=run.params, env=dict(self.env),
             store_url=settings.store_url, home=str(settings.home.resolve()),
             progress_interval=self.progress_interval,
         )  # fmt: skip
@@ -308,6 +331,8 @@ class RayJobExecutor(Executor):
         if run.status is RunStatus.CANCELLED:
             raise RunCancelledError(run.id)
         error = run.error or {}
+        if error.get("type") == "ParamsValidationError" and error.get("field_errors"):
+            raise ParamsValidationError(error["field_errors"])
         if run.status is RunStatus.LOST:
             raise RunLostError(run.id, str(error.get("message", "its worker died")))
         if error.get("type") == "ResultValidationError" and error.get("field_errors"):
@@ -340,29 +365,7 @@ class RayJobExecutor(Executor):
 
     def stream_logs(self, run_id: str) -> Iterator[str]:
         """The job's output as it comes, until the job ends."""
-        chunks: queue.Queue[str | BaseException | None] = queue.Queue()
-        client = self.client()
-
-        def pump() -> None:
-            import asyncio
-
-            async def tail() -> None:
-                async for chunk in client.tail_job_logs(job_id_for(run_id)):
-                    chunks.put(chunk)
-
-            try:
-                with warnings.catch_warnings():  # Ray's own aiohttp call warns
-                    warnings.simplefilter("ignore", DeprecationWarning)
-                    asyncio.run(tail())
-            except BaseException as exc:
-                chunks.put(exc)
-            chunks.put(None)
-
-        threading.Thread(target=pump, name=f"hoist-job-logs-{run_id}", daemon=True).start()
-        while (chunk := chunks.get()) is not None:
-            if isinstance(chunk, BaseException):
-                raise chunk
-            yield chunk
+        return tail_job_logs(self.client(), job_id_for(run_id))
 
     def stop(self, run_id: str) -> None:
         """Cancel the run: its action stops at the next cancellation point (the job's
@@ -372,11 +375,3 @@ class RayJobExecutor(Executor):
             self.client().stop_job(job_id_for(run_id))
 
     cancel = stop
-
-
-def _run_fields(run: Run) -> dict[str, Any]:
-    return {
-        "id": run.id, "kind": run.kind, "parent_id": run.parent_id, "plugin": run.plugin,
-        "action": run.action, "mode": run.mode, "params": run.params, "meta": run.meta,
-        "created_at": run.created_at,
-    }  # fmt: skip
