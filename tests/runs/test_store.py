@@ -92,6 +92,28 @@ def test_writes_are_idempotent_on_run_id_and_seq(store: RunStore) -> None:
     assert store.events(run.id) == [event]
 
 
+def test_a_run_recorded_elsewhere_first_still_gets_its_progress(store: RunStore) -> None:
+    # A driver records a job's run (queued); the job's worker then writes the same run
+    # and all its events in one batch: its folded progress must land, not be dropped.
+    run = _run()
+    store.write_batch([run], [])
+    events = [
+        StatusEvent(run_id=run.id, seq=1, ts=1.0, status=RunStatus.RUNNING),
+        ResultEvent(run_id=run.id, seq=2, ts=2.0, value={"total": 3}),
+        StatusEvent(run_id=run.id, seq=3, ts=3.0, status=RunStatus.SUCCEEDED),
+    ]
+    store.write_batch([run], events)
+    stored = store.get_run(run.id)
+    assert (stored.status, stored.result, stored.started_at, stored.finished_at) == (
+        RunStatus.SUCCEEDED, {"total": 3}, 1.0, 3.0,
+    )  # fmt: skip
+    # Writing the queued run again (a re-open) changes nothing; an ended run stays ended.
+    store.write_batch([run], [])
+    assert store.get_run(run.id).status is RunStatus.SUCCEEDED
+    store.write_batch([run], [StatusEvent(run_id=run.id, seq=4, ts=4.0, status=RunStatus.RUNNING)])
+    assert store.get_run(run.id).status is RunStatus.SUCCEEDED
+
+
 def test_list_runs_filters(store: RunStore) -> None:
     old = Run(id=new_run_id(), plugin="p1", action="a", created_at=100.0)
     new = Run(id=new_run_id(), plugin="p2", action="b", created_at=200.0)

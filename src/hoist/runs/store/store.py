@@ -47,8 +47,8 @@ class RunStore:
         self.url = url
         self.engine = create_store_engine(url)
         self._insert_run = PreparedStatement(
-            self.engine, self._dialect_insert(runs), [c.name for c in runs.columns
-                                                     if c.name != "cancel_requested"]
+            self.engine, self._run_upsert(), [c.name for c in runs.columns
+                                              if c.name != "cancel_requested"]
         )  # fmt: skip
         self._insert_event = PreparedStatement(
             self.engine, self._dialect_insert(events), [c.name for c in events.columns]
@@ -73,14 +73,39 @@ class RunStore:
         """Release the connection pool."""
         self.engine.dispose()
 
-    def _dialect_insert(self, table: sa.Table) -> Any:
+    def _run_upsert(self) -> Any:
+        """Insert a run; when another process recorded it first (a driver records a job's
+        run before its worker does), apply the progress this row carries instead: a
+        batch folds a new run's events into its row, and they must not be lost. A row
+        that says only ``queued`` changes nothing, and an ended run stays as it ended."""
+        insert = self._dialect_insert(runs, conflict=False)
+        new, old = insert.excluded, runs.c
+        ended = ", ".join(f"'{status}'" for status in RunStatus if status.is_terminal)
+        return insert.on_conflict_do_update(
+            index_elements=[runs.c.id],
+            set_={
+                "status": new.status,
+                "result": sa.func.coalesce(new.result, old.result),
+                "error": sa.func.coalesce(new.error, old.error),
+                "started_at": sa.func.coalesce(old.started_at, new.started_at),
+                "finished_at": sa.func.coalesce(new.finished_at, old.finished_at),
+                "heartbeat_at": sa.func.coalesce(new.heartbeat_at, old.heartbeat_at),
+            },
+            where=sa.text(f"runs.status NOT IN ({ended}) AND excluded.status <> 'queued'"),
+        )
+
+    def _dialect_insert(self, table: sa.Table, *, conflict: bool = True) -> Any:
+        """An INSERT that skips rows already stored (``conflict``: add ON CONFLICT DO
+        NOTHING), in this database's dialect."""
         if self.engine.dialect.name == "postgresql":
             from sqlalchemy.dialects.postgresql import insert as pg_insert
 
-            return pg_insert(table).on_conflict_do_nothing()
+            pg = pg_insert(table)
+            return pg.on_conflict_do_nothing() if conflict else pg
         from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-        return sqlite_insert(table).on_conflict_do_nothing()
+        lite = sqlite_insert(table)
+        return lite.on_conflict_do_nothing() if conflict else lite
 
     # writes -----------------------------------------------------------------------
     def write_batch(self, new_runs: Sequence[Run], new_events: Sequence[EventBase]) -> None:
