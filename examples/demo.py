@@ -38,7 +38,10 @@ def main() -> int:
         if code != 0:
             console.print(f"[red]hoist {argv[0]} exited with {code}")
             return code
-    console.print("\nNext: [bold]hoist runs show <RUN>[/], [bold]hoist runs logs <RUN>[/]")
+    console.print(
+        "\nNext: [bold]hoist runs show <RUN>[/], [bold]hoist runs logs <RUN>[/], or "
+        "[bold]hoist serve --plugins examples[/] to launch and watch runs in the browser"
+    )
     return 0
 
 
