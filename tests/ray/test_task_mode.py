@@ -258,3 +258,25 @@ def test_plain_method_calls_when_compiled_graphs_are_off(
         assert not any(line.compiled for line in executor._lines.values())
     finally:
         executor.shutdown()
+
+
+def test_a_secret_param_reaches_the_worker_and_stays_masked_in_the_store(
+    executor: Any, calc_plugin: Path, runtime: Runtime
+) -> None:
+    (calc_plugin / "plugin" / "secretive.py").write_text(
+        "from pydantic import BaseModel, SecretStr\nfrom hoist import BaseAction\n\n"
+        "class P(BaseModel):\n    key: SecretStr\n\n"
+        "class UsesKey(BaseAction[P]):\n"
+        "    def execute(self):\n"
+        "        return {'length': len(self.params.key.get_secret_value()),\n"
+        "                'head': self.params.key.get_secret_value()[:3]}\n"
+    )
+    config = calc_plugin / "config.yaml"
+    config.write_text(
+        config.read_text() + "  uses_key:\n    entrypoint: plugin.secretive:UsesKey\n"
+    )
+    result = run_plugin(calc_plugin, "uses_key", {"key": "sk-live-123456"}, executor=executor)
+    assert result == {"length": 14, "head": "sk-"}
+    (run,) = runtime.store.list_runs()
+    assert run.params == {"key": "**********"}
+    assert all("sk-live" not in str(e.to_dict()) for e in runtime.store.events(run.id))

@@ -19,7 +19,7 @@ from hoist.plugins.action import BaseAction
 from hoist.plugins.context import RuntimeContext
 from hoist.runs.models import RunStatus
 
-__all__ = ["invoke_action", "jsonable"]
+__all__ = ["invoke_action", "jsonable", "worker_params"]
 
 
 def invoke_action(action_cls: type[BaseAction[Any]], params: BaseModel, ctx: RuntimeContext) -> Any:
@@ -96,3 +96,33 @@ def jsonable(value: Any) -> Any:
     if isinstance(value, list | tuple | set | frozenset):
         return [jsonable(v) for v in value]
     return str(value)
+
+
+def worker_params(params: BaseModel) -> dict[str, Any]:
+    """Validated params as JSON data for a worker in another process: like the run's
+    recorded params, but with secret values (``SecretStr``/``SecretBytes``) revealed, which
+    the record keeps masked. Travels only to the worker, never into the run store."""
+    data: dict[str, Any] = params.model_dump(mode="json")
+    _reveal(params, data)
+    return data
+
+
+def _reveal(value: Any, data: Any) -> Any:
+    from pydantic import SecretBytes, SecretStr
+
+    if isinstance(value, SecretStr):
+        return value.get_secret_value()
+    if isinstance(value, SecretBytes):
+        return value.get_secret_value().decode("utf-8", "replace")
+    if isinstance(value, BaseModel) and isinstance(data, dict):
+        for name in type(value).model_fields:
+            if name in data:
+                data[name] = _reveal(getattr(value, name), data[name])
+    elif isinstance(value, list | tuple) and isinstance(data, list):
+        for i, (item, dumped) in enumerate(zip(value, data, strict=False)):
+            data[i] = _reveal(item, dumped)
+    elif isinstance(value, dict) and isinstance(data, dict):
+        for key, item in value.items():
+            if str(key) in data:
+                data[str(key)] = _reveal(item, data[str(key)])
+    return data

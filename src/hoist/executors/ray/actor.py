@@ -16,13 +16,22 @@ _actor_class: Any = None
 
 
 def action_payload(
-    spec: ActionSpec, run: Run, env: dict[str, Any], progress_interval: float
+    spec: ActionSpec,
+    run: Run,
+    env: dict[str, Any],
+    progress_interval: float,
+    params: dict[str, Any] | None = None,
 ) -> bytes:
-    """One call's arguments as a compact pickled tuple (see :func:`run_payload`)."""
+    """One call's arguments as a compact pickled tuple (see :func:`run_payload`).
+
+    ``params``: what the action gets (default: the run's recorded params, where secrets
+    are masked); pass :func:`~hoist.plugins.invoke.worker_params` so that secret values
+    reach it. The run is still recorded with its masked params.
+    """
     return pickle.dumps(
         (spec.entrypoint, spec.action, spec.plugin_path, run.id, run.kind, run.parent_id,
          run.plugin, run.action, run.mode, run.params, run.meta, run.created_at, env,
-         progress_interval),
+         progress_interval, params),
         protocol=pickle.HIGHEST_PROTOCOL,
     )  # fmt: skip
 
@@ -31,13 +40,14 @@ def run_payload(worker: WorkerRuntime, payload: bytes) -> bytes:
     """Run the action an :func:`action_payload` describes; returns the pickled
     ``("ok", result)`` or ``("outcome", Outcome)`` (never raises for the action's own
     failures)."""
-    (entrypoint, action, plugin_path, run_id, kind, parent_id, plugin, name, mode,
-     params, meta, created_at, env, progress_interval) = pickle.loads(payload)  # fmt: skip
+    (entrypoint, action, plugin_path, run_id, kind, parent_id, plugin, name, mode, params,
+     meta, created_at, env, progress_interval, revealed) = pickle.loads(payload)  # fmt: skip
     if plugin_path == "@working_dir":
         plugin_path = os.getcwd()
     run = Run(id=run_id, kind=kind, parent_id=parent_id, plugin=plugin, action=name,
               mode=mode, params=params, meta=meta, created_at=created_at)  # fmt: skip
-    outcome = worker.run(ActionSpec(entrypoint, action, plugin_path), run, params, env,
+    outcome = worker.run(ActionSpec(entrypoint, action, plugin_path), run,
+                         params if revealed is None else revealed, env,
                          progress_interval)  # fmt: skip
     if outcome.status == "succeeded":  # the common case travels as a bare tuple
         return pickle.dumps(("ok", outcome.result), protocol=pickle.HIGHEST_PROTOCOL)

@@ -20,7 +20,7 @@ from hoist.executors.ray.actor import action_payload, run_payload
 from hoist.executors.ray.connect import import_ray
 from hoist.executors.ray.worker import ActionSpec, Outcome, WorkerRuntime
 from hoist.plugins.context import RuntimeContext
-from hoist.plugins.invoke import jsonable
+from hoist.plugins.invoke import jsonable, worker_params
 from hoist.runs.models import Run, RunKind
 from hoist.runs.runtime import Runtime
 from hoist.settings import Settings
@@ -73,7 +73,9 @@ class ClusterNodeExecutor(LocalExecutor):
         if shared is not None:
             run.meta = {**run.meta, "node": node.key, "pipeline_run_id": shared.run_id,
                         "pipeline_dir": str(shared.working_dir)}  # fmt: skip
-        payload = action_payload(spec, run, dict(self.env), self.progress_interval)
+        payload = action_payload(
+            spec, run, dict(self.env), self.progress_interval, worker_params(prepared.params)
+        )
         ref = self._task.options(**options).remote(self.store_url, self.home, payload)
         return self._wait_node(ray, ref, prepared.run, ctx)
 

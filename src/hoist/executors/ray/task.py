@@ -32,6 +32,7 @@ from hoist.executors.ray.channel import ActorLine
 from hoist.executors.ray.connect import ensure_ray, is_loopback
 from hoist.executors.ray.packaging import PackageOptions, plugin_runtime_env, upload_working_dir
 from hoist.executors.ray.worker import RECHECK_AFTER, ActionSpec, Outcome
+from hoist.plugins.invoke import worker_params
 from hoist.runs.models import RunStatus
 
 __all__ = ["RayActorExecutor", "action_entrypoint", "outcome_result"]
@@ -217,7 +218,9 @@ class RayActorExecutor(Executor):
     def _run(self, prepared: PreparedRun, actor: Any, spec: ActionSpec) -> Any:
         ray = self._connect()
         run = prepared.run
-        payload = action_payload(spec, run, self._env, self.progress_interval)
+        payload = action_payload(
+            spec, run, self._env, self.progress_interval, worker_params(prepared.params)
+        )
         with self._lock:
             self._running[run.id] = actor
         try:
