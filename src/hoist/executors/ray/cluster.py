@@ -8,6 +8,7 @@ It never runs ``ray stop``, which would stop every cluster on the machine.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
@@ -32,6 +33,20 @@ LOOPBACK_ENV = {
     "RAY_USAGE_STATS_ENABLED": "0",
 }
 """Environment for a private loopback cluster and its drivers."""
+
+
+def _end_with_parent() -> None:
+    """In the head's process, before ``ray start`` runs: on Linux, ask the kernel for a
+    SIGTERM when the thread that started it goes away, so a driver that dies hard (killed,
+    or aborted by Ray itself) does not leave its private cluster running. ``ray start
+    --block`` stops its own processes on SIGTERM. Elsewhere: nothing (stop() still works).
+    """
+    if sys.platform != "linux":
+        return
+    import ctypes
+
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
 
 
 def free_port() -> int:
@@ -99,6 +114,7 @@ class LocalRayCluster:
             stderr=subprocess.STDOUT,
             text=True,
             start_new_session=True,
+            preexec_fn=_end_with_parent,
         )
         deadline = time.monotonic() + timeout
         while True:
