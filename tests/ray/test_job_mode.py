@@ -174,15 +174,6 @@ def test_shipped_plugin_runs_from_the_jobs_working_dir(
     assert run_plugin(calc_plugin, "shout", {"text": "ray"}, executor=executor) == {"out": "RAY!"}
 
 
-def test_cli_job_mode(ray_cluster: Any, hoist_proc: Any, calc_plugin: Path) -> None:
-    result = hoist_proc("run", str(calc_plugin), "add", "-p", "a=5", "--mode", "job",
-                        "--ray-address", ray_cluster.address, "--json")  # fmt: skip
-    assert result.code == 0, result.err
-    run = json.loads(result.out)
-    assert run["status"] == "succeeded" and run["mode"] == "job"
-    assert run["result"]["total"] == 7
-
-
 def test_a_killed_job_process_makes_the_run_lost(
     executor: Any, calc_plugin: Path, runtime: Runtime, tmp_path: Path
 ) -> None:
@@ -213,15 +204,6 @@ def test_a_killed_job_process_makes_the_run_lost(
     with pytest.raises(RunLostError):
         handle.result(timeout=30)
     assert runtime.store.get_run(handle.run_id).status is RunStatus.LOST
-
-
-def test_unreachable_address_fails_at_once(hoist_proc: Any, calc_plugin: Path) -> None:
-    start = time.monotonic()
-    result = hoist_proc("run", str(calc_plugin), "add", "--mode", "job",
-                        "--ray-address", "127.0.0.1:1")  # fmt: skip
-    assert result.code == 2, result.err
-    assert "no Ray cluster answers at 127.0.0.1:1" in result.err
-    assert time.monotonic() - start < 30
 
 
 def test_a_second_cluster_in_one_process_is_refused(ray_cluster: Any, runtime: Runtime) -> None:

@@ -183,27 +183,6 @@ def test_oversized_plugin_is_refused(ray_cluster: Any, calc_plugin: Path, runtim
     assert run.status is RunStatus.FAILED and "weights.bin" in run.error["message"]
 
 
-def test_unreachable_address_is_a_clear_error(
-    ray_cluster: Any, hoist_proc: Any, calc_plugin: Path
-) -> None:
-    # A fresh process: this one is already connected to the test cluster.
-    start = time.monotonic()
-    result = hoist_proc("run", str(calc_plugin), "add", "--mode", "task",
-                        "--ray-address", "127.0.0.1:1")  # fmt: skip
-    assert result.code == 2, result.err
-    assert "no Ray cluster answers at 127.0.0.1:1" in result.err
-    assert time.monotonic() - start < 30
-
-
-def test_cli_task_mode(ray_cluster: Any, hoist_proc: Any, calc_plugin: Path) -> None:
-    result = hoist_proc("run", str(calc_plugin), "add", "-p", "a=4", "--mode", "task",
-                        "--ray-address", ray_cluster.address, "--json")  # fmt: skip
-    assert result.code == 0, result.err
-    run = json.loads(result.out)
-    assert run["status"] == "succeeded" and run["mode"] == "task"
-    assert run["result"]["total"] == 6
-
-
 def test_embedded_default_starts_a_private_local_ray(
     ray_cluster: Any, hoist_proc: Any, calc_plugin: Path
 ) -> None:

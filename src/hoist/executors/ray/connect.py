@@ -17,7 +17,7 @@ from typing import Any
 
 from hoist.errors import HoistError, MissingExtraError
 
-__all__ = ["RayUnavailableError", "ensure_ray", "import_ray", "is_loopback"]
+__all__ = ["RayUnavailableError", "ensure_ray", "import_ray", "is_loopback", "on_this_machine"]
 
 _lock = threading.Lock()
 
@@ -95,6 +95,14 @@ def ensure_ray(address: str | None = None, *, num_cpus: int = 2, timeout: float 
             where = address or "a new local Ray"
             raise RayUnavailableError(f"cannot start or reach {where}: {exc}") from exc
     return ray
+
+
+def on_this_machine(address: str | None) -> bool:
+    """True for no address (a private local Ray) or an address on loopback, whether a
+    GCS address (``host:port``, ``ray://host:port``) or a dashboard URL."""
+    if address is None:
+        return True
+    return is_loopback(address.split("://", 1)[-1].split("/", 1)[0])
 
 
 def is_loopback(address: str) -> bool:

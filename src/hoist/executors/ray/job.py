@@ -34,9 +34,13 @@ from hoist.errors import (
 )
 from hoist.executors.base import Executor, PreparedRun
 from hoist.executors.handle import RunHandle
-from hoist.executors.ray.connect import RayUnavailableError, ensure_ray, is_loopback
+from hoist.executors.ray.connect import RayUnavailableError, ensure_ray, on_this_machine
 from hoist.executors.ray.job_support import OnTheWorker, run_fields, tail_job_logs
-from hoist.executors.ray.packaging import DEFAULT_EXCLUDES, PackageOptions, plugin_runtime_env
+from hoist.executors.ray.packaging import (
+    DEFAULT_EXCLUDES,
+    PackageOptions,
+    plugin_runtime_env_from_config,
+)
 from hoist.executors.ray.staging import JobDescription, stage_job
 from hoist.plugins.action import AnyParams
 from hoist.plugins.invoke import jsonable
@@ -127,7 +131,7 @@ class RayJobExecutor(Executor):
     def _connect_client(self) -> Any:
         address = self.cluster_address
         if address is None or "://" not in address:
-            ray = ensure_ray(address, num_cpus=self.ray_num_cpus)
+            ensure_ray(address, num_cpus=self.ray_num_cpus)
             from ray._private.worker import get_dashboard_url
 
             dashboard = get_dashboard_url()  # type: ignore[no-untyped-call]
@@ -137,7 +141,6 @@ class RayJobExecutor(Executor):
                     "which serves the Jobs API: start its head with --include-dashboard=true"
                 )
             address = dashboard if "://" in dashboard else f"http://{dashboard}"
-            del ray
         from ray.job_submission import JobSubmissionClient
 
         try:
@@ -147,10 +150,7 @@ class RayJobExecutor(Executor):
             raise RayUnavailableError(message) from None
 
     def _local_cluster(self) -> bool:
-        address = self.cluster_address
-        if address is None:
-            return True
-        return is_loopback(address.split("://", 1)[-1].split("/", 1)[0])
+        return on_this_machine(self.cluster_address)
 
     # ------------------------------------------------------------------ submitting
     def prepare_plugin(
@@ -217,11 +217,9 @@ class RayJobExecutor(Executor):
             from hoist.plugins.discovery import load_plugin
 
             config = load_plugin(plugin_path).config
-            env = plugin_runtime_env(
-                Path(plugin_path), extra=env, options=self.package, ship=ship,
-                requirements=list(config.requirements), package_manager=config.package_manager,
-                package_manager_options=list(getattr(config, "package_manager_options", [])),
-            )  # fmt: skip
+            env = plugin_runtime_env_from_config(
+                Path(plugin_path), config, extra=env, options=self.package, ship=ship
+            )
             excludes = list(env.pop("excludes", excludes))
             where = "@working_dir" if ship else str(Path(plugin_path).resolve())
             entrypoint = prepared.entrypoint or ""

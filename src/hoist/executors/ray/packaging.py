@@ -21,6 +21,7 @@ __all__ = [
     "check_size",
     "iter_package_files",
     "plugin_runtime_env",
+    "plugin_runtime_env_from_config",
     "upload_working_dir",
 ]
 
@@ -121,6 +122,23 @@ def plugin_runtime_env(
     for key, value in extra.items():
         env.setdefault(key, value)
     return env
+
+
+def plugin_runtime_env_from_config(
+    root: Path,
+    config: Any,
+    *,
+    extra: Mapping[str, Any] | None = None,
+    options: PackageOptions | None = None,
+    ship: bool = True,
+) -> dict[str, Any]:
+    """:func:`plugin_runtime_env` with the requirements and package manager a plugin's
+    ``config.yaml`` declares."""
+    return plugin_runtime_env(
+        root, extra=extra, options=options, ship=ship,
+        requirements=list(config.requirements), package_manager=config.package_manager,
+        package_manager_options=list(getattr(config, "package_manager_options", [])),
+    )  # fmt: skip
 
 
 def check_size(root: Path, patterns: Sequence[str], max_size_mb: float) -> int:

@@ -29,8 +29,12 @@ from hoist.executors.base import Executor, PreparedRun
 from hoist.executors.handle import RunHandle
 from hoist.executors.ray.actor import action_payload
 from hoist.executors.ray.channel import ActorLine
-from hoist.executors.ray.connect import ensure_ray, is_loopback
-from hoist.executors.ray.packaging import PackageOptions, plugin_runtime_env, upload_working_dir
+from hoist.executors.ray.connect import ensure_ray, on_this_machine
+from hoist.executors.ray.packaging import (
+    PackageOptions,
+    plugin_runtime_env_from_config,
+    upload_working_dir,
+)
 from hoist.executors.ray.worker import RECHECK_AFTER, ActionSpec, Outcome
 from hoist.plugins.invoke import worker_params
 from hoist.runs.models import RunStatus
@@ -100,8 +104,7 @@ class RayActorExecutor(Executor):
     # ------------------------------------------------------------------ actors
     def _connect(self) -> Any:
         if self._ray is None or not self._ray.is_initialized():
-            address = self.address or self.runtime.settings.ray_address
-            self._ray = ensure_ray(address, num_cpus=self.ray_num_cpus)
+            self._ray = ensure_ray(self.cluster_address, num_cpus=self.ray_num_cpus)
         return self._ray
 
     def _actor(self, prepared: PreparedRun) -> tuple[Any, ActionSpec]:
@@ -151,11 +154,9 @@ class RayActorExecutor(Executor):
         if plugin_path and definition is not None:
             ship = self.ship if self.ship is not None else not self._local_cluster()
             config = definition.config
-            env = plugin_runtime_env(
-                Path(plugin_path), extra=env, options=self.package, ship=ship,
-                requirements=list(config.requirements), package_manager=config.package_manager,
-                package_manager_options=list(getattr(config, "package_manager_options", [])),
-            )  # fmt: skip
+            env = plugin_runtime_env_from_config(
+                Path(plugin_path), config, extra=env, options=self.package, ship=ship
+            )
             if ship:
                 env = upload_working_dir(env)
             where = "@working_dir" if ship else str(Path(plugin_path).resolve())
@@ -185,9 +186,13 @@ class RayActorExecutor(Executor):
             .remote(settings.store_url, str(settings.home), self.secrets)
         )
 
+    @property
+    def cluster_address(self) -> str | None:
+        """The configured cluster address (``None``: a private local Ray)."""
+        return self.address or self.runtime.settings.ray_address
+
     def _local_cluster(self) -> bool:
-        address = self.address or self.runtime.settings.ray_address
-        return address is None or is_loopback(address)
+        return on_this_machine(self.cluster_address)
 
     def _release(self, actor: Any) -> None:
         with self._lock:
