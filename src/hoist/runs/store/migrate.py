@@ -1,8 +1,15 @@
-"""Bring a store's schema to :data:`~hoist.runs.store.schema.HEAD_REVISION`.
+"""Bring a store's schema to :data:`~hoist.runs.store.schema.HEAD_REVISION`, and compare
+the migrated schema with the tables the code declares.
 
 A store already at head costs one ``SELECT``; Alembic is imported only when there is
 something to do. Concurrent migrators are serialised (a file lock for SQLite, an advisory
 lock for PostgreSQL).
+
+The store's database also holds tables of layers above this one (the server's accounts,
+created by migration ``0002``). This layer cannot import them, so their owners hand their
+:class:`~sqlalchemy.MetaData` to :func:`target_metadata` (and to :func:`schema_diff` and
+:func:`alembic_config`), which composes it with the run store's own: Alembic's
+``target_metadata`` then covers every table the migrations create.
 """
 
 from __future__ import annotations
@@ -11,12 +18,17 @@ import contextlib
 import fcntl
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
 from hoist.runs.store.schema import HEAD_REVISION
+from hoist.runs.store.schema import metadata as store_metadata
 
-__all__ = ["current_revision", "upgrade"]
+if TYPE_CHECKING:
+    from alembic.config import Config
+
+__all__ = ["alembic_config", "current_revision", "schema_diff", "target_metadata", "upgrade"]
 
 _PG_LOCK_KEY = 0x486F697374  # "Hoist"
 
@@ -28,6 +40,35 @@ def current_revision(conn: sa.Connection) -> str | None:
     return conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar()
 
 
+def target_metadata(*others: sa.MetaData) -> sa.MetaData:
+    """The run store's tables plus those of ``others``, as one :class:`~sqlalchemy.MetaData`.
+
+    Raises:
+        ValueError: two of them declare the same table.
+    """
+    if not others:
+        return store_metadata
+    combined = sa.MetaData()
+    for metadata in (store_metadata, *others):
+        for table in metadata.tables.values():
+            if table.key in combined.tables:
+                raise ValueError(f"table {table.key!r} is declared twice")
+            table.to_metadata(combined)
+    return combined
+
+
+def alembic_config(conn: sa.Connection, *others: sa.MetaData) -> Config:
+    """An Alembic config that runs the store's migrations on ``conn``, its
+    ``target_metadata`` being :func:`target_metadata` of ``others``."""
+    from alembic.config import Config
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(Path(__file__).parent / "migrations"))
+    cfg.attributes["connection"] = conn
+    cfg.attributes["target_metadata"] = target_metadata(*others)
+    return cfg
+
+
 def upgrade(engine: sa.Engine) -> None:
     """Migrate ``engine``'s database to head (no-op when already there)."""
     with engine.connect() as conn:
@@ -37,12 +78,19 @@ def upgrade(engine: sa.Engine) -> None:
         if current_revision(conn) == HEAD_REVISION:
             return
         from alembic import command
-        from alembic.config import Config
 
-        cfg = Config()
-        cfg.set_main_option("script_location", str(Path(__file__).parent / "migrations"))
-        cfg.attributes["connection"] = conn
-        command.upgrade(cfg, "head")
+        command.upgrade(alembic_config(conn), "head")
+
+
+def schema_diff(conn: sa.Connection, *others: sa.MetaData) -> list[Any]:
+    """What Alembic's autogenerate would change to make ``conn``'s database match
+    :func:`target_metadata` of ``others`` (its ``compare_metadata`` entries); empty when
+    the migrations and the declared tables agree."""
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    context = MigrationContext.configure(conn)
+    return list(compare_metadata(context, target_metadata(*others)))
 
 
 @contextlib.contextmanager

@@ -1,5 +1,10 @@
 """Account tables (SQLAlchemy Core). They live in the run store's database; their schema
-is created by the run store's migration ``0002_accounts``."""
+is created by the run store's migration ``0002_accounts``.
+
+The run store cannot import this layer: :data:`metadata` is what the server hands to
+:func:`hoist.runs.store.migrate.target_metadata` (and ``schema_diff``) so that Alembic's
+comparison covers these tables too.
+"""
 
 from __future__ import annotations
 

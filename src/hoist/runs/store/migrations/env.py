@@ -1,12 +1,18 @@
-"""Alembic environment: always run on the connection Hoist hands over."""
+"""Alembic environment: always run on the connection Hoist hands over, comparing with the
+``target_metadata`` it hands over (the run store's tables plus those of the layers above
+that live in its database: see :func:`hoist.runs.store.migrate.target_metadata`)."""
 
 from __future__ import annotations
 
 from alembic import context
 
-from hoist.runs.store.schema import metadata
+from hoist.runs.store.migrate import target_metadata
 
-connection = context.config.attributes["connection"]
-context.configure(connection=connection, target_metadata=metadata, render_as_batch=True)
+attributes = context.config.attributes
+context.configure(
+    connection=attributes["connection"],
+    target_metadata=attributes.get("target_metadata") or target_metadata(),
+    render_as_batch=True,
+)
 with context.begin_transaction():
     context.run_migrations()
