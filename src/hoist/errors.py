@@ -11,6 +11,7 @@ The tree::
     │   │   ├── ActionNotFoundError
     │   │   └── RunNotFoundError
     │   ├── UnknownModeError
+    │   │   └── ServeModeError      the action is declared ``method: serve`` (a deployment)
     │   ├── IncompatibleTypesError  output_type → input_type mismatch
     │   ├── PipelineDefinitionError .nodes (a cycle, a dangling dependency, ...)
     │   └── ResumeError             .run_id (nothing to resume, corrupt checkpoint, ...)
@@ -48,6 +49,7 @@ __all__ = [
     "RunLostError",
     "RunNotFoundError",
     "StoreError",
+    "ServeModeError",
     "UnknownModeError",
     "UserInputError",
     "field_errors_from_pydantic",
@@ -155,6 +157,25 @@ class UnknownModeError(UserInputError):
         self.mode = mode
         self.available = sorted(available)
         super().__init__(f"unknown mode '{mode}'; choose one of: {', '.join(self.available)}")
+
+
+class ServeModeError(UnknownModeError):
+    """The action declares ``method: serve``: it is deployed as a service, not run as a
+    one-off action (pass another mode to run it as an action)."""
+
+    def __init__(self, action: str, plugin: str | None = None) -> None:
+        self.mode = "serve"
+        self.available = []
+        self.action = action
+        self.plugin = plugin
+        where = f"action '{action}'" + (f" of plugin '{plugin}'" if plugin else "")
+        UserInputError.__init__(
+            self,
+            f"{where} is declared 'method: serve' in config.yaml: it is meant to be deployed "
+            "as a service, and deployment is not available in this version of Hoist; "
+            "to run it once as an action, give a mode: local, task or job "
+            "(hoist run --mode local, run_plugin(..., mode='local'))",
+        )
 
 
 class IncompatibleTypesError(UserInputError):

@@ -23,13 +23,14 @@ import pytest
 
 from tests.conftest import EXAMPLES, HOIST
 from tests.server.conftest import ADMIN_PASSWORD, LiveServer, serve, server_settings
+from tests.waiting import wait_until
 
 PLUGIN = """\
 name: Remote
 code: remote
 actions:
-  wait: {entrypoint: "plugin:wait", method: task}
-  boom: {entrypoint: "plugin:boom", method: task}
+  wait: {entrypoint: "plugin:wait", method: local}
+  boom: {entrypoint: "plugin:boom", method: local}
 """
 
 CODE = """
@@ -224,10 +225,12 @@ def test_ctrl_c_cancels_the_remote_run_and_exits_130(
         env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
     viewer = server.client("viewer")
-    deadline = time.monotonic() + 60
-    while not viewer.list_runs(status=["running"]):
-        assert proc.poll() is None and time.monotonic() < deadline
-        time.sleep(0.05)
+
+    def running() -> bool:
+        assert proc.poll() is None, "hoist run exited early"
+        return bool(viewer.list_runs(status=["running"]))
+
+    wait_until(running, timeout=60, what="the remote run to be running")
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 130, err

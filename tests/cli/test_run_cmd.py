@@ -17,9 +17,12 @@ category: custom
 actions:
   add:
     entrypoint: plugin.actions:AddAction
-    method: task
+    method: local
   fail:
     entrypoint: plugin.actions:FailAction
+  deploy:
+    entrypoint: plugin.actions:AddAction
+    method: serve
 """
 
 CODE = """
@@ -95,6 +98,16 @@ def test_run_is_recorded_and_listed(hoist: Any, calc: Path) -> None:
     ]  # fmt: skip
 
 
+def test_config_method_is_the_default_mode(hoist: Any, calc: Path) -> None:
+    """``method:`` in config.yaml picks the mode when --mode is not given."""
+    ran = hoist("run", str(calc), "add", "-p", "a=1", "--json").json()
+    assert ran["mode"] == "local"
+    # an explicit --mode wins over method: serve
+    forced = hoist("run", str(calc), "deploy", "-p", "a=2", "--mode", "local", "--json").json()
+    assert (forced["status"], forced["mode"]) == ("succeeded", "local")
+    assert hoist("runs", "list", "--json").json()[0]["action"] == "deploy"
+
+
 def test_invalid_params_exit_2_naming_fields(hoist: Any, calc: Path) -> None:
     result = hoist("run", str(calc), "add", "-p", "b=4096")
     assert result.code == 2
@@ -120,6 +133,8 @@ def test_failing_action_exits_1_with_traceback_stored(hoist: Any, calc: Path) ->
         (["run", "/no/such/plugin", "add"], "unknown plugin"),
         (["run", "{calc}", "add", "-p", "a=1", "--mode", "warp"], "unknown mode 'warp'"),
         (["run", "{calc}", "add", "--params", "{{oops"], "invalid JSON"),
+        (["run", "{calc}", "deploy", "-p", "a=1"], "declared 'method: serve'"),
+        (["run", "{calc}", "deploy", "-p", "a=1"], "give a mode: local, task or job"),
     ],
 )
 def test_bad_input_exits_2(hoist: Any, calc: Path, args: list[str], message: str) -> None:

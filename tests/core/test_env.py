@@ -41,10 +41,19 @@ def test_bad_values_name_the_key(getter: str, value: str, rule: str) -> None:
     assert info.value.key == "K"
 
 
-def test_missing_required_setting() -> None:
+def test_missing_setting_is_none_unless_required() -> None:
+    env = PluginEnvironment({})
+    # The seed reads an optional key with no default: api_key = env.get_str('API_KEY')
+    assert env.get_str("API_KEY") is None
+    assert env.get_int("BATCH_SIZE") is None
+    assert env.get_bool("DEBUG") is None
+    assert env.get_list("TAGS") is None
+    assert env.get_int("BATCH_SIZE", default=32) == 32
     with pytest.raises(ConfigError, match="required") as info:
-        PluginEnvironment({}).get_str("API_KEY")
+        env.get_str("API_KEY", required=True)
     assert info.value.key == "API_KEY"
+    with pytest.raises(ConfigError, match="required"):
+        env.get_float("LR", required=True)
 
 
 def test_from_file_and_merge(tmp_path: Path) -> None:

@@ -134,3 +134,27 @@ def test_concurrent_submissions_overlap() -> None:
 def test_unknown_mode() -> None:
     with pytest.raises(UnknownModeError, match="choose one of: job, local, task"):
         executor_class("warp")
+
+
+def test_handle_answers_from_the_moment_it_exists() -> None:
+    """Found in use: reading a fresh handle raised RunNotFoundError before the store
+    sink had written the run. Every read answers (``queued`` until recorded)."""
+    gate = threading.Event()
+
+    class Gated(BaseAction[SleepParams]):
+        def execute(self) -> int:
+            gate.wait(30)
+            return 1
+
+    with LocalExecutor(max_workers=1) as executor:  # the real store sink (SQLite)
+        blocker = executor.submit(Gated, {})
+        for _ in range(20):
+            handle = executor.submit(Sleeper, {"steps": 1})
+            assert handle.status in (RunStatus.QUEUED, RunStatus.RUNNING)
+            assert handle.run.id == handle.run_id
+            assert handle.run_id in repr(handle)
+            assert not handle.done()
+        gate.set()
+        assert blocker.result(30) == 1
+        assert handle.result(30) == {"steps": 1}
+        assert handle.status is RunStatus.SUCCEEDED

@@ -68,7 +68,7 @@ def _action(steps: list[Step], holder: dict[str, Any]) -> type[BaseAction[AnyPar
             for step in steps:
                 registry.register(step)
 
-        def create_step_context(self) -> Ctx:
+        def create_context(self) -> Ctx:
             ctx = Ctx(runtime_ctx=self.ctx, params=self.params)
             holder["ctx"] = ctx
             return ctx
@@ -154,3 +154,35 @@ def test_registry_editing() -> None:
         registry.register(Step("a"))
     with pytest.raises(Exception, match="did you mean 'c'"):
         registry.insert_after("cc", Step("e"))
+
+
+class StepsWin(BaseAction[AnyParams]):
+    """Overrides execute() too: the registered steps take precedence (seed 003)."""
+
+    def setup_steps(self, registry: StepRegistry[Ctx]) -> None:
+        registry.register(Step("only"))
+
+    def create_context(self) -> Ctx:
+        return Ctx(runtime_ctx=self.ctx, params=self.params)
+
+    def execute(self) -> str:
+        return "execute() ran"
+
+
+class NoStepsRegistered(StepsWin):
+    def setup_steps(self, registry: StepRegistry[Ctx]) -> None:
+        pass
+
+
+def test_registered_steps_take_precedence_over_execute() -> None:
+    assert LocalExecutor(sink=MemorySink()).execute(StepsWin, {}) == {"only": True}
+
+
+def test_execute_runs_when_no_step_is_registered() -> None:
+    assert LocalExecutor(sink=MemorySink()).execute(NoStepsRegistered, {}) == "execute() ran"
+
+
+def test_registry_is_generic_in_its_context() -> None:
+    registry = StepRegistry[Ctx]()
+    registry.register(Step("a"))
+    assert registry.names == ["a"]

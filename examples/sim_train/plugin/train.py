@@ -113,7 +113,7 @@ class TrainAction(BaseAction[TrainParams]):
         for step in (PrepareData(), Train(), Evaluate(), SaveModel()):
             registry.register(step)
 
-    def create_step_context(self) -> TrainContext:
+    def create_context(self) -> TrainContext:
         return TrainContext(runtime_ctx=self.ctx, params=self.params)
 
     def step_result(self, context: TrainContext) -> TrainResult:  # type: ignore[override]

@@ -20,11 +20,13 @@ __all__ = ["run_cmd"]
 @click.argument("action")
 @params_options
 @click.option(
-    "--mode", default="local", show_default=True, help="Where to run it: local or task (Ray)."
+    "--mode",
+    default=None,
+    help="Where to run it: local, task or job (Ray). Default: the action's method: in "
+    "config.yaml, else local.",
 )
 @click.option(
     "--ray-address",
-    envvar="HOIST_RAY_ADDRESS",
     help="Ray cluster for --mode task (default: a private local Ray). Env: HOIST_RAY_ADDRESS.",
 )
 @output_options
@@ -35,7 +37,7 @@ def run_cmd(
     action: str,
     pairs: tuple[str, ...],
     raw: str | None,
-    mode: str,
+    mode: str | None,
     ray_address: str | None,
     as_json: bool,
     quiet: bool,
@@ -53,13 +55,14 @@ def run_cmd(
         params = parse_params(pairs, raw)
         return launch_remote(runtime.settings, plugin, action=action, mode=mode,
                              params=params, as_json=as_json, quiet=quiet)  # fmt: skip
-    from hoist.executors.modes import executor_class
+    from hoist.executors.modes import executor_class, resolve_mode
     from hoist.plugins.discovery import load_plugin
     from hoist.runs.sinks.console import ConsoleSink
     from hoist.runs.sinks.fanout import FanoutSink
 
     params = parse_params(pairs, raw)
     definition = load_plugin(plugin)
+    mode = resolve_mode(mode, definition, action)
     console = None if (as_json or quiet) else ConsoleSink()
     sink = runtime.sink if console is None else FanoutSink([runtime.sink, console])
     options: dict[str, Any] = {"sink": sink, "runtime": runtime}

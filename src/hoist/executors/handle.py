@@ -8,7 +8,7 @@ from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
 from typing import Any
 
-from hoist.errors import ActionFailedError, HoistError, RunCancelledError
+from hoist.errors import ActionFailedError, HoistError, RunCancelledError, RunNotFoundError
 from hoist.runs.models import Run, RunStatus
 from hoist.runs.reader import RunLog
 
@@ -23,6 +23,9 @@ class RunHandle:
         log: where its record and events can be read.
         future: the in-process result, when the run executes in this process.
         canceller: called by :meth:`cancel` to stop it where it runs.
+        flush: called before reads so that what this process emitted is readable.
+        initial: the run's record as submitted; the handle answers with it (``queued``)
+            until the run is recorded, so a handle is readable from the moment it exists.
     """
 
     def __init__(
@@ -33,8 +36,10 @@ class RunHandle:
         future: Future[Any] | None = None,
         canceller: Any = None,
         flush: Any = None,
+        initial: Run | None = None,
     ) -> None:
         self.run_id = run_id
+        self._initial = initial
         self._log = log
         self._future = future
         self._canceller = canceller
@@ -54,7 +59,17 @@ class RunHandle:
     def run(self) -> Run:
         """The run's current record."""
         self._sync()
-        return self._log.get_run(self.run_id)
+        return self._read()
+
+    def _read(self) -> Run:
+        try:
+            run = self._log.get_run(self.run_id)
+        except RunNotFoundError:
+            if self._initial is None:
+                raise
+            return self._initial  # submitted, not recorded yet: still queued
+        self._initial = None
+        return run
 
     @property
     def status(self) -> RunStatus:
@@ -65,7 +80,7 @@ class RunHandle:
         return self._log_status()
 
     def _log_status(self) -> RunStatus:
-        return self._log.get_run(self.run_id).status
+        return self._read().status
 
     def events(self, after_seq: int = 0) -> list[Any]:
         """The run's events with ``seq > after_seq``."""
@@ -105,7 +120,7 @@ class RunHandle:
             if reap is not None and time.monotonic() >= next_reap:
                 reap()  # a run whose worker died ends lost: waiting always ends
                 next_reap = time.monotonic() + 2.0
-            run = self._log.get_run(self.run_id)
+            run = self._read()
             if run.status.is_terminal:
                 return run
             if deadline is not None and time.monotonic() >= deadline:

@@ -7,14 +7,17 @@ never imports Ray.
 from __future__ import annotations
 
 import importlib
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from hoist.errors import UnknownModeError
+from hoist.errors import ServeModeError, UnknownModeError
 
 if TYPE_CHECKING:
     from hoist.executors.base import Executor
 
-__all__ = ["EXECUTOR_MODES", "executor_class"]
+__all__ = ["DEFAULT_MODE", "EXECUTOR_MODES", "executor_class", "resolve_mode"]
+
+DEFAULT_MODE = "local"
+"""The mode used when neither the caller nor the action's ``method:`` names one."""
 
 EXECUTOR_MODES: dict[str, str] = {
     "local": "hoist.executors.local:LocalExecutor",
@@ -37,3 +40,23 @@ def executor_class(mode: str) -> type[Executor]:
     module, _, attr = target.partition(":")
     cls: type[Executor] = getattr(importlib.import_module(module), attr)
     return cls
+
+
+def resolve_mode(mode: str | None, plugin: Any = None, action: str | None = None) -> str:
+    """The mode to run ``action`` of ``plugin`` in: ``mode`` when given, else the action's
+    ``method:`` in ``config.yaml``, else :data:`DEFAULT_MODE`.
+
+    Raises:
+        ServeModeError: the resolved mode is ``serve`` (a deployment, not a run).
+        UnknownModeError: the resolved mode does not exist.
+    """
+    if mode is None and plugin is not None and action is not None:
+        config = getattr(plugin, "config", None)
+        entry = config.actions.get(action) if config is not None else None
+        mode = getattr(entry, "method", None)
+    mode = mode or DEFAULT_MODE
+    if mode == "serve":
+        raise ServeModeError(action or "?", getattr(plugin, "code", None))
+    if mode not in EXECUTOR_MODES:
+        raise UnknownModeError(mode, EXECUTOR_MODES)
+    return mode

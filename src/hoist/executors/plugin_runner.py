@@ -10,7 +10,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from hoist.executors.base import Executor, plugin_run_options
-from hoist.executors.modes import executor_class
+from hoist.executors.modes import executor_class, resolve_mode
 
 __all__ = ["plugin_run_options", "run_plugin"]
 
@@ -22,7 +22,7 @@ def run_plugin(
     plugin_code: str | Path,
     action: str,
     params: BaseModel | Mapping[str, Any] | None = None,
-    mode: str = "local",
+    mode: str | None = None,
     *,
     executor: Executor | None = None,
     **executor_options: Any,
@@ -34,23 +34,24 @@ def run_plugin(
         action: the action's name in the plugin.
         params: the action's params (validated against its params model).
         mode: where to run: ``local`` (this process); the Ray extra adds ``task`` and ``job``.
+            Default: the action's ``method:`` in ``config.yaml``, else ``local``.
         executor: an executor to use instead of one built for ``mode``.
         **executor_options: passed to the executor built for ``mode`` (e.g. ``env``).
 
     Raises:
         UnknownModeError: ``mode`` does not exist.
+        ServeModeError: the action is declared ``method: serve`` and no mode was given.
         PluginNotFoundError, ActionNotFoundError, ConfigError: the plugin or action is
             wrong.
         ParamsValidationError: naming every failing field (no run is recorded).
         ActionFailedError: the action raised; the run is recorded as ``failed``.
     """
-    if executor is None:
-        executor = _executor(mode, executor_options)
     from hoist.plugins.discovery import load_plugin
 
-    return executor.execute_prepared(
-        executor.prepare_plugin(load_plugin(plugin_code), action, params)
-    )
+    plugin = load_plugin(plugin_code)
+    if executor is None:
+        executor = _executor(resolve_mode(mode, plugin, action), executor_options)
+    return executor.execute_prepared(executor.prepare_plugin(plugin, action, params))
 
 
 def _executor(mode: str, options: dict[str, Any]) -> Executor:

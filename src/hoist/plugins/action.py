@@ -108,22 +108,36 @@ class BaseAction(Generic[P]):
             raise ParamsValidationError(field_errors_from_pydantic(exc.errors())) from None
 
     # ------------------------------------------------------------------ work
+    def run(self) -> Any:
+        """Run the action, using steps if registered: what executors call.
+
+        When :meth:`setup_steps` registers steps, step-based execution takes precedence
+        over :meth:`execute` (as the seed specifies); otherwise :meth:`execute` runs.
+        The value may be awaitable (``async def execute``); executors await it.
+        """
+        if type(self).setup_steps is not BaseAction.setup_steps:
+            registry: StepRegistry[Any] = _new_registry()
+            self.setup_steps(registry)
+            if len(registry):
+                return self._run_steps(registry)
+        return self.execute()
+
     def execute(self) -> Any:
-        """Do the work and return the result. The default runs the registered steps."""
-        from hoist.plugins.steps.orchestrator import Orchestrator
-        from hoist.plugins.steps.registry import StepRegistry
+        """Do the work and return the result (``async def`` is fine too).
 
-        registry = StepRegistry()
+        The default runs the registered steps; a step-based action implements
+        :meth:`setup_steps` instead.
+        """
+        registry: StepRegistry[Any] = _new_registry()
         self.setup_steps(registry)
-        context = self.create_step_context()
-        Orchestrator(registry, context).execute()
-        return self.step_result(context)
+        return self._run_steps(registry)
 
-    def setup_steps(self, registry: StepRegistry) -> None:
+    def setup_steps(self, registry: StepRegistry[Any]) -> None:
         """Register this action's steps (step-based actions implement this)."""
 
-    def create_step_context(self) -> BaseStepContext:
-        """The context shared by this action's steps (override for a richer one)."""
+    def create_context(self) -> BaseStepContext:
+        """The context shared by this action's steps; override to return a subclass
+        with more state (a ``DeploymentContext``, a ``TrainContext``)."""
         from hoist.plugins.steps.context import BaseStepContext
 
         return BaseStepContext(runtime_ctx=self.ctx, params=self.params)
@@ -131,6 +145,13 @@ class BaseAction(Generic[P]):
     def step_result(self, context: BaseStepContext) -> Any:
         """The action's result after all steps ran (default: the steps' merged data)."""
         return context.result()
+
+    def _run_steps(self, registry: StepRegistry[Any]) -> Any:
+        from hoist.plugins.steps.orchestrator import Orchestrator
+
+        context = self.create_context()
+        Orchestrator(registry, context).execute()
+        return self.step_result(context)
 
     # ------------------------------------------------------------------ helpers
     @property
@@ -157,6 +178,12 @@ class BaseAction(Generic[P]):
     def log_dev_event(self, name: str, data: dict[str, Any] | None = None) -> None:
         """See :meth:`RuntimeContext.log_dev_event`."""
         self.ctx.log_dev_event(name, data)
+
+
+def _new_registry() -> StepRegistry[Any]:
+    from hoist.plugins.steps.registry import StepRegistry
+
+    return StepRegistry()
 
 
 def _generic_params_model(cls: type) -> type[BaseModel] | None:

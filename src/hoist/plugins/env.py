@@ -14,7 +14,6 @@ from hoist.errors import ConfigError
 __all__ = ["PluginEnvironment"]
 
 _T = TypeVar("_T")
-_MISSING: Any = object()
 _TRUE = frozenset({"1", "true", "yes", "on", "y", "t"})
 _FALSE = frozenset({"0", "false", "no", "off", "n", "f", ""})
 
@@ -84,22 +83,34 @@ class PluginEnvironment(Mapping[str, Any]):
         return dict(self._values)
 
     # typed getters ----------------------------------------------------------------
-    def get_str(self, key: str, default: str | None = _MISSING) -> str | None:
-        """The value as text; ``default`` when missing, an error without a default."""
-        value = self._lookup(key, default)
+    def get_str(
+        self, key: str, default: str | None = None, *, required: bool = False
+    ) -> str | None:
+        """The value as text; ``default`` (``None`` unless given) when missing.
+
+        Every getter takes ``required=True`` to raise :class:`ConfigError` for a
+        missing key instead of returning the default.
+        """
+        value = self._lookup(key, default, required)
         return value if value is None or value is default else str(value)
 
-    def get_int(self, key: str, default: int | None = _MISSING) -> int | None:
+    def get_int(
+        self, key: str, default: int | None = None, *, required: bool = False
+    ) -> int | None:
         """The value as an integer."""
-        return self._convert(key, default, int, "an integer")
+        return self._convert(key, default, required, int, "an integer")
 
-    def get_float(self, key: str, default: float | None = _MISSING) -> float | None:
+    def get_float(
+        self, key: str, default: float | None = None, *, required: bool = False
+    ) -> float | None:
         """The value as a float."""
-        return self._convert(key, default, float, "a number")
+        return self._convert(key, default, required, float, "a number")
 
-    def get_bool(self, key: str, default: bool | None = _MISSING) -> bool | None:
+    def get_bool(
+        self, key: str, default: bool | None = None, *, required: bool = False
+    ) -> bool | None:
         """The value as a bool (``1/0``, ``true/false``, ``yes/no``, ``on/off``)."""
-        value = self._lookup(key, default)
+        value = self._lookup(key, default, required)
         if value is default or isinstance(value, bool) or value is None:
             return value
         text = str(value).strip().lower()
@@ -110,25 +121,32 @@ class PluginEnvironment(Mapping[str, Any]):
         raise ConfigError(f"must be a boolean, got {value!r}", path=self.source, key=key)
 
     def get_list(
-        self, key: str, default: list[str] | None = _MISSING, *, sep: str = ","
+        self,
+        key: str,
+        default: list[str] | None = None,
+        *,
+        sep: str = ",",
+        required: bool = False,
     ) -> list[Any] | None:
         """The value as a list: a list as is, text split on ``sep`` (blanks dropped)."""
-        value = self._lookup(key, default)
+        value = self._lookup(key, default, required)
         if value is default or value is None:
             return value
         if isinstance(value, list | tuple):
             return list(value)
         return [part.strip() for part in str(value).split(sep) if part.strip()]
 
-    def _lookup(self, key: str, default: Any) -> Any:
+    def _lookup(self, key: str, default: Any, required: bool) -> Any:
         if key in self._values:
             return self._values[key]
-        if default is _MISSING:
+        if required:
             raise ConfigError("required setting is missing", path=self.source, key=key)
         return default
 
-    def _convert(self, key: str, default: Any, kind: type[_T], what: str) -> _T | None:
-        value = self._lookup(key, default)
+    def _convert(
+        self, key: str, default: Any, required: bool, kind: type[_T], what: str
+    ) -> _T | None:
+        value = self._lookup(key, default, required)
         if value is default or value is None:
             return value
         try:

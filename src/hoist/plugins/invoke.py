@@ -16,6 +16,7 @@ from hoist.errors import (
     field_errors_from_pydantic,
 )
 from hoist.plugins.action import BaseAction
+from hoist.plugins.awaitables import resolve
 from hoist.plugins.context import RuntimeContext
 from hoist.runs.models import RunStatus
 
@@ -32,7 +33,7 @@ def invoke_action(action_cls: type[BaseAction[Any]], params: BaseModel, ctx: Run
     """
     ctx.emit_status(RunStatus.RUNNING)
     try:
-        value = action_cls(params, ctx).execute()
+        value = resolve(action_cls(params, ctx).run())
         result = _check_result(action_cls, value, ctx.run_id)
     except RunCancelledError:
         reason = ctx.cancel_reason or ""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Awaitable
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
@@ -58,12 +59,12 @@ class BaseStep(ABC, Generic[C]):
             cls.name = cls.__name__
 
     @abstractmethod
-    def execute(self, context: C) -> StepResult | None:
-        """Do the step's work; returning ``None`` means success with no data."""
+    def execute(self, context: C) -> StepResult | Awaitable[StepResult | None] | None:
+        """Do the step's work (``async def`` is fine); ``None`` means success, no data."""
 
-    def can_skip(self, context: C) -> bool:
+    def can_skip(self, context: C) -> bool | Awaitable[bool]:
         """True to skip the step (it counts as done for progress)."""
         return False
 
-    def rollback(self, context: C, result: StepResult) -> None:
+    def rollback(self, context: C, result: StepResult) -> Awaitable[None] | None:
         """Undo the step after a later (or this) step failed."""

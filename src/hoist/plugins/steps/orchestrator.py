@@ -5,6 +5,7 @@ from __future__ import annotations
 import traceback
 from typing import Any
 
+from hoist.plugins.awaitables import resolve
 from hoist.plugins.steps.base import BaseStep, StepFailedError, StepResult
 from hoist.plugins.steps.context import BaseStepContext
 from hoist.plugins.steps.registry import StepRegistry
@@ -22,10 +23,11 @@ class Orchestrator:
     run always ends at exactly 100. When a step fails (raises or returns
     ``success=False``), the steps that completed and the failing one are rolled back in
     reverse order; a rollback that raises is recorded as an event and in
-    ``context.errors``, and noted on the raised exception.
+    ``context.errors``, and noted on the raised exception. Steps may be ``async def``
+    (``execute``, ``can_skip``, ``rollback``); they are awaited in turn.
     """
 
-    def __init__(self, registry: StepRegistry, context: BaseStepContext) -> None:
+    def __init__(self, registry: StepRegistry[Any], context: BaseStepContext) -> None:
         self.registry = registry
         self.context = context
 
@@ -43,7 +45,7 @@ class Orchestrator:
         completed: list[tuple[BaseStep[Any], StepResult]] = []
         for step, weight in zip(steps, weights, strict=True):
             ctx.check_cancelled()
-            if step.can_skip(self.context):
+            if resolve(step.can_skip(self.context)):
                 ctx.emit_step(step.name, "skipped", weight)
                 self.context.step_results[step.name] = StepResult(skipped=True)
                 done += weight
@@ -52,7 +54,7 @@ class Orchestrator:
             ctx.emit_step(step.name, "started", weight)
             self.context._progress_hook = self._sub_progress(done, weight)
             try:
-                result = step.execute(self.context) or StepResult()
+                result = resolve(step.execute(self.context)) or StepResult()
             except BaseException as exc:
                 ctx.emit_step(step.name, "failed", weight, f"{type(exc).__name__}: {exc}")
                 failed = StepResult(success=False, error=str(exc))
@@ -88,7 +90,7 @@ class Orchestrator:
         ctx = self.context.runtime_ctx
         for step, result in reversed(ran):
             try:
-                step.rollback(self.context, result)
+                resolve(step.rollback(self.context, result))
             except Exception as exc:
                 detail = f"{type(exc).__name__}: {exc}"
                 self.context.errors.append(f"rollback of '{step.name}' failed: {detail}")

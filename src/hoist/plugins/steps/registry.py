@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Generic, TypeVar
 
 from hoist.errors import NotFoundError
 from hoist.plugins.steps.base import BaseStep
+from hoist.plugins.steps.context import BaseStepContext
 
 __all__ = ["StepNotFoundError", "StepRegistry"]
 
@@ -16,13 +17,19 @@ class StepNotFoundError(NotFoundError):
     kind = "step"
 
 
-class StepRegistry:
-    """Steps in execution order; names are unique."""
+C = TypeVar("C", bound=BaseStepContext)
+
+
+class StepRegistry(Generic[C]):
+    """Steps in execution order; names are unique.
+
+    Generic in the context its steps share: ``StepRegistry[DeploymentContext]``.
+    """
 
     def __init__(self) -> None:
-        self._steps: list[BaseStep[Any]] = []
+        self._steps: list[BaseStep[C]] = []
 
-    def register(self, step: BaseStep[Any]) -> None:
+    def register(self, step: BaseStep[C]) -> None:
         """Append ``step``.
 
         Raises:
@@ -35,19 +42,19 @@ class StepRegistry:
         """Remove the step called ``name``."""
         self._steps.pop(self._index(name))
 
-    def insert_before(self, name: str, step: BaseStep[Any]) -> None:
+    def insert_before(self, name: str, step: BaseStep[C]) -> None:
         """Insert ``step`` just before the step called ``name``."""
         index = self._index(name)
         self._check(step)
         self._steps.insert(index, step)
 
-    def insert_after(self, name: str, step: BaseStep[Any]) -> None:
+    def insert_after(self, name: str, step: BaseStep[C]) -> None:
         """Insert ``step`` just after the step called ``name``."""
         index = self._index(name)
         self._check(step)
         self._steps.insert(index + 1, step)
 
-    def get_steps(self) -> list[BaseStep[Any]]:
+    def get_steps(self) -> list[BaseStep[C]]:
         """The steps in order (a copy)."""
         return list(self._steps)
 
@@ -70,7 +77,7 @@ class StepRegistry:
                 return i
         raise StepNotFoundError(name, self.names)
 
-    def _check(self, step: BaseStep[Any]) -> None:
+    def _check(self, step: BaseStep[C]) -> None:
         if step.name in self.names:
             raise ValueError(f"a step named '{step.name}' is already registered")
         if step.progress_weight < 0:

@@ -117,7 +117,7 @@ def _action_entry(s: Starter) -> str:
     lines = [
         f"  {s.action}:",
         f"    entrypoint: plugin.{s.module}:{s.cls}",
-        "    method: task",
+        "    method: local",
         f"    description: {s.description}",
     ]
     if s.input_type:
