@@ -1,7 +1,7 @@
 """Settings, read once at the edge (CLI, server start, first ``run_plugin``) and passed down.
 
-Library code never reads ``os.environ`` at import time; :meth:`Settings.from_env` is the
-one place that maps ``HOIST_*`` variables to values.
+Library code never reads ``os.environ`` (at import time or later): :meth:`Settings.from_env`
+is the one place that maps ``HOIST_*`` variables to values.
 """
 
 from __future__ import annotations
@@ -35,6 +35,8 @@ class Settings:
             embedded SQLite database at ``home / "hoist.db"``.
         ray_address: ``HOIST_RAY_ADDRESS``; ``None`` starts a local Ray when needed.
         server_url: ``HOIST_SERVER_URL``; the Hoist server the CLI talks to, if any.
+        token: ``HOIST_TOKEN``; an API token for ``server_url`` (the CLI falls back to the
+            one ``hoist login`` saved; a remote worker posts its runs with it).
         server_host: ``HOIST_SERVER_HOST``; the address ``hoist serve`` binds.
         server_port: ``HOIST_SERVER_PORT``; the port ``hoist serve`` listens on.
         secret_key: ``HOIST_SECRET_KEY``; signs session cookies. ``None``: a key generated
@@ -54,6 +56,7 @@ class Settings:
     database_url: str | None = None
     ray_address: str | None = None
     server_url: str | None = None
+    token: str | None = field(default=None, repr=False)
     server_host: str = "127.0.0.1"
     server_port: int = DEFAULT_SERVER_PORT
     secret_key: str | None = field(default=None, repr=False)
@@ -79,6 +82,7 @@ class Settings:
             database_url=env.get("HOIST_DATABASE_URL") or None,
             ray_address=env.get("HOIST_RAY_ADDRESS") or None,
             server_url=env.get("HOIST_SERVER_URL") or None,
+            token=env.get("HOIST_TOKEN") or None,
             server_host=env.get("HOIST_SERVER_HOST") or "127.0.0.1",
             server_port=_int(env, "HOIST_SERVER_PORT", DEFAULT_SERVER_PORT, 0, 65535),
             secret_key=env.get("HOIST_SECRET_KEY") or None,

@@ -51,17 +51,14 @@ class _LazyGroup(click.Group):
 @click.option(
     "--home",
     type=click.Path(file_okay=False, path_type=Path),
-    envvar="HOIST_HOME",
     help="State folder (default ~/.hoist). Env: HOIST_HOME.",
 )
 @click.option(
     "--database-url",
-    envvar="HOIST_DATABASE_URL",
     help="Run store URL (default: SQLite in the home folder). Env: HOIST_DATABASE_URL.",
 )
 @click.option(
     "--server",
-    envvar="HOIST_SERVER_URL",
     help="A Hoist server: `run`, `runs` and `pipeline` go through its API (log in first "
     "with `hoist login --server URL`). Env: HOIST_SERVER_URL.",
 )

@@ -9,7 +9,6 @@ unreachable server exits 2 naming the URL.
 from __future__ import annotations
 
 import contextlib
-import os
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
@@ -67,14 +66,13 @@ def server_url(settings: Settings) -> str:
 
 
 def server_token(settings: Settings, url: str) -> str:
-    """``HOIST_TOKEN``, else the token saved for ``url``.
+    """``settings.token`` (``HOIST_TOKEN``), else the token saved for ``url``.
 
     Raises:
         NotLoggedInError: neither exists.
     """
-    token = os.environ.get("HOIST_TOKEN")
-    if token:
-        return token
+    if settings.token:
+        return settings.token
     entry = lookup(settings.home, url)
     if entry is None:
         raise NotLoggedInError(url)

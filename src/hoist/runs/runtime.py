@@ -9,7 +9,6 @@ but no database (``database_url`` unset) posts its runs and events to the server
 
 from __future__ import annotations
 
-import os
 import threading
 from pathlib import Path
 
@@ -26,16 +25,12 @@ class Runtime:
 
     Args:
         settings: default: read from the ``HOIST_*`` environment variables.
-        token: an API token for ``settings.server_url`` (default, when ``settings`` is
-            read from the environment: ``HOIST_TOKEN``).
+        token: an API token for ``settings.server_url`` (default: ``settings.token``).
     """
 
     def __init__(self, settings: Settings | None = None, *, token: str | None = None) -> None:
-        if settings is None:
-            settings = Settings.from_env()
-            token = token or os.environ.get("HOIST_TOKEN") or None
-        self.settings = settings
-        self.token = token
+        self.settings = Settings.from_env() if settings is None else settings
+        self.token = token or self.settings.token
         self._store: RunStore | None = None
         self._sink: EventSink | None = None
         self._lock = threading.Lock()
