@@ -37,7 +37,7 @@ def launch_remote(
     action: str | None = None,
     pipeline: str | None = None,
     params: Mapping[str, Any],
-    mode: str = "local",
+    mode: str | None = None,
     as_json: bool = False,
     quiet: bool = False,
 ) -> int:

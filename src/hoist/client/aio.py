@@ -55,7 +55,12 @@ class AsyncHoistClient(ClientBase):
     async def send(self, call: calls.Call[T]) -> T:
         """Send one :class:`~hoist.client.calls.Call` and read its answer."""
         response = await self._http.request(
-            call.method, call.path, params=call.params, json=call.json, headers=self._headers(call)
+            call.method,
+            call.path,
+            params=call.params,
+            json=call.json,
+            content=call.content,
+            headers=self._headers(call),
         )
         return call.finish(response)
 
@@ -174,7 +179,7 @@ class AsyncHoistClient(ClientBase):
         *,
         pipeline: str | None = None,
         params: Mapping[str, Any] | None = None,
-        mode: str = "local",
+        mode: str | None = None,
     ) -> str:
         """Start an action (or a ``pipeline``); returns the run id."""
         return await self.send(calls.launch(plugin, action, pipeline, params, mode))
@@ -267,6 +272,10 @@ class AsyncHoistClient(ClientBase):
     async def list_artifacts(self, run_id: str) -> list[dict[str, Any]]:
         """Files in the run's folder."""
         return await self.send(calls.list_artifacts(run_id))
+
+    async def put_artifact(self, run_id: str, path: str, data: bytes) -> dict[str, Any]:
+        """Store ``data`` as ``artifacts/<path>`` of a running run; returns its path and size."""
+        return await self.send(calls.put_artifact(run_id, path, data))
 
     async def get_artifact(self, run_id: str, path: str) -> bytes:
         """A file from the run's folder."""

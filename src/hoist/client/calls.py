@@ -30,6 +30,7 @@ class Call(Generic[T]):
     params: Mapping[str, Any] | None = None
     json: Any = None
     headers: Mapping[str, str] = field(default_factory=dict)
+    content: bytes | None = None
 
     def finish(self, response: httpx.Response) -> T:
         """``read(response)``, or the Hoist error an error status maps to."""
@@ -185,7 +186,7 @@ def launch(
     action: str | None,
     pipeline: str | None,
     params: Mapping[str, Any] | None,
-    mode: str,
+    mode: str | None,
 ) -> Call[str]:
     body = _drop_none({"plugin": plugin, "action": action, "pipeline": pipeline,
                        "params": dict(params or {}), "mode": mode})  # fmt: skip
@@ -225,6 +226,12 @@ def stream_runs() -> Call[None]:
 
 def list_artifacts(run_id: str) -> Call[list[dict[str, Any]]]:
     return Call("GET", f"{API}/runs/{_seg(run_id)}/artifacts", _json)
+
+
+def put_artifact(run_id: str, path: str, data: bytes) -> Call[dict[str, Any]]:
+    quoted = quote(path, safe="/")
+    return Call("PUT", f"{API}/runs/{_seg(run_id)}/artifacts/{quoted}", _json, content=data,
+                headers={"Content-Type": "application/octet-stream"})  # fmt: skip
 
 
 def get_artifact(run_id: str, path: str) -> Call[bytes]:

@@ -56,7 +56,12 @@ class HoistClient(ClientBase):
     def send(self, call: calls.Call[T]) -> T:
         """Send one :class:`~hoist.client.calls.Call` and read its answer."""
         response = self._http.request(
-            call.method, call.path, params=call.params, json=call.json, headers=self._headers(call)
+            call.method,
+            call.path,
+            params=call.params,
+            json=call.json,
+            content=call.content,
+            headers=self._headers(call),
         )
         return call.finish(response)
 
@@ -175,7 +180,7 @@ class HoistClient(ClientBase):
         *,
         pipeline: str | None = None,
         params: Mapping[str, Any] | None = None,
-        mode: str = "local",
+        mode: str | None = None,
     ) -> str:
         """Start an action (or a ``pipeline``); returns the run id."""
         return self.send(calls.launch(plugin, action, pipeline, params, mode))
@@ -268,6 +273,10 @@ class HoistClient(ClientBase):
     def list_artifacts(self, run_id: str) -> list[dict[str, Any]]:
         """Files in the run's folder."""
         return self.send(calls.list_artifacts(run_id))
+
+    def put_artifact(self, run_id: str, path: str, data: bytes) -> dict[str, Any]:
+        """Store ``data`` as ``artifacts/<path>`` of a running run; returns its path and size."""
+        return self.send(calls.put_artifact(run_id, path, data))
 
     def get_artifact(self, run_id: str, path: str) -> bytes:
         """A file from the run's folder."""

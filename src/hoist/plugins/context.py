@@ -10,7 +10,7 @@ import contextlib
 import itertools
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -86,6 +86,8 @@ class RuntimeContext:
         extras: values the layers above attach (e.g. ``pipeline``, the pipeline context).
         parent: the context of the run this one belongs to; cancelling the parent
             cancels this run too.
+        client_factory: builds :attr:`client` on first use (executors pass one when a
+            Hoist server is configured).
     """
 
     def __init__(
@@ -100,6 +102,7 @@ class RuntimeContext:
         progress_interval: float = 0.02,
         extras: Mapping[str, Any] | None = None,
         parent: RuntimeContext | None = None,
+        client_factory: Callable[[RuntimeContext], Any] | None = None,
     ) -> None:
         self.run_id = run_id
         self.job_id = job_id or run_id
@@ -112,7 +115,8 @@ class RuntimeContext:
         self._cancelled = False
         self.cancel_reason: str | None = None
         self.extras: dict[str, Any] = dict(extras or {})
-        self.client: Any = None
+        self._client_factory = client_factory
+        self._client: Any = None
         self._seq = 0
         self._counter = itertools.count(1)
         self._logger: logging.LoggerAdapter | None = None  # type: ignore[type-arg]
@@ -144,6 +148,36 @@ class RuntimeContext:
     def last_seq(self) -> int:
         """The ``seq`` of the newest event this context emitted."""
         return self._seq
+
+    # ------------------------------------------------------------------ server
+    @property
+    def client(self) -> Any:
+        """The Hoist server's client for this run, or ``None`` when no server is set.
+
+        With ``HOIST_SERVER_URL`` and an API token (``HOIST_TOKEN``) configured, this is
+        a :class:`~hoist.client.run_client.RunClient`: every
+        :class:`~hoist.client.HoistClient` call, plus ``upload_file(path)``, which stores
+        the file among this run's artifacts on the server. Without a server it is
+        ``None``, so ``if self.ctx.client:`` guards server-only work.
+        """
+        if self._client is None and self._client_factory is not None:
+            self._client = self._client_factory(self)
+        return self._client
+
+    @client.setter
+    def client(self, value: Any) -> None:
+        self._client = value
+
+    def record_uploaded_artifact(self, stored: Mapping[str, Any]) -> None:
+        """Record an artifact the server stored for this run (``artifacts/<name>``)."""
+        path = str(stored["path"]).removeprefix("artifacts/")
+        self._emit(ArtifactEvent, path=path, name=Path(path).name, size=stored.get("size"))
+
+    def close(self) -> None:
+        """Release what the run opened (its server client); executors call it at the end."""
+        client, self._client = self._client, None
+        if client is not None and self._client_factory is not None:
+            client.close()
 
     # ------------------------------------------------------------------ logging
     @property

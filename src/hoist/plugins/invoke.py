@@ -56,6 +56,8 @@ def invoke_action(action_cls: type[BaseAction[Any]], params: BaseModel, ctx: Run
         ctx.emit_error(error_type, str(exc), tb)
         ctx.emit_status(RunStatus.FAILED)
         raise ActionFailedError(ctx.run_id, error_type, str(exc), tb) from exc
+    finally:
+        ctx.close()
     ctx.emit_result(jsonable(result))
     ctx.emit_status(RunStatus.SUCCEEDED)
     return result

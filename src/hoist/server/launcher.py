@@ -13,7 +13,7 @@ from typing import Any
 from hoist.errors import ResumeError
 from hoist.executors.base import Executor
 from hoist.executors.handle import RunHandle
-from hoist.executors.modes import executor_class
+from hoist.executors.modes import executor_class, resolve_mode
 from hoist.runs.models import Run, RunKind, RunStatus
 from hoist.runs.runtime import Runtime
 from hoist.runs.sinks.store import StoreSink
@@ -65,6 +65,8 @@ class Launcher:
             UnknownModeError: no such executor mode.
         """
         plugin = self.catalog.get(request.plugin)
+        # The mode used is written back into the request (callers count launches by it).
+        request.mode = resolve_mode(request.mode, plugin, request.action)
         executor = self.executor(request.mode)
         if request.pipeline is not None:
             from hoist.pipelines.config import pipeline_from_config

@@ -66,7 +66,12 @@ class LaunchRequest(_Strict):
     action: str | None = Field(None, pattern=NAME_PATTERN, description="An action to run.")
     pipeline: str | None = Field(None, pattern=NAME_PATTERN, description="A pipeline to run.")
     params: dict[str, Any] = Field(default_factory=dict, description="The action's params.")
-    mode: str = Field("local", pattern=NAME_PATTERN, description="Executor mode.")
+    mode: str | None = Field(
+        None,
+        pattern=NAME_PATTERN,
+        description="Executor mode (local, task, job). Default: the action's `method:` in "
+        "its config.yaml, else local.",
+    )
 
     @model_validator(mode="after")
     def _one_target(self) -> LaunchRequest:

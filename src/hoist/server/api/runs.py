@@ -3,10 +3,12 @@ the files in their folder."""
 
 from __future__ import annotations
 
+import uuid
 from pathlib import Path, PurePosixPath
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, Query, Response
+import anyio
+from fastapi import APIRouter, Header, Query, Request, Response
 from fastapi import Path as PathParam
 from fastapi.responses import FileResponse, StreamingResponse
 
@@ -187,6 +189,37 @@ def get_artifact(run_id: RunId, path: str, state: State, principal: Viewer) -> F
     if not target.is_file():
         raise ApiError(404, "no such file in the run folder")
     return FileResponse(target, filename=target.name)
+
+
+@router.put(
+    "/{run_id}/artifacts/{path:path}",
+    status_code=201,
+    response_model=ArtifactInfo,
+    responses=responses(400, 401, 403, 404, 409, 413),
+    openapi_extra={"requestBody": {"required": True, "content": {"application/octet-stream": {}}}},
+)
+async def put_artifact(
+    run_id: RunId, path: str, request: Request, state: State, principal: Operator
+) -> ArtifactInfo:
+    """Store the request body as ``artifacts/<path>`` in a running run's folder (what
+    ``ctx.client.upload_file`` sends). Bodies over the server's size limit get 413."""
+    run = await anyio.to_thread.run_sync(state.store.get_run, run_id)
+    if run.status.is_terminal:
+        raise ApiError(409, f"run {run.id} has ended ({run.status}); artifacts come while it runs")
+    base = (state.runtime.runs_dir / run.id).resolve()
+    target = _inside(base, f"artifacts/{path}")
+    partial = target.with_name(f".{target.name}.{uuid.uuid4().hex}.part")
+    size = 0
+    try:
+        await anyio.to_thread.run_sync(lambda: target.parent.mkdir(parents=True, exist_ok=True))
+        async with await anyio.open_file(partial, "wb") as out:
+            async for chunk in request.stream():
+                size += len(chunk)
+                await out.write(chunk)
+        await anyio.to_thread.run_sync(partial.replace, target)
+    finally:
+        await anyio.to_thread.run_sync(lambda: partial.unlink(missing_ok=True))
+    return ArtifactInfo(path=target.relative_to(base).as_posix(), size=size)
 
 
 def _inside(base: Path, relative: str) -> Path:
