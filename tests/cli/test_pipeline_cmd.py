@@ -132,7 +132,7 @@ def test_unknown_pipeline_and_broken_definition(hoist: Any, flow: Path) -> None:
     broken = hoist("pipeline", "run", str(flow), "broken")
     assert broken.code == 2
     assert "pipelines.broken.actions.1" in broken.err and "unknown action 'nope'" in broken.err
-    assert f"{flow / 'config.yaml'}:" in broken.err
+    assert f"{flow / 'config.yaml'}:25" in broken.err  # the line of `actions: [fetch, nope]`
 
 
 def test_bad_first_params_exit_2(hoist: Any, flow: Path) -> None:

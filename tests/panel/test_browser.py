@@ -100,6 +100,11 @@ def test_launch_from_the_form_and_watch_the_run(page: Any) -> None:
     seqs = page.eval_on_selector_all("#log-lines li", "lis => lis.map(li => +li.dataset.seq)")
     # status, message, 40 x (metrics, progress), result, status: each exactly once, in order
     assert seqs == list(range(1, 40 * 2 + 5))
+    # Lines built live from SSE frames read exactly as the server renders them.
+    texts = "lis => lis.map(li => [li.className, li.querySelector('.text').textContent])"
+    live = page.eval_on_selector_all("#log-lines li", texts)
+    page.reload()
+    assert page.eval_on_selector_all("#log-lines li", texts) == live
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "run-page.png"), full_page=True)
 

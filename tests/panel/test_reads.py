@@ -1,5 +1,5 @@
-"""The panel's store reads on SQLite and on a real PostgreSQL (the newest progress of
-each bar is grouped by the database's JSON functions)."""
+"""The panel's reads (through the run store) on SQLite and on a real PostgreSQL (the
+newest progress of each bar is grouped by the database's JSON functions)."""
 
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ from hoist.runs.models import (
 )
 from hoist.runs.store import RunStore
 from hoist.server.panel.digest import artifact_href, digest_run
-from hoist.server.panel.reads import latest_progress, log_window
+from hoist.server.panel.reads import log_window
 
 
 @pytest.fixture
@@ -60,10 +60,10 @@ def test_digest_reads_bars_steps_metrics_messages(store: RunStore, tmp_path: Pat
         ArtifactEvent(run_id=run.id, seq=seq + 6, ts=now, path="model.bin", size=10),
     ]
     store.write_batch([run], events + more)
-    with store.engine.connect() as conn:
-        assert latest_progress(conn, run.id) == {
-            None: (300.0, 600.0), "batches": (300.0, 300.0), "epochs": (300.0, 300.0)
-        }  # fmt: skip
+    latest = store.latest_progress(run.id)
+    assert {k: (e.current, e.total) for k, e in latest.items()} == {
+        None: (300.0, 600.0), "batches": (300.0, 300.0), "epochs": (300.0, 300.0)
+    }  # fmt: skip
     d = digest_run(store, store.get_run(run.id), tmp_path)
     assert d.overall.percent == 50.0 and d.overall.state == "running"
     assert [(b.label, b.percent) for b in d.categories] == [("batches", 100.0), ("epochs", 100.0)]

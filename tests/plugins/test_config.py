@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import re
 import textwrap
 from pathlib import Path
 
 import pytest
 
+from hoist._entrypoints import MissingAttributeError, resolve_entrypoint
 from hoist.errors import ConfigError
 from hoist.plugins.categories import PluginCategory
 from hoist.plugins.config import PluginConfig, load_config, parse_config
 from hoist.plugins.types import DataType, ModelWeights, YOLODataset
+from hoist.plugins.yaml_lines import file_line_of, line_of, read_yaml
 
 
 def write(tmp_path: Path, text: str) -> Path:
@@ -254,3 +257,40 @@ def test_resolve_type(tmp_path: Path) -> None:
 def test_schema_forbids_extras_in_python_too() -> None:
     with pytest.raises(ValueError, match="actons"):
         PluginConfig.model_validate({"name": "X", "code": "x", "actons": {}})
+
+
+def test_one_line_lookup_for_every_config_error(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        """
+        name: P
+        code: p
+        pipelines:
+          flow:
+            actions:
+              - fetch
+              - nope
+        """,
+    )
+    doc = read_yaml(path.read_text())
+    assert line_of(doc, ("pipelines", "flow", "actions", 1)) == 7
+    assert file_line_of(tmp_path, "pipelines.flow.actions.1") == 7  # a folder: its config.yaml
+    assert file_line_of(path, "pipelines.flow.missing") == 4  # the deepest key found
+    assert file_line_of(tmp_path / "absent.yaml", "name") is None
+
+
+def test_one_entrypoint_resolver() -> None:
+    assert resolve_entrypoint("hoist.plugins.types:ModelWeights") is ModelWeights
+    assert resolve_entrypoint("os.path:join.__name__") == "join"
+    with pytest.raises(
+        MissingAttributeError, match=re.escape("module 'os.path' has no attribute 'nope'")
+    ):
+        resolve_entrypoint("os.path:nope")
+    with pytest.raises(
+        MissingAttributeError, match=re.escape("object 'os.path:join' has no attribute 'x'")
+    ):
+        resolve_entrypoint("os.path:join.x")
+    with pytest.raises(ModuleNotFoundError):
+        resolve_entrypoint("no_such_module_here:X")
+    with pytest.raises(ValueError, match=re.escape("module.path:Attribute")):
+        resolve_entrypoint("no-colon")

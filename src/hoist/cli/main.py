@@ -11,6 +11,7 @@ from typing import Any
 
 import click
 
+from hoist._entrypoints import resolve_entrypoint
 from hoist._version import __version__
 from hoist.errors import HoistError, ParamsValidationError
 
@@ -21,16 +22,16 @@ class _LazyGroup(click.Group):
     """Imports a command group's module only when that group is used."""
 
     _commands = {
-        "run": ("hoist.cli.run", "run_cmd"),
-        "runs": ("hoist.cli.runs", "runs"),
-        "plugins": ("hoist.cli.plugins", "plugins"),
-        "new": ("hoist.cli.new", "new_cmd"),
-        "pipeline": ("hoist.cli.pipeline", "pipeline"),
-        "serve": ("hoist.cli.serve", "serve_cmd"),
-        "users": ("hoist.cli.users", "users"),
-        "tokens": ("hoist.cli.tokens", "tokens"),
-        "login": ("hoist.cli.login", "login_cmd"),
-        "logout": ("hoist.cli.login", "logout_cmd"),
+        "run": "hoist.cli.run:run_cmd",
+        "runs": "hoist.cli.runs:runs",
+        "plugins": "hoist.cli.plugins:plugins",
+        "new": "hoist.cli.new:new_cmd",
+        "pipeline": "hoist.cli.pipeline:pipeline",
+        "serve": "hoist.cli.serve:serve_cmd",
+        "users": "hoist.cli.users:users",
+        "tokens": "hoist.cli.tokens:tokens",
+        "login": "hoist.cli.login:login_cmd",
+        "logout": "hoist.cli.login:logout_cmd",
     }
 
     def list_commands(self, ctx: click.Context) -> list[str]:
@@ -40,9 +41,7 @@ class _LazyGroup(click.Group):
         target = self._commands.get(cmd_name)
         if target is None:
             return None
-        import importlib
-
-        command: click.Command = getattr(importlib.import_module(target[0]), target[1])
+        command: click.Command = resolve_entrypoint(target)
         return command
 
 

@@ -11,7 +11,7 @@ from rich.table import Table
 from rich.text import Text
 from rich.tree import Tree
 
-from hoist.runs.models import Run, RunStatus
+from hoist.runs.models import Event, LogEvent, Run, RunStatus, StatusEvent, StepEvent
 
 __all__ = ["add_pipeline_nodes", "add_steps", "event_line", "run_detail", "runs_table", "when"]
 
@@ -96,43 +96,22 @@ def run_detail(run: Run, children: list[Run], event_counts: dict[str, int]) -> T
     return tree
 
 
-def event_line(event: Any) -> Text:
-    """One event as a line: time, seq, type and what it says."""
+def event_line(event: Event) -> Text:
+    """One event as a line: time, seq, type and its summary, styled by type."""
     head = f"{when(event.ts)} #{event.seq:<4} {event.type:<10} "
-    body, style = _event_body(event)
-    return Text.assemble((head, "dim"), (body, style))
+    return Text.assemble((head, "dim"), (event.summary(), _event_style(event)))
 
 
-def _event_body(event: Any) -> tuple[str, str]:
-    kind = event.type
-    if kind == "status":
-        return str(event.status), STATUS_STYLE[RunStatus(event.status)]
-    if kind == "progress":
-        cat = f"[{event.category}] " if event.category else ""
-        pct = 100.0 * event.current / event.total if event.total else 0.0
-        return f"{cat}{event.current:g}/{event.total:g} ({pct:.0f}%)", ""
-    if kind == "metrics":
-        cat = f"[{event.category}] " if event.category else ""
-        return cat + ", ".join(f"{k}={v}" for k, v in event.values.items()), "cyan"
-    if kind == "log":
-        return f"{event.level} {event.message}", "red" if event.level in (
-            "ERROR",
-            "CRITICAL",
-        ) else ""
-    if kind == "message":
-        return event.text, "bold"
-    if kind in ("custom", "dev", "checkpoint"):
-        return f"{event.name} {json.dumps(event.data, default=str)}", ""
-    if kind == "step":
-        detail = f": {event.detail.splitlines()[0]}" if event.detail else ""
-        return f"{event.step} {event.phase}{detail}", ""
-    if kind == "artifact":
-        return event.path, "blue"
-    if kind == "result":
-        return json.dumps(event.value, default=str), "green"
-    if kind == "error":
-        return f"{event.error_type}: {event.message}", "red"
-    return str(event), ""
+_TYPE_STYLE = {"metrics": "cyan", "message": "bold", "artifact": "blue", "result": "green",
+               "error": "red"}  # fmt: skip
+
+
+def _event_style(event: Event) -> str:
+    if isinstance(event, StatusEvent):
+        return STATUS_STYLE[RunStatus(event.status)]
+    if isinstance(event, LogEvent) and event.level in ("ERROR", "CRITICAL"):
+        return "red"
+    return _TYPE_STYLE.get(event.type, "")
 
 
 _NODE_STYLE = {
@@ -161,11 +140,11 @@ def add_pipeline_nodes(tree: Tree, progress: Any) -> None:
             node.add(Text(action.error, style="red"))
 
 
-def add_steps(tree: Tree, events: list[Any]) -> None:
+def add_steps(tree: Tree, events: list[Event]) -> None:
     """Add the last phase of each step of a step-based action under ``tree``."""
     phases: dict[str, str] = {}
     for event in events:
-        if event.type == "step":
+        if isinstance(event, StepEvent):
             phases[event.step] = event.phase
     if phases:
         branch = tree.add("[dim]steps:[/]")

@@ -8,13 +8,12 @@ import json
 import time
 from collections import Counter
 from collections.abc import Iterator
-from typing import Any
 
 import click
 from rich.console import Console
 
 from hoist.cli.render import add_pipeline_nodes, add_steps, event_line, run_detail, runs_table
-from hoist.runs.models import RunStatus
+from hoist.runs.models import Event, RunStatus
 from hoist.runs.reader import RunFilter, RunLog, follow_events
 from hoist.runs.runtime import Runtime
 
@@ -80,7 +79,7 @@ def show_cmd(runtime: Runtime, run_id: str, as_json: bool) -> None:
             click.echo(json.dumps(data, indent=2))
             return
         events = store.events(run.id)
-        counts = Counter(e.type for e in events)
+        counts = Counter[str](e.type for e in events)
         tree = run_detail(run, children, dict(counts))
         if run.kind == "pipeline" and run.meta.get("nodes"):
             from hoist.pipelines.progress import pipeline_progress
@@ -153,7 +152,7 @@ def _log(runtime: Runtime) -> Iterator[RunLog]:
     yield runtime.store
 
 
-def _events(runtime: Runtime, run_id: str, after: int, follow: bool) -> Iterator[Any]:
+def _events(runtime: Runtime, run_id: str, after: int, follow: bool) -> Iterator[Event]:
     if runtime.settings.server_url:
         from hoist.cli.remote import remote_events
 

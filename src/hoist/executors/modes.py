@@ -6,9 +6,9 @@ never imports Ray.
 
 from __future__ import annotations
 
-import importlib
 from typing import TYPE_CHECKING, Any
 
+from hoist._entrypoints import resolve_entrypoint
 from hoist.errors import ServeModeError, UnknownModeError
 
 if TYPE_CHECKING:
@@ -37,8 +37,7 @@ def executor_class(mode: str) -> type[Executor]:
         target = EXECUTOR_MODES[mode]
     except KeyError:
         raise UnknownModeError(mode, EXECUTOR_MODES) from None
-    module, _, attr = target.partition(":")
-    cls: type[Executor] = getattr(importlib.import_module(module), attr)
+    cls: type[Executor] = resolve_entrypoint(target)
     return cls
 
 

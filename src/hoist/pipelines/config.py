@@ -14,7 +14,6 @@ pipelines:
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
@@ -22,6 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from hoist.errors import ConfigError, NotFoundError, PipelineDefinitionError
 from hoist.pipelines.nodes import PipelineNode, Resources, node
 from hoist.pipelines.pipeline import ActionPipeline
+from hoist.plugins.yaml_lines import file_line_of
 
 if TYPE_CHECKING:
     from hoist.plugins.discovery import PluginDefinition
@@ -89,7 +89,8 @@ def pipeline_from_config(plugin: PluginDefinition, name: str) -> ActionPipeline:
     except ValidationError as exc:
         first = exc.errors()[0]
         key = ".".join([base_key, *(str(p) for p in first["loc"])])
-        raise ConfigError(first["msg"], path=path, line=_line(path, key), key=key) from None
+        line = file_line_of(path, key)
+        raise ConfigError(first["msg"], path=path, line=line, key=key) from None
     entries: list[tuple[str, NodeConfig, bool]] = []
     if spec.nodes is not None:
         entries = [(key, cfg, True) for key, cfg in spec.nodes.items()]
@@ -103,7 +104,8 @@ def pipeline_from_config(plugin: PluginDefinition, name: str) -> ActionPipeline:
         try:
             action = plugin.load_action(cfg.action)
         except NotFoundError as exc:
-            raise ConfigError(exc.message, path=path, line=_line(path, where), key=where) from None
+            line = file_line_of(path, where)
+            raise ConfigError(exc.message, path=path, line=line, key=where) from None
         nodes.append(
             node(
                 action, key,
@@ -121,37 +123,11 @@ def pipeline_from_config(plugin: PluginDefinition, name: str) -> ActionPipeline:
                   "pipeline": name},
         )  # fmt: skip
     except PipelineDefinitionError as exc:
-        raise ConfigError(exc.message, path=path, line=_line(path, base_key), key=base_key) from exc
+        line = file_line_of(path, base_key)
+        raise ConfigError(exc.message, path=path, line=line, key=base_key) from exc
 
 
 def _policy(cfg: NodeConfig) -> Any:
     from hoist.pipelines.nodes import RetryPolicy
 
     return RetryPolicy(max_attempts=cfg.retries, backoff=cfg.backoff)
-
-
-def _line(path: str, dotted: str) -> int | None:
-    """1-based line of ``dotted`` key in the YAML file, if it can be found."""
-    file = Path(path)
-    if file.is_dir():
-        file = file / "config.yaml"
-    try:
-        from ruamel.yaml import YAML
-
-        node_: Any = YAML().load(file.read_text())
-    except Exception:
-        return None
-    line = None
-    seq: Any
-    for part in dotted.split("."):
-        key: Any = int(part) if part.isdigit() and isinstance(node_, list) else part
-        try:
-            if isinstance(node_, list):
-                seq = node_
-                line = seq.lc.item(key)[0] + 1
-            else:
-                line = node_.lc.key(key)[0] + 1
-            node_ = node_[key]
-        except (KeyError, IndexError, TypeError, AttributeError):
-            break
-    return line

@@ -3,25 +3,16 @@
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable
 from typing import Any
 
+from hoist._entrypoints import resolve_entrypoint
 from hoist.errors import ResumeError
 from hoist.pipelines.nodes import PipelineNode, Resources, RetryPolicy, node
 from hoist.pipelines.pipeline import ActionPipeline
 from hoist.runs.models import Run, RunKind
 
-__all__ = ["pipeline_from_run", "resolve_entrypoint"]
-
-
-def resolve_entrypoint(entrypoint: str) -> Any:
-    """Import ``module:qualified.name`` and return the object."""
-    module_name, _, qualname = entrypoint.partition(":")
-    target: Any = importlib.import_module(module_name)
-    for part in qualname.split("."):
-        target = getattr(target, part)
-    return target
+__all__ = ["pipeline_from_run"]
 
 
 def pipeline_from_run(
@@ -74,11 +65,7 @@ def _plugin_entrypoint(plugin_path: str, entrypoint: str) -> Any:
     namespace = load_plugin(plugin_path).namespace
     if namespace is None:
         return resolve_entrypoint(entrypoint)
-    module, _, qualname = entrypoint.partition(":")
-    target: Any = namespace.import_module(module)
-    for part in qualname.split("."):
-        target = getattr(target, part)
-    return target
+    return resolve_entrypoint(entrypoint, namespace.import_module)
 
 
 def _node(described: dict[str, Any], action: Any) -> PipelineNode:

@@ -12,10 +12,10 @@ It answers in the same shape as the import-based scan (:mod:`hoist.plugins.scan`
 from __future__ import annotations
 
 import ast
-import importlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from hoist._entrypoints import resolve_entrypoint
 from hoist.plugins.action import BaseAction, _snake
 from hoist.plugins.ast_nodes import (
     _CLASSVAR,
@@ -159,8 +159,8 @@ class _Scanner:
             return None
         module_name, _, attr = qualified.rpartition(".")
         try:
-            found = getattr(importlib.import_module(module_name), attr, None)
-        except ImportError:
+            found = resolve_entrypoint(f"{module_name}:{attr}")
+        except (ImportError, AttributeError):
             return None
         return found if isinstance(found, type) else None
 

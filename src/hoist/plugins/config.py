@@ -18,7 +18,6 @@ Unknown keys are errors (a misspelled ``actons`` must not silently drop every ac
 from __future__ import annotations
 
 import difflib
-import importlib
 import re
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -33,9 +32,11 @@ from pydantic import (
     field_validator,
 )
 
+from hoist._entrypoints import resolve_entrypoint
 from hoist.errors import ConfigError, field_errors_from_pydantic
 from hoist.plugins import types as data_types
 from hoist.plugins.categories import PluginCategory
+from hoist.plugins.yaml_lines import is_map, key_line, line_of, plain, read_yaml
 
 __all__ = [
     "DATA_TYPES",
@@ -45,8 +46,6 @@ __all__ = [
     "PluginConfig",
     "load_config",
     "parse_config",
-    "plain",
-    "read_yaml",
     "resolve_data_type",
 ]
 
@@ -178,15 +177,15 @@ class PluginConfig(BaseModel):
 
     def attach_source(self, path: str, doc: Any = None) -> None:
         """Record the file (and the YAML tree's line numbers) each action came from."""
-        actions: Any = doc.get("actions") if _is_map(doc) else None
+        actions: Any = doc.get("actions") if is_map(doc) else None
         for key, action in self.actions.items():
             action._path, action._key = path, f"actions.{key}"
-            node: Any = actions.get(key) if _is_map(actions) else None
+            node: Any = actions.get(key) if is_map(actions) else None
             lines: dict[str, int] = {}
-            if _is_map(actions) and key in actions:
-                lines[""] = actions.lc.key(key)[0] + 1
-            if _is_map(node):
-                lines.update({str(k): node.lc.key(k)[0] + 1 for k in node})
+            if is_map(actions) and key in actions:
+                lines[""] = key_line(actions, key)
+            if is_map(node):
+                lines.update({str(k): key_line(node, k) for k in node})
             action._lines = lines
 
 
@@ -211,7 +210,7 @@ def resolve_data_type(
             raise ConfigError(_unknown_type_message(value), path=path, line=line, key=key)
         return found
     if resolver is None:
-        resolver = _plain_resolve
+        resolver = resolve_entrypoint
     try:
         obj = resolver(value)
     except ConfigError as exc:
@@ -222,14 +221,6 @@ def resolve_data_type(
     if not (isinstance(obj, type) and issubclass(obj, data_types.DataType)):
         problem = f"{value!r} is not a DataType subclass"
         raise ConfigError(problem, path=path, line=line, key=key)
-    return obj
-
-
-def _plain_resolve(value: str) -> object:
-    module_name, _, attr = value.partition(":")
-    obj: object = importlib.import_module(module_name)
-    for part in attr.split("."):
-        obj = getattr(obj, part)
     return obj
 
 
@@ -268,7 +259,7 @@ def parse_config(text: str, path: str = "config.yaml") -> PluginConfig:
     doc = read_yaml(text, path)
     if doc is None:
         raise ConfigError("the file is empty; it needs at least 'name' and 'code'", path=path)
-    if not _is_map(doc):
+    if not is_map(doc):
         kind = "list" if isinstance(doc, list) else type(doc).__name__
         raise ConfigError(f"expected a mapping of keys, got a {kind}", path=path, line=1)
     data = plain(doc)
@@ -281,46 +272,6 @@ def parse_config(text: str, path: str = "config.yaml") -> PluginConfig:
     return config
 
 
-def read_yaml(text: str, path: str = "config.yaml") -> Any:
-    """Parse YAML text with ruamel's round-trip loader (comments and line numbers kept).
-
-    Raises:
-        ConfigError: a syntax error, with its 1-based line.
-    """
-    from ruamel.yaml import YAML
-    from ruamel.yaml.error import MarkedYAMLError, YAMLError
-
-    try:
-        return YAML(typ="rt").load(text)
-    except MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line = mark.line + 1 if mark is not None else None
-        problem = f"invalid YAML: {exc.problem or exc.context}"
-        if exc.context and exc.context_mark is not None and exc.problem:
-            problem += f" ({exc.context} started on line {exc.context_mark.line + 1})"
-        raise ConfigError(problem, path=path, line=line) from None
-    except YAMLError as exc:
-        raise ConfigError(f"invalid YAML: {exc}", path=path) from None
-
-
-def plain(node: Any) -> Any:
-    """ruamel's round-trip nodes as plain Python data (dict, list, str, int, ...)."""
-    if isinstance(node, Mapping):
-        return {plain(k): plain(v) for k, v in node.items()}
-    if isinstance(node, list):
-        return [plain(v) for v in node]
-    if isinstance(node, bool):
-        return bool(node)
-    for kind in (str, int, float):
-        if isinstance(node, kind):
-            return kind(node)
-    return node
-
-
-def _is_map(node: Any) -> bool:
-    return isinstance(node, Mapping) and hasattr(node, "lc")
-
-
 def _keep_version_text(doc: Any, data: dict[str, Any], text: str) -> None:
     # ``version: 1.10`` is a float to YAML; keep what the user wrote, not ``1.1``.
     if isinstance(data.get("version"), float) and "version" in doc:
@@ -331,7 +282,7 @@ def _keep_version_text(doc: Any, data: dict[str, Any], text: str) -> None:
 
 
 def _config_error(exc: ValidationError, doc: Any, path: str) -> ConfigError:
-    problems = [(_dotted(e["loc"]), _line_of(doc, e["loc"]), _message(e)) for e in exc.errors()]
+    problems = [(_dotted(e["loc"]), line_of(doc, e["loc"]), _message(e)) for e in exc.errors()]
     key, line, first = problems[0]
     if len(problems) > 1:
         rest = "\n".join(
@@ -343,23 +294,6 @@ def _config_error(exc: ValidationError, doc: Any, path: str) -> ConfigError:
 
 def _dotted(loc: tuple[int | str, ...]) -> str:
     return ".".join(str(part) for part in loc)
-
-
-def _line_of(doc: Any, loc: tuple[int | str, ...]) -> int | None:
-    """1-based line of the deepest key of ``loc`` present in the YAML tree."""
-    node: Any = doc
-    line = None
-    for part in loc:
-        if _is_map(node) and part in node:
-            line = node.lc.key(part)[0] + 1
-            node = node[part]
-        elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
-            seq: Any = node  # a CommentedSeq: it has line info
-            line = seq.lc.item(part)[0] + 1
-            node = seq[part]
-        else:
-            break
-    return line
 
 
 _CHOICES: dict[str, list[str]] = {

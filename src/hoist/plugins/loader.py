@@ -36,6 +36,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+from hoist._entrypoints import MissingAttributeError, resolve_entrypoint
 from hoist.errors import ConfigError
 from hoist.plugins.config import ENTRYPOINT_PATTERN
 
@@ -370,24 +371,18 @@ class ModuleImporter:
 def _resolve(
     importer: Any, entrypoint: str, path: str, line: int | None, key: str | None
 ) -> object:
+    """:func:`resolve_entrypoint`, its failures as :class:`ConfigError` naming where the
+    entrypoint was written."""
     if not ENTRYPOINT_PATTERN.match(entrypoint):
         problem = f"entrypoint must look like 'module.path:Attribute', got {entrypoint!r}"
         raise ConfigError(problem, path=path, line=line, key=key)
-    module_name, _, attr = entrypoint.partition(":")
     try:
-        obj: object = importer(module_name)
+        found: object = resolve_entrypoint(entrypoint, importer)
+    except MissingAttributeError as exc:
+        raise ConfigError(str(exc), path=path, line=line, key=key) from None
     except Exception as exc:
         detail = str(exc) if isinstance(exc, ImportError) else f"{type(exc).__name__}: {exc}"
         detail = re.sub(re.escape(PREFIX) + r"\w+\.", "", detail)
         problem = f"entrypoint {entrypoint!r} does not import: {detail}"
         raise ConfigError(problem, path=path, line=line, key=key) from exc
-    walked = module_name
-    for part in attr.split("."):
-        try:
-            obj = getattr(obj, part)
-        except AttributeError:
-            kind = "module" if isinstance(obj, ModuleType) else "object"
-            problem = f"{kind} {walked!r} has no attribute {part!r}"
-            raise ConfigError(problem, path=path, line=line, key=key) from None
-        walked = f"{walked}:{part}" if walked == module_name else f"{walked}.{part}"
-    return obj
+    return found

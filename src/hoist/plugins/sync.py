@@ -20,9 +20,10 @@ from typing import Any
 
 from hoist.errors import ConfigError
 from hoist.plugins.ast_scan import ast_scan_plugin
-from hoist.plugins.config import parse_config, plain, read_yaml
+from hoist.plugins.config import parse_config
 from hoist.plugins.loader import PluginNamespace
 from hoist.plugins.scan import ActionInfo, scan_package
+from hoist.plugins.yaml_lines import plain, read_yaml
 
 __all__ = ["SyncReport", "sync_config"]
 

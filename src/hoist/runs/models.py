@@ -3,11 +3,16 @@
 A :class:`Run` is anything that executes (an action, a pipeline, a service launch, a
 deployment). Its history is an append-only log of :data:`Event` s numbered by a per-run
 ``seq`` that starts at 1.
+
+Each event type knows its one-line text (:meth:`EventBase.summary`): the CLI, the
+console sink and the panel (server pages and, through the SSE frames, its script) show
+that text and only style it.
 """
 
 from __future__ import annotations
 
 import itertools
+import json
 import os
 import time
 from dataclasses import dataclass, field, fields, replace
@@ -157,6 +162,30 @@ class EventBase:
         out: dict[str, Any] = EVENT_ADAPTER.dump_python(self, mode="json")
         return out
 
+    def summary(self) -> str:
+        """What the event says, as one line of plain text (views add only style)."""
+        return _json(self.payload())
+
+
+_SUMMARY_MAX = 500  # longest JSON a summary quotes; longer text ends with "…"
+
+
+def _json(value: Any) -> str:
+    text = json.dumps(value, separators=(",", ":"), default=str, ensure_ascii=False)
+    return text if len(text) <= _SUMMARY_MAX else text[: _SUMMARY_MAX - 1] + "…"
+
+
+def _num(value: Any) -> str:
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+def _named(name: str, data: dict[str, Any]) -> str:
+    return f"{name} {_json(data)}" if data else name
+
+
+def _category(category: str | None) -> str:
+    return f"[{category}] " if category else ""
+
 
 @dataclass(slots=True, kw_only=True)
 class StatusEvent(EventBase):
@@ -164,6 +193,10 @@ class StatusEvent(EventBase):
 
     type: Literal["status"] = "status"
     status: RunStatus
+
+    def summary(self) -> str:
+        """The new status, e.g. ``succeeded``."""
+        return str(self.status)
 
 
 @dataclass(slots=True, kw_only=True)
@@ -175,6 +208,11 @@ class ProgressEvent(EventBase):
     total: float
     category: str | None = None
 
+    def summary(self) -> str:
+        """``[category] current/total (percent)``, e.g. ``[epochs] 3/10 (30%)``."""
+        done = f" ({100.0 * self.current / self.total:.0f}%)" if self.total else ""
+        return f"{_category(self.category)}{_num(self.current)}/{_num(self.total)}{done}"
+
 
 @dataclass(slots=True, kw_only=True)
 class MetricsEvent(EventBase):
@@ -183,6 +221,11 @@ class MetricsEvent(EventBase):
     type: Literal["metrics"] = "metrics"
     values: dict[str, Any]
     category: str | None = None
+
+    def summary(self) -> str:
+        """``[category] name=value, ...``."""
+        values = ", ".join(f"{k}={_num(v)}" for k, v in self.values.items())
+        return _category(self.category) + values
 
 
 @dataclass(slots=True, kw_only=True)
@@ -194,6 +237,10 @@ class LogEvent(EventBase):
     message: str
     logger: str | None = None
 
+    def summary(self) -> str:
+        """``LEVEL message``."""
+        return f"{self.level} {self.message}"
+
 
 @dataclass(slots=True, kw_only=True)
 class MessageEvent(EventBase):
@@ -202,6 +249,10 @@ class MessageEvent(EventBase):
     type: Literal["message"] = "message"
     level: str = "info"
     text: str
+
+    def summary(self) -> str:
+        """The message's text."""
+        return self.text
 
 
 @dataclass(slots=True, kw_only=True)
@@ -212,6 +263,10 @@ class DevEvent(EventBase):
     name: str
     data: dict[str, Any] = field(default_factory=dict)
 
+    def summary(self) -> str:
+        """``name {data as JSON}``."""
+        return _named(self.name, self.data)
+
 
 @dataclass(slots=True, kw_only=True)
 class CustomEvent(EventBase):
@@ -220,6 +275,10 @@ class CustomEvent(EventBase):
     type: Literal["custom"] = "custom"
     name: str
     data: dict[str, Any] = field(default_factory=dict)
+
+    def summary(self) -> str:
+        """``name {data as JSON}``."""
+        return _named(self.name, self.data)
 
 
 @dataclass(slots=True, kw_only=True)
@@ -234,6 +293,11 @@ class StepEvent(EventBase):
     weight: float = 1.0
     detail: str | None = None
 
+    def summary(self) -> str:
+        """``step phase``, then the first line of the detail, if any."""
+        detail = f": {self.detail.splitlines()[0]}" if self.detail else ""
+        return f"{self.step} {self.phase}{detail}"
+
 
 @dataclass(slots=True, kw_only=True)
 class ArtifactEvent(EventBase):
@@ -244,6 +308,10 @@ class ArtifactEvent(EventBase):
     name: str | None = None
     size: int | None = None
 
+    def summary(self) -> str:
+        """The file's path."""
+        return self.path
+
 
 @dataclass(slots=True, kw_only=True)
 class CheckpointEvent(EventBase):
@@ -253,6 +321,10 @@ class CheckpointEvent(EventBase):
     name: str
     data: dict[str, Any] = field(default_factory=dict)
 
+    def summary(self) -> str:
+        """``name {saved state as JSON}``."""
+        return _named(self.name, self.data)
+
 
 @dataclass(slots=True, kw_only=True)
 class ResultEvent(EventBase):
@@ -260,6 +332,10 @@ class ResultEvent(EventBase):
 
     type: Literal["result"] = "result"
     value: Any = None
+
+    def summary(self) -> str:
+        """The result as JSON."""
+        return _json(self.value)
 
 
 @dataclass(slots=True, kw_only=True)
@@ -271,6 +347,10 @@ class ErrorEvent(EventBase):
     message: str
     traceback: str = ""
     field_errors: dict[str, list[str]] | None = None
+
+    def summary(self) -> str:
+        """``ErrorType: message``."""
+        return f"{self.error_type}: {self.message}"
 
 
 _BASE_FIELDS = frozenset({"run_id", "seq", "ts", "type"})

@@ -8,7 +8,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
-from hoist.runs.models import EventBase, Run, RunStatus
+from hoist.runs.models import Event, EventBase, Run, RunStatus
 
 __all__ = ["FOLLOW_POLL", "STALE_AFTER", "RunFilter", "RunLog", "follow_events", "run_updates"]
 
@@ -47,7 +47,7 @@ class RunLog(Protocol):
         """Runs matching ``flt``, newest first."""
         ...
 
-    def events(self, run_id: str, after_seq: int = 0, limit: int | None = None) -> list[Any]:
+    def events(self, run_id: str, after_seq: int = 0, limit: int | None = None) -> list[Event]:
         """The run's events with ``seq > after_seq``, in order."""
         ...
 
@@ -92,7 +92,7 @@ def run_updates(event: EventBase) -> dict[str, Any] | None:
 def follow_events(
     log: RunLog, run_id: str, after_seq: int = 0, *, follow: bool = True,
     poll: float = FOLLOW_POLL,
-) -> Iterator[Any]:  # fmt: skip
+) -> Iterator[Event]:  # fmt: skip
     """The run's events with ``seq > after_seq`` as they are written, until it ends.
 
     Used by ``hoist runs logs --follow`` and :meth:`RunHandle.follow`; reads the log

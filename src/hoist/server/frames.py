@@ -7,9 +7,8 @@ import asyncio
 import json
 from collections import deque
 from dataclasses import dataclass, field
-from typing import Any
 
-from hoist.runs.models import Run, RunStatus
+from hoist.runs.models import Event, Run, RunStatus
 
 __all__ = ["Frame", "Subscription", "event_frame", "run_frame"]
 
@@ -23,9 +22,10 @@ class Frame:
     terminal: bool = False
 
 
-def event_frame(event: Any) -> Frame:
-    """The SSE frame of a run event: ``id:`` is its ``seq``, ``event:`` its type."""
-    data = json.dumps(event.to_dict(), separators=(",", ":"))
+def event_frame(event: Event) -> Frame:
+    """The SSE frame of a run event: ``id:`` is its ``seq``, ``event:`` its type, and
+    the data its fields plus its ``summary`` (the one line every view shows)."""
+    data = json.dumps({**event.to_dict(), "summary": event.summary()}, separators=(",", ":"))
     terminal = event.type == "status" and RunStatus(event.status).is_terminal
     return Frame(event.seq, f"id: {event.seq}\nevent: {event.type}\ndata: {data}\n\n", terminal)
 

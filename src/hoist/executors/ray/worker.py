@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from hoist._entrypoints import resolve_entrypoint
 from hoist.errors import ActionFailedError, ParamsValidationError, RunCancelledError
 from hoist.plugins.action import BaseAction
 from hoist.plugins.context import RuntimeContext
@@ -73,9 +74,9 @@ class Outcome:
             from hoist.plugins.discovery import load_plugin
 
             namespace = load_plugin(plugin_path).namespace
-            target: Any = namespace.import_module(module) if namespace else None
-            for part in qualname.split("."):
-                target = getattr(target, part)
+            if namespace is None:
+                return None
+            target = resolve_entrypoint(f"{module}:{qualname}", namespace.import_module)
             rebuilt = target(*pickle.loads(args))
         except Exception:
             return None
@@ -107,8 +108,6 @@ def _import_action(spec: ActionSpec) -> type[BaseAction[Any]]:
         from hoist.plugins.discovery import load_plugin
 
         return load_plugin(spec.plugin_path).load_action(spec.action)
-    from hoist.pipelines.rebuild import resolve_entrypoint
-
     return as_action_class(resolve_entrypoint(spec.entrypoint))
 
 

@@ -1,5 +1,6 @@
 """A sink that shows runs live in the terminal: Rich progress bars per run and category,
-the latest metrics, messages, step transitions and the outcome."""
+the latest metrics, messages, step transitions and the outcome. Every printed line is
+the event's own :meth:`~hoist.runs.models.EventBase.summary`, styled."""
 
 from __future__ import annotations
 
@@ -21,7 +22,22 @@ from rich.progress import (
 from rich.table import Table
 from rich.text import Text
 
-from hoist.runs.models import EventBase, Run, RunStatus
+from hoist.runs.models import (
+    ArtifactEvent,
+    CheckpointEvent,
+    CustomEvent,
+    ErrorEvent,
+    Event,
+    EventBase,
+    LogEvent,
+    MessageEvent,
+    MetricsEvent,
+    ProgressEvent,
+    Run,
+    RunStatus,
+    StatusEvent,
+    StepEvent,
+)
 from hoist.runs.sinks.base import EventSink
 
 __all__ = ["ConsoleSink"]
@@ -34,6 +50,7 @@ _STEP_MARKS = {
     "rolled_back": ("↩", "magenta"),
     "rollback_failed": ("✘ rollback", "red"),
 }
+_LEVEL_STYLE = {"success": "green", "warning": "yellow", "danger": "red", "error": "red"}
 _STATUS_STYLE = {
     RunStatus.SUCCEEDED: "bold green",
     RunStatus.FAILED: "bold red",
@@ -131,40 +148,46 @@ class ConsoleSink(EventSink):
             self._labels[task] = label
         return task
 
-    def _on_progress(self, event: Any) -> None:
+    def _on_progress(self, event: ProgressEvent) -> None:
         task = self._task(event.run_id, event.category, event.total)
         self.progress.update(task, completed=event.current, total=event.total)
 
-    def _on_metrics(self, event: Any) -> None:
+    def _on_metrics(self, event: MetricsEvent) -> None:
         self._metrics.setdefault((event.run_id, event.category), {}).update(event.values)
         self._refresh()
 
-    def _on_message(self, event: Any) -> None:
-        style = {"success": "green", "warning": "yellow", "danger": "red", "error": "red"}
-        self.console.print(Text(event.text, style=style.get(event.level, "")))
+    def _line(self, event: Event, style: str, label: str | None = None) -> None:
+        """Print the event's summary, after ``label`` (default: its type) in dim."""
+        head = f"{event.type if label is None else label:<8} "
+        self.console.print(Text.assemble((head, "dim"), (event.summary(), style)))
 
-    def _on_log(self, event: Any) -> None:
+    def _on_message(self, event: MessageEvent) -> None:
+        self.console.print(Text(event.summary(), style=_LEVEL_STYLE.get(event.level, "")))
+
+    def _on_log(self, event: LogEvent) -> None:
         if self.show_logs:
-            self.console.print(Text(f"{event.level:<7} {event.message}", style="dim"))
+            self.console.print(Text(event.summary(), style="dim"))
 
-    def _on_custom(self, event: Any) -> None:
+    def _on_custom(self, event: CustomEvent) -> None:
         if self.show_logs:
-            self.console.print(Text(f"event   {event.name} {event.data}", style="dim"))
+            self._line(event, "dim", "event")
 
-    def _on_step(self, event: Any) -> None:
-        if not self.show_steps:
-            return
-        mark, style = _STEP_MARKS.get(event.phase, ("·", ""))
-        detail = f": {event.detail.splitlines()[0]}" if event.detail else ""
-        self.console.print(Text(f"{mark} {event.step}{detail}", style=style))
+    def _on_checkpoint(self, event: CheckpointEvent) -> None:
+        if self.show_logs:
+            self._line(event, "dim")
 
-    def _on_artifact(self, event: Any) -> None:
-        self.console.print(Text(f"artifact {event.path}", style="blue"))
+    def _on_step(self, event: StepEvent) -> None:
+        if self.show_steps:
+            mark, style = _STEP_MARKS.get(event.phase, ("·", ""))
+            self.console.print(Text(f"{mark} {event.summary()}", style=style))
 
-    def _on_error(self, event: Any) -> None:
-        self.console.print(Text(f"{event.error_type}: {event.message}", style="bold red"))
+    def _on_artifact(self, event: ArtifactEvent) -> None:
+        self._line(event, "blue")
 
-    def _on_status(self, event: Any) -> None:
+    def _on_error(self, event: ErrorEvent) -> None:
+        self.console.print(Text(event.summary(), style="bold red"))
+
+    def _on_status(self, event: StatusEvent) -> None:
         status = RunStatus(event.status)
         if not status.is_terminal:
             return
@@ -176,7 +199,7 @@ class ConsoleSink(EventSink):
                 self.progress.update(task, description=f"[red]{self._labels[task]} ({status})")
         name = self._names.get(event.run_id, event.run_id)
         self.console.print(
-            Text(f"{name} {status} (run {event.run_id})", style=_STATUS_STYLE[status])
+            Text(f"{name} {event.summary()} (run {event.run_id})", style=_STATUS_STYLE[status])
         )
 
 

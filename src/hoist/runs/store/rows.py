@@ -7,7 +7,7 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from hoist.runs.models import EVENT_ADAPTER, RUN_ADAPTER, EventBase, Run
+from hoist.runs.models import EVENT_ADAPTER, RUN_ADAPTER, Event, EventBase, Run
 from hoist.runs.reader import run_updates
 
 __all__ = [
@@ -118,8 +118,9 @@ def row_to_run(row: Any) -> Run:
     return RUN_ADAPTER.validate_python(data)
 
 
-def row_to_event(row: Any) -> Any:
+def row_to_event(row: Any) -> Event:
     """An event from its ``events`` row."""
     payload = json.loads(row.data)
     payload.update(run_id=row.run_id, seq=row.seq, ts=row.ts, type=row.type)
-    return EVENT_ADAPTER.validate_python(payload)
+    event: Event = EVENT_ADAPTER.validate_python(payload)
+    return event

@@ -11,13 +11,15 @@ import sqlalchemy as sa
 from hoist.errors import RunNotFoundError, StoreError
 from hoist.runs.models import (
     ErrorEvent,
+    Event,
     EventBase,
+    ProgressEvent,
     Run,
     RunStatus,
     StatusEvent,
 )
 from hoist.runs.reader import STALE_AFTER, RunFilter
-from hoist.runs.store import migrate
+from hoist.runs.store import event_reads, migrate
 from hoist.runs.store.engine import create_store_engine
 from hoist.runs.store.prepared import PreparedStatement
 from hoist.runs.store.rows import (
@@ -302,7 +304,7 @@ class RunStore:
         with self.engine.connect() as conn:
             return [row_to_run(row) for row in conn.execute(query).mappings()]
 
-    def events(self, run_id: str, after_seq: int = 0, limit: int | None = None) -> list[Any]:
+    def events(self, run_id: str, after_seq: int = 0, limit: int | None = None) -> list[Event]:
         """The run's events with ``seq > after_seq`` in order (at most ``limit``)."""
         query = (
             sa.select(events)
@@ -317,13 +319,13 @@ class RunStore:
             self.get_run(run_id)  # raises RunNotFoundError for an unknown run
         return [row_to_event(row) for row in rows]
 
-    def events_after(self, cursors: Mapping[str, int], limit: int = 5000) -> list[Any]:
+    def events_after(self, cursors: Mapping[str, int], limit: int = 5000) -> list[Event]:
         """New events of several runs at once: those with ``seq > cursors[run_id]``,
         ordered by run then ``seq`` (at most ``limit``; a live-stream poller's query)."""
         if not cursors:
             return []
         items = list(cursors.items())
-        out: list[Any] = []
+        out: list[Event] = []
         with self.engine.connect() as conn:
             for start in range(0, len(items), 200):
                 chunk = items[start : start + 200]
@@ -341,6 +343,20 @@ class RunStore:
 
     def active_runs(self) -> dict[str, str]:
         """Id to status of every ``queued`` or ``running`` run (uses the status index)."""
+    def events_of_type(
+        self, run_id: str, types: Sequence[str], limit: int, *, newest_first: bool = False
+    ) -> list[Event]:
+        """Up to ``limit`` of the run's events whose type is in ``types``, in ``seq``
+        order (newest first if asked): one indexed read, however long the log is."""
+        with self.engine.connect() as conn:
+            return event_reads.events_of_type(conn, run_id, types, limit,
+                                              newest_first=newest_first)  # fmt: skip
+
+    def latest_progress(self, run_id: str) -> dict[str | None, ProgressEvent]:
+        """The newest progress event of each category (``None``: the run's main bar)."""
+        with self.engine.connect() as conn:
+            return event_reads.latest_progress(conn, run_id)
+
         live = [str(RunStatus.QUEUED), str(RunStatus.RUNNING)]
         query = sa.select(runs.c.id, runs.c.status).where(runs.c.status.in_(live))
         with self.engine.connect() as conn:

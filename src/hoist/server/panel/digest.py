@@ -1,5 +1,5 @@
-"""What a run page shows, built from the store: the bars (overall, per category, per
-step), the tree of child runs, metrics, messages and artifacts."""
+"""What a run page shows, read through the :class:`RunStore`: the bars (overall, per
+category, per step), the tree of child runs, metrics, messages and artifacts."""
 
 from __future__ import annotations
 
@@ -9,19 +9,19 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-import sqlalchemy as sa
-
 from hoist.forms.markup import render_markdown
-from hoist.runs.models import Run, RunKind, RunStatus
+from hoist.runs.models import (
+    ArtifactEvent,
+    MessageEvent,
+    MetricsEvent,
+    Run,
+    RunKind,
+    RunStatus,
+    StepEvent,
+)
 from hoist.runs.reader import RunFilter
 from hoist.runs.store import RunStore
-from hoist.server.panel.reads import (
-    MAX_METRIC_POINTS,
-    latest_progress,
-    main_percent,
-    percent,
-    rows,
-)
+from hoist.server.panel.reads import MAX_METRIC_POINTS, main_percent, percent
 
 __all__ = ["Bar", "Node", "RunDigest", "digest_run", "run_state"]
 
@@ -77,8 +77,8 @@ class RunDigest:
     artifacts: list[dict[str, Any]]
 
 
-def _overall(conn: sa.Connection, run: Run) -> tuple[Bar, list[Bar]]:
-    found = latest_progress(conn, run.id)
+def _overall(store: RunStore, run: Run) -> tuple[Bar, list[Bar]]:
+    found = {k: (e.current, e.total) for k, e in store.latest_progress(run.id).items()}
     state = run_state(run)
     main = found.get(None)
     if run.status is RunStatus.SUCCEEDED:
@@ -97,10 +97,11 @@ def _overall(conn: sa.Connection, run: Run) -> tuple[Bar, list[Bar]]:
     return overall, categories
 
 
-def _steps(conn: sa.Connection, run: Run, prefix: str = "step") -> list[Bar]:
+def _steps(store: RunStore, run: Run, prefix: str = "step") -> list[Bar]:
     phases: dict[str, str] = {}
-    for row in rows(conn, run.id, ("step",), 2000, newest_first=False):
-        phases[str(row.data["step"])] = str(row.data["phase"])
+    for event in store.events_of_type(run.id, ("step",), 2000):
+        if isinstance(event, StepEvent):
+            phases[event.step] = event.phase
     bars = []
     for name, phase in phases.items():
         state = _PHASE.get(phase, phase)
@@ -113,19 +114,19 @@ def _steps(conn: sa.Connection, run: Run, prefix: str = "step") -> list[Bar]:
     return bars
 
 
-def _child_bar(conn: sa.Connection, run: Run, label: str) -> Bar:
-    value = main_percent(conn, run)
+def _child_bar(store: RunStore, run: Run, label: str) -> Bar:
+    value = main_percent(store, run)
     state = run_state(run)
     if value is None:
         value = None if state == "running" else 0.0
     return Bar(f"run-{run.id}", label, value, state, str(run.status))
 
 
-def _tree(conn: sa.Connection, store: RunStore, run: Run) -> list[Node]:
+def _tree(store: RunStore, run: Run) -> list[Node]:
     children = store.list_runs(RunFilter(parent_id=run.id, limit=MAX_CHILDREN))
     children.sort(key=lambda r: (r.created_at, r.id))
     if run.kind is not RunKind.PIPELINE:
-        return [Node(c.id, c, _child_bar(conn, c, c.action or c.id), _steps(conn, c, c.id))
+        return [Node(c.id, c, _child_bar(store, c, c.action or c.id), _steps(store, c, c.id))
                 for c in children]  # fmt: skip
     nodes: dict[str, Node] = {}
     for spec in run.meta.get("nodes", []):
@@ -136,11 +137,11 @@ def _tree(conn: sa.Connection, store: RunStore, run: Run) -> list[Node]:
         node = nodes.setdefault(key, Node(key, None, Bar(f"node-{key}", key, 0.0, "pending")))
         if child.meta.get("item") is not None:
             label = f"{key}[{child.meta.get('item')}]"
-            node.items.append(Node(label, child, _child_bar(conn, child, label)))
+            node.items.append(Node(label, child, _child_bar(store, child, label)))
             continue
         node.run = child  # the latest attempt wins
-        node.bar = _child_bar(conn, child, key)
-        node.steps = _steps(conn, child, f"{key}-step")
+        node.bar = _child_bar(store, child, key)
+        node.steps = _steps(store, child, f"{key}-step")
     for node in nodes.values():
         if node.run is None and node.items:
             done = [i.bar.percent or 0.0 for i in node.items]
@@ -149,13 +150,16 @@ def _tree(conn: sa.Connection, store: RunStore, run: Run) -> list[Node]:
     return list(nodes.values())
 
 
-def _metrics(conn: sa.Connection, run: Run) -> list[dict[str, Any]]:
+def _metrics(store: RunStore, run: Run) -> list[dict[str, Any]]:
     points = []
-    for row in reversed(rows(conn, run.id, ("metrics",), MAX_METRIC_POINTS)):
-        values = {k: v for k, v in row.data.get("values", {}).items()
+    found = store.events_of_type(run.id, ("metrics",), MAX_METRIC_POINTS, newest_first=True)
+    for event in reversed(found):
+        if not isinstance(event, MetricsEvent):
+            continue
+        values = {k: v for k, v in event.values.items()
                   if isinstance(v, int | float) and not isinstance(v, bool)}  # fmt: skip
         if values:
-            points.append({"seq": row.seq, "ts": row.ts, "category": row.data.get("category"),
+            points.append({"seq": event.seq, "ts": event.ts, "category": event.category,
                            "values": values})  # fmt: skip
     return points
 
@@ -166,13 +170,14 @@ def _markdown(text: str) -> str:
     return render_markdown(text)
 
 
-def messages_of(conn: sa.Connection, run: Run, limit: int = 50) -> list[dict[str, Any]]:
+def messages_of(store: RunStore, run: Run, limit: int = 50) -> list[dict[str, Any]]:
     """The run's newest messages, oldest first, their Markdown rendered and sanitised."""
     out = []
-    for row in reversed(rows(conn, run.id, ("message",), limit)):
-        level = str(row.data.get("level", "info")).lower()
-        out.append({"seq": row.seq, "ts": row.ts, "level": level if level in _LEVELS else "info",
-                    "html": _markdown(str(row.data.get("text", "")))})  # fmt: skip
+    for event in reversed(store.events_of_type(run.id, ("message",), limit, newest_first=True)):
+        if isinstance(event, MessageEvent):
+            level = event.level.lower()
+            out.append({"seq": event.seq, "ts": event.ts, "html": _markdown(event.text),
+                        "level": level if level in _LEVELS else "info"})  # fmt: skip
     return out
 
 
@@ -195,39 +200,37 @@ def artifact_href(runs_dir: Path, run: Run, path: str) -> str | None:
     return f"/api/v1/runs/{quote(owner)}/artifacts/{quote(relative.as_posix())}"
 
 
-def _artifacts(conn: sa.Connection, run: Run, runs_dir: Path) -> list[dict[str, Any]]:
+def _artifacts(store: RunStore, run: Run, runs_dir: Path) -> list[dict[str, Any]]:
     out = []
-    for row in rows(conn, run.id, ("artifact",), 500, newest_first=False):
-        path = str(row.data.get("path", ""))
-        name = row.data.get("name") or Path(path).name
-        href = artifact_href(runs_dir, run, path)
-        out.append({"name": name, "path": path, "size": row.data.get("size"), "href": href})
+    for event in store.events_of_type(run.id, ("artifact",), 500):
+        if isinstance(event, ArtifactEvent):
+            href = artifact_href(runs_dir, run, event.path)
+            out.append({"name": event.name or Path(event.path).name, "path": event.path,
+                        "size": event.size, "href": href})  # fmt: skip
     return out
 
 
 def digest_run(store: RunStore, run: Run, runs_dir: Path) -> RunDigest:
     """Read everything but the log of ``run``'s page."""
-    with store.engine.connect() as conn:
-        overall, categories = _overall(conn, run)
-        tree = _tree(conn, store, run)
-        artifacts = _artifacts(conn, run, runs_dir)
-        for node in tree:  # a pipeline's files are written by its action runs
-            for sub in [node, *node.items]:
-                if sub.run is not None:
-                    artifacts.extend(_artifacts(conn, sub.run, runs_dir))
-        return RunDigest(
-            run=run,
-            overall=overall,
-            categories=categories,
-            steps=_steps(conn, run),
-            tree=tree,
-            metrics=_metrics(conn, run),
-            messages=messages_of(conn, run),
-            artifacts=artifacts,
-        )
+    overall, categories = _overall(store, run)
+    tree = _tree(store, run)
+    artifacts = _artifacts(store, run, runs_dir)
+    for node in tree:  # a pipeline's files are written by its action runs
+        for sub in [node, *node.items]:
+            if sub.run is not None:
+                artifacts.extend(_artifacts(store, sub.run, runs_dir))
+    return RunDigest(
+        run=run,
+        overall=overall,
+        categories=categories,
+        steps=_steps(store, run),
+        tree=tree,
+        metrics=_metrics(store, run),
+        messages=messages_of(store, run),
+        artifacts=artifacts,
+    )
 
 
 def list_bars(store: RunStore, runs: list[Run]) -> dict[str, Bar]:
     """The main bar of each run (runs list, live updates)."""
-    with store.engine.connect() as conn:
-        return {run.id: _child_bar(conn, run, run.action or run.id) for run in runs}
+    return {run.id: _child_bar(store, run, run.action or run.id) for run in runs}

@@ -1,58 +1,24 @@
-"""One line of text per event, for the run page's log (``static/run.js`` mirrors it for
-events that arrive live)."""
+"""The run page's log lines: each event's own summary (:meth:`EventBase.summary`, the
+same text the CLI and the console show) and the severity its line is styled with. Live
+events carry their summary in their SSE frame, so ``static/run.js`` computes no text."""
 
 from __future__ import annotations
 
-import json
-from typing import Any
+from hoist.runs.models import ErrorEvent, Event, LogEvent, MessageEvent
 
-__all__ = ["event_level", "event_text"]
+__all__ = ["LogLine", "event_level", "log_lines"]
 
-_MAX = 500
-
-
-def _json(value: Any) -> str:
-    text = json.dumps(value, separators=(",", ":"), default=str, ensure_ascii=False)
-    return text if len(text) <= _MAX else text[: _MAX - 1] + "…"
+LogLine = tuple[Event, str, str]
+"""An event, its summary and its level, as the ``log_line`` macro takes them."""
 
 
-def _num(value: Any) -> str:
-    return f"{value:g}" if isinstance(value, float) else str(value)
-
-
-def event_text(event: Any) -> str:
-    """A short, plain-text description of an event (escaped by the template)."""
-    kind = event.type
-    if kind == "status":
-        return f"status → {event.status}"
-    if kind == "progress":
-        return f"{event.category or 'progress'} {_num(event.current)} / {_num(event.total)}"
-    if kind == "metrics":
-        values = ", ".join(f"{k}={_num(v)}" for k, v in event.values.items())
-        return f"{event.category}: {values}" if event.category else values
-    if kind == "log":
-        return str(event.message)
-    if kind == "message":
-        return str(event.text)
-    if kind in ("dev", "custom"):
-        return f"{event.name} {_json(event.data)}"
-    if kind == "step":
-        return f"{event.step} {event.phase}" + (f": {event.detail}" if event.detail else "")
-    if kind == "artifact":
-        return str(event.name or event.path)
-    if kind == "checkpoint":
-        return str(event.name)
-    if kind == "result":
-        return _json(event.value)
-    if kind == "error":
-        return f"{event.error_type}: {event.message}"
-    return _json(event.payload())  # pragma: no cover - every type is handled above
-
-
-def event_level(event: Any) -> str:
+def event_level(event: Event) -> str:
     """The severity a log line is styled with (letters only: it becomes a CSS class)."""
-    if event.type in ("log", "message"):
-        return "".join(c for c in str(event.level).lower() if "a" <= c <= "z")[:20] or "info"
-    if event.type == "error":
-        return "error"
-    return "info"
+    if isinstance(event, LogEvent | MessageEvent):
+        return "".join(c for c in event.level.lower() if "a" <= c <= "z")[:20] or "info"
+    return "error" if isinstance(event, ErrorEvent) else "info"
+
+
+def log_lines(events: list[Event]) -> list[LogLine]:
+    """The lines of a page of the log."""
+    return [(e, e.summary(), event_level(e)) for e in events]

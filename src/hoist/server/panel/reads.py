@@ -1,121 +1,28 @@
-"""Reads behind the panel's pages, straight from the run store's tables.
-
-The store's public API pages events by ``seq``; a page also needs "the newest progress
-of each bar", "the metrics so far", "the messages", which would mean decoding every
-event of a long run. These queries select by type and decode only the JSON payload of
-the rows they need, newest first and bounded, so a run with 10,000 events renders as
-fast as one with ten.
-"""
+"""Reads behind the panel's pages, all through the :class:`RunStore` (never its tables):
+a page of the log by ``seq``, and the main bar of a run from its newest progress event
+(:meth:`RunStore.latest_progress` reads only that event, however long the log is)."""
 
 from __future__ import annotations
 
-import json
-from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
-import sqlalchemy as sa
-
-from hoist.runs.models import Run
+from hoist.runs.models import Event, Run
 from hoist.runs.store import RunStore
-from hoist.runs.store.schema import events as events_table
 
-__all__ = [
-    "LOG_PAGE",
-    "MAX_METRIC_POINTS",
-    "MAX_PROGRESS_SCAN",
-    "LogWindow",
-    "Row",
-    "latest_progress",
-    "log_window",
-    "rows",
-]
+__all__ = ["LOG_PAGE", "MAX_METRIC_POINTS", "LogWindow", "log_window", "main_percent", "percent"]
 
 LOG_PAGE = 200
 """Events a run page shows at first; older ones are fetched on demand."""
 MAX_METRIC_POINTS = 1000
 """The newest metrics events plotted on a run page."""
-MAX_PROGRESS_SCAN = 5000
-"""Progress events read (newest first) to find each bar's latest value."""
 
 
-@dataclass(frozen=True, slots=True)
-class Row:
-    """One event as the panel reads it: the envelope and the decoded payload."""
-
-    run_id: str
-    seq: int
-    ts: float
-    type: str
-    data: dict[str, Any]
-
-
-def rows(
-    conn: sa.Connection,
-    run_id: str,
-    types: Sequence[str],
-    limit: int,
-    *,
-    newest_first: bool = True,
-) -> list[Row]:
-    """Up to ``limit`` events of ``run_id`` whose type is in ``types``."""
-    t = events_table
-    order = t.c.seq.desc() if newest_first else t.c.seq.asc()
-    query = (
-        sa.select(t.c.seq, t.c.ts, t.c.type, t.c.data)
-        .where(t.c.run_id == run_id, t.c.type.in_(list(types)))
-        .order_by(order)
-        .limit(limit)
-    )
-    return [Row(run_id, r.seq, r.ts, r.type, json.loads(r.data)) for r in conn.execute(query)]
-
-
-def _category(dialect: str) -> Any:
-    """SQL for a progress event's category, or ``None`` where the dialect has no JSON."""
-    t = events_table
-    if dialect == "sqlite":
-        return sa.type_coerce(t.c.data, sa.JSON)["category"].as_string()
-    if dialect == "postgresql":
-        return sa.cast(t.c.data, sa.JSON)["category"].as_string()
-    return None
-
-
-def latest_progress(
-    conn: sa.Connection, run_id: str, limit: int = MAX_PROGRESS_SCAN
-) -> dict[str | None, tuple[float, float]]:
-    """The newest ``(current, total)`` of each progress category (``None``: the run's
-    main bar).
-
-    On SQLite and PostgreSQL the database groups by category and only the newest event
-    of each is decoded; elsewhere the run's last ``limit`` progress events are scanned.
-    """
-    t = events_table
-    category = _category(conn.dialect.name)
-    found: dict[str | None, tuple[float, float]] = {}
-    if category is not None:
-        newest = (
-            sa.select(sa.func.max(t.c.seq))
-            .where(t.c.run_id == run_id, t.c.type == "progress")
-            .group_by(category)
-            .scalar_subquery()
-        )
-        query = sa.select(t.c.data).where(t.c.run_id == run_id, t.c.seq.in_(newest))
-        decoded = [json.loads(data) for data in conn.execute(query).scalars()]
-    else:
-        decoded = [row.data for row in rows(conn, run_id, ("progress",), limit)]
-    for data in decoded:
-        name = data.get("category")
-        if name not in found:
-            found[name] = (float(data["current"]), float(data["total"]))
-    return found
-
-
-def main_percent(conn: sa.Connection, run: Run) -> float | None:
+def main_percent(store: RunStore, run: Run) -> float | None:
     """The percent of a run's main bar (100 once it succeeded), ``None`` if it has none."""
     if str(run.status) == "succeeded":
         return 100.0
-    main = latest_progress(conn, run.id).get(None)
-    return None if main is None else percent(*main)
+    main = store.latest_progress(run.id).get(None)
+    return None if main is None else percent(main.current, main.total)
 
 
 def percent(current: float, total: float) -> float:
@@ -136,7 +43,7 @@ class LogWindow:
         total: how many events the run has.
     """
 
-    events: list[Any]
+    events: list[Event]
     first_seq: int
     last_seq: int
     total: int

@@ -17,7 +17,7 @@ from hoist.server.deps import State
 from hoist.server.errors import ApiError
 from hoist.server.panel.access import PageOperator, PageViewer
 from hoist.server.panel.digest import digest_run, list_bars
-from hoist.server.panel.events import event_level, event_text
+from hoist.server.panel.events import log_lines
 from hoist.server.panel.reads import LOG_PAGE, log_window
 from hoist.server.panel.routing import PanelRoute
 from hoist.server.panel.templating import page_headers, render, render_page
@@ -67,8 +67,14 @@ def _run_context(state: ServerState, run_id: str, before: int | None) -> dict[st
     run = state.store.get_run(run_id)
     digest = digest_run(state.store, run, state.runtime.runs_dir)
     window = log_window(state.store, run.id, before, LOG_PAGE)
-    lines = [(e, event_text(e), event_level(e)) for e in window.events]
+    lines = log_lines(window.events)
     return {"run": run, "d": digest, "log": window, "lines": lines, "before": before}
+
+
+def _log_context(state: ServerState, run_id: str, before: int) -> dict[str, Any]:
+    run = state.store.get_run(run_id)
+    window = log_window(state.store, run.id, before, LOG_PAGE)
+    return {"run": run, "log": window, "lines": log_lines(window.events)}
 
 
 def _parts_context(state: ServerState, run_id: str) -> dict[str, Any]:
@@ -99,6 +105,19 @@ async def run_parts(
     context = await anyio.to_thread.run_sync(_parts_context, state, run_id)
     html = render("parts.html", **context, **_viewer(principal))
     return HTMLResponse(html, headers=page_headers())
+
+
+@router.get("/runs/{run_id}/log")
+async def run_log(
+    run_id: RunId,
+    state: State,
+    principal: PageViewer,
+    before: Annotated[int, Query(ge=1, le=_MAX_SEQ)],
+) -> HTMLResponse:
+    """The page of log lines right before seq ``before``, as an HTML fragment: the run
+    page's script inserts it above the lines it shows ("Load earlier events")."""
+    context = await anyio.to_thread.run_sync(_log_context, state, run_id, before)
+    return HTMLResponse(render("log.html", **context), headers=page_headers())
 
 
 def _viewer(principal: Principal) -> dict[str, Any]:

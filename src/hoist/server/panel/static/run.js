@@ -1,6 +1,7 @@
 // A run's page, live: its events arrive on /api/v1/runs/{id}/events/stream (from the
 // last seq the page rendered: nothing is missed or shown twice; EventSource resumes
-// with Last-Event-ID after a dropped connection). Log lines are built as text; the
+// with Last-Event-ID after a dropped connection). Each frame carries the event's summary,
+// shown as text; earlier lines come from /runs/{id}/log, rendered by the server; the
 // sections that need the server (bars of child runs, sanitised messages, result,
 // artifacts) are re-rendered by /runs/{id}/parts and swapped in.
 "use strict";
@@ -15,50 +16,27 @@
   var last = Number(root.getAttribute("data-last-seq"));
   var lines = document.getElementById("log-lines");
   var MAX_LINES = 1000;
-  var PAGE = 200;
   var TYPES = ["status", "progress", "metrics", "log", "message", "dev", "custom", "step",
                "artifact", "checkpoint", "result", "error"];
 
-  function num(v) { return typeof v === "number" ? String(Math.round(v * 1e6) / 1e6) : String(v); }
-  function json(v) {
-    var text = JSON.stringify(v);
-    return text && text.length > 500 ? text.slice(0, 499) + "…" : String(text);
-  }
-  // Mirrors hoist/server/panel/events.py.
-  function text(e) {
-    switch (e.type) {
-      case "status": return "status → " + e.status;
-      case "progress": return (e.category || "progress") + " " + num(e.current) + " / " + num(e.total);
-      case "metrics":
-        var values = Object.keys(e.values).map(function (k) { return k + "=" + num(e.values[k]); }).join(", ");
-        return e.category ? e.category + ": " + values : values;
-      case "log": return e.message;
-      case "message": return e.text;
-      case "dev": case "custom": return e.name + " " + json(e.data);
-      case "step": return e.step + " " + e.phase + (e.detail ? ": " + e.detail : "");
-      case "artifact": return e.name || e.path;
-      case "checkpoint": return e.name;
-      case "result": return json(e.value);
-      case "error": return e.error_type + ": " + e.message;
-      default: return json(e);
-    }
-  }
+  // The text of a line is the event's own summary, sent by the server in every frame
+  // (EventBase.summary: the same text the CLI and the page show); only style is ours.
   function level(e) {
-    if (e.type === "log" || e.type === "message") return String(e.level).toLowerCase();
-    return e.type === "error" ? "error" : "info";
+    var found = e.type === "error" ? "error" : String(e.level || "info").toLowerCase();
+    return found.replace(/[^a-z]/g, "").slice(0, 20) || "info";
   }
   function clock(ts) {
     var d = new Date(ts * 1000);
     return d.toISOString().slice(11, 23);
   }
   function line(e) {
-    var li = H.el("li", "ev ev-" + e.type + " lvl-" + level(e).replace(/[^a-z]/g, ""));
+    var li = H.el("li", "ev ev-" + e.type + " lvl-" + level(e));
     li.setAttribute("data-seq", e.seq);
     li.appendChild(H.el("span", "seq", e.seq));
     var time = H.el("time", null, clock(e.ts));
     li.appendChild(time);
     li.appendChild(H.el("span", "type", e.type));
-    li.appendChild(H.el("span", "text", text(e)));
+    li.appendChild(H.el("span", "text", e.summary));
     return li;
   }
 
@@ -75,15 +53,16 @@
     var link = event.target.closest && event.target.closest("#load-earlier");
     if (!link || !window.fetch) return;
     event.preventDefault();
-    var count = Math.min(PAGE, first - 1);
-    var after = first - 1 - count;
-    fetch(api + "/events?after=" + after + "&limit=" + count, { credentials: "same-origin" })
-      .then(function (r) { if (!r.ok) throw new Error(r.status); return r.json(); })
-      .then(function (page) {
+    fetch(base + "/log?before=" + first, { credentials: "same-origin" })
+      .then(function (r) { if (!r.ok) throw new Error(r.status); return r.text(); })
+      .then(function (html) {
+        var page = new DOMParser().parseFromString(html, "text/html").getElementById("log-page");
         var fragment = document.createDocumentFragment();
-        page.events.forEach(function (e) { fragment.appendChild(line(e)); });
+        Array.prototype.forEach.call(page.children, function (li) {
+          fragment.appendChild(document.importNode(li, true));
+        });
         lines.insertBefore(fragment, lines.firstChild);
-        setFirst(after + 1);
+        setFirst(Number(page.getAttribute("data-first-seq")));
       })
       .catch(function () { window.location.assign(link.href); });
   });
