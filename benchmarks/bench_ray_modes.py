@@ -88,8 +88,7 @@ def _job_mode(cluster: Any, root: Path, rounds: int = 7) -> tuple[float, float]:
 
 
 def _pipeline(cluster: Any, root: Path, ray: Any, rounds: int = 7) -> tuple[float, float]:
-    from hoist.executors.ray.pipeline import RayPipelineExecutor
-    from hoist.pipelines import ActionPipeline, node
+    from hoist.pipelines import ActionPipeline, RayPipelineExecutor, node
     from hoist.plugins.discovery import load_plugin
 
     noop = load_plugin(root).load_action("noop")

@@ -27,8 +27,8 @@ if TYPE_CHECKING:
     from hoist.executors.handle import RunHandle
     from hoist.executors.local import LocalExecutor
     from hoist.executors.plugin_runner import run_plugin
-    from hoist.executors.ray import RayActorExecutor, RayJobExecutor, RayPipelineExecutor
-    from hoist.pipelines import ActionPipeline
+    from hoist.executors.ray import RayActorExecutor, RayJobExecutor
+    from hoist.pipelines import ActionPipeline, RayPipelineExecutor
     from hoist.plugins.action import BaseAction
     from hoist.plugins.categories import PluginCategory
     from hoist.plugins.context import RuntimeContext
@@ -65,7 +65,7 @@ _EXPORTS = {
     "PluginNotFoundError": "hoist.errors",
     "RayActorExecutor": "hoist.executors.ray",
     "RayJobExecutor": "hoist.executors.ray",
-    "RayPipelineExecutor": "hoist.executors.ray",
+    "RayPipelineExecutor": "hoist.pipelines",
     "Run": "hoist.runs.models",
     "RunCancelledError": "hoist.errors",
     "RunHandle": "hoist.executors.handle",

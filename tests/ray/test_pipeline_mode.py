@@ -119,7 +119,7 @@ def flow_plugin(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def executor(ray_cluster: Any, runtime: Runtime) -> Any:
-    from hoist.executors.ray.pipeline import RayPipelineExecutor
+    from hoist.pipelines import RayPipelineExecutor
 
     ex = RayPipelineExecutor(address=ray_cluster.address, runtime=runtime, num_cpus=0)
     yield ex

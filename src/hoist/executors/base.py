@@ -1,26 +1,69 @@
 """The executor contract. The public methods do the shared work (resolve the action
 class, validate params before any run exists, build the run record) and hand a prepared
-run to the backend's ``_execute`` / ``_submit``."""
+run to the backend's ``_execute`` / ``_submit``.
+
+Pipelines run through the same contract: :meth:`Executor.submit_pipeline` starts one
+(by default the pipeline's engine runs in this process and places each node's action
+with :meth:`Executor.run_node`; a backend may take the whole pipeline elsewhere, as plain
+data: :meth:`PipelineLike.describe`). This layer never imports the pipelines.
+"""
 
 from __future__ import annotations
 
+import threading
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Protocol, runtime_checkable
 
 from pydantic import BaseModel
 
+from hoist.errors import UserInputError
 from hoist.executors.handle import RunHandle
 from hoist.plugins.action import BaseAction
+from hoist.plugins.context import RuntimeContext
 from hoist.plugins.decorators import as_action_class
 from hoist.plugins.env import PluginEnvironment
+from hoist.plugins.invoke import invoke_action
 from hoist.runs.models import Run, RunKind, new_run_id
 from hoist.runs.reader import RunLog
 from hoist.runs.runtime import Runtime, get_runtime
 from hoist.runs.sinks.base import EventSink
 
-__all__ = ["Executor", "PreparedRun", "plugin_run_options"]
+__all__ = ["Executor", "PipelineLike", "PipelineOptions", "PreparedRun", "plugin_run_options"]
+
+CANCEL_POLL = 0.1
+"""Seconds between checks of a node's context while its action runs on another worker."""
+
+
+@dataclass(frozen=True)
+class PipelineOptions:
+    """How a pipeline run starts (see :meth:`Executor.submit_pipeline`)."""
+
+    resume_from: str | None = None
+    allow_param_changes: bool = False
+    force: bool = False
+    parent: RuntimeContext | None = None
+    background: bool = True
+
+
+@runtime_checkable
+class PipelineLike(Protocol):
+    """What the executor contract needs of a pipeline (``ActionPipeline`` is one)."""
+
+    name: str
+    plugin: str | None
+
+    def describe(self) -> dict[str, Any]:
+        """The pipeline as JSON-compatible data (enough to rebuild it elsewhere)."""
+        ...
+
+    def run_on(
+        self, executor: Executor, params: Mapping[str, Any] | None, options: PipelineOptions
+    ) -> RunHandle:
+        """Record a pipeline run and drive it in this process on ``executor``."""
+        ...
 
 
 class PreparedRun:
@@ -62,13 +105,16 @@ class Executor(ABC):
         job_id: str | None = None,
         runtime: Runtime | None = None,
         progress_interval: float = 0.02,
+        working_dir: str | Path | None = None,
     ) -> None:
+        self.working_dir = None if working_dir is None else Path(working_dir)
         self._sink = sink
         self._runtime = runtime
         self.env = PluginEnvironment(env)
         self.job_id = job_id
         self.progress_interval = progress_interval
         self._runs_dir: Path | None = None
+        self._log: RunLog | None = None
 
     # ------------------------------------------------------------------ wiring
     @property
@@ -87,10 +133,19 @@ class Executor(ABC):
 
     @property
     def log(self) -> RunLog:
-        """Where this executor's runs can be read back."""
+        """Where this executor's runs can be read back: the sink when it can be read, the
+        Hoist server's API when runs are posted to one, else the run store."""
         if isinstance(self._sink, RunLog):
             return self._sink
-        return self.runtime.store
+        if self._log is None:
+            runtime = self.runtime
+            if runtime.remote and runtime.settings.server_url:
+                from hoist.runs.http_log import HttpRunLog
+
+                self._log = HttpRunLog(runtime.settings.server_url, runtime.token)
+            else:
+                self._log = runtime.store
+        return self._log
 
     @property
     def runs_dir(self) -> Path:
@@ -116,10 +171,26 @@ class Executor(ABC):
         ``action`` is the name the run is recorded under (the plugin's name for it;
         default: the class's ``action_name``).
 
+        With ``working_dir`` (a plugin folder) set, ``action_cls`` may be the name of one
+        of its actions (``executor.submit('train', {...})``), and a class of that plugin
+        runs as the plugin's action (its workers load the plugin from the folder).
+
         Raises:
             ParamsValidationError: naming every failing field.
+            ActionNotFoundError: no action of that name in ``working_dir``'s plugin.
+            UserInputError: an action given by name without a ``working_dir``.
             TypeError: ``action_cls`` is not an action.
         """
+        if plugin is None and entrypoint is None and self.working_dir is not None:
+            definition = self.working_plugin()
+            name = _name_in_plugin(definition, action_cls)
+            if name is not None:
+                return self.prepare_plugin(definition, name, params)
+        if isinstance(action_cls, str):
+            raise UserInputError(
+                f"action '{action_cls}' is given by name: give the executor the plugin's folder "
+                "(working_dir=...), or use run_plugin(plugin, action, params)"
+            )
         cls = as_action_class(action_cls)
         valid = cls.validate_params(params)  # type: ignore[arg-type]
         run = Run(
@@ -133,6 +204,18 @@ class Executor(ABC):
             meta=dict(meta or {}),
         )
         return PreparedRun(cls, valid, run, entrypoint)
+
+    def working_plugin(self) -> Any:
+        """The plugin in ``working_dir`` (loaded, and cached until its files change).
+
+        Raises:
+            UserInputError: no ``working_dir`` was given.
+        """
+        if self.working_dir is None:
+            raise UserInputError("this executor has no working_dir (a plugin folder)")
+        from hoist.plugins.discovery import load_plugin
+
+        return load_plugin(self.working_dir)
 
     def prepare_plugin(
         self, plugin: Any, action: str, params: BaseModel | Mapping[str, Any] | None = None
@@ -177,6 +260,101 @@ class Executor(ABC):
         """Start a :meth:`prepare` d run."""
         return self._submit(prepared)
 
+    def get_result(self, run_id: str | RunHandle, timeout: float | None = None) -> Any:
+        """Wait for a run (started here or anywhere) and return its result.
+
+        Raises:
+            ActionFailedError: the run failed.
+            RunCancelledError: it was cancelled.
+            TimeoutError: still running after ``timeout`` seconds.
+        """
+        if isinstance(run_id, RunHandle):
+            return run_id.result(timeout)
+        self.sink.flush()
+        return RunHandle.attach(str(run_id), self.log).result(timeout)
+
+    def cancel(self, run_id: str) -> None:
+        """Ask a run to stop at its next cancellation point."""
+        self.log.request_cancel(run_id)
+
+    # ------------------------------------------------------------------ pipelines
+    def submit_pipeline(
+        self,
+        pipeline: PipelineLike,
+        params: Mapping[str, Any] | None = None,
+        *,
+        resume_from: str | None = None,
+        allow_param_changes: bool = False,
+        force: bool = False,
+        parent: RuntimeContext | None = None,
+        background: bool = True,
+    ) -> RunHandle:
+        """Start a pipeline run on this executor; returns its handle.
+
+        By default this process drives the pipeline (scheduling, retries, checkpoints)
+        and each node's action runs through :meth:`run_node`. A backend that runs whole
+        pipelines elsewhere overrides this and ships ``pipeline.describe()``.
+
+        Raises:
+            ParamsValidationError: the first actions' params are invalid (nothing runs).
+            ResumeError: ``resume_from`` cannot be resumed.
+        """
+        options = PipelineOptions(resume_from, allow_param_changes, force, parent, background)
+        return pipeline.run_on(self, params, options)
+
+    def context_for(self, prepared: PreparedRun) -> RuntimeContext:
+        """Open ``prepared``'s run in the sink and build its context."""
+        sink = self.sink
+        sink.open_run(prepared.run)
+        return RuntimeContext(
+            prepared.run.id,
+            sink,
+            env=self.env,
+            job_id=self.job_id,
+            action_name=prepared.action_cls.action_name,
+            runs_dir=self.runs_dir,
+            progress_interval=self.progress_interval,
+            client_factory=self.client_factory,
+        )
+
+    @property
+    def client_factory(self) -> Callable[[RuntimeContext], Any] | None:
+        """What builds each run's ``ctx.client``: a client of the configured Hoist server
+        (``HOIST_SERVER_URL`` and a token), or ``None`` when there is none."""
+        settings, token = self.runtime.settings, self.runtime.token
+        if not (settings.server_url and token):
+            return None
+        from hoist.client.run_client import run_client_factory
+
+        return run_client_factory(settings.server_url, token)
+
+    def run_node(self, node: Any, prepared: PreparedRun, ctx: RuntimeContext) -> Any:
+        """Run one pipeline node's action; its run is open (:meth:`context_for`).
+
+        Default: in this thread, with ``ctx``. Executors whose workers are elsewhere run
+        it there (see :meth:`_run_on_workers`); the node (its ``resources``) may guide
+        where.
+        """
+        return invoke_action(prepared.action_cls, prepared.params, ctx)
+
+    def _run_on_workers(self, prepared: PreparedRun, ctx: RuntimeContext) -> Any:
+        """Run a node's action as this backend runs any action (:meth:`_execute`, on its
+        workers). The node's pipeline context travels in the run's record; a cancel of
+        ``ctx`` (the pipeline's, a timeout's) is passed on through :meth:`cancel`."""
+        stop = threading.Event()
+
+        def watch() -> None:
+            while not stop.wait(CANCEL_POLL):
+                if ctx.is_cancelled():
+                    self.cancel(prepared.run.id)
+                    return
+
+        threading.Thread(target=watch, name=f"hoist-node-{prepared.run.id}", daemon=True).start()
+        try:
+            return self._execute(prepared)
+        finally:
+            stop.set()
+
     def shutdown(self) -> None:  # noqa: B027 - optional hook
         """Release workers (threads, actors); pending runs finish first."""
 
@@ -206,3 +384,19 @@ def plugin_run_options(plugin: Any, action: str) -> dict[str, Any]:
         "entrypoint": plugin.entrypoint(action),
         "meta": meta,
     }
+
+
+def _name_in_plugin(plugin: Any, action: Any) -> str | None:
+    """The name under which ``plugin`` declares ``action`` (a name or an action class)."""
+    actions = plugin.config.actions
+    if isinstance(action, str):
+        if action not in actions:
+            plugin.load_action(action)  # raises ActionNotFoundError with suggestions
+        return action
+    cls = as_action_class(action)
+    function = getattr(cls, "function", None)
+    attrs = {cls.__qualname__, getattr(function, "__qualname__", None)}
+    for name, entry in actions.items():
+        if entry.entrypoint.rpartition(":")[2] in attrs:
+            return str(name)
+    return cls.action_name if cls.action_name in actions else None

@@ -32,28 +32,6 @@ class LocalExecutor(Executor):
         self._pool: ThreadPoolExecutor | None = None
         self._pool_lock = threading.Lock()
 
-    def context_for(self, prepared: PreparedRun) -> RuntimeContext:
-        """Open ``prepared``'s run in the sink and build its context."""
-        sink = self.sink
-        sink.open_run(prepared.run)
-        return RuntimeContext(
-            prepared.run.id,
-            sink,
-            env=self.env,
-            job_id=self.job_id,
-            action_name=prepared.action_cls.action_name,
-            runs_dir=self.runs_dir,
-            progress_interval=self.progress_interval,
-        )
-
-    def run_node(self, node: Any, prepared: PreparedRun, ctx: RuntimeContext) -> Any:
-        """Run one pipeline node's action with its context (here, in this thread).
-
-        Executors that place work elsewhere (a Ray task honouring ``node.resources``)
-        override this; the pipeline engine calls it for every node.
-        """
-        return invoke_action(prepared.action_cls, prepared.params, ctx)
-
     def _execute(self, prepared: PreparedRun) -> Any:
         return invoke_action(prepared.action_cls, prepared.params, self.context_for(prepared))
 
@@ -62,7 +40,12 @@ class LocalExecutor(Executor):
         future = self._executor().submit(self._run_submitted, prepared, ctx)
         sink = self.sink
         return RunHandle(
-            prepared.run.id, self.log, future=future, canceller=ctx.cancel, flush=sink.flush
+            prepared.run.id,
+            self.log,
+            future=future,
+            canceller=ctx.cancel,
+            flush=sink.flush,
+            initial=prepared.run,
         )
 
     def _run_submitted(self, prepared: PreparedRun, ctx: RuntimeContext) -> Any:

@@ -1,6 +1,7 @@
 """Pipelines: chain actions or declare a DAG; checkpoints, resume, retries, progress.
 
-The progress models and Rich display are imported on first use.
+The progress models, the Rich display and the Ray pipeline executor are imported on
+first use.
 """
 
 from __future__ import annotations
@@ -8,9 +9,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from hoist._lazy import lazy_getattr
-from hoist.pipelines.context import PipelineContext
 from hoist.pipelines.nodes import PipelineNode, Resources, RetryPolicy, node
-from hoist.pipelines.pipeline import ActionPipeline, PipelineWarning
+from hoist.pipelines.pipeline import ActionPipeline, PipelineRunId, PipelineWarning
+from hoist.plugins.pipeline_context import PipelineContext
 
 if TYPE_CHECKING:
     from hoist.pipelines.display import display_progress, display_progress_async
@@ -21,10 +22,12 @@ if TYPE_CHECKING:
         stream_progress,
         stream_progress_async,
     )
+    from hoist.pipelines.ray.executor import RayPipelineExecutor
 
 _LAZY = {
     "ActionProgress": "hoist.pipelines.progress",
     "PipelineProgress": "hoist.pipelines.progress",
+    "RayPipelineExecutor": "hoist.pipelines.ray.executor",
     "display_progress": "hoist.pipelines.display",
     "display_progress_async": "hoist.pipelines.display",
     "pipeline_progress": "hoist.pipelines.progress",
@@ -38,7 +41,9 @@ __all__ = [
     "PipelineContext",
     "PipelineNode",
     "PipelineProgress",
+    "PipelineRunId",
     "PipelineWarning",
+    "RayPipelineExecutor",
     "Resources",
     "RetryPolicy",
     "display_progress",

@@ -18,13 +18,13 @@ from hoist.errors import (
     ParamsValidationError,
     RunCancelledError,
 )
-from hoist.executors.local import LocalExecutor
-from hoist.pipelines.context import PipelineContext
+from hoist.executors.base import Executor
 from hoist.pipelines.nodes import PipelineNode
 from hoist.pipelines.pipeline import ActionPipeline
 from hoist.pipelines.resume import Checkpoint
 from hoist.plugins.context import RuntimeContext
 from hoist.plugins.invoke import jsonable
+from hoist.plugins.pipeline_context import PipelineContext
 from hoist.runs.models import RunStatus
 
 __all__ = ["PipelineEngine", "fit_params"]
@@ -45,12 +45,18 @@ def _as_mapping(key: str, result: Any) -> dict[str, Any]:
 
 
 class PipelineEngine:
-    """Executes one pipeline run; emits its events through the pipeline run's context."""
+    """Executes one pipeline run; emits its events through the pipeline run's context.
+
+    It knows executors only through their contract: each node's run is prepared
+    (:meth:`~hoist.executors.base.Executor.prepare`), opened
+    (:meth:`~hoist.executors.base.Executor.context_for`) and run
+    (:meth:`~hoist.executors.base.Executor.run_node`, here or on the executor's workers).
+    """
 
     def __init__(
         self,
         pipeline: ActionPipeline,
-        executor: LocalExecutor,
+        executor: Executor,
         ctx: RuntimeContext,
         shared: PipelineContext,
     ) -> None:
@@ -222,7 +228,7 @@ class PipelineEngine:
         try:
             prepared = self.executor.prepare(
                 n.action, params, plugin=self.pipeline.plugin, parent_id=self.ctx.run_id,
-                meta={"node": n.key, "attempt": attempt, "item": item},
+                entrypoint=n.entrypoint, meta=self._node_meta(n, attempt, item),
             )  # fmt: skip
         except ParamsValidationError as exc:
             raise ActionFailedError(
@@ -248,6 +254,15 @@ class PipelineEngine:
                 if key in parsed and key in params and parsed[key] != raw:
                     self._coerced[key] = parsed[key]
         return jsonable(result), (prepared.run.id, prepared.run.params)
+
+    def _node_meta(self, n: PipelineNode, attempt: int, item: int | None) -> dict[str, Any]:
+        """A node run's record: where it sits in the pipeline, and what a worker elsewhere
+        needs to load its action and rebuild its pipeline context (plain data)."""
+        meta = {**self.shared.as_meta(n.key), "attempt": attempt, "item": item}
+        plugin_path = n.plugin_path
+        if plugin_path is not None:
+            meta["plugin_path"] = plugin_path
+        return meta
 
     def _with_timeout(self, n: PipelineNode, prepared: Any, child: RuntimeContext) -> Any:
         box: Future[Any] = Future()

@@ -11,20 +11,20 @@ from concurrent.futures import Future
 from pathlib import Path
 from typing import Any
 
-from hoist.errors import HoistError, ParamsValidationError
-from hoist.executors.base import Executor
+from hoist.errors import ParamsValidationError
+from hoist.executors.base import Executor, PipelineOptions
 from hoist.executors.handle import RunHandle
 from hoist.executors.local import LocalExecutor
-from hoist.pipelines.context import PipelineContext
 from hoist.pipelines.engine import PipelineEngine, fit_params
 from hoist.pipelines.pipeline import ActionPipeline
 from hoist.pipelines.resume import Checkpoint, ResumeState, load_resume_state
 from hoist.plugins.context import RuntimeContext
 from hoist.plugins.invoke import jsonable
-from hoist.runs.models import Run, RunKind, RunStatus, StatusEvent, new_run_id
+from hoist.plugins.pipeline_context import PipelineContext
+from hoist.runs.models import ErrorEvent, Run, RunKind, RunStatus, StatusEvent, new_run_id
 from hoist.runs.reader import RunFilter
 
-__all__ = ["check_first_params", "pipeline_handle", "start_pipeline"]
+__all__ = ["check_first_params", "mark_lost", "pipeline_handle", "run_here", "start_pipeline"]
 
 _log = logging.getLogger("hoist.pipelines")
 
@@ -40,33 +40,45 @@ def start_pipeline(
     force: bool = False,
     background: bool = True,
 ) -> RunHandle:
-    """Validate, record the pipeline run and start it; returns its handle.
+    """Start ``pipeline`` on ``executor`` (default: a new ``LocalExecutor``) through the
+    executor contract (:meth:`~hoist.executors.base.Executor.submit_pipeline`).
 
     Raises:
         ParamsValidationError: the first actions' params are incomplete (nothing runs).
         ResumeError: ``resume_from`` cannot be resumed.
     """
     executor = executor or LocalExecutor()
-    if not isinstance(executor, LocalExecutor):
-        submit = getattr(executor, "submit_pipeline", None)
-        if submit is None:
-            raise HoistError(f"{type(executor).__name__} cannot run pipelines")
-        handle: RunHandle = submit(
-            pipeline, params, resume_from=resume_from, allow_param_changes=allow_param_changes,
-            force=force,
-        )  # fmt: skip
-        return handle
+    return executor.submit_pipeline(
+        pipeline, params, resume_from=resume_from, allow_param_changes=allow_param_changes,
+        force=force, parent=parent_ctx, background=background,
+    )  # fmt: skip
+
+
+def run_here(
+    pipeline: ActionPipeline,
+    executor: Executor,
+    params: Mapping[str, Any] | None,
+    options: PipelineOptions,
+) -> RunHandle:
+    """Validate, record the pipeline run and drive it in this process; each node's action
+    runs through ``executor.run_node``. Returns the run's handle.
+
+    Raises:
+        ParamsValidationError: the first actions' params are incomplete (nothing runs).
+        ResumeError: ``options.resume_from`` cannot be resumed.
+    """
+    resume_from, parent_ctx = options.resume_from, options.parent
     state: ResumeState | None = None
     if resume_from is not None:
         state = load_resume_state(
-            executor.log, resume_from, params, allow_param_changes=allow_param_changes,
-            force=force,
+            executor.log, resume_from, params, allow_param_changes=options.allow_param_changes,
+            force=options.force,
         )  # fmt: skip
         if state.already_succeeded:
             _log.info("run %s already succeeded; nothing to resume", state.run_id)
             return RunHandle.attach(state.run_id, executor.log)
         params = state.params
-        _mark_lost(executor, state.run_id)
+        mark_lost(executor, state.run_id)
     initial = dict(params or {})
     restored = state.checkpoints if state else {}
     check_first_params(pipeline, initial, restored)
@@ -100,7 +112,7 @@ def start_pipeline(
         except BaseException as exc:
             future.set_exception(exc)
 
-    if background:
+    if options.background:
         sink.flush()  # the id we return can be looked up at once, from any process
         threading.Thread(target=drive, name=f"hoist-pipeline-{run.id}", daemon=True).start()
     else:
@@ -108,14 +120,19 @@ def start_pipeline(
     return RunHandle(run.id, executor.log, future=future, canceller=ctx.cancel, flush=sink.flush)
 
 
-def _mark_lost(executor: LocalExecutor, run_id: str) -> None:
-    """End a dead run (and its children) as ``lost`` before resuming it."""
+def mark_lost(executor: Executor, run_id: str, reason: str = "") -> None:
+    """End a dead pipeline run and its unfinished children ``lost`` (resumable)."""
     log = executor.log
     tree = [log.get_run(run_id), *log.list_runs(RunFilter(parent_id=run_id, limit=100_000))]
     for run in tree:
         if run.status.is_terminal:
             continue
-        last = log.events(run.id)[-1].seq if run.status is not RunStatus.QUEUED else 0
+        events = log.events(run.id)
+        last = events[-1].seq if events else 0
+        if reason:
+            executor.sink.emit(ErrorEvent(run_id=run.id, seq=last + 1, ts=time.time(),
+                                          error_type="RunLost", message=reason))  # fmt: skip
+            last += 1
         executor.sink.emit(
             StatusEvent(run_id=run.id, seq=last + 1, ts=time.time(), status=RunStatus.LOST)
         )

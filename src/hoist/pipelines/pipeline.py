@@ -13,10 +13,44 @@ from hoist.pipelines.nodes import PipelineNode, node, topological_order
 from hoist.plugins.types import is_compatible
 
 if TYPE_CHECKING:
-    from hoist.executors.base import Executor
+    from hoist.executors.base import Executor, PipelineOptions
+    from hoist.executors.handle import RunHandle
     from hoist.plugins.context import RuntimeContext
 
-__all__ = ["ActionPipeline", "PipelineWarning"]
+__all__ = ["ActionPipeline", "PipelineRunId", "PipelineWarning"]
+
+
+class PipelineRunId(str):
+    """What :meth:`ActionPipeline.submit` returns: the run's id (a plain ``str`` to every
+    API that takes one) that also keeps its live handle (``.handle``, ``.result()``,
+    ``.wait()``, ``.cancel()``, ``.status``)."""
+
+    handle: RunHandle
+
+    def __new__(cls, handle: RunHandle) -> PipelineRunId:
+        self = super().__new__(cls, handle.run_id)
+        self.handle = handle
+        return self
+
+    def __reduce__(self) -> tuple[type[str], tuple[str]]:
+        return str, (str(self),)  # it travels (pickled) as the id alone
+
+    def result(self, timeout: float | None = None) -> Any:
+        """Wait for the run and return its result (see :meth:`RunHandle.result`)."""
+        return self.handle.result(timeout)
+
+    def wait(self, timeout: float | None = None) -> Any:
+        """Wait for the run to end; returns its final record."""
+        return self.handle.wait(timeout)
+
+    def cancel(self) -> None:
+        """Ask the run to stop at its next cancellation point."""
+        self.handle.cancel()
+
+    @property
+    def status(self) -> Any:
+        """The run's current status."""
+        return self.handle.status
 
 
 class PipelineWarning(UserWarning):
@@ -176,8 +210,9 @@ class ActionPipeline:
         resume_from: str | None = None,
         allow_param_changes: bool = False,
         force: bool = False,
-    ) -> str:
-        """Start the pipeline in the background; returns the pipeline run's id.
+    ) -> PipelineRunId:
+        """Start the pipeline in the background; returns the pipeline run's id (a ``str``
+        that also keeps the run's handle, see :class:`PipelineRunId`).
 
         With ``resume_from``, the new run skips what finished in that run (marked
         ``skipped``), restores its params snapshot and runs the rest. Resuming a run that
@@ -190,12 +225,24 @@ class ActionPipeline:
             self, params, executor=executor, resume_from=resume_from,
             allow_param_changes=allow_param_changes, force=force, background=True,
         )  # fmt: skip
-        return handle.run_id
+        return PipelineRunId(handle)
+
+    def run_on(
+        self, executor: Executor, params: Mapping[str, Any] | None, options: PipelineOptions
+    ) -> RunHandle:
+        """Record a run of this pipeline and drive it in this process, each node's action
+        placed by ``executor.run_node`` (what :meth:`Executor.submit_pipeline` does by
+        default; use :meth:`submit` or :meth:`execute`)."""
+        from hoist.pipelines.launch import run_here
+
+        return run_here(self, executor, params, options)
 
     def wait(
-        self, run_id: str, executor: Executor | None = None, timeout: float | None = None
-    ) -> Any:
-        """Wait for a submitted pipeline run and return its result.
+        self, run_id: str | RunHandle, executor: Executor | None = None,
+        timeout: float | None = None,
+    ) -> Any:  # fmt: skip
+        """Wait for a submitted pipeline run and return its result (typed when the run
+        was started by this process, its JSON data otherwise).
 
         Raises:
             ActionFailedError: the pipeline failed.
@@ -203,7 +250,10 @@ class ActionPipeline:
         """
         from hoist.pipelines.launch import pipeline_handle
 
-        return pipeline_handle(run_id, executor).result(timeout)
+        live = getattr(run_id, "handle", run_id)
+        if not isinstance(live, str):
+            return live.result(timeout)
+        return pipeline_handle(live, executor).result(timeout)
 
 
 def _with_deps(n: PipelineNode, deps: tuple[str, ...]) -> PipelineNode:

@@ -1,9 +1,17 @@
-"""``PipelineContext``: the working folder the actions of one pipeline run share."""
+"""``PipelineContext``: the working folder the actions of one pipeline run share.
+
+It lives beside the action's context (``ctx.pipeline``), below the executors, so that a
+worker running one node of a pipeline elsewhere rebuilds it from the node run's record
+(:meth:`PipelineContext.as_meta` / :meth:`PipelineContext.from_meta`), never by importing
+the pipelines package.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 __all__ = ["PipelineContext"]
 
@@ -29,6 +37,21 @@ class PipelineContext:
     def __post_init__(self) -> None:
         for name in _STANDARD:
             (self.working_dir / name).mkdir(parents=True, exist_ok=True)
+
+    def as_meta(self, node: str | None = None) -> dict[str, Any]:
+        """What a node run's record carries so that its worker can rebuild this context
+        (see :meth:`from_meta`)."""
+        return {"node": node, "pipeline_run_id": self.run_id,
+                "pipeline_dir": str(self.working_dir)}  # fmt: skip
+
+    @classmethod
+    def from_meta(
+        cls, meta: Mapping[str, Any], parent_id: str | None = None
+    ) -> PipelineContext | None:
+        """The context a node run's record describes (``None`` outside a pipeline)."""
+        if not meta.get("pipeline_dir"):
+            return None
+        return cls(meta.get("pipeline_run_id") or parent_id or "", Path(meta["pipeline_dir"]))
 
     @property
     def datasets_dir(self) -> Path:

@@ -34,6 +34,7 @@ from hoist.errors import (
 )
 from hoist.executors.base import Executor, PreparedRun
 from hoist.executors.handle import RunHandle
+from hoist.executors.job_status import JobStatus
 from hoist.executors.ray.connect import RayUnavailableError, ensure_ray, on_this_machine
 from hoist.executors.ray.job_support import OnTheWorker, run_fields, tail_job_logs
 from hoist.executors.ray.packaging import (
@@ -62,6 +63,7 @@ class RayJobExecutor(Executor):
     Args:
         address: the cluster: its dashboard URL (``http://host:8265``) or GCS address
             (``host:6379``); default ``HOIST_RAY_ADDRESS``, else a private local Ray.
+        dashboard_url: the seed's name for a dashboard ``address``.
         entrypoint_num_cpus, entrypoint_num_gpus, entrypoint_memory: resources reserved
             for the job's process.
         runtime_env: extra Ray runtime environment for the job.
@@ -75,7 +77,15 @@ class RayJobExecutor(Executor):
         ship: copy plugin folders to the cluster (default: only for a remote cluster).
         poll_interval: how often (s) the driver reads the run's status from the store.
         job_check_interval: how often (s) it asks Ray for the job's status.
-        **kwargs: see :class:`~hoist.executors.base.Executor`.
+        **kwargs: see :class:`~hoist.executors.base.Executor` (``working_dir``: the
+            plugin folder, so ``submit('train', {...})`` names its action).
+
+    Example (the seed's job API)::
+
+        executor = RayJobExecutor(dashboard_url="http://localhost:8265", working_dir="plugin/")
+        job_id = executor.submit("train", {"epochs": 100})
+        executor.get_status(job_id)  # JobStatus.RUNNING ... SUCCEEDED
+        run = executor.wait(job_id, timeout_seconds=3600)
     """
 
     mode = "job"
@@ -84,6 +94,7 @@ class RayJobExecutor(Executor):
         self,
         *,
         address: str | None = None,
+        dashboard_url: str | None = None,
         entrypoint_num_cpus: float = 0,
         entrypoint_num_gpus: float = 0,
         entrypoint_memory: int = 0,
@@ -98,7 +109,7 @@ class RayJobExecutor(Executor):
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
-        self.address = address
+        self.address = address or dashboard_url
         self.resources = {
             "entrypoint_num_cpus": entrypoint_num_cpus,
             "entrypoint_num_gpus": entrypoint_num_gpus,
@@ -272,7 +283,12 @@ class RayJobExecutor(Executor):
         return RunHandle(
             prepared.run.id, self.log, future=future,
             canceller=lambda: self.stop(prepared.run.id), flush=self.sink.flush,
+            initial=prepared.run,
         )  # fmt: skip
+
+    def run_node(self, node: Any, prepared: PreparedRun, ctx: Any) -> Any:
+        """A pipeline node's action runs as its own Ray Job, like any run."""
+        return self._run_on_workers(prepared, ctx)
 
     # ------------------------------------------------------------------ following
     def _watch(self, run_id: str, timeout: float | None = None) -> Run:
@@ -341,20 +357,33 @@ class RayJobExecutor(Executor):
         )  # fmt: skip
 
     # ------------------------------------------------------------------ public API
-    def get_status(self, run_id: str) -> RunStatus:
-        """The run's status, reconciled with its job's."""
+    def get_status(self, job_id: str) -> JobStatus:
+        """The job's status in the seed's words (``PENDING``, ``RUNNING``, ``SUCCEEDED``,
+        ``FAILED``, ``STOPPED``), reconciled with Ray's; ``job_id`` is what
+        :meth:`submit` returned (a handle, which is the run's id). The run's own
+        :class:`RunStatus` is ``handle.status``."""
+        return JobStatus.of(self.get_run_status(job_id))
+
+    def get_run_status(self, run_id: str) -> RunStatus:
+        """The run's :class:`RunStatus`, reconciled with its job's."""
         run = self.runtime.store.get_run(run_id)
         if not run.status.is_terminal and self._reconcile(run_id):
             run = self.runtime.store.get_run(run_id)
         return run.status
 
-    def wait(self, run_id: str, timeout: float | None = None) -> Run:
-        """Block until the run ends; returns its final record.
+    def wait(
+        self, run_id: str, timeout: float | None = None, *, timeout_seconds: float | None = None
+    ) -> Run:
+        """Block until the run ends; returns its final record (``.status``, ``.result``).
+
+        Args:
+            run_id: what :meth:`submit` returned, or a run id.
+            timeout, timeout_seconds: the longest wait in seconds (either name).
 
         Raises:
-            TimeoutError: still running after ``timeout`` seconds.
+            TimeoutError: still running after the timeout.
         """
-        return self._watch(run_id, timeout)
+        return self._watch(run_id, timeout if timeout is not None else timeout_seconds)
 
     def get_logs(self, run_id: str) -> str:
         """Everything the job's process printed so far."""

@@ -116,9 +116,9 @@ def plugin_runtime_env(
     if variables:
         env["env_vars"] = variables
     if options.include_hoist:
-        import hoist
-
-        env["py_modules"] = [str(Path(hoist.__file__).parent)]
+        # This package's folder (found from here: importing the root package would be an
+        # arrow to every layer it re-exports).
+        env["py_modules"] = [str(Path(__file__).resolve().parents[2])]
     for key, value in extra.items():
         env.setdefault(key, value)
     return env

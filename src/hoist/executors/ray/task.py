@@ -179,12 +179,12 @@ class RayActorExecutor(Executor):
             options["memory"] = self.memory
         if env:
             options["runtime_env"] = env
+        return self._actor_class().options(**options).remote(*self._actor_args())
+
+    def _actor_args(self) -> tuple[Any, ...]:
+        """What each new actor is constructed with."""
         settings = self.runtime.settings
-        return (
-            self._actor_class()
-            .options(**options)
-            .remote(settings.store_url, str(settings.home), self.secrets)
-        )
+        return settings.store_url, str(settings.home), self.secrets
 
     @property
     def cluster_address(self) -> str | None:
@@ -296,7 +296,12 @@ class RayActorExecutor(Executor):
         return RunHandle(
             prepared.run.id, self.log, future=future,
             canceller=lambda: self.cancel(prepared.run.id), flush=self.sink.flush,
+            initial=prepared.run,
         )  # fmt: skip
+
+    def run_node(self, node: Any, prepared: PreparedRun, ctx: Any) -> Any:
+        """A pipeline node's action runs in this executor's warm actors, like any run."""
+        return self._run_on_workers(prepared, ctx)
 
     def cancel(self, run_id: str) -> None:
         """Stop a run: at its next cancellation point if running (the worker reads the

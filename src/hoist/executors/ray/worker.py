@@ -18,6 +18,7 @@ from hoist.plugins.action import BaseAction
 from hoist.plugins.context import RuntimeContext
 from hoist.plugins.decorators import as_action_class
 from hoist.plugins.invoke import invoke_action, jsonable
+from hoist.plugins.pipeline_context import PipelineContext
 from hoist.runs.models import Run, RunStatus
 from hoist.runs.runtime import Runtime
 from hoist.settings import Settings
@@ -147,14 +148,10 @@ class WorkerRuntime:
             run.id, sink, env=env, job_id=run.meta.get("job_id"), action_name=spec.action,
             runs_dir=self._runs_dir, progress_interval=progress_interval,
         )  # fmt: skip
-        if run.meta.get("pipeline_dir"):  # a pipeline node placed on another worker
-            from hoist.pipelines.context import PipelineContext
-
+        shared = PipelineContext.from_meta(run.meta, run.parent_id)
+        if shared is not None:  # a pipeline node placed on another worker
             ctx.extras["node"] = run.meta.get("node")
-            ctx.extras["pipeline"] = PipelineContext(
-                run.meta.get("pipeline_run_id") or run.parent_id or "",
-                Path(run.meta["pipeline_dir"]),
-            )
+            ctx.extras["pipeline"] = shared
         with self._lock:
             self.contexts[run.id] = ctx
         try:

@@ -5,9 +5,9 @@ those resources, in parallel with other branches."""
 
 from __future__ import annotations
 
-import copy
 import os
 import pickle
+import sys
 import threading
 import time
 from pathlib import Path
@@ -15,10 +15,13 @@ from typing import Any
 
 from hoist.errors import ActionFailedError, HoistError, RunCancelledError
 from hoist.executors.base import PreparedRun
+from hoist.executors.handle import RunHandle
 from hoist.executors.local import LocalExecutor
 from hoist.executors.ray.actor import action_payload, run_payload
 from hoist.executors.ray.connect import import_ray
 from hoist.executors.ray.worker import ActionSpec, Outcome, WorkerRuntime
+from hoist.pipelines.launch import mark_lost, start_pipeline
+from hoist.pipelines.rebuild import pipeline_from_run
 from hoist.plugins.context import RuntimeContext
 from hoist.plugins.invoke import jsonable, worker_params
 from hoist.runs.models import Run, RunKind
@@ -68,14 +71,11 @@ class ClusterNodeExecutor(LocalExecutor):
         if "memory" in wanted:
             options["memory"] = wanted["memory"]
         spec = ActionSpec(node.entrypoint, prepared.action_cls.action_name, node.plugin_path)
-        shared = ctx.extras.get("pipeline")
-        run = copy.copy(prepared.run)  # the record is written; this copy only travels
-        if shared is not None:
-            run.meta = {**run.meta, "node": node.key, "pipeline_run_id": shared.run_id,
-                        "pipeline_dir": str(shared.working_dir)}  # fmt: skip
+        # The run's record carries the node's pipeline context for the worker (plain data).
         payload = action_payload(
-            spec, run, dict(self.env), self.progress_interval, worker_params(prepared.params)
-        )
+            spec, prepared.run, dict(self.env), self.progress_interval,
+            worker_params(prepared.params),
+        )  # fmt: skip
         ref = self._task.options(**options).remote(self.store_url, self.home, payload)
         return self._wait_node(ray, ref, prepared.run, ctx)
 
@@ -84,7 +84,7 @@ class ClusterNodeExecutor(LocalExecutor):
         while not ray.wait([ref], timeout=0.2)[0]:
             if ctx.is_cancelled() and cancelled_at is None:
                 cancelled_at = time.monotonic()
-                self.runtime.store.request_cancel(run.id)  # the task's context polls it
+                self.cancel(run.id)  # the task's context polls the run log
             elif cancelled_at is not None and time.monotonic() - cancelled_at > STOP_GRACE:
                 ray.cancel(ref, force=True)
         try:
@@ -92,7 +92,7 @@ class ClusterNodeExecutor(LocalExecutor):
         except (ray.exceptions.TaskCancelledError, ray.exceptions.WorkerCrashedError,
                 ray.exceptions.RayTaskError, ray.exceptions.NodeDiedError) as exc:  # fmt: skip
             reason = f"the Ray task running it ended ({type(exc).__name__})"
-            self.runtime.store.mark_lost(run.id, reason)
+            mark_lost(self, run.id, reason)
             if cancelled_at is not None:
                 raise RunCancelledError(run.id) from None
             raise ActionFailedError(run.id, "RunLost", reason) from None
@@ -106,24 +106,39 @@ class ClusterNodeExecutor(LocalExecutor):
 
 
 class PipelineActor:
-    """Drives pipelines started by a :class:`~hoist.executors.ray.pipeline.RayPipelineExecutor`
-    (several at once: each on its own thread)."""
+    """Drives pipelines started by a :class:`~hoist.pipelines.ray.RayPipelineExecutor`
+    (several at once: each on its own thread).
 
-    def __init__(self, store_url: str, home: str, secrets: dict[str, str] | None = None) -> None:
+    Args:
+        store_url, home: the run store and Hoist home of the driver.
+        secrets: environment variables set in this process.
+        server_url, token: a Hoist server to report runs to instead of the store.
+    """
+
+    def __init__(
+        self,
+        store_url: str,
+        home: str,
+        secrets: dict[str, str] | None = None,
+        server_url: str | None = None,
+        token: str | None = None,
+    ) -> None:
         os.environ.update(secrets or {})
         self.store_url, self.home = store_url, home
-        self.runtime = Runtime(Settings(home=Path(home), database_url=store_url))
+        if server_url:
+            settings = Settings(home=Path(home), server_url=server_url)
+            self.runtime = Runtime(settings, token=token)
+        else:
+            self.runtime = Runtime(Settings(home=Path(home), database_url=store_url))
         self.handles: dict[str, Any] = {}
 
     def start(self, payload: bytes) -> bytes:
         """Record and start a pipeline run; returns the pickled ``("ok", run_id)`` or
         ``("error", HoistError)`` (bad params, a run that cannot be resumed)."""
-        from hoist.pipelines.launch import start_pipeline
-        from hoist.pipelines.rebuild import pipeline_from_run
-
         described, plugin, name, params, resume_from, allow_changes, force, env = pickle.loads(
             payload
         )
+        _localize(described)
         try:
             record = Run(id="", kind=RunKind.PIPELINE, plugin=plugin, action=name, meta=described)
             pipeline = pipeline_from_run(record, _load_plugin_action)
@@ -144,9 +159,10 @@ class PipelineActor:
         ``("cancelled", None)`` / ``("failed", (type, message, traceback))``."""
         handle = self.handles.get(run_id)
         if handle is None:  # already finished (a resume of a succeeded run)
-            from hoist.executors.handle import RunHandle
-
-            handle = RunHandle.attach(run_id, self.runtime.store)
+            log = ClusterNodeExecutor(
+                store_url=self.store_url, home=self.home, runtime=self.runtime
+            ).log
+            handle = RunHandle.attach(run_id, log)
         try:
             result = handle.result()
         except RunCancelledError:
@@ -172,6 +188,20 @@ class PipelineActor:
     def shutdown(self) -> None:
         """Flush every event."""
         self.runtime.close()
+
+
+def _localize(described: dict[str, Any]) -> None:
+    """Resolve ``@working_dir`` (the folder shipped as this actor's cwd) in a pipeline's
+    description, and put the plugin folder on ``sys.path`` when it was asked for."""
+    here = os.getcwd()
+    for item in [described, *described.get("nodes", [])]:
+        if item.get("plugin_path") == "@working_dir":
+            item["plugin_path"] = here
+    folder = described.pop("sys_path", None)
+    if folder:
+        folder = here if folder == "@working_dir" else folder
+        if folder not in sys.path:
+            sys.path.insert(0, folder)
 
 
 def _load_plugin_action(plugin_path: str, action: str) -> Any:

@@ -1,10 +1,15 @@
 """``RayPipelineExecutor``: whole pipelines in a warm Ray actor.
 
 The actor runs the same engine as a local pipeline run, so checkpoints land in the run
-store after each action and ``resume_from`` works from any process. Nodes that declare
+log after each action and ``resume_from`` works from any process. Nodes that declare
 ``resources`` run as Ray tasks asking for them, so independent DAG branches spread over
-the cluster in parallel. Progress is read from the store by any process
-(:meth:`get_progress`, :meth:`stream_progress`, ``hoist runs show``).
+the cluster in parallel. Progress is read from the run log by any process
+(:meth:`~RayPipelineExecutor.get_progress`, :meth:`~RayPipelineExecutor.stream_progress`,
+``hoist runs show``).
+
+With ``pipeline_service_url`` the runs are reported to a Hoist server instead of a
+database: the actor posts its events there (``actor_pipeline_service_url``, when the
+cluster reaches the server by another address) and this process reads them back there.
 """
 
 from __future__ import annotations
@@ -13,46 +18,95 @@ import pickle
 import threading
 from collections.abc import AsyncIterator, Iterator, Mapping
 from concurrent.futures import Future
-from typing import TYPE_CHECKING, Any
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
 
-from hoist.errors import ActionFailedError, RunCancelledError, RunLostError
+from hoist.errors import ActionFailedError, RunCancelledError, RunLostError, UserInputError
+from hoist.executors.base import PipelineLike
 from hoist.executors.handle import RunHandle
+from hoist.executors.ray.packaging import PackageOptions
 from hoist.executors.ray.task import RayActorExecutor
+from hoist.pipelines.launch import check_first_params, mark_lost
+from hoist.pipelines.pipeline import ActionPipeline
+from hoist.pipelines.progress import (
+    PipelineProgress,
+    pipeline_progress,
+    stream_progress,
+    stream_progress_async,
+)
+from hoist.plugins.context import RuntimeContext
 from hoist.runs.models import Run, RunStatus
-from hoist.runs.reader import RunFilter
-
-if TYPE_CHECKING:
-    from hoist.pipelines.pipeline import ActionPipeline
-    from hoist.pipelines.progress import PipelineProgress
+from hoist.runs.runtime import Runtime, get_runtime
 
 __all__ = ["RayPipelineExecutor"]
 
+RunRef = str | RunHandle
+"""A run's id, or the handle (or :class:`~hoist.pipelines.pipeline.PipelineRunId`) of it."""
+
 
 class RayPipelineExecutor(RayActorExecutor):
-    """Run pipelines (and single actions) on a Ray cluster.
+    """Run pipelines on a Ray cluster, each driven by a warm actor.
 
-    Takes the arguments of :class:`~hoist.executors.ray.task.RayActorExecutor`; the
-    actors it pools for pipelines run many pipelines at once, each on its own thread.
+    Args:
+        ray_address: the cluster (``'auto'``: the one ``RAY_ADDRESS`` or this machine's
+            running Ray names); same as ``address``.
+        working_dir: the plugin folder; shipped to the cluster (when it is not on this
+            machine) and importable by the actor, so the pipeline's actions may be plain
+            imports from it.
+        pipeline_service_url: a Hoist server the runs are reported to (and read back
+            from) instead of a database; needs an API token (``token``, else
+            ``HOIST_TOKEN``).
+        actor_pipeline_service_url: the server's address as the cluster reaches it
+            (default: ``pipeline_service_url``).
+        include_sdk: ship this Hoist package to the cluster too (workers use it instead
+            of an installed one).
+        token: the API token for ``pipeline_service_url``.
+        **kwargs: see :class:`~hoist.executors.ray.task.RayActorExecutor`; the actors it
+            pools run many pipelines at once, each on its own thread.
 
     Example::
 
-        executor = RayPipelineExecutor(address="127.0.0.1:6380")
-        handle = executor.submit(pipeline, {"dataset": "s3://..."})
-        for progress in executor.stream_progress(handle.run_id):
+        executor = RayPipelineExecutor(ray_address="auto", working_dir="plugins/train")
+        run_id = pipeline.submit({"dataset": "s3://..."}, executor)
+        for progress in executor.stream_progress(run_id):
             print(progress.overall)
-        result = handle.result()
+        result = pipeline.wait(run_id, executor)
     """
 
     _pool_kind = "pipeline"
 
-    def __init__(self, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
+    def __init__(
+        self,
+        *,
+        ray_address: str | None = None,
+        working_dir: str | Path | None = None,
+        pipeline_service_url: str | None = None,
+        actor_pipeline_service_url: str | None = None,
+        include_sdk: bool = False,
+        token: str | None = None,
+        **kwargs: Any,
+    ) -> None:
+        if ray_address is not None:
+            kwargs.setdefault("address", ray_address)
+        if include_sdk:
+            kwargs["package"] = replace(kwargs.get("package") or PackageOptions(),
+                                        include_hoist=True)  # fmt: skip
+        if pipeline_service_url is not None:
+            kwargs["runtime"] = _service_runtime(kwargs.get("runtime"), pipeline_service_url, token)
+        super().__init__(working_dir=working_dir, **kwargs)
+        self.pipeline_service_url = pipeline_service_url
+        self.actor_pipeline_service_url = actor_pipeline_service_url or pipeline_service_url
         self._pipelines: dict[str, Any] = {}
 
     def _actor_class(self) -> Any:
-        from hoist.executors.ray.pipeline_actor import pipeline_actor_class
+        from hoist.pipelines.ray.actor import pipeline_actor_class
 
         return pipeline_actor_class()
+
+    def _actor_args(self) -> tuple[Any, ...]:
+        token = self.runtime.token if self.actor_pipeline_service_url else None
+        return (*super()._actor_args(), self.actor_pipeline_service_url, token)
 
     # ------------------------------------------------------------------ submitting
     def submit(  # type: ignore[override]
@@ -73,37 +127,40 @@ class RayPipelineExecutor(RayActorExecutor):
             ParamsValidationError: the first actions' params are invalid (nothing runs).
             ResumeError: ``resume_from`` cannot be resumed.
         """
-        from hoist.pipelines.pipeline import ActionPipeline
-
         if isinstance(target, ActionPipeline):
             return self.submit_pipeline(target, params, **options)
         return super().submit(target, params, **options)
 
     def submit_pipeline(
         self,
-        pipeline: ActionPipeline,
+        pipeline: PipelineLike,
         params: Mapping[str, Any] | None = None,
         *,
         resume_from: str | None = None,
         allow_param_changes: bool = False,
         force: bool = False,
+        parent: RuntimeContext | None = None,
+        background: bool = True,
     ) -> RunHandle:
-        """Start ``pipeline`` in a warm actor; see :meth:`submit`."""
-        from hoist.pipelines.launch import check_first_params
-
-        if resume_from is None:
+        """Start ``pipeline`` in a warm actor; see :meth:`submit`. The actor records the
+        run (a ``parent`` context of this process is not carried there)."""
+        if resume_from is None and isinstance(pipeline, ActionPipeline):
             check_first_params(pipeline, dict(params or {}), {})  # fail here, not remotely
-        plugin_path = pipeline.meta.get("plugin_path") or _first_plugin_path(pipeline)
-        actor, where = self._pooled(plugin_path)
         described = pipeline.describe()
-        if where == "@working_dir":  # shipped: the actor finds the plugin in its cwd
-            for node in described["nodes"]:
-                if node.get("plugin_path") == plugin_path:
-                    node["plugin_path"] = where
-            if described.get("plugin_path") == plugin_path:
-                described["plugin_path"] = where
+        folder = str(self.working_dir.resolve()) if self.working_dir else None
+        plugin_path: str | None = (
+            folder
+            or described.get("plugin_path")
+            or next((n["plugin_path"] for n in described["nodes"] if n.get("plugin_path")), None)
+        )
+        actor, where = self._pooled(plugin_path)
+        if plugin_path and where == "@working_dir":  # shipped: the actor finds it in its cwd
+            _relocate(described, plugin_path, where)
+        if folder and where:  # the folder's plain modules import on the actor
+            described["sys_path"] = where
         initial = None if params is None else dict(params)
-        payload = pickle.dumps((described, pipeline.plugin, pipeline.name, initial, resume_from,
+        payload = pickle.dumps((described, pipeline.plugin, pipeline.name, initial,
+                                str(resume_from) if resume_from else None,
                                 allow_param_changes, force, dict(self.env)))  # fmt: skip
         ray = self._connect()
         try:
@@ -137,7 +194,7 @@ class RayPipelineExecutor(RayActorExecutor):
                 ray.exceptions.NodeDiedError, ray.exceptions.ObjectLostError) as exc:  # fmt: skip
             self._drop(actor)
             reason = f"the Ray actor running the pipeline died ({type(exc).__name__})"
-            self._mark_tree_lost(run_id, reason)
+            mark_lost(self, run_id, reason)
             raise RunLostError(run_id, reason) from None
         finally:
             self._release(actor)
@@ -150,56 +207,64 @@ class RayPipelineExecutor(RayActorExecutor):
         error_type, message, traceback = value
         raise ActionFailedError(run_id, error_type, message, traceback)
 
-    def _mark_tree_lost(self, run_id: str, reason: str) -> None:
-        """The pipeline run and its unfinished children end ``lost`` (resumable)."""
-        store = self.runtime.store
-        for child in store.list_runs(RunFilter(parent_id=run_id, limit=100_000)):
-            if not child.status.is_terminal:
-                store.mark_lost(child.id, reason)
-        store.mark_lost(run_id, reason)
-
     # ------------------------------------------------------------------ following
-    def cancel(self, run_id: str) -> None:
+    def cancel(self, run_id: RunRef) -> None:
         """Cancel a pipeline run (every running node stops at its next cancellation
         point) or an action run."""
+        run_id = _id(run_id)
         with self._lock:
             actor = self._pipelines.get(run_id)
-        if actor is None:
-            super().cancel(run_id)
-            return
-        self.runtime.store.request_cancel(run_id)
-        self._connect().get(actor.cancel.remote(run_id))
+            self._cancel_requested.add(run_id)
+        self.log.request_cancel(run_id)
+        if actor is not None:
+            self._connect().get(actor.cancel.remote(run_id))
 
-    def get_status(self, run_id: str) -> RunStatus:
+    def get_status(self, run_id: RunRef) -> RunStatus:
         """The run's current status."""
-        return self.runtime.store.get_run(run_id).status
+        return self.log.get_run(_id(run_id)).status
 
-    def get_progress(self, run_id: str) -> PipelineProgress:
+    def get_progress(self, run_id: RunRef) -> PipelineProgress:
         """The pipeline run's progress: overall, per action and per step."""
-        from hoist.pipelines.progress import pipeline_progress
+        return pipeline_progress(self.log, _id(run_id))
 
-        return pipeline_progress(self.runtime.store, run_id)
-
-    def stream_progress(self, run_id: str, **options: Any) -> Iterator[PipelineProgress]:
+    def stream_progress(self, run_id: RunRef, **options: Any) -> Iterator[PipelineProgress]:
         """Progress snapshots as the run advances, ending with its final state."""
-        from hoist.pipelines.progress import stream_progress
+        return stream_progress(self.log, _id(run_id), **options)
 
-        return stream_progress(self.runtime.store, run_id, **options)
-
-    def stream_progress_async(self, run_id: str, **options: Any) -> AsyncIterator[PipelineProgress]:
+    def stream_progress_async(
+        self, run_id: RunRef, **options: Any
+    ) -> AsyncIterator[PipelineProgress]:
         """:meth:`stream_progress` for ``async for``."""
-        from hoist.pipelines.progress import stream_progress_async
+        return stream_progress_async(self.log, _id(run_id), **options)
 
-        return stream_progress_async(self.runtime.store, run_id, **options)
-
-    def wait(self, run_id: str, timeout: float | None = None) -> Run:
+    def wait(self, run_id: RunRef, timeout: float | None = None) -> Run:
         """Block until the run ends; returns its final record.
 
         Raises:
             TimeoutError: still running after ``timeout`` seconds.
         """
-        return RunHandle.attach(run_id, self.runtime.store).wait(timeout)
+        return RunHandle.attach(_id(run_id), self.log).wait(timeout)
 
 
-def _first_plugin_path(pipeline: ActionPipeline) -> str | None:
-    return next((n.plugin_path for n in pipeline.nodes if n.plugin_path), None)
+def _id(run: RunRef) -> str:
+    return run.run_id if isinstance(run, RunHandle) else str(run)
+
+
+def _relocate(described: dict[str, Any], plugin_path: str, where: str) -> None:
+    """Point the description's references to the shipped plugin folder at ``where``."""
+    shipped = Path(plugin_path).resolve()
+    for item in [described, *described["nodes"]]:
+        if item.get("plugin_path") and Path(item["plugin_path"]).resolve() == shipped:
+            item["plugin_path"] = where
+
+
+def _service_runtime(runtime: Runtime | None, url: str, token: str | None) -> Runtime:
+    """A runtime whose runs go to (and are read from) the Hoist server at ``url``."""
+    base = runtime or get_runtime()
+    token = token or base.token or base.settings.token
+    if not token:
+        raise UserInputError(
+            f"pipeline_service_url={url!r} needs an API token of that server: pass "
+            "token=... or set HOIST_TOKEN"
+        )
+    return Runtime(base.settings.with_(server_url=url, database_url=None), token=token)
