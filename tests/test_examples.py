@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import re
-import time
 from pathlib import Path
 
 import pytest
@@ -16,6 +15,7 @@ from hoist.plugins.discovery import load_plugin
 from hoist.runs.models import RunStatus
 from hoist.runs.sinks.memory import MemorySink
 from tests.conftest import EXAMPLES
+from tests.waiting import wait_until
 
 TEXT_STATS = EXAMPLES / "text_stats"
 SIM_TRAIN = EXAMPLES / "sim_train"
@@ -75,10 +75,8 @@ def test_sim_train_cancelled_mid_training_rolls_back() -> None:
     plugin = load_plugin(SIM_TRAIN)
     handle = executor.submit(plugin.load_action("train"),
                              {"epochs": 500, "sleep_per_epoch": 0.01})  # fmt: skip
-    deadline = time.monotonic() + 10
-    while not any(e.type == "metrics" for e in sink.events(handle.run_id)):
-        assert time.monotonic() < deadline
-        time.sleep(0.01)
+    wait_until(lambda: any(e.type == "metrics" for e in sink.events(handle.run_id)),
+               what="the first epoch's metrics")  # fmt: skip
     handle.cancel()
     with pytest.raises(RunCancelledError):
         handle.result(timeout=10)

@@ -6,7 +6,6 @@ import json
 import os
 import subprocess
 import textwrap
-import time
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +13,7 @@ import pytest
 
 from tests.cli.conftest import HOIST
 from tests.conftest import REPO
+from tests.waiting import wait_until
 
 CONFIG = """\
 name: Flow
@@ -165,14 +165,15 @@ def test_cancel_from_another_terminal(hoist_proc: Any, flow: Path, hoist_home: P
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=REPO,
     )  # fmt: skip
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            listed = json.loads(hoist_proc("runs", "list", "--json").out or "[]")
-            slow = [r for r in listed if r["action"] == "slow" and r["status"] == "running"]
-            if slow:
-                break
-            assert time.monotonic() < deadline, "slow action never started"
-            time.sleep(0.1)
+
+        def slow_running() -> list[dict[str, Any]]:
+            listed: list[dict[str, Any]] = json.loads(
+                hoist_proc("runs", "list", "--json").out or "[]"
+            )
+            running = any(r["action"] == "slow" and r["status"] == "running" for r in listed)
+            return listed if running else []
+
+        listed = wait_until(slow_running, timeout=30, what="the slow action to start", poll=0.1)
         pipeline_run = next(r for r in listed if r["kind"] == "pipeline")
         cancel = hoist_proc("runs", "cancel", pipeline_run["id"])
         assert cancel.code == 0

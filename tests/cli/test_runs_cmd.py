@@ -14,6 +14,7 @@ from hoist.errors import ActionFailedError, RunCancelledError
 from hoist.executors.local import LocalExecutor
 from hoist.plugins.action import BaseAction
 from hoist.runs.runtime import Runtime
+from tests.waiting import wait_until
 
 
 class P(BaseModel):
@@ -108,10 +109,12 @@ def test_cancel_command(runtime: Runtime, hoist: Any) -> None:
     assert "already ended" in hoist("runs", "cancel", done).out
     executor = LocalExecutor(runtime=runtime)
     handle = executor.submit(Work, {"n": 2000, "delay": 0.005})
-    deadline = time.monotonic() + 10
-    while runtime.sink.flush() or runtime.store.get_run(handle.run_id).status != "running":
-        assert time.monotonic() < deadline
-        time.sleep(0.02)
+
+    def running() -> bool:
+        runtime.sink.flush()
+        return handle.status == "running"
+
+    wait_until(running, what="the run to be recorded running")
     result = hoist("runs", "cancel", handle.run_id)
     assert result.code == 0 and "cancellation requested" in result.out
     with pytest.raises(RunCancelledError):

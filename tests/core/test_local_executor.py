@@ -7,6 +7,7 @@ import time
 
 import pytest
 from pydantic import BaseModel
+from tests.waiting import wait_until
 
 from hoist.errors import ActionFailedError, RunCancelledError, UnknownModeError
 from hoist.executors.handle import RunHandle
@@ -57,10 +58,7 @@ def test_submitted_failure_raises_from_result() -> None:
 def test_cancel_a_running_submission() -> None:
     with LocalExecutor(sink=MemorySink()) as executor:
         handle = executor.submit(Sleeper, {"steps": 1000, "delay": 0.01})
-        deadline = time.monotonic() + 5
-        while handle.status is not RunStatus.RUNNING:
-            assert time.monotonic() < deadline
-            time.sleep(0.01)
+        wait_until(lambda: handle.status is RunStatus.RUNNING, what="the run to start")
         handle.cancel()
         with pytest.raises(RunCancelledError):
             handle.result(timeout=10)
@@ -99,13 +97,12 @@ def test_store_handle_attach_from_another_reader(runtime: Runtime) -> None:
 def test_cancel_requested_through_the_store_reaches_the_run(runtime: Runtime) -> None:
     executor = LocalExecutor(sink=None)
     handle = executor.submit(Sleeper, {"steps": 2000, "delay": 0.005})
-    deadline = time.monotonic() + 10
-    while True:
+
+    def recorded_running() -> bool:
         runtime.sink.flush()
-        if runtime.store.get_run(handle.run_id).status is RunStatus.RUNNING:
-            break
-        assert time.monotonic() < deadline
-        time.sleep(0.01)
+        return handle.status is RunStatus.RUNNING  # as the store has it (sink=None)
+
+    wait_until(recorded_running, what="the store to record the run running")
     runtime.store.request_cancel(handle.run_id)  # as `hoist runs cancel` does
     with pytest.raises(RunCancelledError):
         handle.result(timeout=10)
@@ -115,20 +112,16 @@ def test_cancel_requested_through_the_store_reaches_the_run(runtime: Runtime) ->
 
 
 def test_concurrent_submissions_overlap() -> None:
-    starts: list[float] = []
-    lock = threading.Lock()
+    meet = threading.Barrier(4)  # passed only if all four run at the same time
 
-    class Track(BaseAction[SleepParams]):
-        def execute(self) -> None:
-            with lock:
-                starts.append(time.monotonic())
-            time.sleep(0.2)
+    class Meet(BaseAction[SleepParams]):
+        def execute(self) -> dict[str, int]:
+            return {"arrived": meet.wait(timeout=30)}
 
     with LocalExecutor(sink=MemorySink(), max_workers=4) as executor:
-        handles = [executor.submit(Track, {}) for _ in range(4)]
-        for h in handles:
-            h.result(timeout=10)
-    assert max(starts) - min(starts) < 0.2
+        handles = [executor.submit(Meet, {}) for _ in range(4)]
+        arrivals = sorted(h.result(timeout=60)["arrived"] for h in handles)
+    assert arrivals == [0, 1, 2, 3] and not meet.broken
 
 
 def test_unknown_mode() -> None:

@@ -5,10 +5,8 @@ from __future__ import annotations
 
 import re
 import socket
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
@@ -17,6 +15,7 @@ from hoist.runs.models import Run, RunStatus
 from hoist.server.accounts import Role
 from tests.conftest import write_files
 from tests.server.conftest import ADMIN_PASSWORD, LiveServer, serve, server_settings
+from tests.waiting import wait_until
 
 PASSWORD = "panel-password-1"
 
@@ -122,18 +121,6 @@ def login(panel: LiveServer) -> Login:
     return do
 
 
-def wait_for(check: Callable[[], Any], timeout: float = 30, what: str = "a condition") -> Any:
-    """Poll ``check`` until it returns something truthy (fails after ``timeout``)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = check()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out waiting for {what}")
-        time.sleep(0.05)
-
-
 def wait_status(server: LiveServer, run_id: str, *statuses: RunStatus) -> Run:
     """Wait until the run reaches one of ``statuses`` (any terminal status if none)."""
     wanted = set(statuses) or {RunStatus.SUCCEEDED, RunStatus.FAILED, RunStatus.CANCELLED,
@@ -144,5 +131,6 @@ def wait_status(server: LiveServer, run_id: str, *statuses: RunStatus) -> Run:
         run = server.state.store.get_run(run_id)
         return run if run.status in wanted else None
 
-    found: Run = wait_for(check, what=f"run {run_id} to be {sorted(wanted)}")
+    found = wait_until(check, what=f"run {run_id} to be {sorted(wanted)}")
+    assert found is not None  # wait_until returns only a truthy value
     return found

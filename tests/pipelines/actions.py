@@ -126,6 +126,26 @@ class Sleep(BaseAction[SleepParams]):
         return {self.params.label: "slept"}
 
 
+class MeetParams(BaseModel):
+    label: str = "x"
+    meet: bool = True
+
+
+class Meet(BaseAction[MeetParams]):
+    """Waits at :attr:`barrier` (when ``meet``) until the other parties arrive, so nodes
+    that finish at all ran at the same time; :attr:`log` records starts and ends in order."""
+
+    barrier = threading.Barrier(2)
+    log: list[str] = []
+
+    def execute(self) -> dict[str, str]:
+        Meet.log.append(f"{self.params.label} start")
+        if self.params.meet:
+            Meet.barrier.wait(timeout=30)
+        Meet.log.append(f"{self.params.label} end")
+        return {self.params.label: "met"}
+
+
 class FlakyParams(BaseModel):
     fail_times: int = 2
     state_file: str

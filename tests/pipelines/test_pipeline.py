@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import time
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -12,10 +12,12 @@ from actions import (  # type: ignore[import-not-found]
     Download,
     Export,
     Flaky,
+    Meet,
     PerItem,
     Sleep,
     Train,
 )
+from tests.waiting import wait_until
 
 from hoist.errors import (
     ActionFailedError,
@@ -113,25 +115,21 @@ def test_graph_errors_name_the_nodes() -> None:
 
 
 def test_dag_branches_overlap_and_join_merges_in_order(executor: LocalExecutor) -> None:
-    Sleep.spans.clear()
+    Meet.log.clear()
+    Meet.barrier = threading.Barrier(2)  # left and right pass it only if they run at once
     dag = ActionPipeline(
         [
-            node(Sleep, "left", depends_on=[], params={"label": "left", "seconds": 0.4}),
-            node(Sleep, "right", depends_on=[], params={"label": "right", "seconds": 0.4}),
+            node(Meet, "left", depends_on=[], params={"label": "left"}),
+            node(Meet, "right", depends_on=[], params={"label": "right"}),
             node(
-                Sleep, "join", depends_on=["left", "right"], params={"label": "join", "seconds": 0}
+                Meet, "join", depends_on=["left", "right"], params={"label": "join", "meet": False}
             ),
         ]
     )
-    start = time.monotonic()
     result = dag.execute({}, executor=executor)
-    elapsed = time.monotonic() - start
-    spans = {label: (a, b) for label, a, b in Sleep.spans}
-    (l0, l1), (r0, r1) = spans["left"], spans["right"]
-    assert max(l0, r0) < min(l1, r1), "branches did not overlap in time"
-    assert spans["join"][0] >= max(l1, r1)
-    assert elapsed < 0.75
-    assert result == {"left": "slept", "right": "slept", "join": "slept"}
+    assert set(Meet.log[:4]) == {"left start", "right start", "left end", "right end"}
+    assert Meet.log[4:] == ["join start", "join end"]  # the join starts after both
+    assert result == {"left": "met", "right": "met", "join": "met"}
 
 
 def test_join_order_is_defined(executor: LocalExecutor) -> None:
@@ -182,11 +180,11 @@ def test_backoff_grows_with_jitter() -> None:
 
 def test_timeout_fails_the_node(executor: LocalExecutor, sink: MemorySink) -> None:
     pipeline = ActionPipeline([node(Sleep, timeout=0.2)])
-    start = time.monotonic()
     with pytest.raises(ActionFailedError, match=r"exceeded 0\.2s") as info:
-        pipeline.execute({"seconds": 5}, executor=executor)
-    assert time.monotonic() - start < 2
+        # An hour-long action: the pipeline returns at all only because the timeout ended it.
+        pipeline.execute({"seconds": 3600, "label": "timed-out"}, executor=executor)
     assert info.value.error_type == "TimeoutError"
+    assert "timed-out" not in [label for label, _, _ in Sleep.spans]  # stopped, not finished
     child = next(r for r in sink.runs.values() if r.kind == RunKind.ACTION)
     assert child.status is RunStatus.FAILED and child.error["type"] == "TimeoutError"
 
@@ -212,10 +210,8 @@ def test_cancel_a_running_pipeline_cancels_the_tree(sink: MemorySink) -> None:
     from hoist.pipelines.launch import start_pipeline
 
     handle = start_pipeline(dag, {}, executor=executor)
-    deadline = time.monotonic() + 5
-    while len([r for r in sink.runs.values() if r.status is RunStatus.RUNNING]) < 3:
-        assert time.monotonic() < deadline
-        time.sleep(0.02)
+    wait_until(lambda: sum(r.status is RunStatus.RUNNING for r in sink.runs.values()) == 3,
+               what="the pipeline and both branches to be running")  # fmt: skip
     handle.cancel()
     with pytest.raises(RunCancelledError):
         handle.result(timeout=10)

@@ -7,12 +7,12 @@ import signal
 import subprocess
 import sys
 import textwrap
-import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 from actions import Convert, Download, Export, PerItem, Train  # type: ignore[import-not-found]
+from tests.waiting import wait_until
 
 from hoist.errors import ActionFailedError, ResumeError, RunNotFoundError
 from hoist.executors.local import LocalExecutor
@@ -55,14 +55,12 @@ def test_crash_during_third_action_then_resume(runtime: Runtime, tmp_path: Path)
     proc = subprocess.Popen([sys.executable, "-c", script], env=env)
     store = runtime.store
     try:
-        deadline = time.monotonic() + 60
-        while True:
+
+        def training() -> bool:
             assert proc.poll() is None, "the pipeline process ended early"
-            assert time.monotonic() < deadline, "train never started"
-            runs = store.list_runs(RunFilter(action="train", status=[RunStatus.RUNNING]))
-            if runs:
-                break
-            time.sleep(0.05)
+            return bool(store.list_runs(RunFilter(action="train", status=[RunStatus.RUNNING])))
+
+        wait_until(training, timeout=60, what="train to start", poll=0.05)
     finally:
         proc.send_signal(signal.SIGKILL)
         proc.wait()
@@ -94,7 +92,15 @@ def test_resume_a_live_run_is_refused_without_force(runtime: Runtime) -> None:
     executor = LocalExecutor(runtime=runtime)
     slow = ActionPipeline([Download, node(Convert, params={"delay": 5})])
     run_id = slow.submit({"dataset_id": 1}, executor)
-    time.sleep(0.2)
+
+    def running() -> bool:
+        runtime.sink.flush()
+        try:
+            return runtime.store.get_run(run_id).status is RunStatus.RUNNING
+        except RunNotFoundError:
+            return False
+
+    wait_until(running, what="the pipeline run to be recorded running")
     with pytest.raises(ResumeError, match="still running"):
         slow.execute(resume_from=run_id, executor=executor)
     from hoist.executors.handle import RunHandle

@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import socket
 import threading
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,6 +19,7 @@ from hoist.server.accounts import Role
 from hoist.server.state import ServerState
 from hoist.settings import Settings
 from tests.conftest import EXAMPLES
+from tests.waiting import wait_until
 
 ADMIN_PASSWORD = "admin-test-password-1"
 
@@ -101,11 +101,13 @@ def serve(
     bound = sock.getsockname()[1]
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
+
+    def started() -> bool:
+        if not thread.is_alive():
             raise RuntimeError("the test server did not start")
-        time.sleep(0.01)
+        return bool(server.started)
+
+    wait_until(started, timeout=20, what="the test server to start")
     live = LiveServer(f"http://127.0.0.1:{bound}", app, bound)
     try:
         yield live

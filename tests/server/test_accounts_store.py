@@ -69,3 +69,37 @@ def test_users_tokens_and_sessions(store: RunStore) -> None:
     with pytest.raises(AccountConflictError):
         users.deactivate(admin.id)  # the last admin
     store.close()
+
+
+def test_failed_logins_are_counted_within_their_window_only(store: RunStore) -> None:
+    now = [1_000_000.0]
+    users = UserStore(store.engine, clock=lambda: now[0])
+    users.record_failed_login("bob|1.2.3.4", window=300)
+    now[0] += 200
+    users.record_failed_login("bob|1.2.3.4", window=300)
+    assert users.failed_logins("bob|1.2.3.4", window=300) == (2, 1_000_000.0)
+    assert users.failed_logins("eve|1.2.3.4", window=300) == (0, None)
+    now[0] += 150  # the first failure is now older than the window
+    assert users.failed_logins("bob|1.2.3.4", window=300) == (1, 1_000_200.0)
+    now[0] += 300
+    assert users.failed_logins("bob|1.2.3.4", window=300) == (0, None)
+    store.close()
+
+
+def test_sessions_and_tokens_expire_on_the_store_clock(store: RunStore) -> None:
+    now = [1_000_000.0]
+    users = UserStore(store.engine, clock=lambda: now[0])
+    creds = CredentialStore(store.engine, session_ttl=60, clock=lambda: now[0])
+    bob = users.create("bob", "bob-password", Role.OPERATOR)
+    session_id, session = creds.create_session(bob.id)
+    assert session.expires_at == now[0] + 60
+    _, secret = creds.create_token(bob.id, "short", expires_at=now[0] + 30)
+    now[0] += 29
+    assert creds.session(session_id) == session
+    assert creds.token_user(secret) is not None
+    now[0] += 1
+    assert creds.token_user(secret) is None  # expired at its expires_at
+    assert creds.session(session_id) == session
+    now[0] += 30
+    assert creds.session(session_id) is None  # expired after the session TTL
+    store.close()

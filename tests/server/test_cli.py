@@ -6,13 +6,13 @@ import os
 import re
 import socket
 import subprocess
-import time
 from pathlib import Path
 from typing import Any
 
 import httpx
 
 from tests.conftest import EXAMPLES, HOIST
+from tests.waiting import wait_until
 
 
 def test_users_and_tokens_commands(hoist: Any) -> None:
@@ -47,15 +47,15 @@ def test_hoist_serve_starts_and_prints_the_admin_password_once(hoist_home: Path)
     )  # fmt: skip
     try:
         with httpx.Client(base_url=f"http://127.0.0.1:{port}") as http:
-            deadline = time.monotonic() + 60
-            while True:
+
+            def ready() -> bool:
+                assert proc.poll() is None, "hoist serve exited"
                 try:
-                    if http.get("/api/v1/ready").status_code == 200:
-                        break
+                    return http.get("/api/v1/ready").status_code == 200
                 except httpx.TransportError:
-                    pass
-                assert proc.poll() is None and time.monotonic() < deadline
-                time.sleep(0.1)
+                    return False
+
+            wait_until(ready, timeout=60, what="hoist serve to be ready", poll=0.1)
             assert http.get("/api/v1/runs").status_code == 401
     finally:
         proc.terminate()

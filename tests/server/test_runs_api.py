@@ -3,8 +3,6 @@ and files of the run folder."""
 
 from __future__ import annotations
 
-import time
-
 import pytest
 
 from hoist.client import ConflictError, HoistClient, calls
@@ -16,6 +14,7 @@ from hoist.errors import (
 )
 from hoist.runs.models import RunStatus
 from tests.server.conftest import LiveServer
+from tests.waiting import wait_until
 
 API = "/api/v1"
 
@@ -122,8 +121,8 @@ def test_cancel_a_running_action(admin: HoistClient) -> None:
 def test_resume_a_cancelled_pipeline(admin: HoistClient) -> None:
     params = {"epochs": 400, "sleep_per_epoch": 0.02, "samples": 20}
     flow = admin.launch("sim_train", pipeline="train_flow", params=params)
-    while not any(r.action == "train" for r in admin.list_runs(parent=flow)):
-        time.sleep(0.02)
+    wait_until(lambda: any(r.action == "train" for r in admin.list_runs(parent=flow)),
+               what="the pipeline's train step to start")  # fmt: skip
     admin.cancel(flow)
     assert admin.wait(flow).status is RunStatus.CANCELLED
     resumed = admin.resume(flow, params={"epochs": 2}, allow_param_changes=True)

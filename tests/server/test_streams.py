@@ -14,6 +14,7 @@ from typing import Any
 from hoist.client import AsyncHoistClient, HoistClient
 from hoist.runs.models import LogEvent, Run, RunStatus, StatusEvent
 from tests.server.conftest import LiveServer, serve, server_settings
+from tests.waiting import wait_until
 
 API = "/api/v1"
 SLOW = {"epochs": 30, "sleep_per_epoch": 0.01}
@@ -94,21 +95,19 @@ def test_a_hundred_subscribers_all_receive_every_event(server: LiveServer) -> No
 def test_the_runs_stream_reports_status_changes(server: LiveServer) -> None:
     admin = server.client()
     seen: list[Run] = []
-    started = threading.Event()
 
     def watch() -> None:
         with server.client() as watcher:
             for run in watcher.stream_runs():
-                started.set()
                 seen.append(run)
                 if run.status.is_terminal:
                     return
 
     thread = threading.Thread(target=watch, daemon=True)
     thread.start()
-    while server.state.hub.subscriber_count == 0:
-        time.sleep(0.01)
-    time.sleep(0.3)  # the hub's first read is a snapshot; changes come after it
+    hub = server.state.hub
+    # The hub's first read of the runs is a snapshot; changes are reported after it.
+    wait_until(lambda: hub.subscriber_count and hub._runs_primed, what="the runs snapshot")
     run_id = admin.launch("sim_train", "train", params=SLOW)
     thread.join(30)
     assert not thread.is_alive()
@@ -131,11 +130,12 @@ def test_idle_streams_get_keepalives_and_the_hub_stops_without_subscribers(
                 comments += 1
                 if comments == 2:
                     break
-    deadline = time.monotonic() + 10
     hub = server.state.hub
-    while hub.subscriber_count or (hub._task is not None and not hub._task.done()):
-        assert time.monotonic() < deadline, "the hub kept running without subscribers"
-        time.sleep(0.02)
+
+    def stopped() -> bool:
+        return not hub.subscriber_count and (hub._task is None or hub._task.done())
+
+    wait_until(stopped, timeout=10, what="the hub to stop without subscribers")
 
 
 def test_a_client_stream_survives_a_server_restart(hoist_home: Path) -> None:
@@ -162,8 +162,7 @@ def test_a_client_stream_survives_a_server_restart(hoist_home: Path) -> None:
         thread.start()
         worker.ingest([], [LogEvent(run_id=run.id, seq=s, ts=time.time(), message=str(s))
                            for s in range(2, 6)])  # fmt: skip
-        while len(received) < 5:
-            time.sleep(0.01)
+        wait_until(lambda: len(received) >= 5 or errors, what="the first five events")
     with serve(settings, port=port) as second:
         worker = second.client_with(token)
         worker.ingest([], [LogEvent(run_id=run.id, seq=s, ts=time.time(), message=str(s))

@@ -75,6 +75,8 @@ class Authenticator:
         credentials: tokens and sessions.
         secret_key: signs session cookies (itsdangerous).
         secure_cookies: mark the cookie ``Secure`` (HTTPS only).
+        clock: seconds on a monotonic clock, for the remembered-token TTL (tests
+            advance a fake one instead of sleeping).
     """
 
     def __init__(
@@ -84,12 +86,14 @@ class Authenticator:
         secret_key: str,
         *,
         secure_cookies: bool = False,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         from itsdangerous import URLSafeTimedSerializer
 
         self.users = users
         self.credentials = credentials
         self.secure_cookies = secure_cookies
+        self.clock = clock
         self._signer = URLSafeTimedSerializer(secret_key, salt="hoist-session")
         self._recent: dict[str, tuple[float, Principal]] = {}
 
@@ -97,7 +101,7 @@ class Authenticator:
         """The principal of a bearer token verified less than :data:`TOKEN_CACHE_TTL`
         seconds ago in this process, if any (no store read, no thread hop)."""
         found = self._recent.get(sha256_hex(bearer))
-        if found is None or time.monotonic() - found[0] > TOKEN_CACHE_TTL:
+        if found is None or self.clock() - found[0] > TOKEN_CACHE_TTL:
             return None
         return found[1]
 
@@ -105,7 +109,7 @@ class Authenticator:
         """Keep a verified token's principal for :data:`TOKEN_CACHE_TTL` seconds."""
         if len(self._recent) > 10_000:
             self._recent.clear()
-        self._recent[sha256_hex(bearer)] = (time.monotonic(), principal)
+        self._recent[sha256_hex(bearer)] = (self.clock(), principal)
 
     def forget_tokens(self) -> None:
         """Drop every remembered token (after any change to accounts or tokens)."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import secrets
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -49,11 +50,20 @@ class CredentialStore:
     Args:
         engine: the run store's engine, migrated to include the account tables.
         session_ttl: how long (s) a session lasts after login.
+        clock: the wall clock (seconds since the epoch) for timestamps and expiry
+            (tests advance a fake one instead of sleeping).
     """
 
-    def __init__(self, engine: sa.Engine, *, session_ttl: float = 14 * 24 * 3600) -> None:
+    def __init__(
+        self,
+        engine: sa.Engine,
+        *,
+        session_ttl: float = 14 * 24 * 3600,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
         self.engine = engine
         self.session_ttl = session_ttl
+        self.clock = clock
 
     # ------------------------------------------------------------------ API tokens
     def create_token(
@@ -67,7 +77,7 @@ class CredentialStore:
             "name": name,
             "token_hash": sha256_hex(secret),
             "prefix": secret[: len(TOKEN_PREFIX) + 4],
-            "created_at": time.time(),
+            "created_at": self.clock(),
             "last_used_at": None,
             "expires_at": expires_at,
             "revoked_at": None,
@@ -99,12 +109,12 @@ class CredentialStore:
             conn.execute(
                 api_tokens.update()
                 .where(api_tokens.c.id == token_id, api_tokens.c.revoked_at.is_(None))
-                .values(revoked_at=time.time())
+                .values(revoked_at=self.clock())
             )
 
     def token_user(self, secret: str) -> tuple[User, ApiToken] | None:
         """The active user a valid (unrevoked, unexpired) token belongs to, or ``None``."""
-        now = time.time()
+        now = self.clock()
         with self.engine.connect() as conn:
             row = conn.execute(_TOKEN_USER, {"token_hash": sha256_hex(secret)}).mappings().first()
         if row is None or not row["active"] or row["t_revoked_at"] is not None:
@@ -123,7 +133,7 @@ class CredentialStore:
     def create_session(self, user_id: str) -> tuple[str, Session]:
         """A new session: its secret id (for the signed cookie) and the session."""
         session_id = secrets.token_urlsafe(32)
-        now = time.time()
+        now = self.clock()
         csrf, expires_at = secrets.token_urlsafe(32), now + self.session_ttl
         row = {
             "id_hash": sha256_hex(session_id),
@@ -140,7 +150,7 @@ class CredentialStore:
 
     def session(self, session_id: str) -> Session | None:
         """The live session with this secret id whose user is active, or ``None``."""
-        now = time.time()
+        now = self.clock()
         query = (
             sa.select(
                 users,
@@ -168,7 +178,7 @@ class CredentialStore:
         """Delete a session (logout); also drops expired sessions."""
         with self.engine.begin() as conn:
             conn.execute(sessions.delete().where(sessions.c.id_hash == sha256_hex(session_id)))
-            conn.execute(sessions.delete().where(sessions.c.expires_at < time.time()))
+            conn.execute(sessions.delete().where(sessions.c.expires_at < self.clock()))
 
 
 _TOKEN_COLUMNS = [c.label(f"t_{c.name}") for c in api_tokens.columns]

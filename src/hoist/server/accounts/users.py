@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import secrets
 import time
+from collections.abc import Callable
 from typing import Any
 
 import sqlalchemy as sa
@@ -28,10 +29,13 @@ class UserStore:
 
     Args:
         engine: the run store's engine, migrated to include the account tables.
+        clock: the wall clock (seconds since the epoch) for timestamps and the
+            failed-login window (tests advance a fake one instead of sleeping).
     """
 
-    def __init__(self, engine: sa.Engine) -> None:
+    def __init__(self, engine: sa.Engine, *, clock: Callable[[], float] = time.time) -> None:
         self.engine = engine
+        self.clock = clock
 
     # ------------------------------------------------------------------ reads
     def count(self) -> int:
@@ -67,7 +71,7 @@ class UserStore:
         Raises:
             AccountConflictError: the username is taken.
         """
-        now = time.time()
+        now = self.clock()
         row = {
             "id": secrets.token_hex(8),
             "username": username,
@@ -99,7 +103,7 @@ class UserStore:
             UserNotFoundError: no such user.
             AccountConflictError: the change would leave no active admin.
         """
-        values: dict[str, Any] = {"updated_at": time.time()}
+        values: dict[str, Any] = {"updated_at": self.clock()}
         if role is not None:
             values["role"] = str(role)
         if password is not None:
@@ -163,7 +167,7 @@ class UserStore:
     # ------------------------------------------------------------------ failed logins
     def failed_logins(self, key: str, window: float) -> tuple[int, float | None]:
         """Failures recorded for ``key`` in the last ``window`` seconds, and the oldest's time."""
-        since = time.time() - window
+        since = self.clock() - window
         query = sa.select(sa.func.count(), sa.func.min(login_failures.c.ts)).where(
             login_failures.c.key == sha256_hex(key), login_failures.c.ts > since
         )
@@ -173,7 +177,7 @@ class UserStore:
 
     def record_failed_login(self, key: str, window: float) -> None:
         """Count a failed login for ``key`` (and forget failures older than ``window``)."""
-        now = time.time()
+        now = self.clock()
         with self.engine.begin() as conn:
             conn.execute(login_failures.insert().values(key=sha256_hex(key), ts=now))
             conn.execute(login_failures.delete().where(login_failures.c.ts < now - window))
