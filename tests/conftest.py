@@ -46,19 +46,18 @@ def need(reason: str) -> None:
 
 @pytest.fixture(autouse=True)
 def hoist_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    """Every test gets its own HOIST_HOME and a fresh process runtime."""
+    """Every test gets its own HOIST_HOME and a fresh process runtime (and with it a
+    fresh plugin registry)."""
     home = tmp_path / "hoist-home"
     monkeypatch.setenv("HOIST_HOME", str(home))
     monkeypatch.delenv("HOIST_DATABASE_URL", raising=False)
     from hoist.executors import plugin_runner as run_plugin_module
-    from hoist.plugins.discovery import clear_cache
 
     reset_runtime()
     run_plugin_module._default_executors.clear()
     yield home
     reset_runtime()
     run_plugin_module._default_executors.clear()
-    clear_cache()
 
 
 @pytest.fixture

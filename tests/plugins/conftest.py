@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from hoist.plugins.discovery import clear_cache
-from hoist.plugins.loader import PREFIX
+from hoist.plugins.loader import PREFIX, unload_all
+from hoist.runs.runtime import reset_runtime
 
 WritePlugin = Callable[..., Path]
 
@@ -40,7 +40,8 @@ def no_leftover_imports(tmp_path_factory: pytest.TempPathFactory) -> Iterator[No
     meta_path, path = list(sys.meta_path), list(sys.path)
     temp = str(tmp_path_factory.getbasetemp())
     yield
-    clear_cache()
+    reset_runtime()  # the plugin registry ends with the runtime that owns it
+    unload_all()  # namespaces a test made itself
     for name, module in list(sys.modules.items()):
         if name.startswith(PREFIX) or str(getattr(module, "__file__", "")).startswith(temp):
             del sys.modules[name]

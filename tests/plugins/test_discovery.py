@@ -1,5 +1,6 @@
 """load_plugin (folders, config files, modules, codes; cached and invalidated),
-discover_plugins, and the import-based scan."""
+discover_plugins, the registry that answers them (owned by the runtime; registered by
+code, validated then), and the import-based scan."""
 
 from __future__ import annotations
 
@@ -14,9 +15,18 @@ import pytest
 
 from hoist.errors import ActionNotFoundError, ConfigError, PluginNotFoundError
 from hoist.executors.local import LocalExecutor
-from hoist.plugins.discovery import discover_plugins, load_plugin, scan_module, scan_package
+from hoist.plugins.discovery import (
+    PluginRegistry,
+    discover_plugins,
+    load_plugin,
+    plugin_registry,
+    scan_module,
+    scan_package,
+)
 from hoist.plugins.types import ModelWeights, TextCorpus
+from hoist.runs.runtime import Runtime, get_runtime, reset_runtime
 from hoist.runs.sinks.memory import MemorySink
+from hoist.settings import Settings
 
 WritePlugin = Callable[..., Path]
 
@@ -296,3 +306,33 @@ def test_scan_module_finds_what_the_module_defines(write_plugin: WritePlugin) ->
     assert infos["plugin.more:Sub"].input_type == "YOLODataset"
     module = namespace.import_module("plugin.more")
     assert [i.name for i in scan_module(module, namespace=namespace)] == ["sub"]
+
+
+def test_the_registry_is_the_runtimes_and_ends_with_it(calc: Path, tmp_path: Path) -> None:
+    registry = plugin_registry()
+    assert registry is get_runtime().component(PluginRegistry) is plugin_registry()
+    plugin = load_plugin(calc)
+    plugin.load_action("add")
+    loaded = [m for m in sys.modules if m.startswith(plugin.namespace.prefix)]
+    assert loaded and load_plugin(calc) is plugin
+    other = Runtime(Settings(home=tmp_path / "other"))
+    assert plugin_registry(other) is not registry  # an owned runtime has its own
+    reset_runtime()
+    assert not [m for m in sys.modules if m in loaded]  # its code unloaded
+    assert plugin_registry() is not registry and load_plugin(calc) is not plugin
+
+
+def test_register_validates_at_once_and_lookups_suggest(
+    calc: Path, write_plugin: WritePlugin
+) -> None:
+    registry = plugin_registry()
+    plugin = registry.register(load_plugin(calc))
+    assert registry.get("calc") is plugin and registry.find("calx") is None
+    assert registry.register(load_plugin(calc / "config.yaml")) is not None  # same origin
+    twin = write_plugin("twin", {"config.yaml": "name: Twin\ncode: calc\n"})
+    with pytest.raises(ConfigError, match=r"'calc' is already taken by .*calc") as info:
+        registry.register(load_plugin(twin))
+    assert info.value.path == str(twin)
+    with pytest.raises(PluginNotFoundError, match="did you mean 'calc'"):
+        registry.get("calx")
+    assert load_plugin("calc") is registry.get("calc")  # a registered code loads anywhere

@@ -22,7 +22,8 @@ def plugins() -> None:
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
 @click.option("--json", "as_json", is_flag=True)
 def list_cmd(paths: tuple[Path, ...], as_json: bool) -> None:
-    """Plugins (folders with a config.yaml) under PATHS (default: this folder)."""
+    """Plugins (folders with a config.yaml) under PATHS (default: this folder), and
+    those installed packages declare (entry points in the hoist.plugins group)."""
     from hoist.plugins.discovery import discover_plugins
 
     found = discover_plugins(*paths)
@@ -32,12 +33,12 @@ def list_cmd(paths: tuple[Path, ...], as_json: bool) -> None:
         click.echo("no plugins found")
     else:
         table = Table(show_edge=False, header_style="bold")
-        for column in ("CODE", "NAME", "VERSION", "CATEGORY", "ACTIONS", "PATH"):
+        for column in ("CODE", "NAME", "VERSION", "CATEGORY", "ACTIONS", "FROM"):
             table.add_column(column)
         for p in found:
             s = _summary(p)
             table.add_row(s["code"], s["name"], s["version"], s["category"],
-                          ", ".join(s["actions"]), s["path"])  # fmt: skip
+                          ", ".join(s["actions"]), p.origin)  # fmt: skip
         Console().print(table)
     for error in found.errors:
         click.secho(f"broken plugin: {error.message}", fg="red", err=True)
@@ -123,7 +124,14 @@ def _summary(definition: Any) -> dict[str, Any]:
         "category": str(cfg.category),
         "actions": definition.action_names(),
         "path": str(definition.root or definition.module or ""),
+        "distribution": _distribution(definition),
     }
+
+
+def _distribution(definition: Any) -> dict[str, str] | None:
+    """The installed package an entry-point plugin came from."""
+    dist = definition.distribution
+    return None if dist is None else {"name": dist.name, "version": dist.version}
 
 
 def _actions(definition: Any) -> tuple[list[dict[str, Any]], str | None]:

@@ -5,12 +5,17 @@ explicit sink write here; the CLI configures it from its options first.
 Which sink: a remote worker that has a Hoist server (``server_url``) and an API token
 but no database (``database_url`` unset) posts its runs and events to the server
 (:class:`~hoist.runs.sinks.http.HttpSink`); every other runtime writes to its run store.
+
+Layers above keep their per-process state in a runtime too, as :meth:`Runtime.component`
+s (the plugin registry: :func:`hoist.plugins.discovery.plugin_registry`): it lives and ends
+with the runtime, and this layer never imports them.
 """
 
 from __future__ import annotations
 
 import threading
 from pathlib import Path
+from typing import Any, TypeVar
 
 from hoist.runs.sinks.base import EventSink
 from hoist.runs.sinks.store import StoreSink
@@ -18,6 +23,8 @@ from hoist.runs.store import RunStore
 from hoist.settings import Settings
 
 __all__ = ["Runtime", "configure", "get_runtime", "reset_runtime"]
+
+_T = TypeVar("_T")
 
 
 class Runtime:
@@ -33,6 +40,7 @@ class Runtime:
         self.token = token or self.settings.token
         self._store: RunStore | None = None
         self._sink: EventSink | None = None
+        self._components: dict[type[Any], Any] = {}
         self._lock = threading.Lock()
 
     @property
@@ -73,8 +81,29 @@ class Runtime:
         """Where run folders (artifacts) live."""
         return self.settings.runs_dir
 
+    def component(self, kind: type[_T]) -> _T:
+        """This runtime's instance of ``kind``: built (``kind()``) on first use, closed
+        (its ``close()``, if it has one) with the runtime.
+
+        An upper layer keeps its process state here instead of in a module global, so a
+        fresh runtime (:func:`reset_runtime`, :func:`configure`) starts it afresh.
+        """
+        found = self._components.get(kind)
+        if found is None:
+            with self._lock:
+                found = self._components.get(kind)
+                if found is None:
+                    found = self._components[kind] = kind()
+        return found
+
     def close(self) -> None:
-        """Flush the sink and close the store."""
+        """Close the components, flush the sink and close the store."""
+        with self._lock:
+            components, self._components = list(self._components.values()), {}
+        for component in reversed(components):
+            close = getattr(component, "close", None)
+            if callable(close):
+                close()
         if self._sink is not None:
             self._sink.close()
             self._sink = None
@@ -99,7 +128,8 @@ def get_runtime() -> Runtime:
 
 def configure(settings: Settings, *, token: str | None = None) -> Runtime:
     """Replace the process-wide runtime with one built from ``settings`` (and ``token``,
-    the API token of a remote worker: see :class:`Runtime`)."""
+    the API token of a remote worker: see :class:`Runtime`). The old one is closed, its
+    components (the plugin registry) with it."""
     global _runtime
     with _runtime_lock:
         if _runtime is not None:
@@ -109,7 +139,8 @@ def configure(settings: Settings, *, token: str | None = None) -> Runtime:
 
 
 def reset_runtime() -> None:
-    """Close the process-wide runtime; the next use rebuilds it from the environment."""
+    """Close the process-wide runtime (its components too: the plugin registry forgets
+    every plugin); the next use rebuilds it from the environment."""
     global _runtime
     with _runtime_lock:
         if _runtime is not None:

@@ -1,8 +1,10 @@
-"""The plugins a server offers: those found under the configured plugin folders.
+"""The plugins a server offers: those found under the configured plugin folders, and
+those installed packages declare (entry points in the ``hoist.plugins`` group).
 
-Only discovered plugins can be launched through the API (a request cannot make the
-server import an arbitrary module). Discovery is re-run at most every ``ttl`` seconds;
-:func:`~hoist.plugins.discovery.load_plugin` reloads a plugin whose files changed.
+Only these can be launched through the API (a request cannot make the server import an
+arbitrary module). Discovery is re-run at most every ``ttl`` seconds; the process's
+plugin registry (:func:`~hoist.plugins.discovery.plugin_registry`) reloads a plugin whose
+files changed.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ class PluginCatalog:
 
     Args:
         paths: folders to search (each, and two levels below it); empty: the current folder.
+            Installed plugins (entry points) are offered besides.
         ttl: seconds a discovery result is reused.
     """
 
@@ -90,6 +93,7 @@ def describe_plugin(plugin: PluginDefinition, *, actions: bool = False) -> dict[
         "category": str(cfg.category),
         "description": cfg.description,
         "tags": list(cfg.tags),
+        "distribution": None if plugin.distribution is None else str(plugin.distribution),
         "action_names": plugin.action_names(),
         "actions": [_safe_describe(plugin, n) for n in plugin.action_names()] if actions else [],
         "pipelines": [

@@ -174,6 +174,8 @@ class PluginInfo(BaseModel):
     category: str
     description: str
     tags: list[str]
+    distribution: str | None = None
+    """``<name> <version>`` of the installed package that declares it (an entry point)."""
     action_names: list[str]
     actions: list[ActionInfo]
     pipelines: list[PipelineInfo]
