@@ -6,6 +6,7 @@ instead when ``CI=true``: a missing service can never pass CI silently.
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import subprocess
@@ -146,3 +147,25 @@ def hoist_proc(hoist_home: Path) -> Any:
         return Result(proc.returncode, proc.stdout, proc.stderr)
 
     return call
+
+
+@pytest.fixture(scope="session")
+def ray_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """A private Ray head on loopback (RAY_AUTH_MODE=disabled), shared by the session
+    (one cluster per process: every test folder uses this one)."""
+    if importlib.util.find_spec("ray") is None:
+        need("ray is not installed (pip install 'hoist[ray]')")
+    from hoist.executors.ray.cluster import LOOPBACK_ENV, LocalRayCluster
+
+    # Before anything imports ray: it reads these once, at import.
+    os.environ.update(LOOPBACK_ENV)
+    cluster = LocalRayCluster(num_cpus=2, temp_dir=Path("/tmp") / "hoist-ray-tests")
+    try:
+        cluster.start()
+    except Exception as exc:
+        need(f"cannot start a local Ray head: {exc}")
+    yield cluster
+    import ray
+
+    ray.shutdown()
+    cluster.stop()

@@ -1,17 +1,13 @@
-"""A real Ray head node on loopback for the whole session, stopped by its own process
-group. Skipped when Ray is not installed; a failure under CI=true."""
+"""The test plugin Ray tests run (the session's Ray head, ``ray_cluster``, lives in
+tests/conftest.py: one cluster per process, shared with the executor contract suite)."""
 
 from __future__ import annotations
 
-import importlib.util
-import os
-from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-from tests.conftest import need, write_files
+from tests.conftest import write_files
 
 PLUGIN_CONFIG = """\
 name: Calc
@@ -105,27 +101,6 @@ class NeedsMissing(BaseAction):
     def execute(self):
         return {}
 """
-
-
-@pytest.fixture(scope="session")
-def ray_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    """A private Ray head on loopback (RAY_AUTH_MODE=disabled), shared by the session."""
-    if importlib.util.find_spec("ray") is None:
-        need("ray is not installed (pip install 'hoist[ray]')")
-    from hoist.executors.ray.cluster import LOOPBACK_ENV, LocalRayCluster
-
-    # Before anything imports ray: it reads these once, at import.
-    os.environ.update(LOOPBACK_ENV)
-    cluster = LocalRayCluster(num_cpus=2, temp_dir=Path("/tmp") / "hoist-ray-tests")
-    try:
-        cluster.start()
-    except Exception as exc:
-        need(f"cannot start a local Ray head: {exc}")
-    yield cluster
-    import ray
-
-    ray.shutdown()
-    cluster.stop()
 
 
 @pytest.fixture

@@ -5,16 +5,16 @@ from __future__ import annotations
 import json
 import os
 import signal
-import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from hoist import ActionFailedError, RunCancelledError, run_plugin
+from hoist import ActionFailedError, run_plugin
 from hoist.errors import RunLostError
 from hoist.runs.models import RunStatus
 from hoist.runs.runtime import Runtime
+from tests.waiting import wait_until
 
 
 @pytest.fixture
@@ -26,65 +26,38 @@ def executor(ray_cluster: Any, runtime: Runtime) -> Any:
     ex.shutdown()
 
 
-def _status(runtime: Runtime, run_id: str) -> RunStatus | None:
-    """The run's status, or None until its worker has recorded it."""
-    from hoist.errors import RunNotFoundError
-
-    try:
-        return runtime.store.get_run(run_id).status
-    except RunNotFoundError:
-        return None
-
-
-def _settled(runtime: Runtime, run_id: str, timeout: float = 10.0) -> Any:
+def _settled(runtime: Runtime, run_id: str) -> Any:
     """The run once the worker's writer has committed its terminal status."""
-    deadline = time.monotonic() + timeout
-    while True:
-        run = runtime.store.get_run(run_id)
-        if run.status.is_terminal or time.monotonic() > deadline:
-            return run
-        time.sleep(0.02)
+    return wait_until(
+        lambda: (run := runtime.store.get_run(run_id)).status.is_terminal and run,
+        30,
+        f"run {run_id} to end",
+    )
 
 
-def test_runs_in_a_warm_actor_and_records_events(
+def test_calls_reuse_one_warm_actor_in_another_process(
     executor: Any, calc_plugin: Path, runtime: Runtime
 ) -> None:
+    """Task mode's own promise (the contract suite covers results, events and errors)."""
     first = run_plugin(calc_plugin, "add", {"a": 2, "b": 3}, executor=executor)
     second = run_plugin(calc_plugin, "add", {"a": 5}, executor=executor)
     assert (first.total, second.total) == (5, 7)
     assert first.pid == second.pid != os.getpid()  # same warm actor, another process
     (latest, *_) = runtime.store.list_runs()
-    run = _settled(runtime, latest.id)
-    assert (run.status, run.mode, run.plugin, run.action) == (
-        RunStatus.SUCCEEDED, "task", "calc", "add",
-    )  # fmt: skip
-    types = [e.type for e in runtime.store.events(run.id)]
-    assert types == ["status", "progress", "message", "progress", "result", "status"]
+    assert _settled(runtime, latest.id).mode == "task"
 
 
-def test_failure_keeps_the_actor_and_shows_the_users_exception(
-    executor: Any, calc_plugin: Path
-) -> None:
+def test_a_failure_keeps_the_actor_warm(executor: Any, calc_plugin: Path) -> None:
     pid = run_plugin(calc_plugin, "add", {}, executor=executor).pid
     with pytest.raises(ActionFailedError) as info:
         run_plugin(calc_plugin, "boom", {"a": 9}, executor=executor)
-    assert info.value.error_type.endswith("BoomError")
-    assert info.value.error_message == "boom 9"
-    assert type(info.value.__cause__).__name__ == "BoomError"
-    assert info.value.traceback.count("Traceback") == 1
+    assert type(info.value.__cause__).__name__ == "BoomError"  # the user's own exception
     assert "\x1b[" not in info.value.traceback  # no colour codes
     assert run_plugin(calc_plugin, "add", {}, executor=executor).pid == pid
 
 
 def test_function_actions_run_in_task_mode(executor: Any, calc_plugin: Path) -> None:
     assert run_plugin(calc_plugin, "shout", {"text": "hey"}, executor=executor) == {"out": "HEY!"}
-
-
-def test_invalid_params_fail_before_any_ray_call(executor: Any, calc_plugin: Path) -> None:
-    from hoist import ParamsValidationError
-
-    with pytest.raises(ParamsValidationError, match="a: must be an integer"):
-        run_plugin(calc_plugin, "add", {"a": "x"}, executor=executor)
 
 
 def test_missing_module_on_the_worker_is_a_clear_failure(
@@ -111,49 +84,24 @@ def test_missing_module_on_the_worker_is_a_clear_failure(
     assert "add it to the plugin's requirements" in info.value.error_message
 
 
-def test_cancel_a_running_task(executor: Any, calc_plugin: Path, runtime: Runtime) -> None:
-    from hoist.executors.plugin_runner import plugin_run_options
-    from hoist.plugins.discovery import load_plugin
-
-    plugin = load_plugin(calc_plugin)
-    handle = executor.submit(plugin.load_action("slow"), {"seconds": 30},
-                             **plugin_run_options(plugin, "slow"))  # fmt: skip
-    deadline = time.monotonic() + 30
-    while _status(runtime, handle.run_id) is not RunStatus.RUNNING:
-        assert time.monotonic() < deadline, "never started"
-        time.sleep(0.05)
-    started = time.monotonic()
-    handle.cancel()
-    with pytest.raises(RunCancelledError):
-        handle.result(timeout=20)
-    assert time.monotonic() - started < 5
-    assert _settled(runtime, handle.run_id).status is RunStatus.CANCELLED
-
-
-def test_killed_worker_makes_the_run_lost(
+def test_the_pool_replaces_a_killed_actor(
     executor: Any, calc_plugin: Path, runtime: Runtime
 ) -> None:
+    """The run on a killed actor ends lost at once (the contract suite); the next call
+    gets a new warm actor."""
+    worker_pid = run_plugin(calc_plugin, "add", {}, executor=executor).pid  # the warm actor
     from hoist.executors.plugin_runner import plugin_run_options
     from hoist.plugins.discovery import load_plugin
 
     plugin = load_plugin(calc_plugin)
-    worker_pid = run_plugin(calc_plugin, "add", {}, executor=executor).pid  # the warm actor
     handle = executor.submit(plugin.load_action("slow"), {"seconds": 60},
                              **plugin_run_options(plugin, "slow"))  # fmt: skip
-    deadline = time.monotonic() + 30
-    while _status(runtime, handle.run_id) is not RunStatus.RUNNING:
-        assert time.monotonic() < deadline, "never started"
-        time.sleep(0.05)
+    wait_until(lambda: handle.status is RunStatus.RUNNING, 30, "the action to start")
     os.kill(worker_pid, signal.SIGKILL)
-    killed = time.monotonic()
     with pytest.raises(RunLostError, match="died"):
         handle.result(timeout=30)
-    assert time.monotonic() - killed < 15
-    run = runtime.store.get_run(handle.run_id)
-    assert run.status is RunStatus.LOST
-    assert [e.type for e in runtime.store.events(run.id)][-2:] == ["error", "status"]
-    # the pool replaces the dead actor
-    assert run_plugin(calc_plugin, "add", {}, executor=executor).total == 3
+    replacement = run_plugin(calc_plugin, "add", {}, executor=executor)
+    assert replacement.total == 3 and replacement.pid != worker_pid
 
 
 def test_shipping_the_plugin_folder_to_the_cluster(

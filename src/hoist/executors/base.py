@@ -93,6 +93,7 @@ class Executor(ABC):
         job_id: an external id every run of this executor carries.
         runtime: the store/settings to use (default: the process runtime).
         progress_interval: minimum spacing of progress events per category.
+        log: where runs are read back (default: see :attr:`log`).
     """
 
     mode: ClassVar[str] = ""
@@ -104,6 +105,7 @@ class Executor(ABC):
         env: Mapping[str, Any] | None = None,
         job_id: str | None = None,
         runtime: Runtime | None = None,
+        log: RunLog | None = None,
         progress_interval: float = 0.02,
         working_dir: str | Path | None = None,
     ) -> None:
@@ -114,7 +116,7 @@ class Executor(ABC):
         self.job_id = job_id
         self.progress_interval = progress_interval
         self._runs_dir: Path | None = None
-        self._log: RunLog | None = None
+        self._log: RunLog | None = log
 
     # ------------------------------------------------------------------ wiring
     @property

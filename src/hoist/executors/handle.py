@@ -15,8 +15,11 @@ from hoist.runs.reader import RunLog
 __all__ = ["RunHandle"]
 
 
-class RunHandle:
+class RunHandle(str):
     """A run started by ``executor.submit(...)``, or attached by id with :meth:`attach`.
+
+    A handle *is* its run id (a ``str``), so it goes wherever an id goes:
+    ``executor.get_status(handle)``, ``store.get_run(handle)``, an f-string, JSON.
 
     Args:
         run_id: the run.
@@ -28,6 +31,9 @@ class RunHandle:
             until the run is recorded, so a handle is readable from the moment it exists.
     """
 
+    def __new__(cls, run_id: str, *args: Any, **kwargs: Any) -> RunHandle:
+        return super().__new__(cls, run_id)
+
     def __init__(
         self,
         run_id: str,
@@ -38,7 +44,7 @@ class RunHandle:
         flush: Any = None,
         initial: Run | None = None,
     ) -> None:
-        self.run_id = run_id
+        self.run_id = str(run_id)
         self._initial = initial
         self._log = log
         self._future = future
@@ -50,6 +56,12 @@ class RunHandle:
         """A handle to an existing run (e.g. one started by another process)."""
         log.get_run(run_id)
         return cls(run_id, log)
+
+    def __str__(self) -> str:
+        return self.run_id
+
+    def __reduce__(self) -> Any:  # pickles (to a worker, say) as its plain id
+        return (str, (self.run_id,))
 
     def __repr__(self) -> str:
         return f"<RunHandle {self.run_id} {self.status}>"

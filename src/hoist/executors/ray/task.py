@@ -157,8 +157,7 @@ class RayActorExecutor(Executor):
             env = plugin_runtime_env_from_config(
                 Path(plugin_path), config, extra=env, options=self.package, ship=ship
             )
-            if ship:
-                env = upload_working_dir(env)
+            env = upload_working_dir(env)  # actors take URIs only (a shipped SDK too)
             where = "@working_dir" if ship else str(Path(plugin_path).resolve())
         key = hashlib.sha1(
             json.dumps([plugin_path, env, self._env], sort_keys=True, default=str).encode()
