@@ -114,23 +114,15 @@ def _event_style(event: Event) -> str:
     return _TYPE_STYLE.get(event.type, "")
 
 
-_NODE_STYLE = {
-    "pending": "dim",
-    "running": "cyan",
-    "completed": "green",
-    "failed": "red",
-    "skipped": "yellow",
-    "cancelled": "yellow",
-}
-
-
 def add_pipeline_nodes(tree: Tree, progress: Any) -> None:
     """Add a pipeline's actions (status, bar, run, attempts, error) under ``tree``."""
+    from hoist.pipelines.display import NODE_STYLE  # only pipeline runs pay for the import
+
     branch = tree.add(f"[dim]actions:[/] overall {progress.overall:.0f}%")
     for action in progress.actions:
         line = Text.assemble(
             (f"{action.key} ", "bold"),
-            (f"{action.status}", _NODE_STYLE[action.status]),
+            (f"{action.status}", NODE_STYLE[action.status]),
             f" {action.progress:.0f}%",
             (f"  run {action.run_id}" if action.run_id else "", "dim"),
             (f"  attempts {action.attempts}" if action.attempts > 1 else "", "yellow"),

@@ -12,9 +12,9 @@ from rich.text import Text
 
 from hoist.pipelines.progress import ActionProgress, PipelineProgress
 
-__all__ = ["PipelineDisplay", "display_progress", "display_progress_async"]
+__all__ = ["NODE_STYLE", "PipelineDisplay", "display_progress", "display_progress_async"]
 
-_STYLE = {
+NODE_STYLE = {
     "pending": "dim",
     "running": "cyan",
     "completed": "green",
@@ -22,6 +22,7 @@ _STYLE = {
     "skipped": "yellow",
     "cancelled": "yellow",
 }
+"""The Rich style of a pipeline node's status (the live display and ``hoist runs show``)."""
 
 
 class PipelineDisplay:
@@ -59,7 +60,7 @@ class PipelineDisplay:
 
     def _action(self, action: ActionProgress) -> None:
         task = self._tasks.get(action.key)
-        label = Text(f"{action.key[:15]:<15} {action.status:<9}", style=_STYLE[action.status])
+        label = Text(f"{action.key[:15]:<15} {action.status:<9}", style=NODE_STYLE[action.status])
         detail = action.message or ""
         if action.metrics:
             detail = " ".join(f"{k}={_fmt(v)}" for k, v in action.metrics.items())
