@@ -163,7 +163,8 @@ class EventBase:
         return out
 
     def summary(self) -> str:
-        """What the event says, as one line of plain text (views add only style)."""
+        """What the event says, as plain text: one line, bar the text of a multi-line
+        log line or message, which is kept whole (views add only style)."""
         return _json(self.payload())
 
 
@@ -177,10 +178,6 @@ def _json(value: Any) -> str:
 
 def _num(value: Any) -> str:
     return f"{value:g}" if isinstance(value, float) else str(value)
-
-
-def _named(name: str, data: dict[str, Any]) -> str:
-    return f"{name} {_json(data)}" if data else name
 
 
 def _category(category: str | None) -> str:
@@ -256,29 +253,29 @@ class MessageEvent(EventBase):
 
 
 @dataclass(slots=True, kw_only=True)
-class DevEvent(EventBase):
-    """A developer-facing debug event."""
+class _NamedEvent(EventBase):
+    """A name and JSON data: the shape of dev, custom and checkpoint events."""
 
-    type: Literal["dev"] = "dev"
     name: str
     data: dict[str, Any] = field(default_factory=dict)
 
     def summary(self) -> str:
         """``name {data as JSON}``."""
-        return _named(self.name, self.data)
+        return f"{self.name} {_json(self.data)}" if self.data else self.name
 
 
 @dataclass(slots=True, kw_only=True)
-class CustomEvent(EventBase):
+class DevEvent(_NamedEvent):
+    """A developer-facing debug event."""
+
+    type: Literal["dev"] = "dev"
+
+
+@dataclass(slots=True, kw_only=True)
+class CustomEvent(_NamedEvent):
     """A structured event named by the action (``ctx.log(event, data)``)."""
 
     type: Literal["custom"] = "custom"
-    name: str
-    data: dict[str, Any] = field(default_factory=dict)
-
-    def summary(self) -> str:
-        """``name {data as JSON}``."""
-        return _named(self.name, self.data)
 
 
 @dataclass(slots=True, kw_only=True)
@@ -314,16 +311,10 @@ class ArtifactEvent(EventBase):
 
 
 @dataclass(slots=True, kw_only=True)
-class CheckpointEvent(EventBase):
-    """Saved state from which a run can be resumed."""
+class CheckpointEvent(_NamedEvent):
+    """Saved state (``data``) from which a run can be resumed."""
 
     type: Literal["checkpoint"] = "checkpoint"
-    name: str
-    data: dict[str, Any] = field(default_factory=dict)
-
-    def summary(self) -> str:
-        """``name {saved state as JSON}``."""
-        return _named(self.name, self.data)
 
 
 @dataclass(slots=True, kw_only=True)
