@@ -4,6 +4,13 @@ The head runs ``ray start --head --block`` in its own process group on free loop
 ports, with token authentication off (``RAY_AUTH_MODE=disabled``) because nothing but
 this machine can reach it; :meth:`LocalRayCluster.stop` ends exactly that process group.
 It never runs ``ray stop``, which would stop every cluster on the machine.
+
+A private head leaves no trace in Ray's shared state: it gets its own ``--temp-dir``, so
+its session files and its ``ray_current_cluster`` record (which a plain ``ray.init()``
+reads to find "the" cluster of this machine) stay out of ``/tmp/ray``, and the folder is
+removed when it stops. Before the head stops, this process leaves it in order (compiled
+graphs and actors first, see :func:`~hoist.executors.ray.connect.disconnect`): a driver
+still connected to a stopped cluster is aborted by Ray a minute later.
 """
 
 from __future__ import annotations
@@ -23,8 +30,9 @@ from pathlib import Path
 from typing import Any
 
 from hoist.errors import HoistError
+from hoist.executors.ray.connect import disconnect
 
-__all__ = ["LOOPBACK_ENV", "LocalRayCluster", "free_port"]
+__all__ = ["LOOPBACK_ENV", "LocalRayCluster", "free_port", "private_temp_dir"]
 
 LOOPBACK_ENV = {
     "RAY_AUTH_MODE": "disabled",
@@ -63,15 +71,21 @@ class LocalRayCluster:
 
     Attributes:
         num_cpus: CPUs the head offers.
+        num_gpus: GPUs the head offers (Ray counts what it is told: a head may declare
+            GPUs a test's actors ask for).
         gcs_port, dashboard_port: chosen free ports.
+        temp_dir: Ray's folder for this head (sessions, logs, sockets); default: a new
+            short folder under the system temp folder, removed by :meth:`stop`.
     """
 
     num_cpus: int = 2
+    num_gpus: int = 0
     gcs_port: int = field(default_factory=free_port)
     dashboard_port: int = field(default_factory=free_port)
     temp_dir: Path | None = None
     _proc: subprocess.Popen[str] | None = None
     _log: Any = None
+    _own_temp_dir: Path | None = None
 
     @property
     def address(self) -> str:
@@ -97,11 +111,12 @@ class LocalRayCluster:
             ray, "start", "--head", "--block", "--node-ip-address=127.0.0.1",
             f"--port={self.gcs_port}", f"--dashboard-port={self.dashboard_port}",
             "--dashboard-host=127.0.0.1", "--include-dashboard=true",
-            f"--num-cpus={self.num_cpus}", "--disable-usage-stats",
+            f"--num-cpus={self.num_cpus}", f"--num-gpus={self.num_gpus}", "--disable-usage-stats",
             *(f"--{name}={port}" for name, port in ports.items()),
         ]  # fmt: skip
-        if self.temp_dir is not None:
-            args.append(f"--temp-dir={self.temp_dir}")
+        if self.temp_dir is None:
+            self._own_temp_dir = self.temp_dir = private_temp_dir()
+        args.append(f"--temp-dir={self.temp_dir}")
         # The head's own output goes to a file: a pipe nobody drains would fill and block it.
         log = tempfile.NamedTemporaryFile(  # noqa: SIM115 - closed in stop()
             "w+", prefix="hoist-ray-head-", suffix=".log", delete=False
@@ -132,25 +147,57 @@ class LocalRayCluster:
                 time.sleep(0.3)
 
     def stop(self, timeout: float = 60.0) -> None:
-        """End the head's process group (only what :meth:`start` started)."""
+        """End the head's process group (only what :meth:`start` started).
+
+        If this process is connected to the head, it leaves first (its compiled graphs
+        and actors are torn down while the cluster can still answer).
+        """
+        if self._proc is not None:
+            disconnect(self.address)
         proc, self._proc = self._proc, None
         log, self._log = self._log, None
         if log is not None:
             log.close()
             Path(log.name).unlink(missing_ok=True)
-        if proc is None or proc.poll() is not None:
-            return
         try:
-            os.killpg(proc.pid, signal.SIGTERM)
-            proc.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(timeout=10)
-        except ProcessLookupError:
-            pass
+            if proc is not None and proc.poll() is None:
+                _end_group(proc, timeout)
+        finally:
+            own, self._own_temp_dir = self._own_temp_dir, None
+            if own is not None:
+                self.temp_dir = None
+                shutil.rmtree(own, ignore_errors=True)
 
     def __enter__(self) -> LocalRayCluster:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+def _end_group(proc: subprocess.Popen[str], timeout: float) -> None:
+    try:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=10)
+    except ProcessLookupError:
+        pass
+
+
+def private_temp_dir() -> Path:
+    """A new folder for one private head's Ray files.
+
+    Short on purpose: Ray puts unix sockets under ``<folder>/session_<date>_<pid>/
+    sockets/``, and a socket path may not exceed 107 bytes.
+    """
+    base = tempfile.gettempdir()
+    if len(base) > _MAX_TEMP_BASE:
+        base = "/tmp"
+    return Path(tempfile.mkdtemp(prefix="hoist-ray-", dir=base))
+
+
+_MAX_TEMP_BASE = 24
+"""Longest base folder for :func:`private_temp_dir` (107 bytes, less ``/hoist-ray-XXXXXXXX``,
+``/session_2026-01-01_00-00-00_000000_4194304``, ``/sockets/plasma_store``)."""
