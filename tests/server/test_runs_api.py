@@ -3,6 +3,8 @@ and files of the run folder."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from hoist.client import ConflictError, HoistClient, calls
@@ -13,7 +15,8 @@ from hoist.errors import (
     RunNotFoundError,
 )
 from hoist.runs.models import RunStatus
-from tests.server.conftest import LiveServer
+from tests.conftest import write_files
+from tests.server.conftest import LiveServer, serve, server_settings
 from tests.waiting import wait_until
 
 API = "/api/v1"
@@ -164,3 +167,34 @@ def test_artifacts_are_served_from_the_run_folder_only(server: LiveServer) -> No
     link.symlink_to(secret)
     assert http.get(base + "artifacts/link.txt").status_code == 400
     assert http.get(base + "artifacts/missing.json").status_code == 404
+
+
+def test_config_method_is_the_default_mode(hoist_home: Path, tmp_path: Path) -> None:
+    """A launch without ``mode`` runs in the action's ``method:``; ``method: serve`` is a
+    clear 422 naming the mode (not an unknown-mode list), unless a mode is given."""
+    plugin = write_files(tmp_path / "modes", {
+        "config.yaml": "name: Modes\ncode: modes\nactions:\n"
+                       "  plain: {entrypoint: 'plugin:plain'}\n"
+                       "  pinned: {entrypoint: 'plugin:plain', method: local}\n"
+                       "  served: {entrypoint: 'plugin:plain', method: serve}\n",
+        "plugin.py": "from hoist import action\n\n@action\ndef plain(params, context):\n"
+                     "    return {'ok': True}\n",
+    })  # fmt: skip
+    with serve(server_settings(hoist_home, plugin_paths=(plugin,))) as live:
+        http = live.http(live.token("operator"))
+        for name in ("plain", "pinned"):
+            response = http.post(f"{API}/runs", json={"plugin": "modes", "action": name})
+            assert response.status_code == 202, response.text
+            run = http.get(response.headers["location"]).json()
+            assert run["mode"] == "local"
+        refused = http.post(f"{API}/runs", json={"plugin": "modes", "action": "served"})
+        assert refused.status_code == 422
+        assert "method: serve" in refused.text and "give a mode" in refused.text
+        forced = http.post(
+            f"{API}/runs", json={"plugin": "modes", "action": "served", "mode": "local"}
+        )
+        assert forced.status_code == 202
+        actions = http.get(f"{API}/plugins/modes").json()["actions"]
+        assert {a["name"]: a["method"] for a in actions} == {
+            "plain": None, "pinned": "local", "served": "serve",
+        }  # fmt: skip

@@ -150,7 +150,9 @@ class ActionInfo(BaseModel):
     title: str
     description: str
     entrypoint: str
-    method: str
+    method: str | None = Field(
+        None, description="The config's `method:`: the mode launches use when given none."
+    )
     input_type: str | None = None
     output_type: str | None = None
     params_schema: dict[str, Any] | None = None
