@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     )
     from hoist.executors.base import Executor
     from hoist.executors.handle import RunHandle
+    from hoist.executors.job_status import JobStatus
     from hoist.executors.local import LocalExecutor
     from hoist.executors.plugin_runner import run_plugin
     from hoist.executors.ray import RayActorExecutor, RayJobExecutor
@@ -69,6 +70,7 @@ _EXPORTS = {
     "Run": "hoist.runs.models",
     "RunCancelledError": "hoist.errors",
     "RunHandle": "hoist.executors.handle",
+    "JobStatus": "hoist.executors.job_status",
     "RunStatus": "hoist.runs.models",
     "RunStore": "hoist.runs.store",
     "RuntimeContext": "hoist.plugins.context",
@@ -90,6 +92,7 @@ __all__ = [
     "ConfigError",
     "Executor",
     "HoistError",
+    "JobStatus",
     "LocalExecutor",
     "MemorySink",
     "Orchestrator",
