@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +12,7 @@ from hoist import ActionFailedError, run_plugin
 from hoist.executors.job_status import JobStatus
 from hoist.runs.models import RunStatus
 from hoist.runs.runtime import Runtime
+from tests.waiting import wait_until
 
 
 @pytest.fixture
@@ -43,10 +43,12 @@ def test_runs_as_a_job_and_the_result_comes_through_the_store(
     kinds = [e.type for e in runtime.store.events(run.id)]
     assert kinds.count("progress") == 2 and "message" in kinds and kinds[-1] == "status"
     job_id = run.meta["ray_job_id"]
-    deadline = time.monotonic() + 30  # the result is in before the job's process ends
-    while (info := executor.client().get_job_info(job_id)).status.value == "RUNNING":
-        assert time.monotonic() < deadline
-        time.sleep(0.1)
+    # the result is in before the job's process ends; the job then ends too
+    info = wait_until(
+        lambda: (got := executor.client().get_job_info(job_id)).status.value != "RUNNING" and got,
+        30,
+        "the job to end",
+    )
     assert str(info.status.value) == "SUCCEEDED"
     assert info.metadata["hoist_run_id"] == run.id
     assert executor.get_run_status(run.id) is RunStatus.SUCCEEDED
