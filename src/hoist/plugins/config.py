@@ -73,7 +73,9 @@ class ActionConfig(BaseModel):
     Attributes:
         name: display name (the mapping key is the action's name).
         entrypoint: ``module.path:Attribute``, relative to the plugin folder.
-        method: how the action is meant to run: ``local``, ``task``, ``job`` or ``serve``.
+        method: how the action is meant to run: ``local``, ``task``, ``job`` or ``serve``;
+            the default mode of ``run_plugin``, ``hoist run`` and the server when they are
+            given none (``local`` when this is not set either).
         description: one line.
         input_type, output_type: a data type name from :mod:`hoist.plugins.types`
             (``YOLODataset``) or a dotted path (``pkg.mod:Class``).
@@ -83,7 +85,7 @@ class ActionConfig(BaseModel):
 
     name: str | None = None
     entrypoint: str
-    method: Method = "task"
+    method: Method | None = None
     description: str = ""
     input_type: str | None = None
     output_type: str | None = None
