@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import socket
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from pydantic import BaseModel
 from tests.server.conftest import LiveServer, serve, server_settings
+from tests.waiting import wait_until
 
 from hoist.errors import RunCancelledError, StoreError
 from hoist.executors.local import LocalExecutor
@@ -50,13 +51,6 @@ def server(hoist_home: Path) -> Iterator[LiveServer]:
 def _worker(home: Path, url: str, token: str) -> Runtime:
     """A worker's runtime: a server and a token, no database."""
     return Runtime(Settings(home=home, server_url=url), token=token)
-
-
-def _wait(check: Callable[[], bool], timeout: float = 15.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not check():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.02)
 
 
 def test_a_worker_runtime_records_runs_and_events_on_the_server(
@@ -172,7 +166,8 @@ def test_cancel_requests_reach_the_action(server: LiveServer, tmp_path: Path) ->
     admin = server.client("admin")
     with LocalExecutor(runtime=runtime) as executor:
         handle = executor.submit(Work, {"until_cancelled": True})
-        _wait(lambda: any(r.status is RunStatus.RUNNING for r in admin.list_runs()))
+        wait_until(lambda: any(r.status is RunStatus.RUNNING for r in admin.list_runs()),
+                   what="the run to start")  # fmt: skip
         admin.cancel(handle.run_id)
         with pytest.raises(RunCancelledError):
             handle.result(timeout=15)
@@ -191,5 +186,42 @@ def test_a_quiet_run_is_kept_alive_by_heartbeats(server: LiveServer, tmp_path: P
     store = server.state.store
     first = store.get_run(run.id).heartbeat_at
     assert first is not None
-    _wait(lambda: (store.get_run(run.id).heartbeat_at or 0) > first)  # no events posted
+    # No event is posted: only heartbeats move it.
+    wait_until(lambda: (store.get_run(run.id).heartbeat_at or 0) > first, what="a heartbeat")
+    sink.close()
+
+
+def test_events_the_server_refuses_are_set_aside_and_the_rest_lands(
+    server: LiveServer,
+) -> None:
+    sink = HttpSink(server.url, server.token("operator"), max_backoff=0.05, max_tries=2)
+    run = Run(id="refused00000000000000001", plugin="remote", action="work", mode="remote")
+    sink.open_run(run)
+    events = _logs(run.id, 1, 30)
+    bad = LogEvent(run_id=run.id, seq=0, ts=time.time(), message="seq 0 is out of range")
+    for event in [*events[:10], bad, *events[10:]]:
+        sink.emit(event)
+    with pytest.raises(StoreError, match="refused 1 runs/events for good"):
+        sink.flush(timeout=15)  # the 422 names the whole batch: halved down to the bad one
+    assert [r.items for r in sink.rejected] == [[bad]]
+    assert "422" in sink.rejected[0].error
+    sink.emit(StatusEvent(run_id=run.id, seq=31, ts=time.time(), status=RunStatus.SUCCEEDED))
+    sink.close()
+    client = server.client("viewer")
+    assert [e.seq for e in client.events(run.id)] == list(range(1, 32))
+    assert client.get_run(run.id).status is RunStatus.SUCCEEDED
+
+
+def test_a_refused_token_sets_the_batch_aside_whole(server: LiveServer) -> None:
+    sink = HttpSink(server.url, "not-a-token", max_backoff=0.05, max_tries=2)
+    run = Run(id="badtoken0000000000000001", plugin="remote", action="work", mode="remote")
+    sink.open_run(run)
+    for event in _logs(run.id, 1, 20):
+        sink.emit(event)
+    with pytest.raises(StoreError, match="refused 21 runs/events for good"):
+        sink.flush(timeout=15)
+    assert sum(len(r.items) for r in sink.rejected) == 21
+    assert all("401" in r.error for r in sink.rejected)
+    # Each batch was posted max_tries times, never halved: every item would fail alike.
+    assert sink.posts == 2 * len(sink.rejected)
     sink.close()

@@ -40,7 +40,10 @@ def create_store_engine(url: str) -> sa.Engine:
 
 def _sqlite_engine(url: sa.URL) -> sa.Engine:
     database = url.database
-    kwargs: dict[str, Any] = {"connect_args": {"check_same_thread": False, "timeout": 30}}
+    # How long (s) a write waits for another connection's lock before "database is
+    # locked": 30 unless the URL says otherwise (``sqlite:///x.db?timeout=0.5``).
+    busy = float(str(url.query.get("timeout", 30)))
+    kwargs: dict[str, Any] = {"connect_args": {"check_same_thread": False, "timeout": busy}}
     if database in (None, "", ":memory:"):
         kwargs["poolclass"] = StaticPool
     else:
@@ -58,7 +61,7 @@ def _sqlite_engine(url: sa.URL) -> sa.Engine:
         cur = dbapi_conn.cursor()
         cur.execute("PRAGMA journal_mode=WAL")
         cur.execute("PRAGMA synchronous=NORMAL")
-        cur.execute("PRAGMA busy_timeout=30000")
+        cur.execute(f"PRAGMA busy_timeout={int(busy * 1000)}")
         cur.close()
 
     @sa.event.listens_for(engine, "begin")

@@ -1,16 +1,36 @@
 """Rows of the run store: runs and events to and from their SQL rows, and the run
-columns a batch of events changes. Built by hand: this is the write path's hot loop."""
+columns a batch of events changes. Built by hand: this is the write path's hot loop.
+
+Values become JSON through pydantic's serializer, as on the wire (``EVENT_ADAPTER``):
+an event's ``data`` reads the same whichever way it reached the store.
+"""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import fields
 from typing import Any
 
-from hoist.runs.models import EVENT_ADAPTER, RUN_ADAPTER, Event, EventBase, Run
+from pydantic import TypeAdapter
+from pydantic_core import to_json
+
+from hoist.runs.models import (
+    EVENT_ADAPTER,
+    RUN_ADAPTER,
+    ErrorEvent,
+    Event,
+    EventBase,
+    ResultEvent,
+    Run,
+    StatusEvent,
+)
 from hoist.runs.reader import run_updates
 
 __all__ = [
+    "EVENT_COLUMNS",
+    "dumps",
+    "encode_batch",
     "encode_event",
     "encode_run",
     "event_row",
@@ -21,11 +41,26 @@ __all__ = [
     "run_row",
 ]
 
+EVENT_COLUMNS = ("run_id", "seq", "ts", "type", "data")
+"""The ``events`` columns, in the order of :func:`event_row`'s values."""
+
 _JSON_COLUMNS = ("params", "result", "error", "meta")
+_FOLDED = frozenset({StatusEvent, ResultEvent, ErrorEvent})  # events that change a run row
+_BASE_FIELDS = {f.name for f in fields(EventBase)}  # columns of their own, not in ``data``
+_DATA: dict[type, Callable[..., bytes]] = {}  # event class -> its serializer's to_json
 
 
-def _dumps(value: Any) -> str:
-    return json.dumps(value, separators=(",", ":"), default=str)
+def _data_json(cls: type) -> Callable[..., bytes]:
+    """The JSON serializer of an event class's ``data`` (made once per class)."""
+    to_json_ = _DATA.get(cls)
+    if to_json_ is None:
+        to_json_ = _DATA[cls] = TypeAdapter(cls).serializer.to_json
+    return to_json_
+
+
+def dumps(value: Any) -> str:
+    """Compact JSON; a value JSON has no type for becomes its ``str``."""
+    return to_json(value, fallback=str).decode()
 
 
 def run_changes(new_events: Sequence[EventBase]) -> dict[str, dict[str, Any]]:
@@ -55,17 +90,50 @@ def encode_run(run: Run) -> dict[str, Any]:
     return run_row(run)
 
 
-def encode_event(event: EventBase) -> tuple[dict[str, Any], dict[str, Any] | None]:
+def encode_event(event: EventBase) -> tuple[tuple[Any, ...], dict[str, Any] | None]:
     """The ``events`` row of an event, and the run columns it changes (if any)."""
     changed = run_updates(event)
     return event_row(event), None if changed is None else _encode(changed)
+
+
+def encode_batch(
+    items: Sequence[Run | EventBase], drop: Callable[[Run | EventBase, Exception], None]
+) -> tuple[list[dict[str, Any]], list[tuple[Any, ...]], dict[str, dict[str, Any]]]:
+    """The rows a batch of new runs and events writes: ``runs`` rows, ``events`` rows,
+    and the run columns the events change (latest value winning), for
+    :meth:`~hoist.runs.store.RunStore.write_rows`. An item that cannot be encoded is
+    passed to ``drop`` and left out.
+    """
+    run_rows: list[dict[str, Any]] = []
+    event_rows: list[tuple[Any, ...]] = []
+    updates: dict[str, dict[str, Any]] = {}
+    append, serializers, folded, base = event_rows.append, _DATA, _FOLDED, _BASE_FIELDS
+    for item in items:
+        cls = type(item)
+        serialize = serializers.get(cls)
+        try:
+            if serialize is None:
+                if isinstance(item, Run):
+                    run_rows.append(run_row(item))
+                    continue
+                serialize = _data_json(cls)  # an event class met for the first time
+            e: Any = item  # inlined event_row: this loop runs once per event
+            data = serialize(e, exclude=base, warnings=False, fallback=str)
+            append((e.run_id, e.seq, e.ts, e.type, data.decode()))
+            if cls in folded:
+                changed = run_updates(e)
+                if changed is not None:
+                    updates.setdefault(e.run_id, {}).update(_encode(changed))
+        except Exception as exc:  # it never will encode: leave it out, loudly
+            drop(item, exc)
+    return run_rows, event_rows, updates
 
 
 def _encode(values: dict[str, Any]) -> dict[str, Any]:
     out = dict(values)
     for key in _JSON_COLUMNS:
         if key in out:
-            out[key] = _dumps(out[key])
+            out[key] = dumps(out[key])
     if "status" in out:
         out["status"] = str(out["status"])
     return out
@@ -83,26 +151,21 @@ def run_row(run: Run) -> dict[str, Any]:
         "action": run.action,
         "mode": run.mode,
         "status": str(run.status),
-        "params": _dumps(run.params),
-        "result": None if run.result is None else _dumps(run.result),
-        "error": None if run.error is None else _dumps(run.error),
+        "params": dumps(run.params),
+        "result": None if run.result is None else dumps(run.result),
+        "error": None if run.error is None else dumps(run.error),
         "created_at": run.created_at,
         "started_at": run.started_at,
         "finished_at": run.finished_at,
         "heartbeat_at": run.heartbeat_at,
-        "meta": _dumps(run.meta),
+        "meta": dumps(run.meta),
     }
 
 
-def event_row(event: EventBase) -> dict[str, Any]:
-    """The ``events`` row of ``event``."""
-    return {
-        "run_id": event.run_id,
-        "seq": event.seq,
-        "ts": event.ts,
-        "type": event.type,
-        "data": _dumps(event.payload()),
-    }
+def event_row(event: EventBase) -> tuple[Any, ...]:
+    """The ``events`` row of ``event``: its values in :data:`EVENT_COLUMNS` order."""
+    data = _data_json(type(event))(event, exclude=_BASE_FIELDS, warnings=False, fallback=str)
+    return (event.run_id, event.seq, event.ts, event.type, data.decode())
 
 
 def row_to_run(row: Any) -> Run:

@@ -23,6 +23,7 @@ from hoist.runs.store import event_reads, migrate
 from hoist.runs.store.engine import create_store_engine
 from hoist.runs.store.prepared import PreparedStatement
 from hoist.runs.store.rows import (
+    EVENT_COLUMNS,
     encode_event,
     encode_run,
     event_row,
@@ -124,10 +125,11 @@ class RunStore:
     def write_rows(
         self,
         run_rows: Sequence[dict[str, Any]],
-        event_rows: Sequence[dict[str, Any]],
+        event_rows: Sequence[tuple[Any, ...]],
         updates: dict[str, dict[str, Any]],
     ) -> None:
-        """Write rows made by :func:`encode_run` / :func:`encode_event` in one transaction."""
+        """Write rows made by :func:`~hoist.runs.store.rows.encode_batch` (or
+        :func:`encode_run` / :func:`encode_event`) in one transaction."""
         if run_rows and updates:
             # A run created in this batch is inserted in its final state: no UPDATE.
             run_rows = [dict(row) for row in run_rows]
@@ -138,7 +140,7 @@ class RunStore:
                     row.update(changed)
         with self.engine.begin() as conn:
             self._insert_run.execute(conn, run_rows)
-            self._insert_event.execute(conn, event_rows)
+            self._insert_event.execute_values(conn, event_rows)
             for columns, rows in grouped_updates(updates).items():
                 self._update_statement(columns).execute(conn, rows)
 
@@ -150,7 +152,7 @@ class RunStore:
         re-posted batch changes nothing at all.
         """
         run_rows = [run_row(r) for r in new_runs]
-        event_rows = [event_row(e) for e in new_events]
+        event_rows = [dict(zip(EVENT_COLUMNS, event_row(e), strict=True)) for e in new_events]
         by_key = {(e.run_id, e.seq): e for e in new_events}
         with self.engine.begin() as conn:
             added_runs = 0
@@ -222,7 +224,7 @@ class RunStore:
                            message=reason),
                 StatusEvent(run_id=run_id, seq=seq + 2, ts=now, status=status),
             ]  # fmt: skip
-            self._insert_event.execute(conn, [event_row(e) for e in lost])
+            self._insert_event.execute_values(conn, [event_row(e) for e in lost])
             for columns, rows in grouped_updates(run_changes(lost)).items():
                 self._update_statement(columns).execute(conn, rows)
         return True
@@ -341,8 +343,6 @@ class RunStore:
                     break
         return out
 
-    def active_runs(self) -> dict[str, str]:
-        """Id to status of every ``queued`` or ``running`` run (uses the status index)."""
     def events_of_type(
         self, run_id: str, types: Sequence[str], limit: int, *, newest_first: bool = False
     ) -> list[Event]:
@@ -357,6 +357,8 @@ class RunStore:
         with self.engine.connect() as conn:
             return event_reads.latest_progress(conn, run_id)
 
+    def active_runs(self) -> dict[str, str]:
+        """Id to status of every ``queued`` or ``running`` run (uses the status index)."""
         live = [str(RunStatus.QUEUED), str(RunStatus.RUNNING)]
         query = sa.select(runs.c.id, runs.c.status).where(runs.c.status.in_(live))
         with self.engine.connect() as conn:
