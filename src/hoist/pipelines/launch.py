@@ -24,7 +24,7 @@ from hoist.plugins.pipeline_context import PipelineContext
 from hoist.runs.models import ErrorEvent, Run, RunKind, RunStatus, StatusEvent, new_run_id
 from hoist.runs.reader import RunFilter
 
-__all__ = ["check_first_params", "mark_lost", "pipeline_handle", "run_here", "start_pipeline"]
+__all__ = ["check_first_params", "end_run_tree", "pipeline_handle", "run_here", "start_pipeline"]
 
 _log = logging.getLogger("hoist.pipelines")
 
@@ -78,7 +78,7 @@ def run_here(
             _log.info("run %s already succeeded; nothing to resume", state.run_id)
             return RunHandle.attach(state.run_id, executor.log)
         params = state.params
-        mark_lost(executor, state.run_id)
+        end_run_tree(executor, state.run_id)
     initial = dict(params or {})
     restored = state.checkpoints if state else {}
     check_first_params(pipeline, initial, restored)
@@ -120,8 +120,11 @@ def run_here(
     return RunHandle(run.id, executor.log, future=future, canceller=ctx.cancel, flush=sink.flush)
 
 
-def mark_lost(executor: Executor, run_id: str, reason: str = "") -> None:
-    """End a dead pipeline run and its unfinished children ``lost`` (resumable)."""
+def end_run_tree(
+    executor: Executor, run_id: str, reason: str = "", status: RunStatus = RunStatus.LOST
+) -> None:
+    """End a run whose worker is gone, and its unfinished children: ``lost`` (a pipeline
+    run stays resumable) or ``status``, with ``reason`` as their error."""
     log = executor.log
     tree = [log.get_run(run_id), *log.list_runs(RunFilter(parent_id=run_id, limit=100_000))]
     for run in tree:
@@ -130,12 +133,11 @@ def mark_lost(executor: Executor, run_id: str, reason: str = "") -> None:
         events = log.events(run.id)
         last = events[-1].seq if events else 0
         if reason:
+            error_type = "RunLost" if status is RunStatus.LOST else "RunCancelled"
             executor.sink.emit(ErrorEvent(run_id=run.id, seq=last + 1, ts=time.time(),
-                                          error_type="RunLost", message=reason))  # fmt: skip
+                                          error_type=error_type, message=reason))  # fmt: skip
             last += 1
-        executor.sink.emit(
-            StatusEvent(run_id=run.id, seq=last + 1, ts=time.time(), status=RunStatus.LOST)
-        )
+        executor.sink.emit(StatusEvent(run_id=run.id, seq=last + 1, ts=time.time(), status=status))
     executor.sink.flush()
 
 

@@ -160,14 +160,17 @@ def check_size(root: Path, patterns: Sequence[str], max_size_mb: float) -> int:
 
 
 def upload_working_dir(env: dict[str, Any]) -> dict[str, Any]:
-    """Replace a local ``working_dir`` path by a ``gcs://`` URI of its uploaded contents.
+    """Replace a local ``working_dir`` path, and local ``py_modules`` folders, by
+    ``gcs://`` URIs of their uploaded contents.
 
     Ray uploads local folders only for whole jobs; actors and tasks need a URI. The
     package is content-addressed, so an unchanged folder is uploaded once. Needs a
     connected Ray.
     """
     folder = env.get("working_dir")
-    if not folder or "://" in str(folder):
+    local_folder = bool(folder) and "://" not in str(folder)
+    modules = {str(m) for m in env.get("py_modules", []) if "://" not in str(m)}
+    if not local_folder and not modules:
         return env
     try:
         from ray._private.runtime_env import packaging as ray_packaging
@@ -176,13 +179,23 @@ def upload_working_dir(env: dict[str, Any]) -> dict[str, Any]:
     import tempfile
 
     excludes = list(env.get("excludes", []))
-    uri = ray_packaging.get_uri_for_directory(str(folder), False, excludes=excludes)
-    with tempfile.TemporaryDirectory(prefix="hoist-pkg-") as scratch:
-        ray_packaging.upload_package_if_needed(
-            uri, scratch, str(folder), False, excludes=excludes, logger=None
-        )
     shipped = {k: v for k, v in env.items() if k != "excludes"}
-    shipped["working_dir"] = uri
+
+    def upload(path: str, *, parent: bool) -> str:
+        uri: str = ray_packaging.get_uri_for_directory(path, False, excludes=excludes)
+        with tempfile.TemporaryDirectory(prefix="hoist-pkg-") as scratch:
+            ray_packaging.upload_package_if_needed(
+                uri, scratch, path, False, include_parent_dir=parent, excludes=excludes,
+                logger=None,
+            )  # fmt: skip
+        return uri
+
+    if local_folder:
+        shipped["working_dir"] = upload(str(folder), parent=False)
+    if modules:  # a package folder keeps its own name inside the upload
+        shipped["py_modules"] = [
+            upload(str(m), parent=True) if str(m) in modules else str(m) for m in env["py_modules"]
+        ]
     return shipped
 
 

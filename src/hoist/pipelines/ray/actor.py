@@ -18,13 +18,14 @@ from hoist.executors.base import PreparedRun
 from hoist.executors.handle import RunHandle
 from hoist.executors.local import LocalExecutor
 from hoist.executors.ray.actor import action_payload, run_payload
-from hoist.executors.ray.connect import import_ray
+from hoist.executors.ray.connect import import_ray, map_ray_error
 from hoist.executors.ray.worker import ActionSpec, Outcome, WorkerRuntime
-from hoist.pipelines.launch import mark_lost, start_pipeline
+from hoist.pipelines.launch import end_run_tree, start_pipeline
 from hoist.pipelines.rebuild import pipeline_from_run
 from hoist.plugins.context import RuntimeContext
 from hoist.plugins.invoke import jsonable, worker_params
-from hoist.runs.models import Run, RunKind
+from hoist.runs.http_log import HttpRunLog
+from hoist.runs.models import Run, RunKind, RunStatus
 from hoist.runs.runtime import Runtime
 from hoist.settings import Settings
 
@@ -89,13 +90,14 @@ class ClusterNodeExecutor(LocalExecutor):
                 ray.cancel(ref, force=True)
         try:
             tag, value = pickle.loads(ray.get(ref))
-        except (ray.exceptions.TaskCancelledError, ray.exceptions.WorkerCrashedError,
-                ray.exceptions.RayTaskError, ray.exceptions.NodeDiedError) as exc:  # fmt: skip
-            reason = f"the Ray task running it ended ({type(exc).__name__})"
-            mark_lost(self, run.id, reason)
-            if cancelled_at is not None:
-                raise RunCancelledError(run.id) from None
-            raise ActionFailedError(run.id, "RunLost", reason) from None
+        except Exception as exc:
+            error = map_ray_error(exc, run.id, worker="the Ray task running it",
+                                  cancelled=cancelled_at is not None)  # fmt: skip
+            if error is None:
+                raise
+            status = RunStatus.CANCELLED if isinstance(error, RunCancelledError) else None
+            end_run_tree(self, run.id, str(error), status or RunStatus.LOST)
+            raise error from exc
         if tag == "ok":
             return value
         outcome: Outcome = value
@@ -131,6 +133,13 @@ class PipelineActor:
         else:
             self.runtime = Runtime(Settings(home=Path(home), database_url=store_url))
         self.handles: dict[str, Any] = {}
+        self.log = self._executor().log
+
+    def _executor(self, env: dict[str, Any] | None = None) -> ClusterNodeExecutor:
+        return ClusterNodeExecutor(
+            store_url=self.store_url, home=self.home, runtime=self.runtime, env=env,
+            log=getattr(self, "log", None),
+        )  # fmt: skip
 
     def start(self, payload: bytes) -> bytes:
         """Record and start a pipeline run; returns the pickled ``("ok", run_id)`` or
@@ -142,9 +151,7 @@ class PipelineActor:
         try:
             record = Run(id="", kind=RunKind.PIPELINE, plugin=plugin, action=name, meta=described)
             pipeline = pipeline_from_run(record, _load_plugin_action)
-            executor = ClusterNodeExecutor(
-                store_url=self.store_url, home=self.home, runtime=self.runtime, env=env
-            )
+            executor = self._executor(env)
             handle = start_pipeline(
                 pipeline, params, executor=executor, resume_from=resume_from,
                 allow_param_changes=allow_changes, force=force,
@@ -159,10 +166,7 @@ class PipelineActor:
         ``("cancelled", None)`` / ``("failed", (type, message, traceback))``."""
         handle = self.handles.get(run_id)
         if handle is None:  # already finished (a resume of a succeeded run)
-            log = ClusterNodeExecutor(
-                store_url=self.store_url, home=self.home, runtime=self.runtime
-            ).log
-            handle = RunHandle.attach(run_id, log)
+            handle = RunHandle.attach(run_id, self.log)
         try:
             result = handle.result()
         except RunCancelledError:
@@ -188,6 +192,8 @@ class PipelineActor:
     def shutdown(self) -> None:
         """Flush every event."""
         self.runtime.close()
+        if isinstance(self.log, HttpRunLog):
+            self.log.close()
 
 
 def _localize(described: dict[str, Any]) -> None:

@@ -25,9 +25,10 @@ from typing import Any
 from hoist.errors import ActionFailedError, RunCancelledError, RunLostError, UserInputError
 from hoist.executors.base import PipelineLike
 from hoist.executors.handle import RunHandle
+from hoist.executors.ray.connect import map_ray_error
 from hoist.executors.ray.packaging import PackageOptions
 from hoist.executors.ray.task import RayActorExecutor
-from hoist.pipelines.launch import check_first_params, mark_lost
+from hoist.pipelines.launch import check_first_params, end_run_tree
 from hoist.pipelines.pipeline import ActionPipeline
 from hoist.pipelines.progress import (
     PipelineProgress,
@@ -36,6 +37,7 @@ from hoist.pipelines.progress import (
     stream_progress_async,
 )
 from hoist.plugins.context import RuntimeContext
+from hoist.runs.http_log import HttpRunLog
 from hoist.runs.models import Run, RunStatus
 from hoist.runs.runtime import Runtime, get_runtime
 
@@ -92,8 +94,11 @@ class RayPipelineExecutor(RayActorExecutor):
         if include_sdk:
             kwargs["package"] = replace(kwargs.get("package") or PackageOptions(),
                                         include_hoist=True)  # fmt: skip
+        self._own_runtime: Runtime | None = None
         if pipeline_service_url is not None:
-            kwargs["runtime"] = _service_runtime(kwargs.get("runtime"), pipeline_service_url, token)
+            kwargs["runtime"] = self._own_runtime = _service_runtime(
+                kwargs.get("runtime"), pipeline_service_url, token
+            )
         super().__init__(working_dir=working_dir, **kwargs)
         self.pipeline_service_url = pipeline_service_url
         self.actor_pipeline_service_url = actor_pipeline_service_url or pipeline_service_url
@@ -190,12 +195,14 @@ class RayPipelineExecutor(RayActorExecutor):
         ray = self._connect()
         try:
             tag, value = pickle.loads(ray.get(actor.wait.remote(run_id)))
-        except (ray.exceptions.RayActorError, ray.exceptions.WorkerCrashedError,
-                ray.exceptions.NodeDiedError, ray.exceptions.ObjectLostError) as exc:  # fmt: skip
+        except Exception as exc:
+            error = map_ray_error(exc, run_id, worker="the Ray actor running the pipeline")
+            if error is None:
+                raise
             self._drop(actor)
-            reason = f"the Ray actor running the pipeline died ({type(exc).__name__})"
-            mark_lost(self, run_id, reason)
-            raise RunLostError(run_id, reason) from None
+            if isinstance(error, RunLostError):  # resumable: its checkpoints are kept
+                end_run_tree(self, run_id, error.error_message)
+            raise error from exc
         finally:
             self._release(actor)
             with self._lock:
@@ -206,6 +213,16 @@ class RayPipelineExecutor(RayActorExecutor):
             raise RunCancelledError(run_id)
         error_type, message, traceback = value
         raise ActionFailedError(run_id, error_type, message, traceback)
+
+    def shutdown(self) -> None:
+        """End this executor's actors; close what it opened to the pipeline service."""
+        super().shutdown()
+        log = self._log
+        if isinstance(log, HttpRunLog):
+            self._log = None
+            log.close()
+        if self._own_runtime is not None:
+            self._own_runtime.close()
 
     # ------------------------------------------------------------------ following
     def cancel(self, run_id: RunRef) -> None:
