@@ -48,17 +48,13 @@ def need(reason: str) -> None:
 @pytest.fixture(autouse=True)
 def hoist_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     """Every test gets its own HOIST_HOME and a fresh process runtime (and with it a
-    fresh plugin registry)."""
+    fresh plugin registry and run_plugin executors)."""
     home = tmp_path / "hoist-home"
     monkeypatch.setenv("HOIST_HOME", str(home))
     monkeypatch.delenv("HOIST_DATABASE_URL", raising=False)
-    from hoist.executors import plugin_runner as run_plugin_module
-
     reset_runtime()
-    run_plugin_module._default_executors.clear()
     yield home
     reset_runtime()
-    run_plugin_module._default_executors.clear()
 
 
 @pytest.fixture

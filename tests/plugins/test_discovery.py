@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from tests.waiting import wait_until
 
 from hoist.errors import ActionNotFoundError, ConfigError, PluginNotFoundError
 from hoist.executors.local import LocalExecutor
@@ -336,3 +337,16 @@ def test_register_validates_at_once_and_lookups_suggest(
     with pytest.raises(PluginNotFoundError, match="did you mean 'calc'"):
         registry.get("calx")
     assert load_plugin("calc") is registry.get("calc")  # a registered code loads anywhere
+
+
+def test_run_plugin_follows_a_reconfigured_runtime(calc: Path, tmp_path: Path) -> None:
+    from hoist.executors.plugin_runner import run_plugin
+    from hoist.runs.runtime import configure
+
+    first = configure(Settings(home=tmp_path / "first"))
+    assert run_plugin(calc, "add", {"a": 1}, mode="local") == 1
+    second = configure(Settings(home=tmp_path / "second"))  # warm executors start afresh
+    assert run_plugin(calc, "add", {"a": 2}, mode="local") == 2
+    recorded = wait_until(second.store.list_runs, what="the run in the second store")
+    assert [r.params for r in recorded] == [{"a": 2, "b": 0}]
+    assert first.settings.home != second.settings.home

@@ -11,11 +11,20 @@ from pydantic import BaseModel
 
 from hoist.executors.base import Executor, plugin_run_options
 from hoist.executors.modes import executor_class, resolve_mode
+from hoist.runs.runtime import get_runtime
 
 __all__ = ["plugin_run_options", "run_plugin"]
 
-_default_executors: dict[str, Executor] = {}
 _lock = threading.Lock()
+
+
+class _DefaultExecutors(dict[str, Executor]):
+    """``run_plugin``'s warm executor per mode. The process runtime owns them (they
+    write to its store), so a new runtime (``configure``, ``reset_runtime``) gets new
+    ones; closing forgets them, as a dropped executor is."""
+
+    def close(self) -> None:
+        self.clear()
 
 
 def run_plugin(
@@ -59,8 +68,9 @@ def _executor(mode: str, options: dict[str, Any]) -> Executor:
     if options:
         return cls(**options)
     # Reuse one executor per mode: a warm executor is what makes repeated calls cheap.
+    defaults = get_runtime().component(_DefaultExecutors)
     with _lock:
-        executor = _default_executors.get(mode)
+        executor = defaults.get(mode)
         if executor is None:
-            executor = _default_executors[mode] = cls()
+            executor = defaults[mode] = cls()
         return executor
