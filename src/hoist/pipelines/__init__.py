@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 from hoist._lazy import lazy_getattr
 from hoist.pipelines.nodes import PipelineNode, Resources, RetryPolicy, node
-from hoist.pipelines.pipeline import ActionPipeline, PipelineRunId, PipelineWarning
+from hoist.pipelines.pipeline import ActionPipeline, PipelineWarning
 from hoist.plugins.pipeline_context import PipelineContext
 
 if TYPE_CHECKING:
@@ -41,7 +41,6 @@ __all__ = [
     "PipelineContext",
     "PipelineNode",
     "PipelineProgress",
-    "PipelineRunId",
     "PipelineWarning",
     "RayPipelineExecutor",
     "Resources",

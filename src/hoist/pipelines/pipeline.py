@@ -9,48 +9,15 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel
 
 from hoist.errors import IncompatibleTypesError, PipelineDefinitionError
+from hoist.executors.handle import RunHandle
 from hoist.pipelines.nodes import PipelineNode, node, topological_order
 from hoist.plugins.types import is_compatible
 
 if TYPE_CHECKING:
     from hoist.executors.base import Executor, PipelineOptions
-    from hoist.executors.handle import RunHandle
     from hoist.plugins.context import RuntimeContext
 
-__all__ = ["ActionPipeline", "PipelineRunId", "PipelineWarning"]
-
-
-class PipelineRunId(str):
-    """What :meth:`ActionPipeline.submit` returns: the run's id (a plain ``str`` to every
-    API that takes one) that also keeps its live handle (``.handle``, ``.result()``,
-    ``.wait()``, ``.cancel()``, ``.status``)."""
-
-    handle: RunHandle
-
-    def __new__(cls, handle: RunHandle) -> PipelineRunId:
-        self = super().__new__(cls, handle.run_id)
-        self.handle = handle
-        return self
-
-    def __reduce__(self) -> tuple[type[str], tuple[str]]:
-        return str, (str(self),)  # it travels (pickled) as the id alone
-
-    def result(self, timeout: float | None = None) -> Any:
-        """Wait for the run and return its result (see :meth:`RunHandle.result`)."""
-        return self.handle.result(timeout)
-
-    def wait(self, timeout: float | None = None) -> Any:
-        """Wait for the run to end; returns its final record."""
-        return self.handle.wait(timeout)
-
-    def cancel(self) -> None:
-        """Ask the run to stop at its next cancellation point."""
-        self.handle.cancel()
-
-    @property
-    def status(self) -> Any:
-        """The run's current status."""
-        return self.handle.status
+__all__ = ["ActionPipeline", "PipelineWarning"]
 
 
 class PipelineWarning(UserWarning):
@@ -210,9 +177,9 @@ class ActionPipeline:
         resume_from: str | None = None,
         allow_param_changes: bool = False,
         force: bool = False,
-    ) -> PipelineRunId:
-        """Start the pipeline in the background; returns the pipeline run's id (a ``str``
-        that also keeps the run's handle, see :class:`PipelineRunId`).
+    ) -> RunHandle:
+        """Start the pipeline in the background; returns the pipeline run's handle, which
+        is its id (a ``str``) wherever an id goes (``executor.get_progress(run_id)``).
 
         With ``resume_from``, the new run skips what finished in that run (marked
         ``skipped``), restores its params snapshot and runs the rest. Resuming a run that
@@ -225,7 +192,7 @@ class ActionPipeline:
             self, params, executor=executor, resume_from=resume_from,
             allow_param_changes=allow_param_changes, force=force, background=True,
         )  # fmt: skip
-        return PipelineRunId(handle)
+        return handle
 
     def run_on(
         self, executor: Executor, params: Mapping[str, Any] | None, options: PipelineOptions
@@ -250,10 +217,9 @@ class ActionPipeline:
         """
         from hoist.pipelines.launch import pipeline_handle
 
-        live = getattr(run_id, "handle", run_id)
-        if not isinstance(live, str):
-            return live.result(timeout)
-        return pipeline_handle(live, executor).result(timeout)
+        if isinstance(run_id, RunHandle):  # started here: its live (typed) result
+            return run_id.result(timeout)
+        return pipeline_handle(run_id, executor).result(timeout)
 
 
 def _with_deps(n: PipelineNode, deps: tuple[str, ...]) -> PipelineNode:

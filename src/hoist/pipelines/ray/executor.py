@@ -44,7 +44,7 @@ from hoist.runs.runtime import Runtime, get_runtime
 __all__ = ["RayPipelineExecutor"]
 
 RunRef = str | RunHandle
-"""A run's id, or the handle (or :class:`~hoist.pipelines.pipeline.PipelineRunId`) of it."""
+"""A run's id, or its handle."""
 
 
 class RayPipelineExecutor(RayActorExecutor):
