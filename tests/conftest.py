@@ -155,7 +155,7 @@ def ray_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
 
     # Before anything imports ray: it reads these once, at import.
     os.environ.update(LOOPBACK_ENV)
-    cluster = LocalRayCluster(num_cpus=2, temp_dir=Path("/tmp") / "hoist-ray-tests")
+    cluster = LocalRayCluster(num_cpus=2)  # its own temp folder, removed when it stops
     try:
         cluster.start()
     except Exception as exc:

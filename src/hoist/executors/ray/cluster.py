@@ -93,12 +93,17 @@ class LocalRayCluster:
         return f"127.0.0.1:{self.gcs_port}"
 
     @property
+    def pid(self) -> int | None:
+        """The ``ray start`` process (leader of the head's process group) while started."""
+        return None if self._proc is None else self._proc.pid
+
+    @property
     def dashboard_url(self) -> str:
         """The dashboard (and Jobs API) URL."""
         return f"http://127.0.0.1:{self.dashboard_port}"
 
     def start(self, timeout: float = 90.0) -> LocalRayCluster:
-        """Start the head and wait until its Jobs API answers."""
+        """Start the head and wait until its Jobs API answers and ``ray start`` is done."""
         ray = shutil.which("ray", path=str(Path(sys.executable).parent)) or shutil.which("ray")
         if ray is None:
             raise HoistError("the 'ray' command is missing: pip install 'hoist[ray]'")
@@ -135,7 +140,10 @@ class LocalRayCluster:
         while True:
             try:
                 with urllib.request.urlopen(f"{self.dashboard_url}/api/version", timeout=1):
+                    pass
+                if self._started():
                     return self
+                raise OSError("still starting")
             except OSError:
                 if self._proc.poll() is not None:
                     output = Path(log.name).read_text()[-2000:]
@@ -146,7 +154,14 @@ class LocalRayCluster:
                     raise HoistError(f"ray head did not answer within {timeout:.0f}s") from None
                 time.sleep(0.3)
 
-    def stop(self, timeout: float = 60.0) -> None:
+    def _started(self) -> bool:
+        """``ray start`` records the head's address in its temp folder last of all."""
+        record = self.temp_dir and self.temp_dir / "ray_current_cluster"
+        with contextlib.suppress(OSError):
+            return record is not None and record.read_text().strip() == self.address
+        return False
+
+    def stop(self, timeout: float = 30.0) -> None:
         """End the head's process group (only what :meth:`start` started).
 
         If this process is connected to the head, it leaves first (its compiled graphs
@@ -160,7 +175,7 @@ class LocalRayCluster:
             log.close()
             Path(log.name).unlink(missing_ok=True)
         try:
-            if proc is not None and proc.poll() is None:
+            if proc is not None:
                 _end_group(proc, timeout)
         finally:
             own, self._own_temp_dir = self._own_temp_dir, None
@@ -176,14 +191,17 @@ class LocalRayCluster:
 
 
 def _end_group(proc: subprocess.Popen[str], timeout: float) -> None:
-    try:
-        os.killpg(proc.pid, signal.SIGTERM)
-        proc.wait(timeout=timeout)
-    except subprocess.TimeoutExpired:
+    """SIGTERM to ``ray start`` alone (it stops its raylet and GCS in order, in seconds;
+    the whole group at once takes half a minute), then SIGKILL to whatever is left of its
+    process group (the dashboard's subprocesses outlive it)."""
+    if proc.poll() is None:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(proc.pid, signal.SIGTERM)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            proc.wait(timeout=timeout)
+    with contextlib.suppress(ProcessLookupError):
         os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait(timeout=10)
-    except ProcessLookupError:
-        pass
+    proc.wait(timeout=10)
 
 
 def private_temp_dir() -> Path:

@@ -35,7 +35,12 @@ from hoist.errors import (
 from hoist.executors.base import Executor, PreparedRun
 from hoist.executors.handle import RunHandle
 from hoist.executors.job_status import JobStatus
-from hoist.executors.ray.connect import RayUnavailableError, ensure_ray, on_this_machine
+from hoist.executors.ray.connect import (
+    RayUnavailableError,
+    ensure_ray,
+    on_this_machine,
+    runtime_env_reason,
+)
 from hoist.executors.ray.job_support import OnTheWorker, run_fields, tail_job_logs
 from hoist.executors.ray.packaging import (
     DEFAULT_EXCLUDES,
@@ -323,11 +328,8 @@ class RayJobExecutor(Executor):
         if status == "STOPPED":
             store.end_run(run_id, RunStatus.CANCELLED, "RayJobStopped", "the Ray job was stopped")
         elif status == "FAILED" and "runtime_env" in message.lower():
-            store.end_run(run_id, RunStatus.FAILED, "RuntimeEnvSetupError", (
-                f"the job's runtime environment could not be set up: {message.strip()}. "
-                "Check the plugin's requirements (requirements.txt, config.yaml "
-                "'requirements') and that the workers can install them."
-            ))  # fmt: skip
+            reason = runtime_env_reason(message)
+            store.end_run(run_id, RunStatus.FAILED, "RuntimeEnvSetupError", reason)
         elif store.get_run(run_id).status is RunStatus.RUNNING:  # its process died
             why = message.strip() or "no message"
             reason = f"the Ray job's process ended ({status}) before the run did: {why}"

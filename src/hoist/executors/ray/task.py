@@ -29,7 +29,12 @@ from hoist.executors.base import Executor, PreparedRun
 from hoist.executors.handle import RunHandle
 from hoist.executors.ray.actor import action_payload
 from hoist.executors.ray.channel import ActorLine
-from hoist.executors.ray.connect import ensure_ray, on_this_machine
+from hoist.executors.ray.connect import (
+    ensure_ray,
+    map_ray_error,
+    on_disconnect,
+    on_this_machine,
+)
 from hoist.executors.ray.packaging import (
     PackageOptions,
     plugin_runtime_env_from_config,
@@ -105,6 +110,7 @@ class RayActorExecutor(Executor):
     def _connect(self) -> Any:
         if self._ray is None or not self._ray.is_initialized():
             self._ray = ensure_ray(self.cluster_address, num_cpus=self.ray_num_cpus)
+            on_disconnect(self._end_actors)  # graphs and actors go before the connection
         return self._ray
 
     def _actor(self, prepared: PreparedRun) -> tuple[Any, ActionSpec]:
@@ -232,17 +238,13 @@ class RayActorExecutor(Executor):
                 self._line(actor).call(ray, payload, before=lambda: self._not_cancelled(run))
             )
             outcome = Outcome("succeeded", result=value) if tag == "ok" else value
-        except (ray.exceptions.RayActorError, ray.exceptions.WorkerCrashedError,
-                ray.exceptions.NodeDiedError, ray.exceptions.ObjectLostError,
-                ray.exceptions.RuntimeEnvSetupError) as exc:  # fmt: skip
+        except Exception as exc:
+            error = map_ray_error(exc, run.id)
+            if error is None:
+                raise
             self._drop(actor)
-            if _runtime_env_failed(exc):
-                self._fail_setup(prepared, exc)
-            reason = f"the Ray worker running it died ({type(exc).__name__})"
-            self.sink.open_run(run)  # no-op if the worker recorded it
-            self.sink.flush()
-            self.runtime.store.mark_lost(run.id, reason)
-            raise RunLostError(run.id, reason) from None
+            self._record(run, error)
+            raise error from exc
         finally:
             self._release(actor)
             with self._lock:
@@ -262,19 +264,18 @@ class RayActorExecutor(Executor):
             )
             raise RunCancelledError(run.id)
 
-    def _fail_setup(self, prepared: PreparedRun, exc: BaseException) -> None:
-        """End the run ``failed``: Ray could not build the actor's runtime environment."""
-        reason = (
-            f"the actor's runtime environment could not be set up: {_first_line(exc)}. "
-            "Check the plugin's requirements (requirements.txt, config.yaml "
-            "'requirements') and that the workers can install them."
-        )
-        self.sink.open_run(prepared.run)
+    def _record(self, run: Any, error: HoistError) -> None:
+        """End a run whose worker Ray gave up on (``error`` from ``map_ray_error``):
+        ``lost``, ``failed`` (its runtime environment), ``cancelled``."""
+        self.sink.open_run(run)  # no-op if the worker recorded it
         self.sink.flush()
-        self.runtime.store.end_run(
-            prepared.run.id, RunStatus.FAILED, "RuntimeEnvSetupError", reason
-        )
-        raise ActionFailedError(prepared.run.id, "RuntimeEnvSetupError", reason) from None
+        store = self.runtime.store
+        if isinstance(error, RunLostError):
+            store.mark_lost(run.id, error.error_message)
+        elif isinstance(error, ActionFailedError):
+            store.end_run(run.id, RunStatus.FAILED, error.error_type, error.error_message)
+        else:
+            store.end_run(run.id, RunStatus.CANCELLED, "RunCancelled", "cancelled")
 
     def _execute(self, prepared: PreparedRun) -> Any:
         actor, spec = self._place(prepared)
@@ -326,21 +327,27 @@ class RayActorExecutor(Executor):
 
     def shutdown(self) -> None:
         """Flush and end this executor's actors."""
-        if not self._pools:
-            return
-        ray = self._connect()
+        self._end_actors()
+
+    def _end_actors(self) -> None:
+        """End this executor's compiled graphs and actors (run before this process leaves
+        its cluster; when it already has, they ended with the cluster: only forgotten)."""
         with self._lock:
             lines = list(self._lines.values())
+            actors = [a for pool in self._pools.values() for a in pool]
             self._lines.clear()
-        for line in lines:
-            line.close()
-        for actor in self.actors():
-            with contextlib.suppress(Exception):
-                ray.get(actor.shutdown.remote(), timeout=10)
-            ray.kill(actor)
-        with self._lock:
             self._pools.clear()
             self._busy.clear()
+        ray = self._ray
+        if ray is None or not ray.is_initialized():
+            return
+        for line in lines:
+            line.close()
+        for actor in actors:
+            with contextlib.suppress(Exception):
+                ray.get(actor.shutdown.remote(), timeout=10)
+            with contextlib.suppress(Exception):
+                ray.kill(actor)
 
 
 def outcome_result(prepared: PreparedRun, outcome: Outcome) -> Any:
@@ -362,19 +369,3 @@ def action_entrypoint(action_cls: Any) -> str:
     function = getattr(action_cls, "function", None)
     target = function if function is not None else action_cls
     return f"{target.__module__}:{target.__qualname__}"
-
-
-def _runtime_env_failed(exc: BaseException) -> bool:
-    """True when Ray could not build the worker's runtime environment (a requirement that
-    does not install), however Ray wraps it."""
-    name = type(exc).__name__
-    return name == "RuntimeEnvSetupError" or (
-        name in ("RayActorError", "ActorDiedError", "ActorUnschedulableError")
-        and "runtime env" in str(exc).lower().replace("_", " ")
-    )
-
-
-def _first_line(exc: BaseException) -> str:
-    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
-    wanted = [line for line in lines if "error" in line.lower() or "failed" in line.lower()]
-    return (wanted or lines or [type(exc).__name__])[-1][:500]
