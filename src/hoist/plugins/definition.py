@@ -6,6 +6,7 @@ came from) and :class:`DiscoveryResult` (the plugins a search found, and the bro
 from __future__ import annotations
 
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -71,11 +72,11 @@ class PluginDefinition:
         return str(self.root or self.module or self.config_path or self.code)
 
     @property
-    def loaded_files(self) -> list[tuple[str, tuple[int, int]]]:
+    def loaded_files(self) -> Sequence[tuple[str, tuple[int, int]]]:
         """``(path, (mtime_ns, size))`` of the module files its namespace imported so far
-        (empty for a plugin that is an importable module)."""
+        (empty for a plugin that is an importable module). Read it, do not change it."""
         importer = self._importer
-        return list(importer.loaded) if isinstance(importer, PluginNamespace) else []
+        return importer.loaded if isinstance(importer, PluginNamespace) else ()
 
     @property
     def namespace(self) -> PluginNamespace | None:

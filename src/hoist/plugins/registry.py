@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import os
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -236,10 +237,11 @@ def _fresh(entry: _Entry) -> bool:
     # The hot path of ``run_plugin``: a few stats, no directory walk. Edits change a
     # file's own stamp; new or removed files change the folder's.
     try:
-        for path, (mtime, size) in (*entry.stamps, *entry.definition.loaded_files):
-            st = os.stat(path)
-            if st.st_mtime_ns != mtime or st.st_size != size:
-                return False
+        for files in (entry.stamps, entry.definition.loaded_files):
+            for path, (mtime, size) in files:
+                st = os.stat(path)
+                if st.st_mtime_ns != mtime or st.st_size != size:
+                    return False
         if entry.folder is not None:
             path, (mtime, _) = entry.folder
             if os.stat(path).st_mtime_ns != mtime:
@@ -258,7 +260,19 @@ def plugin_registry(runtime: Runtime | None = None) -> PluginRegistry:
     :func:`~hoist.runs.runtime.get_runtime`). It ends with the runtime:
     :func:`~hoist.runs.runtime.reset_runtime` starts a fresh one."""
     if runtime is None:
+        runtime = _process_runtime()
+    return runtime.component(PluginRegistry)
+
+
+def _process_runtime() -> Runtime:
+    # Imported on first use (the run store's SQLAlchemy stays out of plugin imports),
+    # then kept: an import statement per call would be most of the hot path's cost.
+    global _get_runtime
+    if _get_runtime is None:
         from hoist.runs.runtime import get_runtime
 
-        runtime = get_runtime()
-    return runtime.component(PluginRegistry)
+        _get_runtime = get_runtime
+    return _get_runtime()
+
+
+_get_runtime: Callable[[], Runtime] | None = None
