@@ -146,13 +146,15 @@ def test_lookups_by_code_suggest_the_nearest(installed: Path) -> None:
     assert caught.value.suggestions == ["hello"]
 
 
-def test_hoist_plugins_list_names_the_distribution(installed: Path, hoist: Any) -> None:
+def test_the_cli_lists_it_with_its_distribution_and_runs_it(installed: Path, hoist: Any) -> None:
     result = hoist("plugins", "list", str(installed / "no-folder-plugins-here"), "--json")
     assert result.code == 0, result.err
     listed = {p["code"]: p for p in result.json()}
     assert listed["hello"]["distribution"] == {"name": "hoist-hello", "version": "0.3.1"}
     assert listed["hello"]["actions"] == ["greet"] and listed["shout"]["actions"] == ["shout"]
     assert "hoist_not_installed" in result.err  # broken ones reported, not hidden
+    ran = hoist("run", "hello", "greet", "-p", "name=Ada", "--json")
+    assert ran.code == 0 and "hello, Ada" in ran.out, ran.err
 
 
 def test_the_server_catalog_offers_installed_plugins(installed: Path, tmp_path: Path) -> None:
