@@ -64,7 +64,8 @@ def test_seed_tutorial_config_and_defaults(tmp_path: Path) -> None:
         "my_plugin.actions:ProcessAction",
         "task",
     )
-    assert (train.method, train.description, train.name) == ("task", "", None)
+    # method not set: the caller's mode (else local)
+    assert (train.method, train.description, train.name) == (None, "", None)
     where = (str(tmp_path / "config.yaml"), 15, "actions.train.input_type")
     assert train.location("input_type") == where
 
