@@ -13,14 +13,14 @@ from __future__ import annotations
 import threading
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, ClassVar, Protocol, runtime_checkable
+from typing import Any, ClassVar
 
 from pydantic import BaseModel
 
 from hoist.errors import UserInputError
 from hoist.executors.handle import RunHandle
+from hoist.executors.pipeline_contract import PipelineLike, PipelineOptions
 from hoist.plugins.action import BaseAction
 from hoist.plugins.context import RuntimeContext
 from hoist.plugins.decorators import as_action_class
@@ -35,35 +35,6 @@ __all__ = ["Executor", "PipelineLike", "PipelineOptions", "PreparedRun", "plugin
 
 CANCEL_POLL = 0.1
 """Seconds between checks of a node's context while its action runs on another worker."""
-
-
-@dataclass(frozen=True)
-class PipelineOptions:
-    """How a pipeline run starts (see :meth:`Executor.submit_pipeline`)."""
-
-    resume_from: str | None = None
-    allow_param_changes: bool = False
-    force: bool = False
-    parent: RuntimeContext | None = None
-    background: bool = True
-
-
-@runtime_checkable
-class PipelineLike(Protocol):
-    """What the executor contract needs of a pipeline (``ActionPipeline`` is one)."""
-
-    name: str
-    plugin: str | None
-
-    def describe(self) -> dict[str, Any]:
-        """The pipeline as JSON-compatible data (enough to rebuild it elsewhere)."""
-        ...
-
-    def run_on(
-        self, executor: Executor, params: Mapping[str, Any] | None, options: PipelineOptions
-    ) -> RunHandle:
-        """Record a pipeline run and drive it in this process on ``executor``."""
-        ...
 
 
 class PreparedRun:
