@@ -9,7 +9,6 @@ the Ray executors' snippets (tests/seeds/test_seed_ray.py) and the pipeline guid
 
 from __future__ import annotations
 
-import sys
 import textwrap
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,6 +17,7 @@ from typing import Any
 import pytest
 
 from hoist.runs.runtime import get_runtime
+from tests.seeds.importable import importable_package
 
 
 def run(snippet: str, namespace: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -313,19 +313,13 @@ result = run_plugin(
 @pytest.fixture
 def my_plugin(tmp_path: Path) -> Iterator[Path]:
     """``my_plugin`` importable as a module, declaring ``method: task`` for train."""
-    package = tmp_path / "my_plugin"
-    package.mkdir()
-    (package / "__init__.py").write_text("")
-    (package / "actions.py").write_text(textwrap.dedent(MY_PLUGIN_TRAIN))
-    (package / "config.yaml").write_text(
+    config = (
         "name: My Plugin\ncode: my_plugin\nversion: 0.1.0\ncategory: neural_net\nactions:\n"
         "  train:\n    entrypoint: my_plugin.actions:TrainAction\n    method: task\n"
     )
-    sys.path.insert(0, str(tmp_path))
-    yield package
-    sys.path.remove(str(tmp_path))
-    for name in [m for m in sys.modules if m == "my_plugin" or m.startswith("my_plugin.")]:
-        del sys.modules[name]
+    files = {"actions.py": MY_PLUGIN_TRAIN, "config.yaml": config}
+    with importable_package(tmp_path, "my_plugin", files) as package:
+        yield package
 
 
 def test_run_plugin_in_local_mode(my_plugin: Path) -> None:

@@ -18,22 +18,9 @@ from typing import Any
 import pytest
 
 from tests.conftest import need, write_files
+from tests.seeds.test_seed_plugin_system import MY_PLUGIN_TRAIN
 
-TRAIN_ACTION = """
-from pydantic import BaseModel
-from hoist import BaseAction
-
-
-class TrainParams(BaseModel):
-    epochs: int = 10
-
-
-class TrainAction(BaseAction[TrainParams]):
-    def execute(self) -> dict:
-        for epoch in range(self.params.epochs):
-            self.set_progress(epoch + 1, self.params.epochs)
-        return {'status': 'completed', 'epochs': self.params.epochs}
-"""
+TRAIN_ACTION = textwrap.dedent(MY_PLUGIN_TRAIN)  # the seed's TrainAction
 
 CONFIG = """\
 name: Trainer

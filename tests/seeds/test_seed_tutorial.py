@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import sys
 import textwrap
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+from tests.seeds.importable import importable_package
 
 PARAMS = '''
 from pydantic import BaseModel, Field
@@ -87,17 +88,9 @@ print(f"Result: {result}")
 
 @pytest.fixture
 def tutorial(tmp_path: Path) -> Iterator[Path]:
-    pkg = tmp_path / "my_plugin"
-    pkg.mkdir()
-    (pkg / "__init__.py").write_text("")
-    (pkg / "params.py").write_text(textwrap.dedent(PARAMS))
-    (pkg / "actions.py").write_text(textwrap.dedent(ACTIONS))
-    (pkg / "config.yaml").write_text(CONFIG)
-    sys.path.insert(0, str(tmp_path))
-    yield tmp_path
-    sys.path.remove(str(tmp_path))
-    for name in [m for m in sys.modules if m == "my_plugin" or m.startswith("my_plugin.")]:
-        del sys.modules[name]
+    files = {"params.py": PARAMS, "actions.py": ACTIONS, "config.yaml": CONFIG}
+    with importable_package(tmp_path, "my_plugin", files):
+        yield tmp_path
 
 
 def test_tutorial_runs_with_only_imports_changed(
