@@ -140,28 +140,30 @@ def bench_run_plugin(root: Path) -> tuple[str, str, str, str]:
     )
 
 
-def bench_events(home: Path) -> tuple[str, str, str, str]:
+def _raw_inserts(path: Path, rows: list[tuple[object, ...]]) -> float:
+    """Seconds to insert ``rows`` with raw sqlite3 (WAL, batches of 100): the baseline."""
+    raw = sqlite3.connect(path, isolation_level=None)
+    raw.execute("PRAGMA journal_mode=WAL")
+    raw.execute("PRAGMA synchronous=NORMAL")
+    raw.execute("CREATE TABLE e (run_id TEXT, seq INT, ts REAL, type TEXT, data TEXT)")
+    start = time.perf_counter()
+    for i in range(0, len(rows), 100):
+        raw.execute("BEGIN")
+        raw.executemany("INSERT INTO e VALUES (?,?,?,?,?)", rows[i : i + 100])
+        raw.execute("COMMIT")
+    elapsed = time.perf_counter() - start
+    raw.close()
+    return elapsed
+
+
+def _store_events(path: Path, n: int) -> float:
+    """Seconds for ``n`` ``ctx.set_metrics`` calls to be flushed into a SQLite store."""
     from hoist.plugins.context import RuntimeContext
     from hoist.runs.models import Run
     from hoist.runs.sinks.store import StoreSink
     from hoist.runs.store import RunStore
 
-    n = 200_000
-    raw_path = home / "raw.db"
-    raw = sqlite3.connect(raw_path, isolation_level=None)
-    raw.execute("PRAGMA journal_mode=WAL")
-    raw.execute("PRAGMA synchronous=NORMAL")
-    raw.execute("CREATE TABLE e (run_id TEXT, seq INT, ts REAL, type TEXT, data TEXT)")
-    rows = [("r", i, time.time(), "metrics", f'{{"values":{{"i":{i}}}}}') for i in range(n)]
-    start = time.perf_counter()
-    for i in range(0, n, 100):
-        raw.execute("BEGIN")
-        raw.executemany("INSERT INTO e VALUES (?,?,?,?,?)", rows[i : i + 100])
-        raw.execute("COMMIT")
-    raw_rate = n / (time.perf_counter() - start)
-    raw.close()
-
-    store = RunStore(f"sqlite:///{home / 'events.db'}")
+    store = RunStore(f"sqlite:///{path}")
     sink = StoreSink(store)
     sink.open_run(Run(id="r1"))
     ctx = RuntimeContext("r1", sink)
@@ -170,14 +172,27 @@ def bench_events(home: Path) -> tuple[str, str, str, str]:
     for i in range(n):
         ctx.set_metrics({"i": i})
     sink.flush(timeout=None)
-    rate = n / (time.perf_counter() - start)
+    elapsed = time.perf_counter() - start
     sink.close()
     assert store.count_events("r1") == n
+    store.close()
+    return elapsed
+
+
+def bench_events(home: Path) -> tuple[str, str, str, str]:
+    n = 200_000
+    rows = [("r", i, time.time(), "metrics", f'{{"values":{{"i":{i}}}}}') for i in range(n)]
+    # Best of 5 for each, taken in turns: a busy machine slows both alike.
+    raw = ours = float("inf")
+    for attempt in range(5):
+        raw = min(raw, _raw_inserts(home / f"raw{attempt}.db", rows))
+        ours = min(ours, _store_events(home / f"events{attempt}.db", n))
+    rate, raw_rate = n / ours, n / raw
     return (
-        "events via ctx.set_metrics -> SQLite store",
+        "events via ctx.set_metrics -> SQLite store (best of 5)",
         f"{rate:,.0f} events/s",
         f"raw sqlite3 (batches of 100) {raw_rate:,.0f} rows/s",
-        f"{rate / raw_rate:.2f}x; target >= 100,000/s",
+        f"{rate / raw_rate:.2f}x; target >= 0.33x and >= 100,000/s",
     )
 
 

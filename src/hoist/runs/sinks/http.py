@@ -25,13 +25,17 @@ from collections.abc import Sequence
 from typing import Any
 
 from hoist.errors import MissingExtraError
-from hoist.runs.models import EVENT_ADAPTER, RUN_ADAPTER, Run
-from hoist.runs.sinks.writer import BatchWriter, Item
+from hoist.runs.models import EVENT_ADAPTER, RUN_ADAPTER, EventBase, Run
+from hoist.runs.sinks.writer import BatchWriter
 
 __all__ = ["HttpSink"]
 
 _MAX_RUNS, _MAX_EVENTS = 1000, 10_000  # what the server accepts in one batch
 _SPLITTABLE = frozenset({400, 413, 422})  # refusals that may come from some items only
+
+
+class _RunJson(bytes):
+    """A run's JSON (an event's is plain ``bytes``)."""
 
 
 class _Body:
@@ -114,26 +118,24 @@ class HttpSink(BatchWriter):
         )
 
     # ------------------------------------------------------------------ backend
-    def _encode(self, items: list[Item]) -> tuple[_Body, int]:
+    def _encode_run(self, run: Run) -> bytes:
+        return _RunJson(RUN_ADAPTER.dump_json(run))
+
+    def _encode_event(self, event: EventBase) -> bytes:
+        return EVENT_ADAPTER.dump_json(event)
+
+    def _prepare(self, units: list[Any]) -> tuple[_Body, int]:
         body = _Body()
         size = taken = 0
-        for item in items:
-            try:
-                if isinstance(item, Run):
-                    if len(body.runs) == _MAX_RUNS:
-                        break
-                    data = RUN_ADAPTER.dump_json(item)
-                    parts = body.runs
-                else:
-                    data = EVENT_ADAPTER.dump_json(item)
-                    parts = body.events
-            except Exception as exc:  # it never will encode: drop it rather than block
-                self._drop(item, exc)
-                taken += 1
-                continue
+        for data in units:
             if taken and size + len(data) > self.batch_bytes:
                 break
-            parts.append(data)
+            if type(data) is _RunJson:
+                if len(body.runs) == _MAX_RUNS:
+                    break
+                body.runs.append(data)
+            else:
+                body.events.append(data)
             size += len(data) + 1
             taken += 1
         return body, taken

@@ -14,9 +14,10 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from hoist.runs.sinks.writer import BatchWriter, Item
+from hoist.runs.models import Run
+from hoist.runs.sinks.writer import BatchWriter
 from hoist.runs.store import RunStore
-from hoist.runs.store.rows import encode_batch
+from hoist.runs.store.rows import batch_rows, event_unit, run_row
 
 __all__ = ["StoreSink"]
 
@@ -69,8 +70,15 @@ class StoreSink(BatchWriter):
             max_tries=max_tries,
         )
 
-    def _encode(self, items: list[Item]) -> tuple[Any, int]:
-        return encode_batch(items, self._drop), len(items)
+    # An event becomes its ``events`` row on the action's thread (a plain function: no
+    # bound-method call on the hot path); a run, its ``runs`` row.
+    _encode_event = staticmethod(event_unit)
+
+    def _encode_run(self, run: Run) -> dict[str, Any]:
+        return run_row(run)
+
+    def _prepare(self, units: list[Any]) -> tuple[Any, int]:
+        return batch_rows(units), len(units)
 
     def _write(self, payload: Any, live: Sequence[str]) -> None:
         run_rows, event_rows, updates = payload

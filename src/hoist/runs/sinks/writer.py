@@ -1,26 +1,28 @@
 """The one batching writer behind every sink that writes somewhere slow (the run store,
 a Hoist server): :class:`BatchWriter`.
 
-``emit`` appends to a deque (no lock, no counter, no I/O). A writer thread wakes every
-``interval`` seconds, takes what is queued in batches of at most ``max_items``, has the
-backend encode each once and write it. :meth:`BatchWriter.flush` returns once all that
-was emitted before the call is written: that is the acknowledgement. While runs are live
-the thread also heartbeats them and reads their cancel flags; idle, it sleeps until the
-next item.
+``emit`` encodes the event once, into what the backend writes (a row, a JSON text: no
+I/O, no lock), and appends that to a deque. A writer thread wakes every ``interval``
+seconds and writes what is queued, in batches of at most ``max_items``.
+:meth:`BatchWriter.flush` returns once all that was emitted before the call is written:
+that is the acknowledgement. While runs are live the thread also heartbeats them and
+reads their cancel flags; idle, it sleeps until the next item.
 
-A failed write keeps its batch and tries it again, unchanged, after a growing pause:
+Why encode on ``emit``: the queue then holds plain rows instead of live event objects,
+which the garbage collector would otherwise walk again and again while a flood of events
+waits, and the writer thread spends its time in the database driver, which runs without
+the interpreter lock beside the action's thread.
 
-- an error that can pass (the backend's :meth:`~BatchWriter._is_transient`: a lost
-  connection, a locked database, a timeout, a 5xx) is retried until it passes, so a
-  hiccup loses nothing;
-- any other error (an integrity error, a 4xx refusal) is tried ``max_tries`` times; then
-  the batch is halved to find the items at fault (unless the backend says every item
-  would fail alike), and an item that still cannot be written is set aside in
-  :attr:`~BatchWriter.rejected`, logged once, and reported by the next ``flush`` as a
-  :class:`~hoist.errors.StoreError`. The items behind it are written meanwhile.
+A failed write keeps its batch and tries it again, unchanged, after a growing pause.
+An error that can pass (:meth:`~BatchWriter._is_transient`: a lost connection, a locked
+database, a timeout, a 5xx) is retried until it passes: a hiccup loses nothing. Any
+other (an integrity error, a 4xx) is tried ``max_tries`` times, then the batch is halved
+to find the units at fault, which are set aside (:attr:`~BatchWriter.rejected`), logged
+once and reported by the next ``flush``; see :mod:`hoist.runs.sinks.batches`.
 
 A backend subclasses :class:`BatchWriter` and implements its protected hooks
-(``_encode``, ``_write``, ``_heartbeat``, ``_cancel_requested``, ``_is_transient``).
+(``_encode_run``, ``_encode_event``, ``_prepare``, ``_write``, ``_heartbeat``,
+``_cancel_requested``, ``_is_transient``).
 """
 
 from __future__ import annotations
@@ -33,20 +35,17 @@ import weakref
 from abc import abstractmethod
 from collections import deque
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from hoist.errors import StoreError
 from hoist.runs.models import EventBase, Run, StatusEvent
 from hoist.runs.sinks.base import EventSink
+from hoist.runs.sinks.batches import Batch, Pending, Rejected
 
-__all__ = ["BatchWriter", "Item", "Rejected"]
+__all__ = ["BatchWriter", "Rejected"]
 
 _log = logging.getLogger("hoist.sinks")
 _live_writers: weakref.WeakSet[BatchWriter] = weakref.WeakSet()
-
-Item = Run | EventBase
-"""What a sink queues: a new run or an event."""
 
 
 @atexit.register
@@ -58,43 +57,12 @@ def _close_all_at_exit() -> None:
             _log.error("%s", exc)
 
 
-@dataclass(frozen=True)
-class Rejected:
-    """Runs and events a backend refused for good, set aside, and why."""
-
-    items: list[Item]
-    error: str
-
-
-class _Batch:
-    """Items taken off the queue as one write: encoded once, written (and retried) as is."""
-
-    __slots__ = ("count", "ended", "items", "opened", "payload", "tries")
-
-    def __init__(self, items: list[Item], payload: Any, count: int) -> None:
-        self.items = items
-        self.payload = payload
-        self.count = count  # queue items it accounts for (those dropped when encoded too)
-        self.tries = 0
-        opened: list[str] = []
-        ended: list[str] = []
-        for item in items:
-            cls = type(item)
-            if cls is StatusEvent:
-                if item.status.is_terminal:  # type: ignore[union-attr]
-                    ended.append(item.run_id)  # type: ignore[union-attr]
-            elif cls is Run:
-                opened.append(item.id)  # type: ignore[union-attr]
-        self.opened = opened
-        self.ended = ended
-
-
 class BatchWriter(EventSink):
     """A sink that batches runs and events on a writer thread (see the module docstring).
 
     Args:
-        interval: longest time (s) an item waits before it is written.
-        max_items: most items in one batch.
+        interval: longest time (s) an event waits before it is written.
+        max_items: most runs and events in one batch.
         heartbeat_interval: how often (s) the live runs are marked alive.
         cancel_poll_interval: how often (s) the live runs' cancel flags are read.
         max_backoff: longest pause (s) between two tries of a failed batch.
@@ -120,18 +88,14 @@ class BatchWriter(EventSink):
         self.heartbeat_interval = heartbeat_interval
         self.cancel_poll_interval = cancel_poll_interval
         self.max_backoff = max_backoff
-        self.max_tries = max_tries
         self.dropped = 0
-        """Items that could not be encoded (dropped, logged)."""
-        self.rejected: deque[Rejected] = deque(maxlen=100)
-        """The latest batches refused for good (set aside, logged, reported by flush)."""
+        """Runs and events that could not be encoded (dropped, logged)."""
         self.last_error: str | None = None
         """The latest write error, for messages."""
-        self._queue: deque[Item] = deque()
-        self._retry: deque[_Batch] = deque()  # taken off the queue, not written yet
-        # Items taken off the queue, and those written, dropped or set aside. No count
-        # of items emitted: emit stays an append. The writer takes items under _done,
-        # so taken + len(queue) read under it counts every item emitted before.
+        self._queue: deque[Any] = deque()  # encoded runs and events
+        self._pending = Pending(self.target, max_tries)  # taken off the queue, not written
+        # Units taken off the queue, and those written or set aside (none counted on
+        # emit: units are taken under _done, so taken + len(queue) counts them all).
         self._taken = 0
         self._done_count = 0
         self._done = threading.Condition()
@@ -140,14 +104,11 @@ class BatchWriter(EventSink):
         self._stop = threading.Event()  # close() gave up on what is left
         self._idle = False
         self._closed = False
-        self._unreported: list[Rejected] = []
-        self._dropping: list[Item] = []
         self._failing = False  # a failure was logged; the next success says so
-        self._live: set[str] = set()
+        self._live: set[str] = set()  # runs opened here and not ended
         self._cancelled: frozenset[str] = frozenset()
-        now = time.monotonic()
-        self._next_heartbeat = now + heartbeat_interval
-        self._next_cancel_poll = now
+        self._next_heartbeat = time.monotonic() + heartbeat_interval
+        self._next_cancel_poll = 0.0  # as soon as a run is live
         self._thread = threading.Thread(
             target=self._run, name=f"hoist-{type(self).__name__}", daemon=True
         )
@@ -156,17 +117,22 @@ class BatchWriter(EventSink):
 
     # ------------------------------------------------------------------ backend hooks
     @abstractmethod
-    def _encode(self, items: list[Item]) -> tuple[Any, int]:
-        """Encode the leading items that fit in one write.
+    def _encode_run(self, run: Run) -> Any:
+        """What to queue for a new run (called by ``open_run``; may raise)."""
 
-        Returns the payload for :meth:`_write` and how many of ``items`` it accounts
-        for (the rest go back to the queue). An item that cannot be encoded is passed
-        to :meth:`_drop` and skipped (it still counts).
-        """
+    @abstractmethod
+    def _encode_event(self, event: EventBase) -> Any:
+        """What to queue for an event (called by ``emit``, on the action's hot path:
+        keep it lean; may raise)."""
+
+    @abstractmethod
+    def _prepare(self, units: list[Any]) -> tuple[Any, int]:
+        """The payload of one write, made of the leading queued units that fit in it,
+        and how many those are (the rest go back to the queue)."""
 
     @abstractmethod
     def _write(self, payload: Any, live: Sequence[str]) -> frozenset[str] | None:
-        """Write one batch; ``live`` are the runs still executing here after it.
+        """Write one batch; ``live`` are the runs still executing here.
 
         Returns the live runs whose cancellation was asked when the write learned it
         (it then also heartbeated them), else ``None``.
@@ -194,12 +160,25 @@ class BatchWriter(EventSink):
 
     # ------------------------------------------------------------------ the sink
     def open_run(self, run: Run) -> None:
-        self._queue.append(run)
+        try:
+            unit = self._encode_run(run)
+        except Exception as exc:  # it never will encode: drop it rather than block
+            self._drop(run, exc)
+            return
+        self._queue.append(unit)
+        self._live.add(run.id)
         if self._idle:
             self._wake.set()
 
     def emit(self, event: EventBase) -> None:
-        self._queue.append(event)
+        try:
+            unit = self._encode_event(event)
+        except Exception as exc:  # it never will encode: drop it rather than block
+            self._drop(event, exc)
+            return
+        self._queue.append(unit)
+        if type(event) is StatusEvent and event.status.is_terminal:
+            self._live.discard(event.run_id)  # no more heartbeats or cancel polls
         if self._idle:
             self._wake.set()
 
@@ -207,6 +186,11 @@ class BatchWriter(EventSink):
         # The writer thread refreshes the set of cancelled live runs in bulk, so this
         # stays a set lookup on the action's thread.
         return run_id in self._cancelled
+
+    @property
+    def rejected(self) -> deque[Rejected]:
+        """The latest batches refused for good (set aside, logged, reported by flush)."""
+        return self._pending.rejected
 
     @property
     def idle(self) -> bool:
@@ -225,7 +209,7 @@ class BatchWriter(EventSink):
             target = self._taken + len(self._queue)
         if self._done_count < target:
             self._wait_written(target, timeout)
-        self._report_rejected()
+        self._pending.report()
 
     def close(self, timeout: float = 30.0) -> None:
         """Flush (waiting up to ``timeout`` seconds), then stop the writer thread.
@@ -275,16 +259,6 @@ class BatchWriter(EventSink):
                     )
                 self._done.wait(0.5 if remaining is None else min(remaining, 0.5))
 
-    def _report_rejected(self) -> None:
-        if not self._unreported:
-            return
-        refused, self._unreported = self._unreported, []
-        count = sum(len(r.items) for r in refused)
-        raise StoreError(
-            f"{self.target} refused {count} runs/events for good (set aside in "
-            f".rejected): {refused[-1].error}"
-        )
-
     # ------------------------------------------------------------------ writer thread
     def _run(self) -> None:
         backoff = self.interval
@@ -293,7 +267,7 @@ class BatchWriter(EventSink):
             # spends no CPU here. _idle is set before the queue is checked: an item
             # appended meanwhile is either seen here or sees _idle and wakes the writer.
             self._idle = True
-            if self._queue or self._retry or self._live or self._closed:
+            if self._queue or self._pending or self._live or self._closed:
                 self._idle = False
             self._wake.wait(None if self._idle else self.interval)
             if self._idle:  # the first item after a quiet spell: gather a batch first
@@ -304,8 +278,13 @@ class BatchWriter(EventSink):
             closing = self._closed
             while not self._stop.is_set():
                 with self._write_lock:
-                    self._poll()
-                    wrote = self._write_next()
+                    try:
+                        self._poll()
+                        wrote = self._write_next()
+                    except Exception as exc:  # a bug: keep the thread, and the units
+                        self.last_error = f"{type(exc).__name__}: {exc}"
+                        _log.exception("%s: the writer failed", self.target)
+                        wrote = None
                 if wrote is None:  # failed: keep the batch, try again after a pause
                     self._stop.wait(backoff)
                     backoff = min(backoff * 2, self.max_backoff)
@@ -313,7 +292,7 @@ class BatchWriter(EventSink):
                 backoff = self.interval
                 if not wrote:
                     break
-            if closing and not self._queue and not self._retry:
+            if closing and not self._queue and not self._pending:
                 return
 
     def _write_next(self) -> bool | None:
@@ -322,89 +301,62 @@ class BatchWriter(EventSink):
         Returns True if a batch was written (or set aside), False if there was nothing
         to write, None if the write failed (the batch is kept).
         """
-        retry = self._retry
-        batch = retry[0] if retry else self._take()
+        batch = self._pending.first() or self._take()
         if batch is None:
             return False
-        live = sorted(self._live.union(batch.opened).difference(batch.ended))
         try:
-            cancelled = self._write(batch.payload, live)
+            cancelled = self._write(batch.payload, sorted(self._live))
         except Exception as exc:
             return self._failed(batch, exc)
-        if retry and retry[0] is batch:
-            retry.popleft()
+        self._pending.written(batch)
         if self._failing:
             self._failing = False
             _log.info("%s accepts writes again", self.target)
-        self._live.update(batch.opened)
-        self._live.difference_update(batch.ended)
         if cancelled is not None:
             self._learned(cancelled)
         self._finished(batch.count)
         return True
 
-    def _take(self) -> _Batch | None:
+    def _take(self) -> Batch | None:
         queue = self._queue
         if not queue:
             return None
         popleft = queue.popleft
         with self._done:
-            items = [popleft() for _ in range(min(len(queue), self.max_items))]
-            self._taken += len(items)
-        batch, taken = self._batch(items)
-        if taken < len(items):
+            units = [popleft() for _ in range(min(len(queue), self.max_items))]
+            self._taken += len(units)
+        try:
+            batch = self._batch(units)
+        except BaseException:
             with self._done:
-                queue.extendleft(reversed(items[taken:]))
-                self._taken -= len(items) - taken
+                queue.extendleft(reversed(units))
+                self._taken -= len(units)
+            raise
+        if batch.count < len(units):
+            with self._done:
+                queue.extendleft(reversed(units[batch.count :]))
+                self._taken -= len(units) - batch.count
         return batch
 
-    def _batch(self, items: list[Item]) -> tuple[_Batch, int]:
-        payload, taken = self._encode(items)
-        held = items[:taken] if taken < len(items) else items
-        if self._dropping:
-            dropped = {id(item) for item in self._dropping}
-            self._dropping = []
-            held = [item for item in held if id(item) not in dropped]
-        return _Batch(held, payload, taken), taken
+    def _batch(self, units: list[Any]) -> Batch:
+        """One write of the leading units that fit in it (``count`` says how many)."""
+        payload, taken = self._prepare(units)
+        return Batch(units[:taken] if taken < len(units) else units, payload)
 
-    def _drop(self, item: Item, exc: Exception) -> None:
-        """Skip an item that cannot be encoded (it never will be): called by _encode."""
+    def _drop(self, item: Run | EventBase, exc: Exception) -> None:
         self.dropped += 1
-        self._dropping.append(item)
         _log.error("dropped %r: cannot encode it: %s", item, exc)
 
-    def _failed(self, batch: _Batch, exc: Exception) -> bool | None:
-        self.last_error = f"{type(exc).__name__}: {exc}"
-        retry = self._retry
-        if not retry or retry[0] is not batch:
-            retry.appendleft(batch)
+    def _failed(self, batch: Batch, exc: Exception) -> bool | None:
         if self._is_transient(exc):
-            if not self._failing:
-                self._failing = True
-                _log.warning("%s failed a write, will retry: %s", self.target, self.last_error)
+            self._pending.kept(batch)
+            self._outage("write", exc)
             return None
-        batch.tries += 1
-        if batch.tries < self.max_tries:
-            _log.warning("%s refused a batch (try %d of %d): %s", self.target, batch.tries,
-                         self.max_tries, self.last_error)  # fmt: skip
+        self.last_error = f"{type(exc).__name__}: {exc}"
+        done = self._pending.refused(batch, self.last_error, self._can_split(exc), self._batch)
+        if done is None:
             return None
-        retry.popleft()
-        if len(batch.items) > 1 and self._can_split(exc):
-            # Halve it to find the items at fault: each half gets one more try.
-            half = len(batch.items) // 2
-            second, _ = self._batch(batch.items[half:])
-            first, _ = self._batch(batch.items[:half])
-            first.count += batch.count - len(batch.items)  # those dropped when encoded
-            first.tries = second.tries = self.max_tries - 1
-            retry.appendleft(second)
-            retry.appendleft(first)
-            return True
-        rejected = Rejected(list(batch.items), self.last_error)
-        self.rejected.append(rejected)
-        self._unreported.append(rejected)
-        _log.error("%s refused %d runs/events for good; set aside: %s", self.target,
-                   len(batch.items), self.last_error)  # fmt: skip
-        self._finished(batch.count)
+        self._finished(done)
         return True
 
     def _finished(self, count: int) -> None:
@@ -429,7 +381,7 @@ class BatchWriter(EventSink):
             try:
                 cancelled = self._heartbeat(sorted(self._live))
             except Exception as exc:  # a failed heartbeat must not stop the writer
-                self._poll_failed("record heartbeats", exc)
+                self._outage("record heartbeats", exc)
             else:
                 if cancelled is not None:
                     self._learned(cancelled)
@@ -438,10 +390,11 @@ class BatchWriter(EventSink):
             try:
                 self._cancelled = self._cancel_requested(sorted(self._live))
             except Exception as exc:  # a failed poll must not stop the writer
-                self._poll_failed("read cancellation flags", exc)
+                self._outage("read cancellation flags", exc)
 
-    def _poll_failed(self, what: str, exc: Exception) -> None:
+    def _outage(self, what: str, exc: Exception) -> None:
+        """A failure that can pass: logged once per outage, not once per try."""
         self.last_error = f"{type(exc).__name__}: {exc}"
-        if not self._failing:  # once per outage, not once per poll
+        if not self._failing:
             self._failing = True
-            _log.warning("%s: could not %s: %s", self.target, what, self.last_error)
+            _log.warning("%s: could not %s, will retry: %s", self.target, what, self.last_error)

@@ -29,11 +29,13 @@ from hoist.runs.reader import run_updates
 
 __all__ = [
     "EVENT_COLUMNS",
+    "Folding",
+    "batch_rows",
     "dumps",
-    "encode_batch",
     "encode_event",
     "encode_run",
     "event_row",
+    "event_unit",
     "grouped_updates",
     "row_to_event",
     "row_to_run",
@@ -96,36 +98,57 @@ def encode_event(event: EventBase) -> tuple[tuple[Any, ...], dict[str, Any] | No
     return event_row(event), None if changed is None else _encode(changed)
 
 
-def encode_batch(
-    items: Sequence[Run | EventBase], drop: Callable[[Run | EventBase, Exception], None]
-) -> tuple[list[dict[str, Any]], list[tuple[Any, ...]], dict[str, dict[str, Any]]]:
-    """The rows a batch of new runs and events writes: ``runs`` rows, ``events`` rows,
-    and the run columns the events change (latest value winning), for
-    :meth:`~hoist.runs.store.RunStore.write_rows`. An item that cannot be encoded is
-    passed to ``drop`` and left out.
+class Folding:
+    """An event's ``events`` row, and the run columns the event changes."""
+
+    __slots__ = ("changes", "row")
+
+    def __init__(self, row: tuple[Any, ...], changes: dict[str, Any]) -> None:
+        self.row = row
+        self.changes = changes
+
+    def __repr__(self) -> str:
+        return f"Folding({self.row!r}, {self.changes!r})"
+
+
+def event_unit(event: EventBase) -> tuple[Any, ...] | Folding:
+    """What a sink queues for ``event``: its ``events`` row, as a :class:`Folding` when
+    the event changes its run's row (status, result, error).
+
+    Raises:
+        pydantic_core.PydanticSerializationError: a value cannot be made JSON.
     """
+    cls = type(event)
+    data = (_DATA.get(cls) or _data_json(cls))(
+        event, exclude=_BASE_FIELDS, warnings=False, fallback=str
+    )
+    row = (event.run_id, event.seq, event.ts, event.type, data.decode())
+    if cls in _FOLDED:
+        changed = run_updates(event)
+        if changed is not None:
+            return Folding(row, _encode(changed))
+    return row
+
+
+def batch_rows(
+    units: Sequence[tuple[Any, ...] | Folding | dict[str, Any]],
+) -> tuple[list[dict[str, Any]], list[tuple[Any, ...]], dict[str, dict[str, Any]]]:
+    """What a batch of queued units writes (:func:`event_unit` s, and :func:`run_row` s
+    of new runs): ``runs`` rows, ``events`` rows, and the run columns the events change
+    (latest value winning), for :meth:`~hoist.runs.store.RunStore.write_rows`."""
     run_rows: list[dict[str, Any]] = []
     event_rows: list[tuple[Any, ...]] = []
     updates: dict[str, dict[str, Any]] = {}
-    append, serializers, folded, base = event_rows.append, _DATA, _FOLDED, _BASE_FIELDS
-    for item in items:
-        cls = type(item)
-        serialize = serializers.get(cls)
-        try:
-            if serialize is None:
-                if isinstance(item, Run):
-                    run_rows.append(run_row(item))
-                    continue
-                serialize = _data_json(cls)  # an event class met for the first time
-            e: Any = item  # inlined event_row: this loop runs once per event
-            data = serialize(e, exclude=base, warnings=False, fallback=str)
-            append((e.run_id, e.seq, e.ts, e.type, data.decode()))
-            if cls in folded:
-                changed = run_updates(e)
-                if changed is not None:
-                    updates.setdefault(e.run_id, {}).update(_encode(changed))
-        except Exception as exc:  # it never will encode: leave it out, loudly
-            drop(item, exc)
+    append = event_rows.append
+    for unit in units:
+        kind = type(unit)
+        if kind is tuple:
+            append(unit)  # type: ignore[arg-type]
+        elif kind is Folding:
+            append(unit.row)  # type: ignore[union-attr]
+            updates.setdefault(unit.row[0], {}).update(unit.changes)  # type: ignore[union-attr]
+        else:
+            run_rows.append(unit)  # type: ignore[arg-type]
     return run_rows, event_rows, updates
 
 
