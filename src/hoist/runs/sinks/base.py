@@ -1,6 +1,10 @@
 """The sink contract. A context calls :meth:`EventSink.open_run` once per run, then
 :meth:`EventSink.emit` for each event in ``seq`` order; ``emit`` is on the action's hot
-path and must only hand the event over, never block on I/O."""
+path and must stay cheap: hand the event over (encoded at most), never block on I/O.
+
+Every sink passes the same contract tests (``tests/contracts/test_sink_contract.py``);
+the ones that write somewhere slow share one batching writer
+(:class:`~hoist.runs.sinks.writer.BatchWriter`)."""
 
 from __future__ import annotations
 
