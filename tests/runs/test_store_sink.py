@@ -86,6 +86,23 @@ def test_rows_the_database_refuses_are_set_aside_and_the_rest_lands(
     sink.close()
 
 
+def test_a_missing_table_sets_the_batch_aside_whole_not_forever(tmp_path: Path) -> None:
+    db = tmp_path / "s.db"
+    store = RunStore(f"sqlite:///{db}")
+    sink = StoreSink(store, interval=5.0, max_tries=2)  # only flush() writes, in one batch
+    with sqlite3.connect(db) as conn:
+        conn.execute("DROP TABLE events")  # every row would be refused alike
+    run = Run(id=new_run_id())
+    sink.open_run(run)
+    for event in _metrics(run.id, range(1, 21)):
+        sink.emit(event)
+    with pytest.raises(StoreError, match="no such table"):
+        sink.flush(timeout=10)
+    [rejected] = sink.rejected  # tried max_tries times, never halved row by row
+    assert len(rejected.items) == 21
+    sink.close()
+
+
 def test_acknowledged_events_survive_a_killed_process(tmp_path: Path) -> None:
     db = tmp_path / "s.db"
     script = textwrap.dedent(

@@ -25,7 +25,6 @@ _log = logging.getLogger("hoist.store")
 
 _TRANSIENT = (
     sa.exc.OperationalError,  # locked / busy database, lost connection, serialization
-    sa.exc.InterfaceError,
     sa.exc.DisconnectionError,
     sa.exc.TimeoutError,  # no pooled connection free in time
     OSError,
@@ -103,3 +102,8 @@ class StoreSink(BatchWriter):
         if isinstance(exc, sa.exc.OperationalError) and "no such " in str(exc.orig):
             return False  # SQLite's "no such table/column": the schema is wrong
         return isinstance(exc, _TRANSIENT)
+
+    def _can_split(self, exc: Exception) -> bool:
+        # A missing table or bad SQL (ProgrammingError, SQLite's "no such ...") refuses
+        # every row alike; an integrity or data error names some rows only.
+        return not isinstance(exc, sa.exc.ProgrammingError | sa.exc.OperationalError)
