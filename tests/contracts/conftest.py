@@ -15,12 +15,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.conftest import write_files
-from tests.ray.conftest import PLUGIN_ACTIONS, PLUGIN_CONFIG, PLUGIN_FUNCTIONS
-from tests.waiting import wait_until
 
 from hoist.executors.base import Executor
 from hoist.runs.runtime import Runtime
+from tests.conftest import write_files
+from tests.ray.conftest import PLUGIN_ACTIONS, PLUGIN_CONFIG, PLUGIN_FUNCTIONS
+from tests.waiting import wait_until
 
 CONTRACT_CONFIG = (
     PLUGIN_CONFIG

@@ -7,8 +7,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.contracts.conftest import Place, kill_worker_of
-from tests.waiting import wait_until
 
 from hoist.errors import (
     ActionFailedError,
@@ -19,6 +17,8 @@ from hoist.errors import (
 )
 from hoist.runs.models import Run, RunStatus
 from hoist.runs.runtime import Runtime
+from tests.contracts.conftest import Place, kill_worker_of
+from tests.waiting import wait_until
 
 
 def _total(place: Place, result: Any) -> int:
