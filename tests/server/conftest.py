@@ -16,6 +16,7 @@ import pytest
 from hoist.client import HoistClient
 from hoist.server import create_app
 from hoist.server.accounts import Role
+from hoist.server.app import uvicorn_options
 from hoist.server.state import ServerState
 from hoist.settings import Settings
 from tests.conftest import EXAMPLES
@@ -93,8 +94,8 @@ def serve(
     if prepare is not None:
         prepare(app)
     config = uvicorn.Config(
-        app, lifespan="on", ws="none", loop="asyncio", http="h11", log_config=None,
-        log_level="warning", timeout_graceful_shutdown=1,
+        app, lifespan="on", ws="none", loop="asyncio", log_config=None,
+        log_level="warning", timeout_graceful_shutdown=1, **uvicorn_options(),
     )  # fmt: skip
     server = uvicorn.Server(config)
     sock = _free_socket(port)

@@ -114,7 +114,6 @@ def test_openapi_is_served_to_authenticated_callers(server: LiveServer) -> None:
     )
     assert "202" in launch["responses"] and "422" in launch["responses"]
     assert "HTTPBearer" in spec["components"]["securitySchemes"]
-    assert http.get(f"{API}/docs").status_code == 200
 
 
 def test_settings_from_env() -> None:

@@ -51,6 +51,7 @@ def serve_cmd(
     import uvicorn
 
     from hoist.server import create_app
+    from hoist.server.app import uvicorn_options
 
     changes: dict[str, Any] = {}
     if host:
@@ -73,4 +74,5 @@ def serve_cmd(
         log_level=log_level,
         ws="none",
         timeout_graceful_shutdown=5,
+        **uvicorn_options(),  # bounded request headers
     )

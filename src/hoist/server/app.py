@@ -6,6 +6,7 @@ from __future__ import annotations
 import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 import anyio.to_thread
 from fastapi import FastAPI
@@ -14,6 +15,7 @@ from hoist._version import __version__
 from hoist.runs.runtime import Runtime
 from hoist.server.accounts.bootstrap import ADMIN_USERNAME
 from hoist.server.api import API_PREFIX, auth, ingest, plugins, runs, system, tokens, users
+from hoist.server.auth import RECHECK_INTERVAL
 from hoist.server.errors import install_error_handlers
 from hoist.server.metrics import MetricsMiddleware
 from hoist.server.middleware import BodyLimitMiddleware, SecurityHeadersMiddleware
@@ -21,7 +23,21 @@ from hoist.server.panel import install_panel
 from hoist.server.state import ServerState
 from hoist.settings import Settings
 
-__all__ = ["API_PREFIX", "create_app"]
+__all__ = ["API_PREFIX", "MAX_HEADER_BYTES", "create_app", "uvicorn_options"]
+
+MAX_HEADER_BYTES = 32 * 1024
+"""The most a request line and its headers may take; beyond it the connection gets a 400
+and is closed before more is read (so headers can never fill the server's memory)."""
+
+
+def uvicorn_options() -> dict[str, Any]:
+    """The uvicorn options every server of the app runs with (``hoist serve``, the tests').
+
+    The h11 parser, because it bounds what it buffers before a request is complete at
+    :data:`MAX_HEADER_BYTES` (httptools, uvicorn's default when installed, buffers
+    headers of any size).
+    """
+    return {"http": "h11", "h11_max_incomplete_event_size": MAX_HEADER_BYTES}
 
 
 def create_app(
@@ -30,6 +46,7 @@ def create_app(
     *,
     keepalive: float = 15.0,
     poll_interval: float = 0.02,
+    recheck_interval: float = RECHECK_INTERVAL,
 ) -> FastAPI:
     """Build the Hoist server app.
 
@@ -39,12 +56,21 @@ def create_app(
             with the app.
         keepalive: seconds between SSE keep-alive comments.
         poll_interval: seconds between the event hub's store reads while streams are open.
+        recheck_interval: seconds between re-checks of an open stream's credential (a
+            stream ends this long at most after its token is revoked or its user
+            deactivated).
 
     Returns:
         A FastAPI app; the first admin account is created at start-up when there are no
         accounts (its generated password printed once to stderr).
     """
-    state = ServerState(settings, runtime, keepalive=keepalive, poll_interval=poll_interval)
+    state = ServerState(
+        settings,
+        runtime,
+        keepalive=keepalive,
+        poll_interval=poll_interval,
+        recheck_interval=recheck_interval,
+    )
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -85,7 +111,7 @@ def create_app(
             allow_methods=["GET", "POST", "PATCH", "DELETE"],
             allow_headers=["Authorization", "Content-Type", "X-CSRF-Token", "Last-Event-ID"],
         )
-    app.add_middleware(SecurityHeadersMiddleware)
+    app.add_middleware(SecurityHeadersMiddleware, hsts=settings.secure_cookies)
     app.add_middleware(MetricsMiddleware, metrics=state.metrics)
     return app
 

@@ -19,6 +19,7 @@ import anyio.to_thread
 from fastapi import Depends, Request, Response, Security
 from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBearer
 
+from hoist.errors import NotFoundError
 from hoist.server.accounts import CredentialStore, Role, Session, User, UserStore
 from hoist.server.accounts.passwords import sha256_hex
 from hoist.server.errors import ApiError
@@ -26,8 +27,10 @@ from hoist.server.errors import ApiError
 __all__ = [
     "CSRF_FIELD",
     "CSRF_HEADER",
+    "RECHECK_INTERVAL",
     "SESSION_COOKIE",
     "Authenticator",
+    "CredentialCheck",
     "Principal",
     "csrf_token",
     "current_principal",
@@ -42,6 +45,10 @@ TOKEN_CACHE_TTL = 1.0
 """Seconds a verified API token is trusted without reading the store again. A token
 revoked (or a user deactivated) through this process is refused at once; through
 another process sharing the store, within this many seconds."""
+RECHECK_INTERVAL = 5.0
+"""Seconds between re-checks of the credential a long request (an SSE stream) came with:
+a stream ends within this long after its token is revoked, its session ends or its
+user is deactivated or deleted."""
 _FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 
 _bearer = HTTPBearer(auto_error=False, description="An API token (`hoist tokens create`).")
@@ -75,8 +82,9 @@ class Authenticator:
         credentials: tokens and sessions.
         secret_key: signs session cookies (itsdangerous).
         secure_cookies: mark the cookie ``Secure`` (HTTPS only).
-        clock: seconds on a monotonic clock, for the remembered-token TTL (tests
-            advance a fake one instead of sleeping).
+        clock: seconds on a monotonic clock, for the remembered-token TTL and the
+            credential re-checks of streams (tests advance a fake one instead of sleeping).
+        recheck_interval: seconds between re-checks of a stream's credential.
     """
 
     def __init__(
@@ -87,6 +95,7 @@ class Authenticator:
         *,
         secure_cookies: bool = False,
         clock: Callable[[], float] = time.monotonic,
+        recheck_interval: float = RECHECK_INTERVAL,
     ) -> None:
         from itsdangerous import URLSafeTimedSerializer
 
@@ -94,6 +103,9 @@ class Authenticator:
         self.credentials = credentials
         self.secure_cookies = secure_cookies
         self.clock = clock
+        if recheck_interval <= 0:
+            raise ValueError(f"recheck_interval must be positive, not {recheck_interval}")
+        self.recheck_interval = recheck_interval
         self._signer = URLSafeTimedSerializer(secret_key, salt="hoist-session")
         self._recent: dict[str, tuple[float, Principal]] = {}
 
@@ -132,6 +144,27 @@ class Authenticator:
         return Principal(session.user, "session", session_id=session_id,
                          csrf_token=session.csrf_token)  # fmt: skip
 
+    def still_valid(self, principal: Principal) -> bool:
+        """Whether the credential ``principal`` authenticated with still holds, read
+        from the store (never from the remembered tokens): its session is live, or its
+        token is neither revoked nor expired, and its user exists and is active."""
+        if principal.session_id is not None:
+            return self.credentials.session(principal.session_id) is not None
+        if principal.token_id is None:
+            return False
+        try:
+            token = self.credentials.get_token(principal.token_id)
+            user = self.users.get(token.user_id)
+        except NotFoundError:  # deleted, with its user
+            return False
+        expired = token.expires_at is not None and token.expires_at <= self.credentials.clock()
+        return user.active and token.revoked_at is None and not expired
+
+    def watch(self, principal: Principal) -> CredentialCheck:
+        """A re-check of ``principal``'s credential every :attr:`recheck_interval`
+        seconds, for a request that outlives its authentication (a stream)."""
+        return CredentialCheck(self, principal, self.recheck_interval)
+
     def _unsign(self, cookie: str) -> str | None:
         from itsdangerous import BadSignature
 
@@ -166,6 +199,31 @@ class Authenticator:
         response.delete_cookie(
             SESSION_COOKIE, path="/", httponly=True, samesite="lax", secure=self.secure_cookies
         )
+
+
+class CredentialCheck:
+    """Re-checks a long request's credential at most once per ``interval`` seconds.
+
+    A stream calls :meth:`holds` each time it wakes and ends when it answers ``False``;
+    :meth:`due_in` tells it how long it may sleep before the next check is due.
+    """
+
+    def __init__(self, auth: Authenticator, principal: Principal, interval: float) -> None:
+        self.auth = auth
+        self.principal = principal
+        self.interval = interval
+        self._next = auth.clock() + interval
+
+    def due_in(self) -> float:
+        """Seconds until the next check is due (0 when it is)."""
+        return max(0.0, self._next - self.auth.clock())
+
+    async def holds(self) -> bool:
+        """``True`` while the credential holds (read from the store once a check is due)."""
+        if self.auth.clock() < self._next:
+            return True
+        self._next = self.auth.clock() + self.interval
+        return await anyio.to_thread.run_sync(self.auth.still_valid, self.principal)
 
 
 def _authenticator(request: Request) -> Authenticator:

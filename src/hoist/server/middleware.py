@@ -1,4 +1,5 @@
-"""ASGI middleware: a request-body size limit, and security headers."""
+"""ASGI middleware: a request-body size limit, and security headers (HSTS when the
+server runs behind HTTPS)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,10 @@ import json
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-__all__ = ["BodyLimitMiddleware", "SecurityHeadersMiddleware"]
+__all__ = ["HSTS_MAX_AGE", "BodyLimitMiddleware", "SecurityHeadersMiddleware"]
+
+HSTS_MAX_AGE = 365 * 24 * 3600
+"""Seconds browsers keep to HTTPS once they saw ``Strict-Transport-Security`` (a year)."""
 
 
 class BodyLimitMiddleware:
@@ -67,7 +71,15 @@ async def _reply(send: Send, status: int, detail: str) -> None:
 
 
 class SecurityHeadersMiddleware:
-    """Adds ``X-Content-Type-Options``, ``X-Frame-Options`` and ``Referrer-Policy``."""
+    """Adds ``X-Content-Type-Options``, ``X-Frame-Options`` and ``Referrer-Policy`` to
+    every response, and ``Strict-Transport-Security`` when ``hsts`` is on (the server
+    runs behind HTTPS: its session cookies are ``Secure``).
+
+    Args:
+        app: the wrapped app.
+        hsts: send ``Strict-Transport-Security`` (browsers then refuse plain HTTP to
+            this host for :data:`HSTS_MAX_AGE` seconds).
+    """
 
     _HEADERS = [
         (b"x-content-type-options", b"nosniff"),
@@ -75,8 +87,11 @@ class SecurityHeadersMiddleware:
         (b"referrer-policy", b"same-origin"),
     ]
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, *, hsts: bool = False) -> None:
         self.app = app
+        self.headers = list(self._HEADERS)
+        if hsts:
+            self.headers.append((b"strict-transport-security", f"max-age={HSTS_MAX_AGE}".encode()))
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -85,7 +100,7 @@ class SecurityHeadersMiddleware:
 
         async def send_wrapper(message: Message) -> None:
             if message["type"] == "http.response.start":
-                message["headers"] = list(message.get("headers", [])) + self._HEADERS
+                message["headers"] = list(message.get("headers", [])) + self.headers
             await send(message)
 
         await self.app(scope, receive, send_wrapper)

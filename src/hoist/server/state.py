@@ -9,7 +9,7 @@ from hoist.runs.runtime import Runtime
 from hoist.runs.sinks.store import StoreSink
 from hoist.server.accounts import CredentialStore, UserStore
 from hoist.server.accounts.bootstrap import ensure_admin, load_secret_key
-from hoist.server.auth import Authenticator
+from hoist.server.auth import RECHECK_INTERVAL, Authenticator
 from hoist.server.catalog import PluginCatalog
 from hoist.server.launcher import Launcher
 from hoist.server.metrics import ServerMetrics
@@ -28,6 +28,7 @@ class ServerState:
             closed by the app).
         keepalive: seconds between SSE keep-alive comments.
         poll_interval: seconds between the event hub's reads while streams are open.
+        recheck_interval: seconds between re-checks of an open stream's credential.
     """
 
     def __init__(
@@ -37,6 +38,7 @@ class ServerState:
         *,
         keepalive: float = 15.0,
         poll_interval: float = 0.02,
+        recheck_interval: float = RECHECK_INTERVAL,
     ) -> None:
         self.settings = settings
         self.owns_runtime = runtime is None
@@ -50,6 +52,7 @@ class ServerState:
             self.credentials,
             load_secret_key(settings),
             secure_cookies=settings.secure_cookies,
+            recheck_interval=recheck_interval,
         )
         self.hub = EventHub(self.store, poll_interval=poll_interval)
         self.sink = StoreSink(self.store, interval=0.01, on_commit=self.hub.notify)

@@ -269,15 +269,13 @@ class RunStore:
         return found
 
     def get_run(self, run_id: str) -> Run:
-        """The run with this id (a unique prefix of at least 6 characters also works)."""
+        """The run with this id (a unique prefix of at least 6 characters also works;
+        ``_`` and ``%`` in it match only themselves, never as LIKE wildcards)."""
         with self.engine.connect() as conn:
             row = conn.execute(sa.select(runs).where(runs.c.id == run_id)).mappings().first()
             if row is None and len(run_id) >= 6:
-                rows = (
-                    conn.execute(sa.select(runs).where(runs.c.id.startswith(run_id)).limit(2))
-                    .mappings()
-                    .all()
-                )
+                prefix = runs.c.id.startswith(run_id, autoescape=True)
+                rows = conn.execute(sa.select(runs).where(prefix).limit(2)).mappings().all()
                 row = rows[0] if len(rows) == 1 else None
         if row is None:
             raise RunNotFoundError(run_id)

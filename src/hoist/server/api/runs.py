@@ -65,7 +65,7 @@ def list_runs(
 async def stream_runs(state: State, principal: Viewer) -> StreamingResponse:
     """Every run's status changes, as SSE ``event: run`` messages holding the run."""
     return StreamingResponse(
-        runs_stream(state.hub, state.keepalive),
+        runs_stream(state.hub, state.keepalive, state.auth.watch(principal)),
         media_type="text/event-stream",
         headers=SSE_HEADERS,
     )
@@ -157,7 +157,9 @@ def stream_events(
             raise ApiError(400, "Last-Event-ID must be an event seq")
         after = max(after, int(last_event_id))
     return StreamingResponse(
-        run_events_stream(state.hub, state.store, run.id, after, state.keepalive),
+        run_events_stream(
+            state.hub, state.store, run.id, after, state.keepalive, state.auth.watch(principal)
+        ),
         media_type="text/event-stream",
         headers=SSE_HEADERS,
     )

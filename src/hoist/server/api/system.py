@@ -1,4 +1,7 @@
-"""Health, readiness, metrics and the API's own description."""
+"""Health, readiness, metrics and the API's own description.
+
+There is no interactive docs page: Swagger UI would load its script from a CDN. The
+OpenAPI document at ``/api/v1/openapi.json`` opens in any OpenAPI viewer."""
 
 from __future__ import annotations
 
@@ -6,8 +9,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from fastapi import APIRouter, Request
-from fastapi.openapi.docs import get_swagger_ui_html
-from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi.responses import JSONResponse, Response
 
 from hoist._version import __version__
 from hoist.runs.store.migrate import current_revision
@@ -62,9 +64,3 @@ async def openapi(request: Request, principal: Viewer) -> dict[str, Any]:
     """The OpenAPI document of this API."""
     spec: dict[str, Any] = request.app.openapi()
     return spec
-
-
-@router.get("/docs", include_in_schema=False)
-async def docs(principal: Viewer) -> HTMLResponse:
-    """Interactive API documentation."""
-    return get_swagger_ui_html(openapi_url="/api/v1/openapi.json", title="Hoist API")
