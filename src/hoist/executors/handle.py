@@ -100,11 +100,17 @@ class RunHandle(str):
         return self._log.events(self.run_id, after_seq)
 
     def follow(self, after_seq: int = 0) -> Iterator[Any]:
-        """The run's events as they are written (from any process), until it ends."""
-        from hoist.runs.reader import follow_events
+        """The run's events as they are written (from any process), until it ends; a
+        run its worker has not recorded yet is waited for (a fresh handle is followable)."""
+        from hoist.runs.reader import FOLLOW_POLL, follow_events
 
         self._sync()
-        return follow_events(self._log, self.run_id, after_seq)
+        while self._initial is not None and self._read() is self._initial:
+            if self._future is not None and self._future.done():
+                break  # ended unrecorded: follow_events names the missing run
+            time.sleep(FOLLOW_POLL)
+            self._sync()
+        yield from follow_events(self._log, self.run_id, after_seq)
 
     def done(self) -> bool:
         """True once the run reached a terminal status."""
