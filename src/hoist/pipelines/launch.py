@@ -72,7 +72,7 @@ def run_here(
     if resume_from is not None:
         state = load_resume_state(
             executor.log, resume_from, params, allow_param_changes=options.allow_param_changes,
-            force=options.force,
+            force=options.force, runs_dir=executor.runs_dir,
         )  # fmt: skip
         if state.already_succeeded:
             _log.info("run %s already succeeded; nothing to resume", state.run_id)

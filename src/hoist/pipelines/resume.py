@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
@@ -47,14 +48,20 @@ def load_resume_state(
     *,
     allow_param_changes: bool = False,
     force: bool = False,
+    runs_dir: Path | None = None,
 ) -> ResumeState:
     """Read the run to resume and its checkpoints.
+
+    Args:
+        runs_dir: where runs keep their files here; the working folder the run records
+            (which the resumed run goes on writing in) must be inside it.
 
     Raises:
         RunNotFoundError: no such run.
         ResumeError: not a pipeline run, still alive (heartbeat within
             :data:`STALE_AFTER` seconds, unless ``force``), params changed (unless
-            allowed), or a checkpoint is corrupt or missing.
+            allowed), a checkpoint is corrupt or missing, or the recorded working
+            folder is outside ``runs_dir``.
     """
     old = log.get_run(run_id)
     if old.kind != RunKind.PIPELINE:
@@ -84,8 +91,22 @@ def load_resume_state(
         old.id,
         chosen,
         _checkpoints(log, old.id),
-        working_dir=old.meta.get("working_dir"),
+        working_dir=_working_dir(old.id, old.meta.get("working_dir"), runs_dir),
     )
+
+
+def _working_dir(run_id: str, recorded: Any, runs_dir: Path | None) -> str | None:
+    """The recorded working folder, if it is one this process may write in: a record
+    (perhaps forged) must not point the resumed run at any folder of the machine."""
+    if recorded is None:
+        return None
+    if not isinstance(recorded, str) or not recorded or "\x00" in recorded:
+        raise ResumeError(run_id, "its record is corrupt: working_dir must be a folder path")
+    if runs_dir is not None:
+        base = runs_dir.resolve()
+        if not Path(recorded).resolve().is_relative_to(base):
+            raise ResumeError(run_id, "its working folder is outside the runs folder here")
+    return recorded
 
 
 def _checkpoints(log: RunLog, run_id: str) -> dict[str, Checkpoint]:

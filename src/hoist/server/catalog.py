@@ -1,8 +1,9 @@
 """The plugins a server offers: those found under the configured plugin folders, and
 those installed packages declare (entry points in the ``hoist.plugins`` group).
 
-Only these can be launched through the API (a request cannot make the server import an
-arbitrary module). Discovery is re-run at most every ``ttl`` seconds; the process's
+Only these can be launched or resumed through the API (a request, or a stored run it
+names, cannot make the server import an arbitrary module: resume looks actions up here by
+plugin code and action name, see :func:`~hoist.pipelines.rebuild.pipeline_from_catalog`). Discovery is re-run at most every ``ttl`` seconds; the process's
 plugin registry (:func:`~hoist.plugins.discovery.plugin_registry`) reloads a plugin whose
 files changed.
 """

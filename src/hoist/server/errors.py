@@ -4,17 +4,26 @@ Every error body has the shape ``{"detail": str, ...}``; validation errors add
 ``"errors": {field: [messages]}``, not-found errors add ``"kind"`` and ``"name"``, and an
 unexpected exception becomes a 500 with a generic message and an ``error_id`` that is
 logged with the traceback server-side (a traceback never reaches a response).
+
+Failures below the domain are mapped here too, never left to become a 500: a stray
+``OSError`` by its errno (a name too long: 400, a missing file: 404, a read-only, full or
+failing disk: 503 with ``Retry-After``), and a database that is unreachable or refuses
+writes (SQLAlchemy's operational errors) like a :class:`~hoist.errors.StoreError`: 503.
+Neither tells the caller a server path.
 """
 
 from __future__ import annotations
 
+import errno
 import logging
+import os
 import secrets
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy import exc as sa_exc
 from starlette.exceptions import HTTPException
 
 from hoist.errors import (
@@ -70,9 +79,61 @@ def hoist_error_response(exc: HoistError) -> JSONResponse:
     if isinstance(exc, UserInputError):
         return JSONResponse(_body(exc.message), 400)
     if isinstance(exc, StoreError):
-        error_id = _log_unexpected(exc)
-        return JSONResponse(_body("the run store is unavailable", error_id=error_id), 503)
+        return _unavailable(exc, "the run store is unavailable")
     return _internal(exc)
+
+
+#: Seconds a client is asked to wait after a 503 (the store or the disk may recover).
+RETRY_AFTER = 5
+_READ_ONLY = ("readonly", "read-only", "read only")
+#: A stray ``OSError`` by errno: ``(status, what the caller is told)``; 503 otherwise.
+_OS_ERRORS: dict[int, tuple[int, str]] = {
+    errno.ENAMETOOLONG: (400, "a file name or path is too long for the server's file system"),
+    errno.ENOENT: (404, "no such file on the server"),
+    errno.ENOTDIR: (404, "no such file on the server"),
+    errno.EROFS: (503, "the server's storage is read-only"),
+    errno.EACCES: (503, "the server may not write its files (permission denied)"),
+    errno.EPERM: (503, "the server may not write its files (operation not permitted)"),
+    errno.ENOSPC: (503, "the server's storage is full"),
+    errno.EDQUOT: (503, "the server's storage quota is exhausted"),
+}
+#: SQLAlchemy errors that mean the database cannot serve now (unreachable, locked,
+#: read-only, out of connections), not that a query is wrong.
+_STORE_DOWN = (
+    sa_exc.OperationalError,
+    sa_exc.InterfaceError,
+    sa_exc.InternalError,
+    sa_exc.TimeoutError,
+)
+
+
+def os_error_response(exc: OSError) -> JSONResponse:
+    """The response for an ``OSError`` no route handled (its file name is not told)."""
+    known = _OS_ERRORS.get(exc.errno or 0)
+    if known is None:
+        reason = os.strerror(exc.errno) if exc.errno else "an I/O error"
+        known = (503, f"the server's storage failed ({reason})")
+    status, detail = known
+    if status == 503:
+        return _unavailable(exc, detail)
+    return JSONResponse(_body(detail), status)
+
+
+def database_error_response(exc: Exception) -> JSONResponse:
+    """The response for a database error: 503 when the database cannot serve now (the
+    message says when it refuses writes), else an internal error."""
+    if not isinstance(exc, _STORE_DOWN):
+        return _internal(exc)
+    cause = str(getattr(exc, "orig", None) or exc).lower()
+    if any(word in cause for word in _READ_ONLY):
+        return _unavailable(exc, "the run store is not writable")
+    return _unavailable(exc, "the run store is unavailable")
+
+
+def _unavailable(exc: BaseException, detail: str) -> JSONResponse:
+    error_id = _log_unexpected(exc)
+    headers = {"Retry-After": str(RETRY_AFTER)}
+    return JSONResponse(_body(detail, error_id=error_id), 503, headers=headers)
 
 
 def _log_unexpected(exc: BaseException) -> str:
@@ -115,10 +176,20 @@ def install_error_handlers(app: FastAPI) -> None:
         assert isinstance(exc, HTTPException)
         return JSONResponse(_body(str(exc.detail)), exc.status_code, headers=exc.headers)
 
+    async def on_os_error(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, OSError)
+        return os_error_response(exc)
+
+    async def on_database_error(request: Request, exc: Exception) -> JSONResponse:
+        return database_error_response(exc)
+
     async def on_unexpected(request: Request, exc: Exception) -> JSONResponse:
         return _internal(exc)
 
     app.add_exception_handler(HoistError, on_hoist_error)
     app.add_exception_handler(RequestValidationError, on_validation)
     app.add_exception_handler(HTTPException, on_http)
+    app.add_exception_handler(OSError, on_os_error)
+    app.add_exception_handler(sa_exc.DBAPIError, on_database_error)
+    app.add_exception_handler(sa_exc.TimeoutError, on_database_error)
     app.add_exception_handler(Exception, on_unexpected)

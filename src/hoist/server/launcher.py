@@ -87,18 +87,20 @@ class Launcher:
 
         Raises:
             RunNotFoundError: no such run.
-            ResumeError: not a pipeline run, nothing to resume, changed params...
+            ResumeError: not a pipeline run, nothing to resume, changed params, a plugin
+                or action the catalog does not offer, a corrupt record...
         """
         from hoist.pipelines.launch import start_pipeline
-        from hoist.pipelines.rebuild import pipeline_from_run
-        from hoist.plugins.discovery import load_plugin
+        from hoist.pipelines.rebuild import pipeline_from_catalog
 
         run = self.runtime.store.get_run(run_id)
         if run.kind != RunKind.PIPELINE:
             raise ResumeError(run.id, f"it is an {run.kind} run, not a pipeline run")
         if run.status is RunStatus.SUCCEEDED:
             raise ResumeError(run.id, "it already succeeded; nothing to resume")
-        built = pipeline_from_run(run, lambda path, name: load_plugin(path).load_action(name))
+        # The stored record is data: its actions come from the catalog by plugin code
+        # and action name, never from the folders or entrypoints it names.
+        built = pipeline_from_catalog(run, self.catalog.get)
         params = request.params
         if params is not None and not request.allow_param_changes:
             params = {**run.params, **params}

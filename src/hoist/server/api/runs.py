@@ -36,6 +36,9 @@ router = APIRouter(prefix=f"{API_PREFIX}/runs", tags=["runs"])
 
 RunId = Annotated[str, PathParam(pattern=ID_PATTERN, description="A run id (or unique prefix).")]
 _MAX_SEQ = 2**31 - 1
+#: Artifact path limits, below every common file system's (255 per name, 4096 in all).
+_MAX_NAME = 255
+_MAX_PATH = 1024
 _SSE: dict[int | str, dict[str, Any]] = {
     200: {"content": {"text/event-stream": {}}, "description": "An SSE stream"}
 }
@@ -210,7 +213,7 @@ async def put_artifact(
         raise ApiError(409, f"run {run.id} has ended ({run.status}); artifacts come while it runs")
     base = (state.runtime.runs_dir / run.id).resolve()
     target = _inside(base, f"artifacts/{path}")
-    partial = target.with_name(f".{target.name}.{uuid.uuid4().hex}.part")
+    partial = target.with_name(f".{uuid.uuid4().hex}.part")  # as long as any name may be
     size = 0
     try:
         await anyio.to_thread.run_sync(lambda: target.parent.mkdir(parents=True, exist_ok=True))
@@ -225,7 +228,8 @@ async def put_artifact(
 
 
 def _inside(base: Path, relative: str) -> Path:
-    """``base / relative``, refusing absolute paths, ``..``, and symlinks out of ``base``."""
+    """``base / relative``, refusing absolute paths, ``..``, symlinks out of ``base``, and
+    names or paths longer than file systems take."""
     parts = PurePosixPath(relative).parts
     if (
         not relative
@@ -235,6 +239,12 @@ def _inside(base: Path, relative: str) -> Path:
         or any(part in ("..", ".") for part in parts)
     ):
         raise ApiError(400, "artifact paths must stay inside the run folder")
+    if len(relative.encode()) > _MAX_PATH or any(len(p.encode()) > _MAX_NAME for p in parts):
+        raise ApiError(
+            400,
+            f"artifact path too long: at most {_MAX_NAME} bytes per name and {_MAX_PATH} "
+            "bytes in all",
+        )
     target = (base / relative).resolve()
     if not target.is_relative_to(base):
         raise ApiError(400, "artifact paths must stay inside the run folder")
