@@ -24,7 +24,7 @@ from fastapi import FastAPI
 from hoist.errors import ResumeError
 from hoist.pipelines.rebuild import pipeline_from_run
 from hoist.runs.models import Run, RunKind, RunStatus, new_run_id
-from tests.conftest import EXAMPLES, write_files
+from tests.conftest import EXAMPLES, need, write_files
 from tests.server.conftest import ADMIN_PASSWORD, LiveServer, serve, server_settings
 
 API = "/api/v1"
@@ -271,7 +271,7 @@ def read_only_sqlite(hoist_home: Path) -> Iterator[Callable[[bool], None]]:
     def make_read_only(on: bool) -> None:
         for path in files:
             if on and not _chattr("+i", path):
-                pytest.skip("chattr +i needs root (CAP_LINUX_IMMUTABLE) and ext4/xfs/btrfs")
+                need("chattr +i needs root (CAP_LINUX_IMMUTABLE) and ext4/xfs/btrfs")
             if on:
                 frozen.append(path)
             elif path in frozen:
