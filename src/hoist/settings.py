@@ -50,6 +50,13 @@ class Settings:
             over HTTPS, e.g. behind a TLS proxy).
         plugin_paths: ``HOIST_PLUGIN_PATHS`` (``os.pathsep``-separated); folders the server
             searches for plugins. Empty: the current folder.
+        maintenance_interval: ``HOIST_MAINTENANCE_INTERVAL``; seconds between a server's
+            sweeps of the store (runs whose worker or server died are ended; the first
+            sweep runs at start-up).
+        stale_after: ``HOIST_STALE_AFTER``; seconds without a heartbeat after which a run's
+            worker (or a queued run's server) is taken to be dead. The server's own runs
+            heartbeat three times in that span; keep it above 5 s (other workers'
+            heartbeat interval) when other processes write to the same store.
     """
 
     home: Path = field(default_factory=lambda: Path.home() / ".hoist")
@@ -65,6 +72,8 @@ class Settings:
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
     secure_cookies: bool = False
     plugin_paths: tuple[Path, ...] = ()
+    maintenance_interval: float = 5.0
+    stale_after: float = 15.0  # hoist.runs.reader.STALE_AFTER
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -91,6 +100,8 @@ class Settings:
             max_body_bytes=_int(env, "HOIST_MAX_BODY_BYTES", DEFAULT_MAX_BODY_BYTES, 1, None),
             secure_cookies=_bool(env, "HOIST_SECURE_COOKIES"),
             plugin_paths=tuple(Path(p).expanduser() for p in paths.split(os.pathsep) if p),
+            maintenance_interval=_float(env, "HOIST_MAINTENANCE_INTERVAL", 5.0, 0.01),
+            stale_after=_float(env, "HOIST_STALE_AFTER", 15.0, 0.1),
         )
 
     @property
@@ -121,6 +132,19 @@ def _int(env: Mapping[str, str], name: str, default: int, low: int, high: int | 
     if value < low or (high is not None and value > high):
         bounds = f">= {low}" if high is None else f"between {low} and {high}"
         raise UserInputError(f"{name} must be {bounds}, got {value}")
+    return value
+
+
+def _float(env: Mapping[str, str], name: str, default: float, low: float) -> float:
+    raw = env.get(name)
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise UserInputError(f"{name} must be a number of seconds, got {raw!r}") from None
+    if not value >= low or value == float("inf"):  # NaN fails the first test
+        raise UserInputError(f"{name} must be a finite number >= {low:g}, got {raw!r}")
     return value
 
 

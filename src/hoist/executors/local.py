@@ -37,19 +37,32 @@ class LocalExecutor(Executor):
 
     def _submit(self, prepared: PreparedRun) -> RunHandle:
         ctx = self.context_for(prepared)
-        future = self._executor().submit(self._run_submitted, prepared, ctx)
+        # Taken once: by the worker that starts the run, or by a cancel that comes first
+        # (a queued run then ends at once, not when a worker frees up).
+        start = threading.Lock()
+        future = self._executor().submit(self._run_submitted, prepared, ctx, start)
+
+        def cancel() -> None:
+            ctx.cancel()
+            if start.acquire(blocking=False):  # never started: it ends here and now
+                ctx.emit_status(RunStatus.CANCELLED)
+
         sink = self.sink
         return RunHandle(
             prepared.run.id,
             self.log,
             future=future,
-            canceller=ctx.cancel,
+            canceller=cancel,
             flush=sink.flush,
             initial=prepared.run,
         )
 
-    def _run_submitted(self, prepared: PreparedRun, ctx: RuntimeContext) -> Any:
-        if ctx.is_cancelled():  # cancelled while still queued
+    def _run_submitted(
+        self, prepared: PreparedRun, ctx: RuntimeContext, start: threading.Lock
+    ) -> Any:
+        if not start.acquire(blocking=False):  # cancelled while queued: already ended
+            raise RunCancelledError(ctx.run_id)
+        if ctx.is_cancelled():  # its cancel was asked through the store while queued
             ctx.emit_status(RunStatus.CANCELLED)
             raise RunCancelledError(ctx.run_id)
         return invoke_action(prepared.action_cls, prepared.params, ctx)

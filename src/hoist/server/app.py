@@ -77,9 +77,11 @@ def create_app(
         password = await anyio.to_thread.run_sync(state.bootstrap)
         if password is not None:
             _announce(password)
+        state.maintenance.start()  # ends the runs of dead workers and servers
         try:
             yield
         finally:
+            await state.maintenance.stop()
             await state.hub.close()
             await anyio.to_thread.run_sync(state.close)
 

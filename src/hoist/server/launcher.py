@@ -15,6 +15,7 @@ from hoist.executors.base import Executor
 from hoist.executors.handle import RunHandle
 from hoist.executors.modes import executor_class, resolve_mode
 from hoist.runs.models import Run, RunKind, RunStatus
+from hoist.runs.reader import STALE_AFTER
 from hoist.runs.runtime import Runtime
 from hoist.runs.sinks.store import StoreSink
 from hoist.server.catalog import PluginCatalog
@@ -31,12 +32,22 @@ class Launcher:
         runtime: the store and settings.
         sink: where the server's runs write (a sink that notifies the event hub).
         catalog: the plugins that may be launched.
+        stale_after: seconds without a heartbeat after which a queued run's server is
+            taken to be dead (its cancel then ends it at once).
     """
 
-    def __init__(self, runtime: Runtime, sink: StoreSink, catalog: PluginCatalog) -> None:
+    def __init__(
+        self,
+        runtime: Runtime,
+        sink: StoreSink,
+        catalog: PluginCatalog,
+        *,
+        stale_after: float = STALE_AFTER,
+    ) -> None:
         self.runtime = runtime
         self.sink = sink
         self.catalog = catalog
+        self.stale_after = stale_after
         self._executors: dict[str, Executor] = {}
         self._handles: dict[str, RunHandle] = {}
         self._lock = threading.Lock()
@@ -117,6 +128,10 @@ class Launcher:
         """Ask a run to stop: at once when it runs here, else through the store's flag
         (its worker, wherever it is, reads it).
 
+        A queued run that no worker started ends ``cancelled`` at once when it waits in
+        this server's queue (it is dropped from it) or when its server died; one queued
+        on another live server is dropped by that server's next sweep.
+
         Raises:
             RunNotFoundError: no such run.
             ApiError: 409 when the run already ended.
@@ -130,7 +145,22 @@ class Launcher:
             handle = self._handles.get(run.id)
         if handle is not None:
             handle.cancel()
+            self.sink.flush()  # a run dropped from the queue answers ``cancelled``
+        elif run.status is RunStatus.QUEUED:
+            store.reap_orphans(self.stale_after, [run.id])
         return store.get_run(run.id)
+
+    def apply_cancel_requests(self) -> list[str]:
+        """Cancel the runs started here whose cancel was asked through the store (by
+        another server, say): those still queued end at once. Returns their ids."""
+        with self._lock:
+            waiting = {rid: h for rid, h in self._handles.items() if not h.done()}
+        if not waiting:
+            return []
+        asked = sorted(self.runtime.store.cancel_requested_among(list(waiting)))
+        for run_id in asked:
+            waiting[run_id].cancel()
+        return asked
 
     def _keep(self, handle: RunHandle) -> None:
         with self._lock:

@@ -1,8 +1,12 @@
-"""What one server process holds: the runtime (store), accounts, the event hub, the
-sink its runs write through, the launcher, the plugin catalog and the metrics."""
+"""What one server process holds: its identity (owner id), the runtime (store),
+accounts, the event hub, the sink its runs write through, the launcher, the store's
+maintenance, the plugin catalog and the metrics."""
 
 from __future__ import annotations
 
+import os
+import secrets
+import socket
 import threading
 
 from hoist.runs.runtime import Runtime
@@ -12,6 +16,7 @@ from hoist.server.accounts.bootstrap import ensure_admin, load_secret_key
 from hoist.server.auth import RECHECK_INTERVAL, Authenticator
 from hoist.server.catalog import PluginCatalog
 from hoist.server.launcher import Launcher
+from hoist.server.maintenance import Maintenance
 from hoist.server.metrics import ServerMetrics
 from hoist.server.streams import EventHub
 from hoist.settings import Settings
@@ -55,9 +60,26 @@ class ServerState:
             recheck_interval=recheck_interval,
         )
         self.hub = EventHub(self.store, poll_interval=poll_interval)
-        self.sink = StoreSink(self.store, interval=0.01, on_commit=self.hub.notify)
+        self.owner = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
+        """This server process's identity, recorded on the runs it launches."""
+        self.sink = StoreSink(
+            self.store,
+            interval=0.01,
+            on_commit=self.hub.notify,
+            owner=self.owner,
+            # Its runs, queued ones included, are heartbeated thrice per stale span.
+            heartbeat_interval=min(5.0, settings.stale_after / 3),
+        )
         self.catalog = PluginCatalog(settings.plugin_paths)
-        self.launcher = Launcher(self.runtime, self.sink, self.catalog)
+        self.launcher = Launcher(
+            self.runtime, self.sink, self.catalog, stale_after=settings.stale_after
+        )
+        self.maintenance = Maintenance(
+            self.store,
+            self.launcher,
+            interval=settings.maintenance_interval,
+            stale_after=settings.stale_after,
+        )
         self.metrics = ServerMetrics(lambda: self.hub.subscriber_count)
         self._closed = False
         self._lock = threading.Lock()

@@ -17,7 +17,8 @@ import sqlalchemy as sa
 from hoist.runs.models import Run
 from hoist.runs.sinks.writer import BatchWriter
 from hoist.runs.store import RunStore
-from hoist.runs.store.rows import batch_rows, event_unit, run_row
+from hoist.runs.store.endings import OWNER_META
+from hoist.runs.store.rows import batch_rows, dumps, event_unit, run_row
 
 __all__ = ["StoreSink"]
 
@@ -45,6 +46,10 @@ class StoreSink(BatchWriter):
             touched, once it is committed; e.g. the server wakes its live streams.
         max_tries: tries of a batch the database refuses before it is halved to set
             the rows at fault aside.
+        owner: the process the runs opened here belong to (a server's identity), recorded
+            in each run's ``meta``; it heartbeats them from the moment they are queued,
+            so another server can tell when their owner died (see
+            :meth:`~hoist.runs.store.RunStore.reap_orphans`).
     """
 
     def __init__(
@@ -56,8 +61,10 @@ class StoreSink(BatchWriter):
         heartbeat_interval: float = 5.0,
         on_commit: Callable[[set[str]], None] | None = None,
         max_tries: int = 3,
+        owner: str | None = None,
     ) -> None:
         self.store = store
+        self.owner = owner
         self.on_commit = on_commit
         self.target = f"run store {store.safe_url}"
         super().__init__(
@@ -74,7 +81,10 @@ class StoreSink(BatchWriter):
     _encode_event = staticmethod(event_unit)
 
     def _encode_run(self, run: Run) -> dict[str, Any]:
-        return run_row(run)
+        row = run_row(run)
+        if self.owner is not None:
+            row["meta"] = dumps({**run.meta, OWNER_META: self.owner})
+        return row
 
     def _prepare(self, units: list[Any]) -> tuple[Any, int]:
         return batch_rows(units), len(units)

@@ -10,16 +10,15 @@ import sqlalchemy as sa
 
 from hoist.errors import RunNotFoundError, StoreError
 from hoist.runs.models import (
-    ErrorEvent,
     Event,
     EventBase,
     ProgressEvent,
     Run,
     RunStatus,
-    StatusEvent,
 )
-from hoist.runs.reader import STALE_AFTER, RunFilter
+from hoist.runs.reader import RunFilter
 from hoist.runs.store import event_reads, migrate
+from hoist.runs.store.endings import OWNER_META, RunEndings
 from hoist.runs.store.engine import create_store_engine
 from hoist.runs.store.prepared import PreparedStatement
 from hoist.runs.store.rows import (
@@ -35,10 +34,10 @@ from hoist.runs.store.rows import (
 )
 from hoist.runs.store.schema import events, runs
 
-__all__ = ["RunStore", "encode_event", "encode_run"]
+__all__ = ["OWNER_META", "RunStore", "encode_event", "encode_run"]
 
 
-class RunStore:
+class RunStore(RunEndings):
     """Runs and events in one SQL database. Safe to share between threads.
 
     Args:
@@ -198,47 +197,6 @@ class RunStore:
             for start in range(0, len(run_ids), 500):
                 chunk = list(run_ids[start : start + 500])
                 conn.execute(runs.update().where(runs.c.id.in_(chunk)).values(heartbeat_at=now))
-
-    def mark_lost(self, run_id: str, reason: str) -> bool:
-        """End a run whose worker died: an error event and a ``lost`` status, appended
-        after its last event. No-op (False) for a run that already ended."""
-        return self.end_run(run_id, RunStatus.LOST, "RunLost", reason)
-
-    def end_run(self, run_id: str, status: RunStatus, error_type: str, reason: str) -> bool:
-        """End a run from outside its worker (the worker died, or never started): an
-        error event and the terminal ``status``, appended after its last event. No-op
-        (False) for a run that already ended."""
-        now = time.time()
-        with self.engine.begin() as conn:
-            current = conn.execute(sa.select(runs.c.status).where(runs.c.id == run_id)).scalar()
-            if current is None:
-                raise RunNotFoundError(run_id)
-            if RunStatus(current).is_terminal:
-                return False
-            last = conn.execute(
-                sa.select(sa.func.max(events.c.seq)).where(events.c.run_id == run_id)
-            ).scalar()
-            seq = int(last or 0)
-            lost = [
-                ErrorEvent(run_id=run_id, seq=seq + 1, ts=now, error_type=error_type,
-                           message=reason),
-                StatusEvent(run_id=run_id, seq=seq + 2, ts=now, status=status),
-            ]  # fmt: skip
-            self._insert_event.execute_values(conn, [event_row(e) for e in lost])
-            for columns, rows in grouped_updates(run_changes(lost)).items():
-                self._update_statement(columns).execute(conn, rows)
-        return True
-
-    def reap_stale(self, stale_after: float = STALE_AFTER) -> list[str]:
-        """Mark ``lost`` every running run whose heartbeat is older than ``stale_after``
-        seconds (its worker stopped reporting); returns their ids."""
-        cutoff = time.time() - stale_after
-        beat = sa.func.coalesce(runs.c.heartbeat_at, runs.c.started_at, runs.c.created_at)
-        query = sa.select(runs.c.id).where(runs.c.status == str(RunStatus.RUNNING), beat < cutoff)
-        with self.engine.connect() as conn:
-            stale = list(conn.execute(query).scalars())
-        reason = f"no heartbeat for more than {stale_after:g}s: its worker died"
-        return [run_id for run_id in stale if self.mark_lost(run_id, reason)]
 
     def request_cancel(self, run_id: str) -> None:
         """Flag the run so that its worker stops at the next cancellation point."""
