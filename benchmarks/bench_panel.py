@@ -91,7 +91,10 @@ def main() -> None:
         time.sleep(0.01)
     try:
         with httpx.Client(base_url=f"http://127.0.0.1:{port}") as http:
-            login = http.post("/login", data={"username": "admin", "password": PASSWORD})
+            form = http.get("/login").text  # the login form's token (login CSRF)
+            token = form.split('name="csrf_token" value="', 1)[1].split('"', 1)[0]
+            data = {"username": "admin", "password": PASSWORD, "csrf_token": token}
+            login = http.post("/login", data=data)
             assert login.status_code == 303, login.text
             page = http.get(f"/runs/{run.id}")
             assert page.status_code == 200 and page.text.count('<li class="ev ') == 200

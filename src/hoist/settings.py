@@ -6,6 +6,7 @@ is the one place that maps ``HOIST_*`` variables to values.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
@@ -50,6 +51,9 @@ class Settings:
             over HTTPS, e.g. behind a TLS proxy).
         plugin_paths: ``HOIST_PLUGIN_PATHS`` (``os.pathsep``-separated); folders the server
             searches for plugins. Empty: the current folder.
+        trusted_proxies: ``HOIST_TRUSTED_PROXIES`` (comma-separated addresses or networks);
+            the reverse proxies whose ``X-Forwarded-For``/``-Proto`` headers the server
+            believes. Empty (the default): none, so a client cannot pick its own address.
         maintenance_interval: ``HOIST_MAINTENANCE_INTERVAL``; seconds between a server's
             sweeps of the store (runs whose worker or server died are ended; the first
             sweep runs at start-up).
@@ -72,6 +76,7 @@ class Settings:
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
     secure_cookies: bool = False
     plugin_paths: tuple[Path, ...] = ()
+    trusted_proxies: tuple[str, ...] = ()
     maintenance_interval: float = 5.0
     stale_after: float = 15.0  # hoist.runs.reader.STALE_AFTER
 
@@ -100,6 +105,7 @@ class Settings:
             max_body_bytes=_int(env, "HOIST_MAX_BODY_BYTES", DEFAULT_MAX_BODY_BYTES, 1, None),
             secure_cookies=_bool(env, "HOIST_SECURE_COOKIES"),
             plugin_paths=tuple(Path(p).expanduser() for p in paths.split(os.pathsep) if p),
+            trusted_proxies=_networks(env, "HOIST_TRUSTED_PROXIES"),
             maintenance_interval=_float(env, "HOIST_MAINTENANCE_INTERVAL", 5.0, 0.01),
             stale_after=_float(env, "HOIST_STALE_AFTER", 15.0, 0.1),
         )
@@ -146,6 +152,19 @@ def _float(env: Mapping[str, str], name: str, default: float, low: float) -> flo
     if not value >= low or value == float("inf"):  # NaN fails the first test
         raise UserInputError(f"{name} must be a finite number >= {low:g}, got {raw!r}")
     return value
+
+
+def _networks(env: Mapping[str, str], name: str) -> tuple[str, ...]:
+    found = tuple(p.strip() for p in env.get(name, "").split(",") if p.strip())
+    for item in found:
+        try:
+            ipaddress.ip_network(item, strict=False)
+        except ValueError:
+            raise UserInputError(
+                f"{name} must list IP addresses or networks (e.g. 10.0.0.1,10.1.0.0/16), "
+                f"got {item!r}"
+            ) from None
+    return found
 
 
 def _bool(env: Mapping[str, str], name: str) -> bool:

@@ -112,7 +112,9 @@ def login(panel: LiveServer) -> Login:
         username, password = ("admin", ADMIN_PASSWORD) if role == "admin" else (
             add_user(panel, role), PASSWORD)  # fmt: skip
         http = panel.http()
-        response = http.post("/login", data={"username": username, "password": password})
+        form = csrf_of(http.get("/login").text)  # the login form's own token (login CSRF)
+        data = {"username": username, "password": password, "csrf_token": form}
+        response = http.post("/login", data=data)
         assert response.status_code == 303, response.text
         page = http.get("/runs")
         assert page.status_code == 200

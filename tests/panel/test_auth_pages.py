@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any
 from urllib.parse import quote
 
+import httpx
 import pytest
 
 from hoist.server.panel.access import safe_next
@@ -22,6 +24,11 @@ EXTERNAL = [
     "/runs\r\nSet-Cookie: x=1",
     "",
 ]
+
+
+def _log_in(http: httpx.Client, **data: Any) -> httpx.Response:
+    """Post the login form as a browser does: with the token of the form it was shown."""
+    return http.post("/login", data={**data, "csrf_token": csrf_of(http.get("/login").text)})
 
 
 @pytest.mark.parametrize("target", EXTERNAL)
@@ -66,9 +73,11 @@ def test_login_and_logout(panel: LiveServer) -> None:
     assert page.status_code == 200
     assert '<meta name="viewport"' in page.text
     assert "content-security-policy" in page.headers
-    response = http.post(
-        "/login", data={"username": "admin", "password": ADMIN_PASSWORD, "next": "/plugins"}
-    )
+    login_cookie = page.headers["set-cookie"].lower()
+    assert "hoist_login=" in login_cookie and "samesite=strict" in login_cookie
+    assert "httponly" in login_cookie
+    form = {"username": "admin", "password": ADMIN_PASSWORD, "next": "/plugins"}
+    response = http.post("/login", data={**form, "csrf_token": csrf_of(page.text)})
     assert response.status_code == 303
     assert response.headers["location"] == "/plugins"
     cookie = response.headers["set-cookie"].lower()
@@ -90,24 +99,28 @@ def test_login_and_logout(panel: LiveServer) -> None:
 
 def test_wrong_password_shows_the_form_again(panel: LiveServer) -> None:
     http = panel.http()
-    response = http.post(
-        "/login", data={"username": "admin", "password": "wrong", "next": "/plugins"}
-    )
+    response = _log_in(http, username="admin", password="wrong", next="/plugins")
     assert response.status_code == 401
     assert "invalid username or password" in response.text
     assert 'value="admin"' in response.text and "wrong" not in response.text
-    assert "set-cookie" not in response.headers
-    empty = http.post("/login", data={"username": "", "password": ""})
-    assert empty.status_code == 422
+    assert "hoist_session" not in response.headers.get("set-cookie", "")
+    again = http.post("/login", data={"username": "admin", "password": ADMIN_PASSWORD,
+                                      "csrf_token": csrf_of(response.text)})  # fmt: skip
+    assert again.status_code == 303  # the form shown again carries a fresh token
+    empty = _log_in(server_http := panel.http(), username="", password="")
+    assert empty.status_code == 422 and server_http.get("/runs").status_code == 303
 
 
 def test_failed_logins_are_rate_limited(panel: LiveServer) -> None:
+    now = [1_000_000.0]
+    panel.state.users.clock = lambda: now[0]  # the throttle's clock, advanced by hand
     http = panel.http()
-    for _ in range(5):
-        assert http.post("/login", data={"username": "admin", "password": "no"}).status_code == 401
-    limited = http.post("/login", data={"username": "admin", "password": ADMIN_PASSWORD})
+    for _ in range(panel.state.users.throttle.client_policy.free):
+        assert _log_in(http, username="admin", password="no").status_code == 401
+    limited = _log_in(http, username="admin", password=ADMIN_PASSWORD)
     assert limited.status_code == 429
-    assert int(limited.headers["retry-after"]) > 0
+    assert int(limited.headers["retry-after"]) == 1
+    assert "too many failed logins" in limited.text
 
 
 @pytest.mark.parametrize("target", EXTERNAL)
@@ -115,9 +128,8 @@ def test_login_never_redirects_off_site(panel: LiveServer, target: str) -> None:
     http = panel.http()
     page = http.get("/login", params={"next": target})
     assert 'name="next" value="/runs"' in page.text
-    response = http.post(
-        "/login", data={"username": "admin", "password": ADMIN_PASSWORD, "next": target}
-    )
+    form = {"username": "admin", "password": ADMIN_PASSWORD, "next": target}
+    response = http.post("/login", data={**form, "csrf_token": csrf_of(page.text)})
     assert response.status_code == 303
     assert response.headers["location"] == "/runs"
     again = http.get("/login", params={"next": target})

@@ -16,7 +16,7 @@ from hoist.runs.store.migrate import alembic_config, schema_diff, target_metadat
 from hoist.runs.store.schema import metadata as store_metadata
 from hoist.server.accounts.tables import metadata as accounts_metadata
 
-ACCOUNT_TABLES = {"users", "api_tokens", "sessions", "login_failures"}
+ACCOUNT_TABLES = {"users", "api_tokens", "sessions", "login_throttle"}
 
 
 @pytest.fixture

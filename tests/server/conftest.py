@@ -95,7 +95,7 @@ def serve(
         prepare(app)
     config = uvicorn.Config(
         app, lifespan="on", ws="none", loop="asyncio", log_config=None,
-        log_level="warning", timeout_graceful_shutdown=1, **uvicorn_options(),
+        log_level="warning", timeout_graceful_shutdown=1, **uvicorn_options(settings),
     )  # fmt: skip
     server = uvicorn.Server(config)
     sock = _free_socket(port)

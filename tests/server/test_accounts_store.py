@@ -1,4 +1,5 @@
-"""Account tables on SQLite and PostgreSQL: the 0002 migration, users, tokens, sessions."""
+"""Account tables on SQLite and PostgreSQL: the migrations, users, tokens, sessions, the
+password rules and the login throttle (on an injected clock)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,13 @@ import sqlalchemy as sa
 from hoist.runs.store import RunStore, migrate
 from hoist.runs.store.migrate import current_revision
 from hoist.runs.store.schema import HEAD_REVISION
-from hoist.server.accounts import AccountConflictError, CredentialStore, Role, UserStore
+from hoist.server.accounts import (
+    AccountConflictError,
+    CredentialStore,
+    Role,
+    UserStore,
+    WeakPasswordError,
+)
 from hoist.server.accounts.bootstrap import ensure_admin
 from hoist.settings import Settings
 
@@ -21,7 +28,7 @@ def store(store_url: str) -> RunStore:
     return RunStore(store_url)
 
 
-def test_a_store_at_0001_is_upgraded_to_accounts(tmp_path: Path) -> None:
+def test_a_store_at_0001_is_upgraded_to_the_newest_accounts(tmp_path: Path) -> None:
     from alembic import command
     from alembic.config import Config
 
@@ -36,7 +43,8 @@ def test_a_store_at_0001_is_upgraded_to_accounts(tmp_path: Path) -> None:
     engine.dispose()
     store = RunStore(url)
     with store.engine.connect() as conn:
-        assert current_revision(conn) == HEAD_REVISION == "0002"
+        assert current_revision(conn) == HEAD_REVISION
+        assert "login_throttle" in sa.inspect(conn).get_table_names()
     assert UserStore(store.engine).count() == 0
     store.close()
 
@@ -52,7 +60,7 @@ def test_users_tokens_and_sessions(store: RunStore) -> None:
     assert users.authenticate("admin", "wrong") is None
     assert users.authenticate("ghost", "wrong") is None
     with pytest.raises(AccountConflictError):
-        users.create("admin", "whatever-pw", Role.VIEWER)
+        users.create("admin", "another-admin-pw", Role.VIEWER)
     bob = users.create("bob", "bob-password", Role.OPERATOR)
     token, secret = creds.create_token(bob.id, "ci")
     found = creds.token_user(secret)
@@ -71,18 +79,86 @@ def test_users_tokens_and_sessions(store: RunStore) -> None:
     store.close()
 
 
-def test_failed_logins_are_counted_within_their_window_only(store: RunStore) -> None:
+def test_login_attempts_slow_a_client_down_and_are_forgotten_later(store: RunStore) -> None:
     now = [1_000_000.0]
     users = UserStore(store.engine, clock=lambda: now[0])
-    users.record_failed_login("bob|1.2.3.4", window=300)
-    now[0] += 200
-    users.record_failed_login("bob|1.2.3.4", window=300)
-    assert users.failed_logins("bob|1.2.3.4", window=300) == (2, 1_000_000.0)
-    assert users.failed_logins("eve|1.2.3.4", window=300) == (0, None)
-    now[0] += 150  # the first failure is now older than the window
-    assert users.failed_logins("bob|1.2.3.4", window=300) == (1, 1_000_200.0)
-    now[0] += 300
-    assert users.failed_logins("bob|1.2.3.4", window=300) == (0, None)
+    throttle = users.throttle  # runs on the store's clock
+    policy = throttle.client_policy
+    for _ in range(policy.free):  # free tries, back to back
+        attempt = throttle.attempt("1.2.3.4", "bob")
+        assert attempt.retry_after is None
+        now[0] += 10  # checking the password takes a while
+        throttle.failed(attempt)
+    assert throttle.failures(client="1.2.3.4") == policy.free
+    waits = []
+    for _ in range(4):  # then each failure doubles the wait, from when it failed
+        wait = throttle.attempt("1.2.3.4", "bob").retry_after
+        assert wait is not None
+        waits.append(wait)
+        assert throttle.attempt("1.2.3.4", "someone-else").retry_after == wait  # any name
+        now[0] += wait
+        attempt = throttle.attempt("1.2.3.4", "bob")
+        assert attempt.retry_after is None
+        throttle.failed(attempt)
+    assert waits == [1, 2, 4, 8]
+    elsewhere = throttle.attempt("5.6.7.8", "bob")  # bob from elsewhere: not blocked
+    assert elsewhere.retry_after is None
+    throttle.succeeded(elsewhere)
+    assert throttle.failures(username="BOB") == 0  # names are case-insensitive
+    assert throttle.failures(client="1.2.3.4") == policy.free + 4
+    now[0] += policy.forget_after + 1  # a long quiet: the streak starts over
+    assert throttle.attempt("1.2.3.4", "bob").retry_after is None
+    assert throttle.failures(client="1.2.3.4") == 1
+    store.close()
+
+
+def test_an_account_slows_down_only_after_many_failures(store: RunStore) -> None:
+    now = [1_000_000.0]
+    users = UserStore(store.engine, clock=lambda: now[0])
+    throttle = users.throttle
+    free = throttle.account_policy.free
+    assert free >= 10 * throttle.client_policy.free  # far above the per-client limit
+    for n in range(free):  # from many addresses, as a botnet would
+        throttle.failed(throttle.attempt(f"10.0.{n // 250}.{n % 250}", "alice"))
+    wait = throttle.attempt("192.0.2.1", "alice").retry_after
+    assert wait is not None and wait <= throttle.account_policy.max_delay
+    now[0] += wait
+    assert throttle.attempt("192.0.2.1", "alice").retry_after is None
+    store.close()
+
+
+@pytest.mark.parametrize("password", ["12345678", "password", "qwertyuiop", "aaaaaaaaaaaa",
+                                      "carol1234", "short"])  # fmt: skip
+def test_weak_passwords_are_refused_wherever_they_are_set(store: RunStore, password: str) -> None:
+    users = UserStore(store.engine)
+    with pytest.raises(WeakPasswordError) as caught:
+        users.create("carol", password, Role.VIEWER)
+    assert list(caught.value.field_errors) == ["password"]
+    assert users.find("carol") is None
+    carol = users.create("carol", "a-long-river-walk", Role.VIEWER)
+    with pytest.raises(WeakPasswordError):
+        users.update(carol.id, password=password)
+    assert users.authenticate("carol", "a-long-river-walk") == carol
+    users.delete(carol.id)
+    weak = Settings(home=Path("/nonexistent"), admin_password=password)
+    with pytest.raises(WeakPasswordError) as bootstrap:
+        ensure_admin(users, weak)  # the first admin, from HOIST_ADMIN_PASSWORD
+    assert list(bootstrap.value.field_errors) == ["HOIST_ADMIN_PASSWORD"]
+    assert users.count() == 0
+    store.close()
+
+
+def test_a_new_password_revokes_sessions_and_api_tokens(store: RunStore) -> None:
+    users, creds = UserStore(store.engine), CredentialStore(store.engine)
+    dave = users.create("dave", "dave-first-secret", Role.OPERATOR)
+    _, secret = creds.create_token(dave.id, "laptop")
+    session_id, _ = creds.create_session(dave.id)
+    users.update(dave.id, role=Role.VIEWER)  # other changes keep them
+    assert creds.token_user(secret) is not None and creds.session(session_id) is not None
+    users.update(dave.id, password="dave-second-secret")
+    assert creds.token_user(secret) is None  # a token leaked with the old password dies
+    assert creds.session(session_id) is None
+    assert all(t.revoked_at is not None for t in creds.list_tokens(dave.id))
     store.close()
 
 

@@ -43,7 +43,9 @@ def serve_cmd(
     """Serve the API on the same run store as the CLI.
 
     On first start an admin account is created and its password printed once (unless
-    HOIST_ADMIN_PASSWORD sets it). Several servers can share one PostgreSQL store.
+    HOIST_ADMIN_PASSWORD sets it; it must pass the password rules). Several servers can
+    share one PostgreSQL store. X-Forwarded-For is believed only from
+    HOIST_TRUSTED_PROXIES.
     """
     for module in ("uvicorn", "fastapi"):
         if importlib.util.find_spec(module) is None:
@@ -51,6 +53,8 @@ def serve_cmd(
     import uvicorn
 
     from hoist.server import create_app
+    from hoist.server.accounts import UserStore
+    from hoist.server.accounts.bootstrap import check_admin_password
     from hoist.server.app import uvicorn_options
 
     changes: dict[str, Any] = {}
@@ -61,6 +65,8 @@ def serve_cmd(
     if plugin_paths:
         changes["plugin_paths"] = plugin_paths
     settings = runtime.settings.with_(**changes) if changes else runtime.settings
+    if not UserStore(runtime.store.engine).count():
+        check_admin_password(settings)  # refused here: a clear message and exit code 2
     app = create_app(settings, runtime)
     click.echo(
         f"hoist server on http://{settings.server_host}:{settings.server_port} "
@@ -74,5 +80,5 @@ def serve_cmd(
         log_level=log_level,
         ws="none",
         timeout_graceful_shutdown=5,
-        **uvicorn_options(),  # bounded request headers
+        **uvicorn_options(settings),  # bounded headers; forwarded ones from proxies only
     )

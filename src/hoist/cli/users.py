@@ -22,7 +22,11 @@ def users() -> None:
 @users.command("create")
 @click.argument("username")
 @click.option("--role", type=_ROLES, default="viewer", show_default=True)
-@click.option("--password", help="Default: a generated one, printed once.")
+@click.option(
+    "--password",
+    help="At least 8 characters, not common or easy to guess. Default: a generated one, "
+    "printed once.",
+)
 @click.pass_obj
 def create_cmd(runtime: Runtime, username: str, role: str, password: str | None) -> None:
     """Create an account USERNAME with ROLE."""

@@ -30,14 +30,19 @@ MAX_HEADER_BYTES = 32 * 1024
 and is closed before more is read (so headers can never fill the server's memory)."""
 
 
-def uvicorn_options() -> dict[str, Any]:
+def uvicorn_options(settings: Settings | None = None) -> dict[str, Any]:
     """The uvicorn options every server of the app runs with (``hoist serve``, the tests').
 
     The h11 parser, because it bounds what it buffers before a request is complete at
     :data:`MAX_HEADER_BYTES` (httptools, uvicorn's default when installed, buffers
-    headers of any size).
+    headers of any size). ``X-Forwarded-For``/``-Proto`` are believed only from
+    ``settings.trusted_proxies`` (none without settings): uvicorn's own default trusts
+    them from 127.0.0.1, which lets a local client pick the address logins are
+    throttled by.
     """
-    return {"http": "h11", "h11_max_incomplete_event_size": MAX_HEADER_BYTES}
+    trusted = list(settings.trusted_proxies) if settings is not None else []
+    proxies = {"proxy_headers": bool(trusted), "forwarded_allow_ips": trusted}
+    return {"http": "h11", "h11_max_incomplete_event_size": MAX_HEADER_BYTES, **proxies}
 
 
 def create_app(

@@ -107,7 +107,25 @@ class Authenticator:
             raise ValueError(f"recheck_interval must be positive, not {recheck_interval}")
         self.recheck_interval = recheck_interval
         self._signer = URLSafeTimedSerializer(secret_key, salt="hoist-session")
+        self._login_signer = URLSafeTimedSerializer(secret_key, salt="hoist-login-form")
         self._recent: dict[str, tuple[float, Principal]] = {}
+
+    def login_form_token(self, nonce: str) -> str:
+        """The token a login form carries for the pre-session cookie ``nonce``: signed
+        with the server's key, so another site can neither read nor forge the pair."""
+        return self._login_signer.dumps(nonce)
+
+    def login_form_matches(self, nonce: str | None, token: str | None, max_age: int) -> bool:
+        """Whether ``token`` was issued, less than ``max_age`` seconds ago, for ``nonce``."""
+        from itsdangerous import BadSignature
+
+        if not nonce or not token:
+            return False
+        try:
+            signed = self._login_signer.loads(token, max_age=max_age)
+        except BadSignature:
+            return False
+        return isinstance(signed, str) and hmac.compare_digest(signed, nonce)
 
     def recent_token(self, bearer: str) -> Principal | None:
         """The principal of a bearer token verified less than :data:`TOKEN_CACHE_TTL`

@@ -48,6 +48,7 @@ ERRORS: dict[int, str] = {
     413: "Request body too large",
     422: "Invalid input: `errors` maps each failing field to its messages",
     429: "Too many failed logins; see Retry-After",
+    503: "Unavailable for now (the store, or a server busy checking passwords); see Retry-After",
 }
 
 

@@ -36,7 +36,11 @@ from hoist.errors import (
     UserInputError,
     field_errors_from_pydantic,
 )
-from hoist.server.accounts.models import AccountConflictError
+from hoist.server.accounts.models import (
+    AccountConflictError,
+    HashingBusyError,
+    WeakPasswordError,
+)
 
 __all__ = ["ApiError", "install_error_handlers"]
 
@@ -67,6 +71,11 @@ def hoist_error_response(exc: HoistError) -> JSONResponse:
     """The response for a Hoist error (most specific class first)."""
     if isinstance(exc, ApiError):
         return JSONResponse(_body(exc.message), exc.status_code, headers=exc.headers)
+    if isinstance(exc, HashingBusyError):  # a login flood: come back, nothing is wrong
+        headers = {"Retry-After": str(exc.retry_after)}
+        return JSONResponse(_body(exc.message), 503, headers=headers)
+    if isinstance(exc, WeakPasswordError):
+        return JSONResponse(_body("the password breaks the rules", errors=exc.field_errors), 422)
     if isinstance(exc, ParamsValidationError):
         return JSONResponse(_body("invalid params", errors=exc.field_errors), 422)
     if isinstance(exc, UnknownModeError):

@@ -7,7 +7,7 @@ import sqlalchemy as sa
 
 __all__ = ["HEAD_REVISION", "events", "metadata", "runs"]
 
-HEAD_REVISION = "0002"
+HEAD_REVISION = "0003"
 """The newest migration; a store at this revision needs no Alembic at start-up."""
 
 metadata = sa.MetaData()

@@ -1,7 +1,15 @@
-"""Accounts of the Hoist server: users with roles, API tokens, sessions, failed logins."""
+"""Accounts of the Hoist server: users with roles, API tokens, sessions, login throttling."""
 
 from hoist.server.accounts.credentials import TOKEN_PREFIX, CredentialStore, Session
-from hoist.server.accounts.models import AccountConflictError, ApiToken, Role, User
+from hoist.server.accounts.models import (
+    AccountConflictError,
+    ApiToken,
+    HashingBusyError,
+    Role,
+    TokenKind,
+    User,
+    WeakPasswordError,
+)
 from hoist.server.accounts.users import UserNotFoundError, UserStore
 
 __all__ = [
@@ -9,9 +17,12 @@ __all__ = [
     "AccountConflictError",
     "ApiToken",
     "CredentialStore",
+    "HashingBusyError",
     "Role",
     "Session",
+    "TokenKind",
     "User",
     "UserNotFoundError",
     "UserStore",
+    "WeakPasswordError",
 ]

@@ -1,6 +1,6 @@
 """First start: the signing secret and the first admin account. Nothing has a default
 value: the secret is configured or generated once (mode 0600), and the admin's password
-is configured or generated and printed once."""
+is configured (and must pass the password rules) or generated and printed once."""
 
 from __future__ import annotations
 
@@ -12,15 +12,17 @@ from pathlib import Path
 from hoist.errors import HoistError
 from hoist.server.accounts.models import AccountConflictError, Role
 from hoist.server.accounts.passwords import generate_password
+from hoist.server.accounts.policy import check_password
 from hoist.server.accounts.users import UserStore
 from hoist.settings import Settings
 
-__all__ = ["ADMIN_USERNAME", "ensure_admin", "load_secret_key"]
+__all__ = ["ADMIN_USERNAME", "check_admin_password", "ensure_admin", "load_secret_key"]
 
 ADMIN_USERNAME = "admin"
 """The name of the account created on first start."""
 
 _MIN_SECRET = 32
+_ADMIN_VAR = "HOIST_ADMIN_PASSWORD"
 
 
 def load_secret_key(settings: Settings) -> str:
@@ -51,18 +53,31 @@ def _create_secret_file(path: Path) -> None:
         fh.write(secrets.token_urlsafe(64))
 
 
+def check_admin_password(settings: Settings) -> None:
+    """Refuse a configured ``HOIST_ADMIN_PASSWORD`` that breaks the password rules.
+
+    Raises:
+        WeakPasswordError: naming ``HOIST_ADMIN_PASSWORD``.
+    """
+    if settings.admin_password:
+        check_password(settings.admin_password, username=ADMIN_USERNAME, field=_ADMIN_VAR)
+
+
 def ensure_admin(users: UserStore, settings: Settings) -> str | None:
     """Create the first admin when there are no accounts yet.
 
     Returns:
         The generated password, to print once; ``None`` when nothing was generated
         (accounts exist, or the password came from ``HOIST_ADMIN_PASSWORD``).
+
+    Raises:
+        WeakPasswordError: ``HOIST_ADMIN_PASSWORD`` breaks the password rules.
     """
     if users.count():
         return None
     password = settings.admin_password or generate_password()
     try:
-        users.create(ADMIN_USERNAME, password, Role.ADMIN)
+        users.create(ADMIN_USERNAME, password, Role.ADMIN, password_field=_ADMIN_VAR)
     except AccountConflictError:
         return None  # another server process created it first
     return None if settings.admin_password else password

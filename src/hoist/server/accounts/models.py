@@ -5,16 +5,24 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-from hoist.errors import UserInputError
+from hoist.errors import HoistError, ParamsValidationError, UserInputError
 
-__all__ = ["AccountConflictError", "ApiToken", "Role", "User"]
+__all__ = [
+    "AccountConflictError",
+    "ApiToken",
+    "HashingBusyError",
+    "Role",
+    "TokenKind",
+    "User",
+    "WeakPasswordError",
+]
 
 
 class Role(StrEnum):
     """What an account may do; each role includes the ones below it.
 
-    ``viewer`` reads; ``operator`` also launches, cancels and resumes runs and posts
-    events (remote workers); ``admin`` also manages users and everyone's tokens.
+    ``viewer`` reads; ``operator`` also launches, cancels and resumes runs and, with a
+    worker token, posts events (remote workers); ``admin`` also manages users and everyone's tokens.
     """
 
     VIEWER = "viewer"
@@ -46,6 +54,18 @@ class User:
     updated_at: float
 
 
+class TokenKind(StrEnum):
+    """What an API token is for.
+
+    ``user`` tokens act as their account (the CLI, scripts); ``worker`` tokens do too,
+    and are the only ones that may post runs and events to ``/ingest``, each only for the
+    runs it created itself. A worker token cannot create or revoke other tokens.
+    """
+
+    USER = "user"
+    WORKER = "worker"
+
+
 @dataclass(frozen=True, slots=True)
 class ApiToken:
     """An API token's record; the secret itself is shown once, at creation, and only its
@@ -59,7 +79,32 @@ class ApiToken:
     last_used_at: float | None
     expires_at: float | None
     revoked_at: float | None
+    kind: TokenKind = TokenKind.USER
 
 
 class AccountConflictError(UserInputError):
     """The change would clash with existing accounts (a taken username, the last admin)."""
+
+
+class WeakPasswordError(ParamsValidationError):
+    """A password breaks the password rules (too short, too common, too easy to guess).
+
+    Attributes:
+        field_errors: ``{field: [why]}``; the field is ``password`` unless the caller named
+            another (``HOIST_ADMIN_PASSWORD`` for the bootstrap admin).
+    """
+
+    def __init__(self, field: str, problems: list[str]) -> None:
+        super().__init__({field: problems}, subject="password")
+
+
+class HashingBusyError(HoistError):
+    """Every password-hashing worker is busy and the queue is full: try again shortly.
+
+    Attributes:
+        retry_after: seconds after which a retry is likely to be admitted.
+    """
+
+    def __init__(self, retry_after: int = 1) -> None:
+        super().__init__("the server is busy checking passwords; try again shortly")
+        self.retry_after = retry_after

@@ -1,5 +1,6 @@
 """Account tables (SQLAlchemy Core). They live in the run store's database; their schema
-is created by the run store's migration ``0002_accounts``.
+is created by the run store's migrations ``0002_accounts``, ``0003_login_throttle`` and
+``0004_worker_tokens``.
 
 The run store cannot import this layer: :data:`metadata` is what the server hands to
 :func:`hoist.runs.store.migrate.target_metadata` (and ``schema_diff``) so that Alembic's
@@ -10,7 +11,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-__all__ = ["api_tokens", "login_failures", "metadata", "sessions", "users"]
+__all__ = ["api_tokens", "login_throttle", "metadata", "sessions", "users"]
 
 metadata = sa.MetaData()
 
@@ -51,10 +52,12 @@ sessions = sa.Table(
     sa.Column("last_seen_at", sa.Float, nullable=False),
 )
 
-login_failures = sa.Table(
-    "login_failures",
+login_throttle = sa.Table(
+    "login_throttle",
     metadata,
-    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-    sa.Column("key", sa.String(64), nullable=False, index=True),
-    sa.Column("ts", sa.Float, nullable=False, index=True),
+    sa.Column("key", sa.String(64), primary_key=True),  # SHA-256 of "client:<ip>"/"account:<name>"
+    sa.Column("failures", sa.Integer, nullable=False),
+    sa.Column("blocked_until", sa.Float, nullable=False),
+    sa.Column("updated_at", sa.Float, nullable=False, index=True),
+    sa.Column("version", sa.Integer, nullable=False),  # compare-and-set: one writer wins
 )

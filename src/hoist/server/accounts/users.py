@@ -1,5 +1,8 @@
-"""Users in the store's database: create, find, update, deactivate, authenticate; and the
-shared count of failed logins (so that several server processes share one limit)."""
+"""Users in the store's database: create, find, update, deactivate, authenticate.
+
+Every password set here passes the password rules (:mod:`.policy`), and every hash is
+computed on the bounded hashing pool (:mod:`.passwords`); login attempts are counted by
+:attr:`UserStore.throttle`, shared by every server process on the store."""
 
 from __future__ import annotations
 
@@ -12,8 +15,10 @@ import sqlalchemy as sa
 
 from hoist.errors import NotFoundError
 from hoist.server.accounts.models import AccountConflictError, Role, User
-from hoist.server.accounts.passwords import hash_password, sha256_hex, verify_password
-from hoist.server.accounts.tables import api_tokens, login_failures, sessions, users
+from hoist.server.accounts.passwords import HashingPool, shared_pool
+from hoist.server.accounts.policy import check_password
+from hoist.server.accounts.tables import api_tokens, sessions, users
+from hoist.server.accounts.throttle import LoginThrottle
 
 __all__ = ["UserNotFoundError", "UserStore", "user_from_row"]
 
@@ -29,13 +34,25 @@ class UserStore:
 
     Args:
         engine: the run store's engine, migrated to include the account tables.
-        clock: the wall clock (seconds since the epoch) for timestamps and the
-            failed-login window (tests advance a fake one instead of sleeping).
+        clock: the wall clock (seconds since the epoch) for timestamps and the login
+            throttle (tests advance a fake one instead of sleeping).
+        hashing: the pool that hashes passwords (default: the process's shared one).
+
+    Attributes:
+        throttle: counts login attempts per client and per account (on :attr:`clock`).
     """
 
-    def __init__(self, engine: sa.Engine, *, clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self,
+        engine: sa.Engine,
+        *,
+        clock: Callable[[], float] = time.time,
+        hashing: HashingPool | None = None,
+    ) -> None:
         self.engine = engine
         self.clock = clock
+        self.hashing = hashing or shared_pool()
+        self.throttle = LoginThrottle(engine, clock=lambda: self.clock())
 
     # ------------------------------------------------------------------ reads
     def count(self) -> int:
@@ -65,17 +82,28 @@ class UserStore:
         return [user_from_row(row) for row in rows]
 
     # ------------------------------------------------------------------ writes
-    def create(self, username: str, password: str, role: Role) -> User:
+    def create(
+        self, username: str, password: str, role: Role, *, password_field: str = "password"
+    ) -> User:
         """Create an active account.
 
+        Args:
+            username: the account's name.
+            password: its password (checked against the password rules).
+            role: what it may do.
+            password_field: what an error calls the password (e.g. the variable it came from).
+
         Raises:
+            WeakPasswordError: the password breaks the rules.
             AccountConflictError: the username is taken.
+            HashingBusyError: every hashing worker is busy.
         """
+        check_password(password, username=username, field=password_field)
         now = self.clock()
         row = {
             "id": secrets.token_hex(8),
             "username": username,
-            "password_hash": hash_password(password),
+            "password_hash": self.hashing.hash(password),
             "role": str(role),
             "active": True,
             "created_at": now,
@@ -96,18 +124,21 @@ class UserStore:
         password: str | None = None,
         active: bool | None = None,
     ) -> User:
-        """Change an account. Deactivating it (or changing its password) ends its
-        sessions; deactivating also revokes its API tokens.
+        """Change an account. Deactivating it or changing its password ends its sessions
+        and revokes its API tokens (a leaked credential dies with the old password).
 
         Raises:
             UserNotFoundError: no such user.
+            WeakPasswordError: the new password breaks the rules.
             AccountConflictError: the change would leave no active admin.
+            HashingBusyError: every hashing worker is busy.
         """
         values: dict[str, Any] = {"updated_at": self.clock()}
         if role is not None:
             values["role"] = str(role)
         if password is not None:
-            values["password_hash"] = hash_password(password)
+            check_password(password, username=self.get(user_id).username)
+            values["password_hash"] = self.hashing.hash(password)
         if active is not None:
             values["active"] = active
         with self.engine.begin() as conn:
@@ -120,7 +151,7 @@ class UserStore:
             conn.execute(users.update().where(users.c.id == user_id).values(values))
             if active is False or password is not None:
                 conn.execute(sessions.delete().where(sessions.c.user_id == user_id))
-            if active is False:
+            if active is False or password is not None:
                 conn.execute(
                     api_tokens.update()
                     .where(api_tokens.c.user_id == user_id, api_tokens.c.revoked_at.is_(None))
@@ -150,11 +181,16 @@ class UserStore:
             conn.execute(users.delete().where(users.c.id == user_id))
 
     def authenticate(self, username: str, password: str) -> User | None:
-        """The active user with these credentials, or ``None`` (same cost either way)."""
+        """The active user with these credentials, or ``None`` (same cost either way).
+
+        Raises:
+            HashingBusyError: every hashing worker is busy.
+        """
         with self.engine.connect() as conn:
             query = sa.select(users).where(users.c.username == username)
             row = conn.execute(query).mappings().first()
-        ok, new_hash = verify_password(None if row is None else row["password_hash"], password)
+        stored = None if row is None else row["password_hash"]
+        ok, new_hash = self.hashing.verify(stored, password)
         if not ok or row is None or not row["active"]:
             return None
         if new_hash is not None:
@@ -163,29 +199,6 @@ class UserStore:
                     users.update().where(users.c.id == row["id"]).values(password_hash=new_hash)
                 )
         return user_from_row(row)
-
-    # ------------------------------------------------------------------ failed logins
-    def failed_logins(self, key: str, window: float) -> tuple[int, float | None]:
-        """Failures recorded for ``key`` in the last ``window`` seconds, and the oldest's time."""
-        since = self.clock() - window
-        query = sa.select(sa.func.count(), sa.func.min(login_failures.c.ts)).where(
-            login_failures.c.key == sha256_hex(key), login_failures.c.ts > since
-        )
-        with self.engine.connect() as conn:
-            count, oldest = conn.execute(query).one()
-        return int(count or 0), oldest
-
-    def record_failed_login(self, key: str, window: float) -> None:
-        """Count a failed login for ``key`` (and forget failures older than ``window``)."""
-        now = self.clock()
-        with self.engine.begin() as conn:
-            conn.execute(login_failures.insert().values(key=sha256_hex(key), ts=now))
-            conn.execute(login_failures.delete().where(login_failures.c.ts < now - window))
-
-    def clear_failed_logins(self, key: str) -> None:
-        """Forget the failures of ``key`` (after a successful login)."""
-        with self.engine.begin() as conn:
-            conn.execute(login_failures.delete().where(login_failures.c.key == sha256_hex(key)))
 
 
 def _check_other_admin(conn: sa.Connection, user_id: str) -> None:

@@ -1,13 +1,17 @@
-"""Login (session cookie + CSRF token), logout, and who am I."""
+"""Login (session cookie + CSRF token), logout, and who am I.
+
+A login is throttled before its password is checked: per client address (a delay that
+doubles per failure) and, far more loosely, per account, counted atomically in the store
+(:mod:`hoist.server.accounts.throttle`); and it waits for the bounded hashing pool, or is
+refused with 503 when the pool's queue is full (:mod:`hoist.server.accounts.passwords`).
+"""
 
 from __future__ import annotations
-
-import math
-import time
 
 import anyio.to_thread
 from fastapi import APIRouter, Depends, Request, Response
 
+from hoist.server.accounts import HashingBusyError
 from hoist.server.api import API_PREFIX
 from hoist.server.auth import Principal, forget_tokens_after
 from hoist.server.deps import State, Viewer, responses
@@ -15,16 +19,11 @@ from hoist.server.errors import ApiError
 from hoist.server.schemas import LoginRequest, LoginResult, UserInfo
 from hoist.server.state import ServerState
 
-__all__ = ["MAX_FAILURES", "WINDOW", "log_in", "router", "user_info"]
+__all__ = ["log_in", "router", "user_info"]
 
 router = APIRouter(
     prefix=f"{API_PREFIX}/auth", tags=["auth"], dependencies=[Depends(forget_tokens_after)]
 )
-
-MAX_FAILURES = 5
-"""Failed logins allowed per username and client address within :data:`WINDOW`."""
-WINDOW = 300.0
-"""Seconds over which failed logins are counted."""
 
 
 def user_info(user: object) -> UserInfo:
@@ -33,33 +32,40 @@ def user_info(user: object) -> UserInfo:
 
 
 def log_in(state: ServerState, body: LoginRequest, client: str, response: Response) -> LoginResult:
-    """Check a password login (rate-limited per username and client address), open a
+    """Check a password login (throttled per client address and per account), open a
     session and set its cookie on ``response``; shared by the API and the panel.
 
     Raises:
-        ApiError: 429 after too many failures (with ``Retry-After``), 401 when wrong.
+        ApiError: 429 while throttled (with ``Retry-After``), 401 when wrong, 503 when
+            every place in the hashing pool is taken (with ``Retry-After``).
     """
-    key = f"{body.username.lower()}|{client}"
-    failures, oldest = state.users.failed_logins(key, WINDOW)
-    if failures >= MAX_FAILURES:
-        wait = max(1, math.ceil((oldest or time.time()) + WINDOW - time.time()))
-        raise ApiError(429, "too many failed logins; try again later", {"Retry-After": str(wait)})
-    user = state.users.authenticate(body.username, body.password)
-    if user is None:
-        state.users.record_failed_login(key, WINDOW)
-        raise ApiError(401, "invalid username or password")
-    state.users.clear_failed_logins(key)
+    users = state.users
+    try:
+        with users.hashing.admit():
+            attempt = users.throttle.attempt(client, body.username)
+            if attempt.retry_after is not None:
+                headers = {"Retry-After": str(attempt.retry_after)}
+                raise ApiError(429, "too many failed logins; try again later", headers)
+            user = users.authenticate(body.username, body.password)
+            if user is None:
+                users.throttle.failed(attempt)
+                raise ApiError(401, "invalid username or password")
+            users.throttle.succeeded(attempt)
+    except HashingBusyError as exc:
+        raise ApiError(503, exc.message, {"Retry-After": str(exc.retry_after)}) from None
     session = state.auth.start_session(response, user)
     return LoginResult(user=user_info(user), csrf_token=session.csrf_token, auth="session")
 
 
-@router.post("/login", response_model=LoginResult, responses=responses(400, 401, 422, 429))
+@router.post("/login", response_model=LoginResult, responses=responses(400, 401, 422, 429, 503))
 async def login(
     body: LoginRequest, request: Request, response: Response, state: State
 ) -> LoginResult:
     """Check credentials (JSON body only) and start a session: an HttpOnly, SameSite=Lax
     cookie, plus the CSRF token its unsafe requests must carry in ``X-CSRF-Token``.
-    Failed logins are limited per username and address (429 with ``Retry-After``)."""
+    Failed logins slow down the next tries from the same address (429 with
+    ``Retry-After``, doubling per failure), and far more loosely those of the account; a
+    server busy checking other passwords answers 503 with ``Retry-After``."""
     if request.query_params:
         raise ApiError(400, "send credentials in the JSON body, never in the URL")
     client = request.client.host if request.client else "unknown"

@@ -29,10 +29,12 @@ def list_users(state: State, principal: Admin) -> list[UserInfo]:
 
 
 @router.post(
-    "", status_code=201, response_model=UserCreated, responses=responses(401, 403, 409, 422)
-)
+    "", status_code=201, response_model=UserCreated,
+    responses=responses(401, 403, 409, 422, 503),
+)  # fmt: skip
 def create_user(body: UserCreate, state: State, principal: Admin) -> UserCreated:
-    """Create an account; without a password one is generated and returned (once)."""
+    """Create an account; without a password one is generated and returned (once). A
+    password that is too short, common or easy to guess is refused (422 on ``password``)."""
     password = body.password or generate_password()
     user = state.users.create(body.username, password, body.role)
     return UserCreated(user=user_info(user), password=None if body.password else password)
@@ -44,9 +46,13 @@ def get_user(user_id: UserId, state: State, principal: Admin) -> UserInfo:
     return user_info(state.users.get(user_id))
 
 
-@router.patch("/{user_id}", response_model=UserInfo, responses=responses(401, 403, 404, 409, 422))
+@router.patch(
+    "/{user_id}", response_model=UserInfo, responses=responses(401, 403, 404, 409, 422, 503)
+)
 def update_user(user_id: UserId, body: UserUpdate, state: State, principal: Admin) -> UserInfo:
-    """Change role, password or active flag; deactivation ends sessions and tokens."""
+    """Change role, password or active flag. A new password must pass the password rules
+    (422 on ``password``); it and deactivation end the account's sessions and revoke its
+    API tokens."""
     user = state.users.update(user_id, role=body.role, password=body.password, active=body.active)
     return user_info(user)
 
