@@ -122,6 +122,13 @@ class Settings:
         """Folder that holds one sub-folder per run (artifacts, working files)."""
         return self.home / "runs"
 
+    def server_environ(self) -> dict[str, str]:
+        """The variables that give a worker process this server and token (its
+        ``ctx.client``); empty without both. Secret: pass them as secrets."""
+        if not (self.server_url and self.token):
+            return {}
+        return {"HOIST_SERVER_URL": self.server_url, "HOIST_TOKEN": self.token}
+
     def with_(self, **changes: object) -> Settings:
         """A copy with some fields changed."""
         return replace(self, **changes)  # type: ignore[arg-type]

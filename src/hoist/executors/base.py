@@ -301,6 +301,11 @@ class Executor(ABC):
 
         return run_client_factory(settings.server_url, token)
 
+    def _server_secrets(self) -> dict[str, str]:
+        """What a worker in another process needs for ``ctx.client`` (secret values)."""
+        runtime = self.runtime
+        return runtime.settings.with_(token=runtime.token).server_environ()
+
     def run_node(self, node: Any, prepared: PreparedRun, ctx: RuntimeContext) -> Any:
         """Run one pipeline node's action; its run is open (:meth:`context_for`).
 

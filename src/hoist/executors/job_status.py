@@ -5,14 +5,14 @@ answers in. Everywhere else (handles, the store, the API) a status is a
 
 from __future__ import annotations
 
-from enum import Enum
+from enum import StrEnum
 
 from hoist.runs.models import RunStatus
 
 __all__ = ["JobStatus"]
 
 
-class JobStatus(str, Enum):
+class JobStatus(StrEnum):
     """A job's status as the seed's ``RayJobExecutor.get_status(job_id)`` reports it."""
 
     PENDING = "PENDING"
@@ -20,9 +20,6 @@ class JobStatus(str, Enum):
     SUCCEEDED = "SUCCEEDED"
     FAILED = "FAILED"
     STOPPED = "STOPPED"
-
-    def __str__(self) -> str:
-        return self.value
 
     @property
     def is_terminal(self) -> bool:

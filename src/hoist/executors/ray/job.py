@@ -251,11 +251,15 @@ class RayJobExecutor(Executor):
             progress_interval=self.progress_interval,
         )  # fmt: skip
         if not ship:  # the workers share this file system: no upload
-            staging = stage_job(job, secrets=self.secrets, into=self.runs_dir / run.id / "job")
+            staging = stage_job(
+                job,
+                secrets={**self._server_secrets(), **self.secrets},
+                into=self.runs_dir / run.id / "job",
+            )
             return env, staging
         staging = stage_job(
             job,
-            secrets=self.secrets,
+            secrets={**self._server_secrets(), **self.secrets},
             plugin_root=Path(plugin_path) if plugin_path else None,
             excludes=excludes,
         )

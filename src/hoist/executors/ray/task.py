@@ -189,7 +189,7 @@ class RayActorExecutor(Executor):
     def _actor_args(self) -> tuple[Any, ...]:
         """What each new actor is constructed with."""
         settings = self.runtime.settings
-        return settings.store_url, str(settings.home), self.secrets
+        return settings.store_url, str(settings.home), {**self._server_secrets(), **self.secrets}
 
     @property
     def cluster_address(self) -> str | None:

@@ -8,6 +8,7 @@ import pickle
 import threading
 import time
 import traceback
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -127,6 +128,13 @@ class WorkerRuntime:
         settings = Settings(home=Path(self.home), database_url=self.store_url)
         self.runtime = Runtime(settings)
         self._runs_dir = self.runtime.runs_dir
+        # The worker's process is an edge: the driver hands it the server (as secrets).
+        edge = Settings.from_env()
+        self.client_factory: Callable[[RuntimeContext], Any] | None = None
+        if edge.server_url and edge.token:
+            from hoist.client.run_client import run_client_factory
+
+            self.client_factory = run_client_factory(edge.server_url, edge.token)
 
     def run(
         self,
@@ -147,6 +155,7 @@ class WorkerRuntime:
         ctx = RuntimeContext(
             run.id, sink, env=env, job_id=run.meta.get("job_id"), action_name=spec.action,
             runs_dir=self._runs_dir, progress_interval=progress_interval,
+            client_factory=self.client_factory,
         )  # fmt: skip
         shared = PipelineContext.from_meta(run.meta, run.parent_id)
         if shared is not None:  # a pipeline node placed on another worker
