@@ -14,7 +14,8 @@ The tree::
     │   │   └── ServeModeError      the action is declared ``method: serve`` (a deployment)
     │   ├── IncompatibleTypesError  output_type → input_type mismatch
     │   ├── PipelineDefinitionError .nodes (a cycle, a dangling dependency, ...)
-    │   └── ResumeError             .run_id (nothing to resume, corrupt checkpoint, ...)
+    │   ├── ResumeError             .run_id (nothing to resume, corrupt checkpoint, ...)
+    │   └── RunWriteError           .run_id, .field, .not_writer (an ingested batch refused)
     ├── ActionFailedError           .run_id, .error_type, .error_message, .traceback
     │   ├── ResultValidationError   .field_errors (result does not match result_model)
     │   └── RunLostError            the worker running it died; the run is ``lost``
@@ -48,8 +49,9 @@ __all__ = [
     "RunCancelledError",
     "RunLostError",
     "RunNotFoundError",
-    "StoreError",
+    "RunWriteError",
     "ServeModeError",
+    "StoreError",
     "UnknownModeError",
     "UserInputError",
     "field_errors_from_pydantic",
@@ -200,6 +202,24 @@ class ResumeError(UserInputError):
     def __init__(self, run_id: str, problem: str) -> None:
         self.run_id = run_id
         super().__init__(f"cannot resume run {run_id}: {problem}")
+
+
+class RunWriteError(UserInputError):
+    """A batch a worker posted may not be written: its run ended, the status it names is
+    not one the run may move to, or the run is written by another worker.
+
+    Attributes:
+        run_id: the run.
+        field: the batch item at fault (``runs.0``, ``events.3``).
+        not_writer: ``True`` when the run belongs to another worker (or to none), ``False``
+            when the run's state forbids the change.
+    """
+
+    def __init__(self, run_id: str, field: str, problem: str, *, not_writer: bool = False):
+        self.run_id = run_id
+        self.field = field
+        self.not_writer = not_writer
+        super().__init__(f"{field}: run {run_id} {problem}")
 
 
 class ActionFailedError(HoistError):

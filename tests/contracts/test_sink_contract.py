@@ -61,7 +61,7 @@ def sink(request: pytest.FixtureRequest, tmp_path: Path, hoist_home: Path) -> It
         yield from _store_sink(request.getfixturevalue("postgres_url"))
     elif kind == "http":
         with serve(server_settings(hoist_home)) as live:
-            http = HttpSink(live.url, live.token("operator"), poll_interval=0.02)
+            http = HttpSink(live.url, live.token("operator", worker=True), poll_interval=0.02)
             yield SinkCase(http, live.state.store)
             http.close()
     else:

@@ -57,7 +57,7 @@ def _worker(home: Path, url: str, token: str) -> Runtime:
 def test_a_worker_runtime_records_runs_and_events_on_the_server(
     server: LiveServer, tmp_path: Path
 ) -> None:
-    runtime = _worker(tmp_path / "worker", server.url, server.token("operator"))
+    runtime = _worker(tmp_path / "worker", server.url, server.token("operator", worker=True))
     assert runtime.remote and isinstance(runtime.sink, HttpSink)
     with LocalExecutor(runtime=runtime) as executor:
         assert executor.execute(Work, {"steps": 3}) == {"steps": 3}
@@ -97,7 +97,7 @@ def test_batches_survive_a_server_restart_without_loss_or_duplicates(hoist_home:
     port = _free_port()
     run = Run(id="restart00000000000000001", plugin="remote", action="work", mode="remote")
     with serve(settings, port=port) as live:
-        token = live.token("operator")
+        token = live.token("operator", worker=True)
         sink = HttpSink(live.url, token, max_backoff=0.2)
         sink.open_run(run)
         for event in _logs(run.id, 1, 50):
@@ -151,7 +151,7 @@ def test_a_batch_stored_but_unacknowledged_is_resent_without_duplicates(
         server_settings(hoist_home),
         prepare=lambda app: app.add_middleware(_LoseAnswers, lost=lost, count=2),
     ) as live:
-        sink = HttpSink(live.url, live.token("operator"), max_backoff=0.1)
+        sink = HttpSink(live.url, live.token("operator", worker=True), max_backoff=0.1)
         sink.open_run(run)
         for event in _logs(run.id, 1, 20):
             sink.emit(event)
@@ -163,7 +163,7 @@ def test_a_batch_stored_but_unacknowledged_is_resent_without_duplicates(
 
 
 def test_cancel_requests_reach_the_action(server: LiveServer, tmp_path: Path) -> None:
-    runtime = _worker(tmp_path / "worker", server.url, server.token("operator"))
+    runtime = _worker(tmp_path / "worker", server.url, server.token("operator", worker=True))
     admin = server.client("admin")
     with LocalExecutor(runtime=runtime) as executor:
         handle = executor.submit(Work, {"until_cancelled": True})
@@ -178,7 +178,7 @@ def test_cancel_requests_reach_the_action(server: LiveServer, tmp_path: Path) ->
 
 
 def test_a_quiet_run_is_kept_alive_by_heartbeats(server: LiveServer, tmp_path: Path) -> None:
-    token = server.token("operator")
+    token = server.token("operator", worker=True)
     sink = HttpSink(server.url, token, poll_interval=0.05)
     run = Run(id="quiet0000000000000000001", plugin="remote", action="work", mode="remote")
     sink.open_run(run)
@@ -195,7 +195,9 @@ def test_a_quiet_run_is_kept_alive_by_heartbeats(server: LiveServer, tmp_path: P
 def test_events_the_server_refuses_are_set_aside_and_the_rest_lands(
     server: LiveServer,
 ) -> None:
-    sink = HttpSink(server.url, server.token("operator"), max_backoff=0.05, max_tries=2)
+    sink = HttpSink(
+        server.url, server.token("operator", worker=True), max_backoff=0.05, max_tries=2
+    )
     run = Run(id="refused00000000000000001", plugin="remote", action="work", mode="remote")
     sink.open_run(run)
     events = _logs(run.id, 1, 30)
@@ -227,3 +229,46 @@ def test_a_refused_token_sets_the_batch_aside_whole(server: LiveServer) -> None:
     [rejected] = sink.rejected
     assert len(rejected.items) == 21 and "401" in rejected.error
     sink.close()
+
+
+def test_a_user_token_cannot_post_and_the_sink_says_so(server: LiveServer) -> None:
+    sink = HttpSink(server.url, server.token("operator"), interval=5.0, max_tries=1)
+    run = Run(id="usertoken000000000000001", plugin="remote", action="work", mode="remote")
+    sink.open_run(run)
+    sink.emit(StatusEvent(run_id=run.id, seq=1, ts=time.time(), status=RunStatus.RUNNING))
+    with pytest.raises(StoreError, match="refused 2 runs/events"):
+        sink.flush(timeout=15)
+    [rejected] = sink.rejected
+    assert "403" in rejected.error and "worker token" in rejected.error
+    sink.close()
+    assert server.state.store.existing_run_ids([run.id]) == set()
+
+
+def test_events_of_a_run_the_server_ended_are_set_aside_and_its_siblings_land(
+    server: LiveServer,
+) -> None:
+    """The server marked one of the worker's runs ``lost`` (say, after a network split):
+    the worker's late events for it are refused (409), those of its other run land."""
+    sink = HttpSink(server.url, server.token("operator", worker=True), interval=5.0,
+                    max_backoff=0.05, max_tries=1)  # fmt: skip
+    gone = Run(id="splitgone000000000000001", plugin="remote", action="work", mode="remote")
+    kept = Run(id="splitkept000000000000001", plugin="remote", action="work", mode="remote")
+    for run in (gone, kept):
+        sink.open_run(run)
+        sink.emit(StatusEvent(run_id=run.id, seq=1, ts=time.time(), status=RunStatus.RUNNING))
+    sink.flush()
+    store = server.state.store
+    assert store.mark_lost(gone.id, "no heartbeat: its worker died")
+    before = [e.to_dict() for e in store.events(gone.id)]
+    for seq in range(2, 6):  # one batch, the two runs' events interleaved
+        sink.emit(LogEvent(run_id=gone.id, seq=seq + 2, ts=time.time(), message="late"))
+        sink.emit(LogEvent(run_id=kept.id, seq=seq, ts=time.time(), message="fine"))
+    with pytest.raises(StoreError, match="refused 4 runs/events for good"):
+        sink.flush(timeout=15)
+    assert all("409" in r.error and "has ended (lost)" in r.error for r in sink.rejected)
+    sink.emit(StatusEvent(run_id=kept.id, seq=6, ts=time.time(), status=RunStatus.SUCCEEDED))
+    sink.close()
+    assert [e.to_dict() for e in store.events(gone.id)] == before
+    assert store.get_run(gone.id).status is RunStatus.LOST
+    assert [e.seq for e in store.events(kept.id)] == list(range(1, 7))
+    assert store.get_run(kept.id).status is RunStatus.SUCCEEDED

@@ -87,10 +87,10 @@ def plugin(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
 
 @pytest.fixture
 def service(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[LiveServer]:
-    """A Hoist server with its own store (not this process's), and the operator token
-    the seed's code finds in ``HOIST_TOKEN``."""
+    """A Hoist server with its own store (not this process's), and the operator's worker
+    token the seed's code finds in ``HOIST_TOKEN`` (its actors post the runs)."""
     with serve(server_settings(tmp_path / "server-home")) as live:
-        monkeypatch.setenv("HOIST_TOKEN", live.token("operator"))
+        monkeypatch.setenv("HOIST_TOKEN", live.token("operator", worker=True))
         yield live
 
 

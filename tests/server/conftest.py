@@ -15,7 +15,7 @@ import pytest
 
 from hoist.client import HoistClient
 from hoist.server import create_app
-from hoist.server.accounts import Role
+from hoist.server.accounts import Role, TokenKind
 from hoist.server.app import uvicorn_options
 from hoist.server.state import ServerState
 from hoist.settings import Settings
@@ -40,8 +40,11 @@ class LiveServer:
         state: ServerState = self.app.state.hoist
         return state
 
-    def token(self, role: str = "admin", username: str | None = None) -> str:
-        """An API token of a new account with ``role`` (the admin's own for ``admin``)."""
+    def token(
+        self, role: str = "admin", username: str | None = None, *, worker: bool = False
+    ) -> str:
+        """An API token of a new account with ``role`` (the admin's own for ``admin``);
+        a worker token (the only kind ``/ingest`` takes) with ``worker``."""
         users = self.state.users
         if username is None and role == "admin":
             user = users.find("admin")
@@ -49,7 +52,12 @@ class LiveServer:
             name = username or f"{role}-{len(users.list())}"
             user = users.find(name) or users.create(name, "password-123", Role(role))
         assert user is not None
-        return self.state.credentials.create_token(user.id, "test")[1]
+        kind = TokenKind.WORKER if worker else TokenKind.USER
+        return self.state.credentials.create_token(user.id, "test", kind=kind)[1]
+
+    def worker(self, role: str = "operator", username: str | None = None) -> HoistClient:
+        """A client with a worker token of a new account with ``role``."""
+        return self.client_with(self.token(role, username, worker=True))
 
     def client(self, role: str | None = "admin", **options: Any) -> HoistClient:
         """A client with a token of ``role`` (no credentials for ``None``)."""

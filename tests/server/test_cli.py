@@ -22,12 +22,17 @@ def test_users_and_tokens_commands(hoist: Any) -> None:
     assert hoist("users", "create", "ops").code == 2  # taken
     token = hoist("tokens", "create", "ops", "--name", "worker")
     assert token.code == 0 and token.out.strip().startswith("hoist_")
+    worker = hoist("tokens", "create", "ops", "--name", "ray", "--worker")
+    assert worker.code == 0 and worker.out.strip().startswith("hoist_")
     listed = hoist("users", "list", "--json").json()
     assert [(u["username"], u["role"], u["active"]) for u in listed] == [("ops", "operator", True)]
     assert hoist("users", "deactivate", "ops").code == 0
     assert hoist("users", "list", "--json").json()[0]["active"] is False
     missing = hoist("tokens", "create", "nobody")
     assert missing.code == 2 and "unknown user" in missing.err
+    assert hoist("users", "create", "eve").code == 0  # a viewer: no worker token
+    refused = hoist("tokens", "create", "eve", "--worker")
+    assert refused.code == 2 and "needs the operator role" in refused.err
 
 
 def _free_port() -> int:

@@ -42,7 +42,7 @@ def test_without_a_server_client_is_none() -> None:
 def test_with_a_server_upload_file_stores_a_run_artifact(
     server: LiveServer, tmp_path: Path
 ) -> None:
-    token = server.token("operator")
+    token = server.token("operator", worker=True)
     # A worker that reaches the server, not the database (HOIST_SERVER_URL + HOIST_TOKEN).
     runtime = Runtime(Settings(home=tmp_path / "worker", server_url=server.url), token=token)
     try:

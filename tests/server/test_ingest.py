@@ -1,4 +1,5 @@
-"""The ingest endpoint: remote workers post batches; re-posting adds and changes nothing."""
+"""The ingest endpoint: remote workers post batches with a worker token; re-posting adds
+and changes nothing. (Its attacks are in test_attacks_ingest.py.)"""
 
 from __future__ import annotations
 
@@ -26,7 +27,7 @@ def _batch(run_id: str) -> tuple[list[Run], list[object]]:
 
 
 def test_ingest_is_idempotent(server: LiveServer) -> None:
-    worker = server.client("operator")
+    worker = server.worker()
     runs, events = _batch("remote0000000000000001")
     first = worker.ingest(runs, events)  # type: ignore[arg-type]
     assert (first.runs_added, first.events_added) == (1, 3)
@@ -41,12 +42,12 @@ def test_ingest_is_idempotent(server: LiveServer) -> None:
 
 
 def test_ingest_refuses_events_of_unknown_runs_and_bad_values(server: LiveServer) -> None:
-    worker = server.client("operator")
+    worker = server.worker()
     orphan = LogEvent(run_id="nosuchrun000000000000001", seq=1, ts=time.time(), message="x")
     with pytest.raises(ParamsValidationError) as caught:
         worker.ingest([], [orphan])
     assert caught.value.field_errors == {"events.0.run_id": ["unknown run"]}
-    http = server.http(server.token("operator"))
+    http = server.http(server.token("operator", worker=True))
     bad = {"events": [{"run_id": "r1", "seq": 2**40, "ts": 1.0, "type": "log", "message": "x"}]}
     response = http.post(f"{API}/ingest", json=bad)
     assert response.status_code == 422 and "events.0.seq" in response.json()["errors"]
@@ -56,14 +57,18 @@ def test_ingest_refuses_events_of_unknown_runs_and_bad_values(server: LiveServer
     assert http.post(f"{API}/ingest", json=long_id).status_code == 422
 
 
-def test_ingest_needs_the_operator_role(server: LiveServer) -> None:
+def test_ingest_needs_a_worker_token_of_an_operator(server: LiveServer) -> None:
     runs, events = _batch("remote0000000000000002")
-    with pytest.raises(PermissionDeniedError):
-        server.client("viewer").ingest(runs, events)  # type: ignore[arg-type]
+    with pytest.raises(PermissionDeniedError, match="operator"):
+        server.worker("viewer").ingest(runs, events)  # type: ignore[arg-type]
+    for role in ("operator", "admin"):  # their user tokens act as them, but do not ingest
+        with pytest.raises(PermissionDeniedError, match="worker token"):
+            server.client(role).ingest(runs, events)  # type: ignore[arg-type]
+    assert server.worker("admin").ingest(runs, events).runs_added == 1  # type: ignore[arg-type]
 
 
 def test_ingested_events_reach_live_streams(server: LiveServer) -> None:
-    worker, viewer = server.client("operator"), server.client("viewer")
+    worker, viewer = server.worker(), server.client("viewer")
     runs, events = _batch("remote0000000000000003")
     worker.ingest(runs, events[:1])  # type: ignore[arg-type]
     stream = viewer.stream_events(runs[0].id)

@@ -118,7 +118,7 @@ def test_the_runs_stream_reports_status_changes(server: LiveServer) -> None:
 def test_idle_streams_get_keepalives_and_the_hub_stops_without_subscribers(
     server: LiveServer,
 ) -> None:
-    worker = server.client("operator")
+    worker = server.worker()
     run = Run(id="idle00000000000000000001", plugin="remote", action="wait")
     worker.ingest([run], [StatusEvent(run_id=run.id, seq=1, ts=time.time(),
                                       status=RunStatus.RUNNING)])  # fmt: skip
@@ -146,7 +146,7 @@ def test_a_client_stream_survives_a_server_restart(hoist_home: Path) -> None:
     received: list[int] = []
     errors: list[BaseException] = []
     with serve(settings) as first:
-        port, token = first.port, first.token("operator")
+        port, token = first.port, first.token("operator", worker=True)
         worker = first.client_with(token)
         worker.ingest([run], [StatusEvent(run_id=run.id, seq=1, ts=time.time(),
                                           status=RunStatus.RUNNING)])  # fmt: skip

@@ -5,6 +5,9 @@ explicit sink write here; the CLI configures it from its options first.
 Which sink: a remote worker that has a Hoist server (``server_url``) and an API token
 but no database (``database_url`` unset) posts its runs and events to the server
 (:class:`~hoist.runs.sinks.http.HttpSink`); every other runtime writes to its run store.
+The server takes posted runs only with a worker token (``hoist tokens create USER
+--worker``); the same token serves the worker's reads and ``ctx.client`` calls, with its
+account's role.
 
 Layers above keep their per-process state in a runtime too, as :meth:`Runtime.component`
 s (the plugin registry: :func:`hoist.plugins.discovery.plugin_registry`): it lives and ends
@@ -32,7 +35,8 @@ class Runtime:
 
     Args:
         settings: default: read from the ``HOIST_*`` environment variables.
-        token: an API token for ``settings.server_url`` (default: ``settings.token``).
+        token: an API token for ``settings.server_url`` (default: ``settings.token``); a
+            worker token, for a runtime that posts its runs there (:attr:`remote`).
     """
 
     def __init__(self, settings: Settings | None = None, *, token: str | None = None) -> None:

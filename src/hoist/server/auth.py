@@ -20,7 +20,7 @@ from fastapi import Depends, Request, Response, Security
 from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBearer
 
 from hoist.errors import NotFoundError
-from hoist.server.accounts import CredentialStore, Role, Session, User, UserStore
+from hoist.server.accounts import CredentialStore, Role, Session, TokenKind, User, UserStore
 from hoist.server.accounts.passwords import sha256_hex
 from hoist.server.errors import ApiError
 
@@ -65,6 +65,7 @@ class Principal:
         session_id: the session's secret id (cookie logins).
         csrf_token: the session's CSRF token (cookie logins).
         token_id: the API token's id (bearer calls).
+        worker: the API token is a worker token (the only kind ``/ingest`` takes).
     """
 
     user: User
@@ -72,6 +73,7 @@ class Principal:
     session_id: str | None = None
     csrf_token: str | None = None
     token_id: str | None = None
+    worker: bool = False
 
 
 class Authenticator:
@@ -152,7 +154,8 @@ class Authenticator:
             found = self.credentials.token_user(bearer)
             if found is None:
                 return None
-            return Principal(found[0], "token", token_id=found[1].id)
+            worker = found[1].kind is TokenKind.WORKER
+            return Principal(found[0], "token", token_id=found[1].id, worker=worker)
         if cookie is None:
             return None
         session_id = self._unsign(cookie)

@@ -9,7 +9,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from hoist.runs.models import Event, Run
-from hoist.server.accounts.models import Role
+from hoist.server.accounts.models import Role, TokenKind
 
 __all__ = [
     "ID_PATTERN",
@@ -240,6 +240,11 @@ class TokenCreate(_Strict):
     name: str = Field(min_length=1, max_length=100, pattern=_TEXT_PATTERN)
     expires_in_days: float | None = Field(None, gt=0, le=3650)
     user_id: str | None = Field(None, pattern=ID_PATTERN)
+    kind: TokenKind = Field(
+        TokenKind.USER,
+        description="`worker`: a remote worker's token, the only kind `/ingest` takes "
+        "(for operators and admins).",
+    )
 
 
 class TokenInfo(BaseModel):
@@ -253,6 +258,7 @@ class TokenInfo(BaseModel):
     last_used_at: float | None
     expires_at: float | None
     revoked_at: float | None
+    kind: TokenKind = TokenKind.USER
 
 
 class TokenCreated(BaseModel):

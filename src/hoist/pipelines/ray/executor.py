@@ -57,8 +57,10 @@ class RayPipelineExecutor(RayActorExecutor):
             machine) and importable by the actor, so the pipeline's actions may be plain
             imports from it.
         pipeline_service_url: a Hoist server the runs are reported to (and read back
-            from) instead of a database; needs an API token (``token``, else
-            ``HOIST_TOKEN``).
+            from) instead of a database; needs a worker token of an operator
+            (``token``, else ``HOIST_TOKEN``; ``hoist tokens create NAME --worker``):
+            the actors post the runs with it, and this process reads them back and
+            ends them with it, as the only one allowed to.
         actor_pipeline_service_url: the server's address as the cluster reaches it
             (default: ``pipeline_service_url``).
         include_sdk: ship this Hoist package to the cluster too (workers use it instead
@@ -282,6 +284,6 @@ def _service_runtime(runtime: Runtime | None, url: str, token: str | None) -> Ru
     if not token:
         raise UserInputError(
             f"pipeline_service_url={url!r} needs an API token of that server: pass "
-            "token=... or set HOIST_TOKEN"
+            "token=... or set HOIST_TOKEN (a worker token: hoist tokens create NAME --worker)"
         )
     return Runtime(base.settings.with_(server_url=url, database_url=None), token=token)

@@ -1,14 +1,18 @@
 """A sink for remote workers that cannot reach the database: runs and events are
 posted to a Hoist server's ``POST /api/v1/ingest`` by the one
-:class:`~hoist.runs.sinks.writer.BatchWriter`.
+:class:`~hoist.runs.sinks.writer.BatchWriter`, with a *worker token*
+(``hoist tokens create USER --worker``): the runs the sink creates are that token's,
+and only it may post their events.
 
 Delivery is at-least-once on the wire and exactly-once in the store: a batch whose post
 fails (the server is down, a 5xx, the answer lost on the way back) is kept and posted
 again, unchanged, with a growing pause; the server ignores what it already stored
 (ingest is idempotent on the run id and on ``(run_id, seq)``). Nothing is lost for a
-transient failure. A batch the server refuses for good (400, 413, 422) is halved until
-the items at fault are found and set aside; a refusal of the worker itself (401, 403)
-sets the batch aside whole. Either way the next :meth:`HttpSink.flush` raises.
+transient failure. A batch the server refuses for good (400, 413, 422, or 409: an event
+for a run that ended meanwhile, e.g. one the server marked ``lost``) is halved until the
+items at fault are found and set aside; a refusal of the worker itself (401, 403: not a
+worker token, or a run another worker created) sets the batch aside whole. Either way
+the next :meth:`HttpSink.flush` raises.
 
 Each post also lists the runs still executing here (``alive``); the answer names those
 whose cancellation was asked, which :meth:`HttpSink.is_cancel_requested` then reports.
@@ -31,7 +35,7 @@ from hoist.runs.sinks.writer import BatchWriter
 __all__ = ["HttpSink"]
 
 _MAX_RUNS, _MAX_EVENTS = 1000, 10_000  # what the server accepts in one batch
-_SPLITTABLE = frozenset({400, 413, 422})  # refusals that may come from some items only
+_SPLITTABLE = frozenset({400, 409, 413, 422})  # refusals that may come from some items only
 
 
 class _RunJson(bytes):
@@ -66,7 +70,7 @@ class HttpSink(BatchWriter):
 
     Args:
         server_url: the server, e.g. ``http://hoist.internal:8465``.
-        token: an API token of an operator (or admin) account.
+        token: a worker token of an operator (or admin) account.
         interval: longest time (s) an event waits before it is posted.
         batch_bytes: a batch is cut before its body passes this size (stay under the
             server's request limit, 1 MiB by default).

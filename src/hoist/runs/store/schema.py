@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-__all__ = ["HEAD_REVISION", "events", "metadata", "runs"]
+__all__ = ["HEAD_REVISION", "events", "metadata", "run_writers", "runs"]
 
-HEAD_REVISION = "0003"
+HEAD_REVISION = "0004"
 """The newest migration; a store at this revision needs no Alembic at start-up."""
 
 metadata = sa.MetaData()
@@ -42,3 +42,13 @@ events = sa.Table(
     sa.Column("type", sa.String(20), nullable=False),
     sa.Column("data", sa.Text, nullable=False),
 )
+
+run_writers = sa.Table(
+    "run_writers",
+    metadata,
+    sa.Column("run_id", sa.String(40), primary_key=True),
+    sa.Column("writer", sa.String(64), nullable=False),
+)
+"""Which remote worker wrote each ingested run (its server's name for the worker's
+credential): the only one that may post that run's events. Runs written in-process
+(by the server's own executors, or by a worker with a database) have no row."""

@@ -20,9 +20,9 @@ from hoist.runs.reader import RunFilter
 from hoist.runs.store import event_reads, migrate
 from hoist.runs.store.endings import OWNER_META, RunEndings
 from hoist.runs.store.engine import create_store_engine
+from hoist.runs.store.ingest import ingest_batch, live_runs_of
 from hoist.runs.store.prepared import PreparedStatement
 from hoist.runs.store.rows import (
-    EVENT_COLUMNS,
     encode_event,
     encode_run,
     event_row,
@@ -143,29 +143,34 @@ class RunStore(RunEndings):
             for columns, rows in grouped_updates(updates).items():
                 self._update_statement(columns).execute(conn, rows)
 
-    def ingest(self, new_runs: Sequence[Run], new_events: Sequence[EventBase]) -> tuple[int, int]:
+    def ingest(
+        self,
+        new_runs: Sequence[Run],
+        new_events: Sequence[EventBase],
+        *,
+        writer: str | None = None,
+    ) -> tuple[int, int]:
         """Store runs and events sent by a remote worker; returns how many of each were new.
 
         Strictly idempotent: a run or an event ``(run_id, seq)`` already stored is
         skipped, and only the events actually inserted change their run's summary, so a
-        re-posted batch changes nothing at all.
+        re-posted batch changes nothing at all. A new event of an ended run, or a status
+        its run may not move to, is refused; with ``writer`` (the worker's name), the new
+        runs become that writer's and only its runs may be posted to (see
+        :mod:`hoist.runs.store.ingest`).
+
+        Raises:
+            RunWriteError: the batch may not be written (nothing of it is).
         """
-        run_rows = [run_row(r) for r in new_runs]
-        event_rows = [dict(zip(EVENT_COLUMNS, event_row(e), strict=True)) for e in new_events]
-        by_key = {(e.run_id, e.seq): e for e in new_events}
         with self.engine.begin() as conn:
-            added_runs = 0
-            if run_rows:
-                stmt = self._dialect_insert(runs).returning(runs.c.id)
-                added_runs = len(conn.execute(stmt, run_rows).all())
-            inserted: list[EventBase] = []
-            if event_rows:
-                stmt = self._dialect_insert(events).returning(events.c.run_id, events.c.seq)
-                keys = conn.execute(stmt, event_rows).all()
-                inserted = sorted((by_key[(k[0], k[1])] for k in keys), key=lambda e: e.seq)
-            for columns, rows in grouped_updates(run_changes(inserted)).items():
-                self._update_statement(columns).execute(conn, rows)
-        return added_runs, len(inserted)
+            return ingest_batch(conn, self._dialect_insert, self._update_statement,
+                                new_runs, new_events, writer)  # fmt: skip
+
+    def live_runs_of(self, run_ids: Sequence[str], writer: str) -> set[str]:
+        """The ids in ``run_ids`` of runs that ``writer`` posted (see :meth:`ingest`)
+        and that have not ended: those it may heartbeat and learn cancel requests of."""
+        with self.engine.connect() as conn:
+            return live_runs_of(conn, run_ids, writer)
 
     def existing_run_ids(self, run_ids: Sequence[str]) -> set[str]:
         """The ids in ``run_ids`` that name stored runs (exact ids, no prefixes)."""

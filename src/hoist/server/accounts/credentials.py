@@ -1,5 +1,8 @@
 """Credentials: API tokens (for the CLI and workers) and browser sessions.
 
+A token is of a kind (:class:`~hoist.server.accounts.models.TokenKind`): ``user`` tokens
+act as their account; ``worker`` tokens too, and only they may post to ``/ingest``.
+
 Both are random, high-entropy secrets handed to the client once; the database keeps only
 their SHA-256, so a leaked database grants nothing. A credential is valid only while its
 user is active: deactivating a user ends every session and revokes every token at once.
@@ -16,7 +19,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from hoist.errors import NotFoundError
-from hoist.server.accounts.models import ApiToken, User
+from hoist.server.accounts.models import ApiToken, TokenKind, User
 from hoist.server.accounts.passwords import sha256_hex
 from hoist.server.accounts.tables import api_tokens, sessions, users
 from hoist.server.accounts.users import user_from_row
@@ -67,9 +70,22 @@ class CredentialStore:
 
     # ------------------------------------------------------------------ API tokens
     def create_token(
-        self, user_id: str, name: str, expires_at: float | None = None
+        self,
+        user_id: str,
+        name: str,
+        expires_at: float | None = None,
+        *,
+        kind: TokenKind = TokenKind.USER,
     ) -> tuple[ApiToken, str]:
-        """A new token for ``user_id``: its record, and the secret (shown only now)."""
+        """A new token for ``user_id``: its record, and the secret (shown only now).
+
+        Args:
+            user_id: the account the token acts as.
+            name: what the token is for.
+            expires_at: when it stops working (seconds since the epoch; ``None``: never).
+            kind: ``worker`` for a remote worker's token (the only kind ``/ingest``
+                takes); see :class:`~hoist.server.accounts.models.TokenKind`.
+        """
         secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
         row = {
             "id": secrets.token_hex(8),
@@ -81,6 +97,7 @@ class CredentialStore:
             "last_used_at": None,
             "expires_at": expires_at,
             "revoked_at": None,
+            "kind": str(kind),
         }
         with self.engine.begin() as conn:
             conn.execute(api_tokens.insert(), row)
@@ -200,4 +217,5 @@ def _token(row: Any) -> ApiToken:
         last_used_at=row["last_used_at"],
         expires_at=row["expires_at"],
         revoked_at=row["revoked_at"],
+        kind=TokenKind(row["kind"]),
     )

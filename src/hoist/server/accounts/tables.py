@@ -39,6 +39,8 @@ api_tokens = sa.Table(
     sa.Column("last_used_at", sa.Float, nullable=True),
     sa.Column("expires_at", sa.Float, nullable=True),
     sa.Column("revoked_at", sa.Float, nullable=True),
+    # "user", or "worker": only a worker token may post to /ingest (migration 0004)
+    sa.Column("kind", sa.String(20), nullable=False, server_default="user"),
 )
 
 sessions = sa.Table(

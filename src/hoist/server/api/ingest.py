@@ -1,24 +1,35 @@
 """Ingest: remote workers post batches of runs and events (idempotent on ``(run_id, seq)``).
 
+Only a worker token (``hoist tokens create USER --worker``) of an operator or admin may
+post, and only to the runs that token created: the runs of a batch become its token's,
+and an event for a run another token created, or the server launched, is refused (403).
+An event for an ended run, or a status its run may not move to, is refused too (409);
+nothing of a refused batch is stored. A session, a user token or another worker's token
+can therefore never rewrite a run's history.
+
 A worker also lists in ``alive`` the runs it is still executing (an empty batch with
 only ``alive`` is its heartbeat); the answer's ``cancel_requested`` names those of the
 posted and alive runs whose cancellation was asked, so that the worker can stop them.
+Only the worker's own runs that have not ended are heartbeated and reported.
 """
 
 from __future__ import annotations
 
 import math
 import re
+from typing import Annotated
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Depends
 from pydantic import Field
 
-from hoist.errors import ParamsValidationError
+from hoist.errors import ParamsValidationError, RunWriteError
 from hoist.server.api import API_PREFIX
+from hoist.server.auth import Principal
 from hoist.server.deps import Operator, State, responses
+from hoist.server.errors import ApiError
 from hoist.server.schemas import ID_PATTERN, IngestBatch, IngestResult
 
-__all__ = ["WorkerBatch", "WorkerResult", "router"]
+__all__ = ["WorkerBatch", "WorkerResult", "router", "writer_of"]
 
 router = APIRouter(prefix=API_PREFIX, tags=["ingest"])
 
@@ -43,6 +54,22 @@ class WorkerResult(IngestResult):
     cancel_requested: list[str] = Field(
         default_factory=list, description="Posted or alive runs whose cancellation was asked."
     )
+
+
+def writer_of(principal: Principal) -> str:
+    """The run store's name for the worker ``principal`` is: its token's id."""
+    return f"token:{principal.token_id}"
+
+
+async def _worker(principal: Operator) -> Principal:
+    """The caller, who must use a worker token (of an operator or admin), else 403."""
+    if principal.via != "token" or not principal.worker:
+        raise ApiError(403, "POST /ingest takes a worker token; create one with "
+                            "`hoist tokens create USERNAME --worker`")  # fmt: skip
+    return principal
+
+
+Worker = Annotated[Principal, Depends(_worker)]
 
 
 def _check(batch: WorkerBatch) -> dict[str, list[str]]:
@@ -74,10 +101,13 @@ def _check(batch: WorkerBatch) -> dict[str, list[str]]:
     return errors
 
 
-@router.post("/ingest", response_model=WorkerResult, responses=responses(400, 401, 403, 413, 422))
-def ingest(batch: WorkerBatch, state: State, principal: Operator) -> WorkerResult:
-    """Store a worker's runs and events. Events must belong to a run that is stored or
-    in the same batch; posting the same batch again adds nothing and changes nothing."""
+@router.post(
+    "/ingest", response_model=WorkerResult, responses=responses(400, 401, 403, 409, 413, 422)
+)
+def ingest(batch: WorkerBatch, state: State, principal: Worker) -> WorkerResult:
+    """Store a worker's runs and events (a worker token only). Events must belong to a
+    run this token created, in this batch or before, that has not ended (403, 409
+    otherwise); posting the same batch again adds nothing and changes nothing."""
     errors = _check(batch)
     if errors:
         raise ParamsValidationError(errors, subject="batch")
@@ -90,9 +120,14 @@ def ingest(batch: WorkerBatch, state: State, principal: Operator) -> WorkerResul
                 errors.setdefault(f"events.{i}.run_id", []).append("unknown run")
         if errors:
             raise ParamsValidationError(errors, subject="batch")
-    runs_added, events_added = state.store.ingest(batch.runs, batch.events)
+    writer = writer_of(principal)
+    try:
+        runs_added, events_added = state.store.ingest(batch.runs, batch.events, writer=writer)
+    except RunWriteError as exc:
+        raise ApiError(403 if exc.not_writer else 409, exc.message) from exc
     touched = {r.id for r in batch.runs} | {e.run_id for e in batch.events}
-    watched = sorted(touched | set(batch.alive))
+    asked = sorted(touched | set(batch.alive))
+    watched = sorted(state.store.live_runs_of(asked, writer)) if asked else []
     if watched:
         state.store.heartbeat(watched)  # a worker that posts is alive
     cancelled = state.store.cancel_requested_among(watched) if watched else set()

@@ -1,4 +1,9 @@
-"""API tokens: create (shown once), list, revoke. Users manage their own; admins any."""
+"""API tokens: create (shown once), list, revoke. Users manage their own; admins any.
+
+A worker token (``kind: worker``, the only kind ``/ingest`` takes) belongs to an operator
+or admin. A worker token cannot create or revoke tokens: a worker's credential never
+turns into a broader one.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +12,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query, Response
 
-from hoist.server.accounts import ApiToken, Role
+from hoist.server.accounts import ApiToken, Role, TokenKind
 from hoist.server.accounts.credentials import TokenNotFoundError
 from hoist.server.api import API_PREFIX
 from hoist.server.auth import Principal, forget_tokens_after
@@ -30,19 +35,29 @@ def _is_admin(principal: Principal) -> bool:
     return principal.user.role.allows(Role.ADMIN)
 
 
+def _not_a_worker(principal: Principal) -> None:
+    if principal.worker:
+        raise ApiError(403, "a worker token cannot create or revoke tokens")
+
+
 @router.post(
     "", status_code=201, response_model=TokenCreated, responses=responses(401, 403, 404, 422)
 )
 def create_token(body: TokenCreate, state: State, principal: Viewer) -> TokenCreated:
     """A new token for the caller (admins: for any ``user_id``). The secret is in the
-    response only: it is stored hashed."""
+    response only: it is stored hashed. A ``worker`` token needs an operator or admin."""
+    _not_a_worker(principal)
     user_id = body.user_id or principal.user.id
+    owner = principal.user
     if user_id != principal.user.id:
         if not _is_admin(principal):
             raise ApiError(403, "only admins create tokens for other users")
-        state.users.get(user_id)  # 404 for an unknown user
+        owner = state.users.get(user_id)  # 404 for an unknown user
+    if body.kind is TokenKind.WORKER and not owner.role.allows(Role.OPERATOR):
+        raise ApiError(403, f"a worker token needs the operator role; {owner.username} is "
+                            f"a {owner.role}")  # fmt: skip
     expires = None if body.expires_in_days is None else time.time() + body.expires_in_days * 86400
-    token, secret = state.credentials.create_token(user_id, body.name, expires)
+    token, secret = state.credentials.create_token(user_id, body.name, expires, kind=body.kind)
     return TokenCreated(info=_info(token), token=secret)
 
 
@@ -66,7 +81,8 @@ def list_tokens(
 def revoke_token(
     token_id: Annotated[str, Path(pattern=ID_PATTERN)], state: State, principal: Viewer
 ) -> Response:
-    """Revoke a token (the caller's own; admins: any)."""
+    """Revoke a token (the caller's own; admins: any; not with a worker token)."""
+    _not_a_worker(principal)
     token = state.credentials.get_token(token_id)
     if token.user_id != principal.user.id and not _is_admin(principal):
         raise TokenNotFoundError(token_id)  # do not reveal other users' token ids
