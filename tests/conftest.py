@@ -12,7 +12,7 @@ import os
 import subprocess
 import sys
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -55,6 +55,34 @@ def hoist_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path
     reset_runtime()
     yield home
     reset_runtime()
+
+
+def chattr(flag: str, path: Path) -> bool:
+    """``chattr FLAG PATH``; whether it worked (``+i``: immutable, even for root)."""
+    return subprocess.run(["chattr", flag, str(path)], capture_output=True).returncode == 0
+
+
+@pytest.fixture
+def read_only_sqlite(hoist_home: Path) -> Iterator[Callable[[bool], None]]:
+    """``make_read_only(on)`` for the test's SQLite store: its database and WAL files
+    made unwritable even for root (``chattr +i``; not the ``-shm`` file, which SQLite
+    maps into memory), undone at teardown. Skips where the process may not."""
+    files = [hoist_home / "hoist.db", hoist_home / "hoist.db-wal"]
+    frozen: list[Path] = []
+
+    def make_read_only(on: bool) -> None:
+        for path in files:
+            if on and not chattr("+i", path):
+                need("chattr +i needs root (CAP_LINUX_IMMUTABLE) and ext4/xfs/btrfs")
+            if on:
+                frozen.append(path)
+            elif path in frozen:
+                chattr("-i", path)
+                frozen.remove(path)
+
+    yield make_read_only
+    for path in frozen:
+        chattr("-i", path)
 
 
 @pytest.fixture

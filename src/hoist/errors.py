@@ -21,6 +21,7 @@ The tree::
     │   └── RunLostError            the worker running it died; the run is ``lost``
     ├── RunCancelledError           .run_id (raised inside a cancelled run)
     ├── StoreError                  the run store could not be read or written
+    │   └── StoreUnwritableError    .target, .reason, .unwritten (read-only, no permission, full)
     └── MissingExtraError           .extra (an optional dependency is not installed)
 
 Lower-layer exceptions (pydantic's, SQLAlchemy's, yaml's) are mapped to these at one
@@ -52,6 +53,7 @@ __all__ = [
     "RunWriteError",
     "ServeModeError",
     "StoreError",
+    "StoreUnwritableError",
     "UnknownModeError",
     "UserInputError",
     "field_errors_from_pydantic",
@@ -272,6 +274,25 @@ class RunCancelledError(HoistError):
 
 class StoreError(HoistError):
     """The run store failed (unreachable database, failed migration, ...)."""
+
+
+class StoreUnwritableError(StoreError):
+    """The store (or server) refuses writes for now: read-only, no permission, disk full.
+    What was written before stays; what was not is kept in memory and retried until it
+    accepts writes again.
+
+    Attributes:
+        target: what refuses them (e.g. ``run store sqlite:///...``).
+        reason: the database's or system's words.
+        unwritten: runs and events not written yet.
+    """
+
+    def __init__(self, target: str, reason: str, unwritten: int) -> None:
+        self.target, self.reason, self.unwritten = target, reason, unwritten
+        super().__init__(
+            f"{target} is not writable ({reason}); {unwritten} runs/events not written yet "
+            "are kept in memory and retried, what was written before is kept"
+        )
 
 
 class MissingExtraError(HoistError):

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import errno
 import os
-import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -24,7 +23,7 @@ from fastapi import FastAPI
 from hoist.errors import ResumeError
 from hoist.pipelines.rebuild import pipeline_from_run
 from hoist.runs.models import Run, RunKind, RunStatus, new_run_id
-from tests.conftest import EXAMPLES, need, write_files
+from tests.conftest import EXAMPLES, write_files
 from tests.server.conftest import ADMIN_PASSWORD, LiveServer, serve, server_settings
 
 API = "/api/v1"
@@ -256,33 +255,6 @@ def test_a_stray_os_error_is_a_clear_4xx_or_503(hoist_home: Path) -> None:
 
 
 # --------------------------------------------------------------------- read-only store
-def _chattr(flag: str, path: Path) -> bool:
-    return subprocess.run(["chattr", flag, str(path)], capture_output=True).returncode == 0
-
-
-@pytest.fixture
-def read_only_sqlite(hoist_home: Path) -> Iterator[Callable[[bool], None]]:
-    """``make_read_only(on)`` for the test's SQLite store: its database and WAL files
-    made unwritable even for root (``chattr +i``; not the ``-shm`` file, which SQLite
-    maps into memory), undone at teardown. Skips where the process may not."""
-    files = [hoist_home / "hoist.db", hoist_home / "hoist.db-wal"]
-    frozen: list[Path] = []
-
-    def make_read_only(on: bool) -> None:
-        for path in files:
-            if on and not _chattr("+i", path):
-                need("chattr +i needs root (CAP_LINUX_IMMUTABLE) and ext4/xfs/btrfs")
-            if on:
-                frozen.append(path)
-            elif path in frozen:
-                _chattr("-i", path)
-                frozen.remove(path)
-
-    yield make_read_only
-    for path in frozen:
-        _chattr("-i", path)
-
-
 @pytest.fixture
 def read_only_postgresql(postgres_url: str) -> Callable[[bool], None]:
     """``make_read_only(on)`` for a PostgreSQL store: new sessions default to read-only

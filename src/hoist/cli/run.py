@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 from typing import Any
 
@@ -9,7 +10,7 @@ import click
 
 from hoist.cli.main import report_error
 from hoist.cli.params import output_options, params_options, parse_params
-from hoist.errors import ActionFailedError, RunCancelledError
+from hoist.errors import ActionFailedError, RunCancelledError, StoreError, StoreUnwritableError
 from hoist.runs.runtime import Runtime
 
 __all__ = ["run_cmd"]
@@ -47,7 +48,10 @@ def run_cmd(
     With --server, PLUGIN is the code of a plugin on the server: the run starts there and
     is followed live; Ctrl-C asks the server to cancel it (exit 130).
 
-    Exit code 0 when the action succeeded, 1 when it failed, 2 for bad input.
+    Exit code 0 when the action succeeded, 1 when it failed, 2 for bad input. When the
+    run store stops accepting writes (read-only, no permission, full) the run is stopped
+    at its next cancellation point and the command exits 1 at once, saying so once;
+    what was written before stays in the store.
     """
     if runtime.settings.server_url:
         from hoist.cli.remote_run import launch_remote
@@ -59,9 +63,12 @@ def run_cmd(
     from hoist.plugins.discovery import load_plugin
     from hoist.runs.sinks.console import ConsoleSink
     from hoist.runs.sinks.fanout import FanoutSink
+    from hoist.runs.sinks.writer import BatchWriter
 
     params = parse_params(pairs, raw)
     definition = load_plugin(plugin)
+    if isinstance(runtime.sink, BatchWriter):
+        runtime.sink.fail_fast = True  # fail fast: no work for a lost record
     mode = resolve_mode(mode, definition, action)
     console = None if (as_json or quiet) else ConsoleSink()
     sink = runtime.sink if console is None else FanoutSink([runtime.sink, console])
@@ -81,8 +88,10 @@ def run_cmd(
     except (ActionFailedError, RunCancelledError) as exc:
         failed = exc
     finally:
-        runtime.sink.flush()
-        executor.shutdown()
+        try:
+            _flush(runtime, prepared.run.id)
+        finally:
+            executor.shutdown()
     run = _settled(runtime, prepared.run.id)
     if as_json:
         click.echo(json.dumps(run.to_dict(), indent=2))
@@ -97,6 +106,23 @@ def run_cmd(
             click.secho(f"run {run.id} succeeded in {run.duration or 0:.2f}s", fg="green")
         click.echo(json.dumps(jsonable(outcome), indent=2))
     return 0 if failed is None else 1
+
+
+def _flush(runtime: Runtime, run_id: str) -> None:
+    """Write what the run emitted; a store that refuses writes ends the command at once.
+
+    Raises:
+        StoreError: the store refused writes (said once: the sink is closed here).
+    """
+    try:
+        runtime.sink.flush()
+    except StoreUnwritableError as exc:
+        with contextlib.suppress(StoreError):
+            runtime.sink.close()  # gives up at once; closing again (at exit) is silent
+        raise StoreError(
+            f"run {run_id} stopped: {exc.target} is not writable ({exc.reason}); what "
+            f"was written before is kept, its last {exc.unwritten} events are not"
+        ) from exc
 
 
 def _settled(runtime: Runtime, run_id: str, timeout: float = 10.0) -> Any:

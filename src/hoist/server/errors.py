@@ -32,6 +32,7 @@ from hoist.errors import (
     ParamsValidationError,
     ResumeError,
     StoreError,
+    StoreUnwritableError,
     UnknownModeError,
     UserInputError,
     field_errors_from_pydantic,
@@ -87,6 +88,8 @@ def hoist_error_response(exc: HoistError) -> JSONResponse:
         return JSONResponse(_body(exc.message), 409)
     if isinstance(exc, UserInputError):
         return JSONResponse(_body(exc.message), 400)
+    if isinstance(exc, StoreUnwritableError):
+        return _unavailable(exc, "the run store is not writable")
     if isinstance(exc, StoreError):
         return _unavailable(exc, "the run store is unavailable")
     return _internal(exc)

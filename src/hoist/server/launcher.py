@@ -10,7 +10,7 @@ from __future__ import annotations
 import threading
 from typing import Any
 
-from hoist.errors import ResumeError
+from hoist.errors import ResumeError, StoreError
 from hoist.executors.base import Executor
 from hoist.executors.handle import RunHandle
 from hoist.executors.modes import executor_class, resolve_mode
@@ -72,6 +72,7 @@ class Launcher:
 
         Raises:
             PluginNotFoundError, ActionNotFoundError, PipelineNotFoundError: unknown names.
+            StoreUnwritableError: the store refuses writes (at once; the run is cancelled).
             ParamsValidationError: bad params, naming every failing field (no run starts).
             UnknownModeError: no such executor mode.
         """
@@ -89,7 +90,12 @@ class Launcher:
             assert request.action is not None
             prepared = executor.prepare_plugin(plugin, request.action, request.params)
             handle = executor.submit_prepared(prepared)
-            self.sink.flush()  # the id we return can be read at once, by any server
+            try:
+                self.sink.flush()  # the id we return can be read at once, by any server
+            except StoreError:
+                # Not recorded, so not launched: the caller's retry must not make two.
+                handle.cancel()
+                raise
         self._keep(handle)
         return handle.run_id
 

@@ -1,6 +1,8 @@
 """Batches of the :class:`~hoist.runs.sinks.writer.BatchWriter`, and what becomes of one
 whose write failed: :class:`Pending` keeps it for another try, halves it to find the
-units at fault, or sets it aside (:class:`Rejected`) and reports it once.
+units at fault, or sets it aside (:class:`Rejected`) and reports it once;
+:class:`Outage` says once that the target fails, and remembers whether it refuses writes
+(read-only, no permission, full), which ``flush`` reports at once.
 
 A unit is what a backend queued for one run or event: e.g. a row for the run store, a
 JSON text for a server."""
@@ -13,9 +15,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from hoist.errors import StoreError
+from hoist.errors import StoreError, StoreUnwritableError
 
-__all__ = ["Batch", "Pending", "Rejected"]
+__all__ = ["Batch", "Outage", "Pending", "Rejected"]
 
 _log = logging.getLogger("hoist.sinks")
 
@@ -117,3 +119,57 @@ class Pending:
             f"{self.target} refused {count} runs/events for good (set aside in "
             f".rejected): {refused[-1].error}"
         )
+
+
+class Outage:
+    """Whether the target fails now, said once per outage (not once per try).
+
+    A failure that can pass (a lock, a lost connection) is logged as such; a refusal of
+    writes (read-only, no permission, full) is said once, naming the target, and kept in
+    :attr:`refusal` until a write passes, so that every ``flush`` meanwhile fails at once
+    with it instead of waiting.
+
+    Args:
+        target: what is written to, for messages.
+        retry: seconds between tries while the target refuses writes.
+    """
+
+    def __init__(self, target: str, retry: float) -> None:
+        self.target = target
+        self.retry = retry
+        self.failing = False
+        self.refusal: str | None = None
+        """Why the target refuses writes, while it does."""
+
+    def failed(
+        self, what: str, error: str, refusal: str | None, unwritten: int, quiet: bool = False
+    ) -> None:
+        """A try to ``what`` failed with ``error`` (``refusal``: why writes are refused;
+        ``quiet``: the caller says that itself)."""
+        if refusal is not None:
+            if self.refusal is None and not quiet:
+                _log.error(
+                    "%s is not writable (%s): %d runs/events kept in memory, tried again "
+                    "every %gs", self.target, refusal, unwritten, self.retry,
+                )  # fmt: skip
+            self.refusal = refusal
+            self.failing = True
+        elif not self.failing:
+            self.failing = True
+            _log.warning("%s: could not %s, will retry: %s", self.target, what, error)
+
+    def recovered(self) -> None:
+        """A write passed."""
+        if self.failing:
+            self.failing = False
+            self.refusal = None
+            _log.info("%s accepts writes again", self.target)
+
+    def raise_refusal(self, unwritten: int) -> None:
+        """Raise while the target refuses writes.
+
+        Raises:
+            StoreUnwritableError: names the target, the reason and what is not written.
+        """
+        if self.refusal is not None:
+            raise StoreUnwritableError(self.target, self.refusal, unwritten)

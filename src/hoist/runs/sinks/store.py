@@ -1,9 +1,11 @@
 """A sink that writes to the run store: a backend of the one
 :class:`~hoist.runs.sinks.writer.BatchWriter`.
 
-Each batch is committed in one transaction. A locked or unreachable database is waited
-out (nothing is lost); a batch the database refuses (an integrity error) is halved until
-the rows at fault are found and set aside, and the next :meth:`StoreSink.flush` raises.
+Each batch is committed in one transaction. A locked or unreachable database is
+waited out (nothing is lost); one that refuses writes (read-only, no permission, full)
+is reported by every flush at once and retried slowly until it accepts them; a batch
+the database refuses (an integrity error) is halved until the rows at fault are found
+and set aside, and the next :meth:`StoreSink.flush` raises.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from hoist.runs.models import Run
 from hoist.runs.sinks.writer import BatchWriter
 from hoist.runs.store import RunStore
 from hoist.runs.store.endings import OWNER_META
+from hoist.runs.store.engine import write_refusal
 from hoist.runs.store.rows import batch_rows, dumps, event_unit, run_row
 
 __all__ = ["StoreSink"]
@@ -50,6 +53,7 @@ class StoreSink(BatchWriter):
             in each run's ``meta``; it heartbeats them from the moment they are queued,
             so another server can tell when their owner died (see
             :meth:`~hoist.runs.store.RunStore.reap_orphans`).
+        refused_retry: pause (s) between tries while the store refuses writes.
     """
 
     def __init__(
@@ -62,6 +66,7 @@ class StoreSink(BatchWriter):
         on_commit: Callable[[set[str]], None] | None = None,
         max_tries: int = 3,
         owner: str | None = None,
+        refused_retry: float = 5.0,
     ) -> None:
         self.store = store
         self.owner = owner
@@ -74,6 +79,7 @@ class StoreSink(BatchWriter):
             cancel_poll_interval=cancel_poll_interval,
             max_backoff=2.0,
             max_tries=max_tries,
+            refused_retry=refused_retry,
         )
 
     # An event becomes its ``events`` row on the action's thread (a plain function: no
@@ -105,6 +111,9 @@ class StoreSink(BatchWriter):
 
     def _cancel_requested(self, run_ids: Sequence[str]) -> frozenset[str]:
         return frozenset(self.store.cancel_requested_among(run_ids))
+
+    def _refusal(self, exc: Exception) -> str | None:
+        return write_refusal(exc)
 
     def _is_transient(self, exc: Exception) -> bool:
         if isinstance(exc, sa.exc.DBAPIError) and exc.connection_invalidated:

@@ -15,14 +15,18 @@ the interpreter lock beside the action's thread.
 
 A failed write keeps its batch and tries it again, unchanged, after a growing pause.
 An error that can pass (:meth:`~BatchWriter._is_transient`: a lost connection, a locked
-database, a timeout, a 5xx) is retried until it passes: a hiccup loses nothing. Any
-other (an integrity error, a 4xx) is tried ``max_tries`` times, then the batch is halved
-to find the units at fault, which are set aside (:attr:`~BatchWriter.rejected`), logged
-once and reported by the next ``flush``; see :mod:`hoist.runs.sinks.batches`.
+database, a timeout, a 5xx) is retried until it passes: a hiccup loses nothing. A
+target that refuses writes (:meth:`~BatchWriter._refusal`: read-only, no permission,
+disk full) is neither: it is said once, every ``flush`` meanwhile raises
+:class:`~hoist.errors.StoreUnwritableError` at once (no caller waits for nothing), and
+the batch is kept and tried every ``refused_retry`` seconds, so the writer recovers by
+itself. Any other error (an integrity error, a 4xx) is tried ``max_tries`` times, then
+the batch is halved to find the units at fault, which are set aside
+(:attr:`~BatchWriter.rejected`), logged once and reported by the next ``flush``; see
+:mod:`hoist.runs.sinks.batches`.
 
 A backend subclasses :class:`BatchWriter` and implements its protected hooks
-(``_encode_run``, ``_encode_event``, ``_prepare``, ``_write``, ``_heartbeat``,
-``_cancel_requested``, ``_is_transient``).
+(:class:`~hoist.runs.sinks.backend.WriterBackend`).
 """
 
 from __future__ import annotations
@@ -32,15 +36,13 @@ import logging
 import threading
 import time
 import weakref
-from abc import abstractmethod
 from collections import deque
-from collections.abc import Sequence
 from typing import Any
 
 from hoist.errors import StoreError
 from hoist.runs.models import EventBase, Run, StatusEvent
-from hoist.runs.sinks.base import EventSink
-from hoist.runs.sinks.batches import Batch, Pending, Rejected
+from hoist.runs.sinks.backend import WriterBackend
+from hoist.runs.sinks.batches import Batch, Outage, Pending, Rejected
 
 __all__ = ["BatchWriter", "Rejected"]
 
@@ -57,7 +59,7 @@ def _close_all_at_exit() -> None:
             _log.error("%s", exc)
 
 
-class BatchWriter(EventSink):
+class BatchWriter(WriterBackend):
     """A sink that batches runs and events on a writer thread (see the module docstring).
 
     Args:
@@ -68,6 +70,7 @@ class BatchWriter(EventSink):
         max_backoff: longest pause (s) between two tries of a failed batch.
         max_tries: tries of a batch that fails with an error that cannot pass, before
             it is halved (or set aside).
+        refused_retry: pause (s) between tries while the target refuses writes.
     """
 
     #: What the writer writes to, for messages (e.g. ``run store sqlite:///...``).
@@ -82,6 +85,7 @@ class BatchWriter(EventSink):
         cancel_poll_interval: float = 0.5,
         max_backoff: float = 2.0,
         max_tries: int = 3,
+        refused_retry: float = 5.0,
     ) -> None:
         self.interval = interval
         self.max_items = max_items
@@ -92,6 +96,10 @@ class BatchWriter(EventSink):
         """Runs and events that could not be encoded (dropped, logged)."""
         self.last_error: str | None = None
         """The latest write error, for messages."""
+        self.fail_fast = False
+        """When the target refuses writes, ask the live runs to stop and leave saying so
+        to the caller (whose flush raises): a CLI run fails fast rather than work for a
+        record that cannot be kept."""
         self._queue: deque[Any] = deque()  # encoded runs and events
         self._pending = Pending(self.target, max_tries)  # taken off the queue, not written
         # Units taken off the queue, and those written or set aside (none counted on
@@ -104,7 +112,8 @@ class BatchWriter(EventSink):
         self._stop = threading.Event()  # close() gave up on what is left
         self._idle = False
         self._closed = False
-        self._failing = False  # a failure was logged; the next success says so
+        self._outage = Outage(self.target, refused_retry)
+        self._stopped: frozenset[str] = frozenset()  # runs stopped by a refusal
         self._live: set[str] = set()  # runs opened here and not ended
         self._cancelled: frozenset[str] = frozenset()
         self._next_heartbeat = time.monotonic() + heartbeat_interval
@@ -114,49 +123,6 @@ class BatchWriter(EventSink):
         )
         self._thread.start()
         _live_writers.add(self)
-
-    # ------------------------------------------------------------------ backend hooks
-    @abstractmethod
-    def _encode_run(self, run: Run) -> Any:
-        """What to queue for a new run (called by ``open_run``; may raise)."""
-
-    @abstractmethod
-    def _encode_event(self, event: EventBase) -> Any:
-        """What to queue for an event (called by ``emit``, on the action's hot path:
-        keep it lean; may raise)."""
-
-    @abstractmethod
-    def _prepare(self, units: list[Any]) -> tuple[Any, int]:
-        """The payload of one write, made of the leading queued units that fit in it,
-        and how many those are (the rest go back to the queue)."""
-
-    @abstractmethod
-    def _write(self, payload: Any, live: Sequence[str]) -> frozenset[str] | None:
-        """Write one batch; ``live`` are the runs still executing here.
-
-        Returns the live runs whose cancellation was asked when the write learned it
-        (it then also heartbeated them), else ``None``.
-        """
-
-    @abstractmethod
-    def _heartbeat(self, run_ids: Sequence[str]) -> frozenset[str] | None:
-        """Mark the runs alive; returns their cancel requests if that learned them."""
-
-    @abstractmethod
-    def _cancel_requested(self, run_ids: Sequence[str]) -> frozenset[str]:
-        """The runs among ``run_ids`` whose cancellation was asked."""
-
-    @abstractmethod
-    def _is_transient(self, exc: Exception) -> bool:
-        """Whether a write that failed with ``exc`` may succeed if repeated unchanged."""
-
-    def _can_split(self, exc: Exception) -> bool:
-        """Whether ``exc`` may come from some items only (then the batch is halved to
-        find them); ``False`` when every item would be refused alike (a bad token)."""
-        return True
-
-    def _release(self) -> None:
-        """Free the backend's resources (after the thread stopped)."""
 
     # ------------------------------------------------------------------ the sink
     def open_run(self, run: Run) -> None:
@@ -202,6 +168,8 @@ class BatchWriter(EventSink):
         """Block until everything emitted before this call is written.
 
         Raises:
+            StoreUnwritableError: the target refuses writes now (raised at once; what
+                is not written is kept and retried).
             StoreError: it could not be written within ``timeout`` seconds, or some of
                 it (or of what was emitted before) was refused for good and set aside.
         """
@@ -249,9 +217,11 @@ class BatchWriter(EventSink):
                 self._write_lock.release()
         if self._done_count >= target:
             return
+        self._outage.raise_refusal(self._unwritten())  # no waiting for a refusing store
         self._wake.set()
         with self._done:
             while self._done_count < target:
+                self._outage.raise_refusal(self._unwritten())  # _done is reentrant
                 remaining = None if deadline is None else deadline - time.monotonic()
                 if (remaining is not None and remaining <= 0) or self._stop.is_set():
                     raise StoreError(
@@ -286,7 +256,8 @@ class BatchWriter(EventSink):
                         _log.exception("%s: the writer failed", self.target)
                         wrote = None
                 if wrote is None:  # failed: keep the batch, try again after a pause
-                    self._stop.wait(backoff)
+                    refused = self._outage.refusal is not None
+                    self._stop.wait(self._outage.retry if refused else backoff)
                     backoff = min(backoff * 2, self.max_backoff)
                     break
                 backoff = self.interval
@@ -309,9 +280,7 @@ class BatchWriter(EventSink):
         except Exception as exc:
             return self._failed(batch, exc)
         self._pending.written(batch)
-        if self._failing:
-            self._failing = False
-            _log.info("%s accepts writes again", self.target)
+        self._outage.recovered()
         if cancelled is not None:
             self._learned(cancelled)
         self._finished(batch.count)
@@ -348,9 +317,10 @@ class BatchWriter(EventSink):
         _log.error("dropped %r: cannot encode it: %s", item, exc)
 
     def _failed(self, batch: Batch, exc: Exception) -> bool | None:
-        if self._is_transient(exc):
+        refusal = self._refusal(exc)
+        if refusal is not None or self._is_transient(exc):
             self._pending.kept(batch)
-            self._outage("write", exc)
+            self._failure("write", exc, refusal)
             return None
         self.last_error = f"{type(exc).__name__}: {exc}"
         done = self._pending.refused(batch, self.last_error, self._can_split(exc), self._batch)
@@ -366,7 +336,7 @@ class BatchWriter(EventSink):
 
     def _learned(self, cancelled: frozenset[str]) -> None:
         # A write or heartbeat that answered the cancel flags also counts as both.
-        self._cancelled = cancelled
+        self._cancelled = cancelled | self._stopped
         now = time.monotonic()
         self._next_cancel_poll = now + self.cancel_poll_interval
         self._next_heartbeat = now + self.heartbeat_interval
@@ -381,20 +351,29 @@ class BatchWriter(EventSink):
             try:
                 cancelled = self._heartbeat(sorted(self._live))
             except Exception as exc:  # a failed heartbeat must not stop the writer
-                self._outage("record heartbeats", exc)
+                self._failure("record heartbeats", exc, self._refusal(exc))
             else:
                 if cancelled is not None:
                     self._learned(cancelled)
         if now >= self._next_cancel_poll:
             self._next_cancel_poll = now + self.cancel_poll_interval
             try:
-                self._cancelled = self._cancel_requested(sorted(self._live))
+                self._cancelled = self._cancel_requested(sorted(self._live)) | self._stopped
             except Exception as exc:  # a failed poll must not stop the writer
-                self._outage("read cancellation flags", exc)
+                self._failure("read cancellation flags", exc, self._refusal(exc))
 
-    def _outage(self, what: str, exc: Exception) -> None:
-        """A failure that can pass: logged once per outage, not once per try."""
+    def _failure(self, what: str, exc: Exception, refusal: str | None) -> None:
+        """A failure that can pass, or a refusal of writes: said once per outage. Waiting
+        flushes learn a refusal at once; so do the live runs when they are to stop."""
         self.last_error = f"{type(exc).__name__}: {exc}"
-        if not self._failing:
-            self._failing = True
-            _log.warning("%s: could not %s, will retry: %s", self.target, what, self.last_error)
+        self._outage.failed(what, self.last_error, refusal, self._unwritten(), self.fail_fast)
+        if refusal is not None:
+            if self.fail_fast and self._live:
+                self._stopped = frozenset(self._live)
+                self._cancelled = self._cancelled | self._stopped
+            with self._done:
+                self._done.notify_all()
+
+    def _unwritten(self) -> int:
+        with self._done:
+            return self._taken + len(self._queue) - self._done_count

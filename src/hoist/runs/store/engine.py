@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import importlib.util
 from pathlib import Path
 from typing import Any
@@ -11,7 +12,14 @@ from sqlalchemy.pool import StaticPool
 
 from hoist.errors import MissingExtraError, StoreError
 
-__all__ = ["create_store_engine", "normalize_url"]
+__all__ = ["create_store_engine", "normalize_url", "write_refusal"]
+
+# SQLite's primary result codes (the low byte of extended ones, e.g. IOERR_WRITE) that
+# mean its files cannot be written now: PERM, READONLY, IOERR, FULL, CANTOPEN.
+_SQLITE_REFUSALS = {3, 8, 10, 13, 14}
+# PostgreSQL's SQLSTATEs: read-only transaction, disk full, insufficient privilege.
+_PG_REFUSALS = {"25006", "53100", "42501"}
+_OS_REFUSALS = {errno.EROFS, errno.EACCES, errno.EPERM, errno.ENOSPC, errno.EDQUOT}
 
 
 def normalize_url(url: str) -> sa.URL:
@@ -69,3 +77,19 @@ def _sqlite_engine(url: sa.URL) -> sa.Engine:
         conn.exec_driver_sql("BEGIN")
 
     return engine
+
+
+def write_refusal(exc: BaseException) -> str | None:
+    """Why the store refuses writes for now (read-only, no permission, disk full, a
+    failing disk), in the database's or system's words; ``None`` when ``exc`` is some
+    other failure (a lock, a lost connection, a bad row). The one place that reads the
+    drivers' codes for it."""
+    orig = getattr(exc, "orig", None) or exc
+    code = getattr(orig, "sqlite_errorcode", None)
+    if isinstance(code, int) and code & 0xFF in _SQLITE_REFUSALS:
+        return str(orig)
+    if getattr(orig, "sqlstate", None) in _PG_REFUSALS:
+        return str(orig).strip().splitlines()[0]
+    if isinstance(orig, OSError) and orig.errno in _OS_REFUSALS:
+        return orig.strerror or str(orig)
+    return None
