@@ -6,12 +6,15 @@ process hashes on :data:`HASH_WORKERS` threads only, at most :data:`HASH_QUEUE` 
 callers wait for one, and anyone beyond is refused at once with
 :class:`~hoist.server.accounts.models.HashingBusyError` (the server answers 503 with
 ``Retry-After``). Memory for hashing stays under ``HASH_WORKERS * 64 MiB``, and a login
-flood holds at most ``HASH_WORKERS + HASH_QUEUE`` request threads.
+flood holds at most ``HASH_WORKERS + HASH_QUEUE`` request threads. The hashing threads
+run at a lower CPU priority (Linux, nice +10), so hashes yield the CPU to other requests.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import os
 import secrets
 import threading
 from collections.abc import Callable, Iterator
@@ -55,7 +58,9 @@ class HashingPool:
         self.workers = workers
         self.limit = workers + queue
         self._hasher = PasswordHasher()
-        self._executor = ThreadPoolExecutor(workers, thread_name_prefix="hoist-argon2")
+        self._executor = ThreadPoolExecutor(
+            workers, thread_name_prefix="hoist-argon2", initializer=_yield_cpu
+        )
         self._lock = threading.Lock()
         self._admitted = 0
         self._local = threading.local()
@@ -127,6 +132,14 @@ class HashingPool:
         return True, None
 
 
+def _yield_cpu() -> None:
+    """Lower this hashing thread's CPU priority (and so that of Argon2's lane threads it
+    starts): on Linux ``setpriority`` on a thread id affects that thread only."""
+    with contextlib.suppress(AttributeError, OSError):  # not Linux, or not permitted
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), _NICE)
+
+
+_NICE = 10
 _shared: HashingPool | None = None
 _shared_lock = threading.Lock()
 
