@@ -19,9 +19,12 @@ from typing import Any
 import httpx
 import pytest
 
+from hoist.errors import UserInputError
 from hoist.runs.store import RunStore
 from hoist.server.accounts import UserStore
 from hoist.server.accounts.passwords import HASH_WORKERS
+from hoist.server.app import uvicorn_options
+from hoist.settings import Settings
 from tests.conftest import EXAMPLES, HOIST
 from tests.server.conftest import ADMIN_PASSWORD, LiveServer, serve, server_settings
 from tests.waiting import wait_until
@@ -297,3 +300,12 @@ def test_a_password_change_revokes_the_accounts_api_tokens(server: LiveServer) -
     changed = admin.patch(f"{API}/users/{user_id}", json={"password": "fay-new-harbour"})
     assert changed.status_code == 200
     assert fay.get(f"{API}/auth/me").status_code == 401  # leaked with the old one: dead
+
+
+def test_trusted_proxies_come_from_the_environment_and_are_checked() -> None:
+    settings = Settings.from_env({"HOIST_TRUSTED_PROXIES": "10.0.0.1, 10.1.0.0/16"})
+    assert settings.trusted_proxies == ("10.0.0.1", "10.1.0.0/16")
+    assert uvicorn_options(settings)["forwarded_allow_ips"] == ["10.0.0.1", "10.1.0.0/16"]
+    assert uvicorn_options(Settings.from_env({}))["proxy_headers"] is False  # none by default
+    with pytest.raises(UserInputError, match="HOIST_TRUSTED_PROXIES"):
+        Settings.from_env({"HOIST_TRUSTED_PROXIES": "10.0.0.1,proxy.example"})
