@@ -274,6 +274,15 @@ def test_weak_passwords_are_refused_by_the_api(server: LiveServer, weak: str) ->
     assert response.status_code == 422 and "password" in response.json()["errors"]
 
 
+def test_a_long_password_is_rated_not_a_500(server: LiveServer) -> None:
+    admin = server.http(server.token("admin"))
+    long_one = "copper-kettle-" * 70  # 980 characters: zxcvbn itself takes at most 72
+    created = admin.post(f"{API}/users", json={"username": "gil", "password": long_one})
+    assert created.status_code == 201, created.text
+    repeated = admin.post(f"{API}/users", json={"username": "hal", "password": "a" * 1000})
+    assert repeated.status_code == 422 and "password" in repeated.json()["errors"]
+
+
 def test_weak_passwords_are_refused_by_the_cli(hoist: Any) -> None:
     weak = hoist("users", "create", "erin", "--password", "password")
     assert weak.code == 2 and "password" in weak.err and "common" in weak.err

@@ -21,7 +21,7 @@ MAX_LENGTH = 1024
 MIN_SCORE = 2
 """zxcvbn's score: 2 means about 10^6 guesses or more, out of reach of an online attack
 against the throttled login."""
-_RATED_CHARS = 100  # zxcvbn's cost grows with length; the first 100 characters decide
+_RATED_CHARS = 72  # zxcvbn refuses longer input (ValueError); the first 72 characters decide
 
 
 def password_problems(password: str, *, username: str | None = None) -> list[str]:
