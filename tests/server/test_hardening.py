@@ -141,3 +141,47 @@ def test_settings_from_env() -> None:
             assert next(iter(bad)) in str(exc)
         else:
             raise AssertionError(f"{bad} accepted")
+
+
+def test_the_openapi_document_tells_the_truth(server: LiveServer) -> None:
+    http = server.http(server.token())
+    spec = http.get(f"{API}/openapi.json").json()
+    assert not {"HTTPValidationError", "ValidationError"} & set(spec["components"]["schemas"])
+    for path, methods in spec["paths"].items():
+        for method, operation in methods.items():
+            codes = operation["responses"]
+            if "requestBody" in operation:  # every JSON body can be malformed or too large
+                assert {"400", "413", "422"} <= set(codes), (method, path)
+            for code, response in codes.items():
+                if code.startswith(("4", "5")) and "content" in response:
+                    schema = response["content"]["application/json"]["schema"]
+                    assert schema == {"$ref": "#/components/schemas/ErrorBody"}, (method, path)
+    for body in (b"\x00", b"{bad"):  # the documented 400, with Hoist's error body
+        for route in ("tokens", "users"):
+            response = http.post(f"{API}/{route}", content=body,
+                                 headers={"content-type": "application/json"})  # fmt: skip
+            assert response.status_code == 400 and response.json()["detail"]
+    # Schema-valid: an unknown plugin is the documented 404; without a target, the
+    # schema (oneOf action/pipeline) and the server both refuse it.
+    launch = spec["components"]["schemas"]["LaunchRequest"]
+    assert [b["required"] for b in launch["oneOf"]] == [["action"], ["pipeline"]]
+    assert http.post(f"{API}/runs", json={"plugin": "slow", "action": "a"}).status_code == 404
+    missing = http.post(f"{API}/runs", json={"plugin": "slow"})
+    assert missing.status_code == 422 and "give exactly one" in missing.text
+    alive = spec["components"]["schemas"]["WorkerBatch"]["properties"]["alive"]["items"]
+    assert alive["pattern"] == "^[A-Za-z0-9_\\-]{1,40}$"
+
+
+def test_a_method_a_path_does_not_take_gets_405_with_the_full_allow(server: LiveServer) -> None:
+    http = server.http(server.token())
+    for path, allowed in (
+        ("/runs", "GET, POST"),
+        ("/users", "GET, POST"),
+        ("/tokens", "GET, POST"),
+        ("/users/abc123", "DELETE, GET, PATCH"),
+        ("/runs/abc123/artifacts/a.txt", "GET, PUT"),
+    ):
+        for method in ("OPTIONS", "TRACE"):
+            response = http.request(method, f"{API}{path}")
+            assert response.status_code == 405, (method, path)
+            assert response.headers["allow"] == allowed, (method, path)

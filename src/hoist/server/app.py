@@ -19,6 +19,7 @@ from hoist.server.auth import RECHECK_INTERVAL
 from hoist.server.errors import install_error_handlers
 from hoist.server.metrics import MetricsMiddleware
 from hoist.server.middleware import BodyLimitMiddleware, SecurityHeadersMiddleware
+from hoist.server.openapi import install_openapi
 from hoist.server.panel import install_panel
 from hoist.server.state import ServerState
 from hoist.settings import Settings
@@ -105,6 +106,7 @@ def create_app(
         app.include_router(module.router)
     app.include_router(system.metrics_router)
     install_panel(app)  # the web panel's pages and static files
+    install_openapi(app)  # after every route: the document lists them all
     # Added innermost first: metrics see every response, the body limit runs last.
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     if settings.cors_origins:

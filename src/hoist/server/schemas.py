@@ -4,15 +4,18 @@ document). Runs and events reuse :class:`~hoist.runs.models.Run` and
 
 from __future__ import annotations
 
-from typing import Any, Literal
+import re
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from hoist.executors.modes import EXECUTOR_MODES
 from hoist.runs.models import Event, Run
 from hoist.server.accounts.models import Role, TokenKind
 
 __all__ = [
     "ID_PATTERN",
+    "MAX_SEQ",
     "NAME_PATTERN",
     "ActionInfo",
     "ArtifactInfo",
@@ -44,6 +47,7 @@ NAME_PATTERN = r"^[A-Za-z0-9_.\-]{1,200}$"
 """Plugin codes, action and pipeline names."""
 USERNAME_PATTERN = r"^[A-Za-z0-9_.@\-]{1,64}$"
 _TEXT_PATTERN = r"^[^\x00-\x1f\x7f]*$"  # printable: no NUL or control characters
+_MODE_PATTERN = "^(?:" + "|".join(re.escape(mode) for mode in EXECUTOR_MODES) + ")$"
 
 
 class _Strict(BaseModel):
@@ -53,9 +57,18 @@ class _Strict(BaseModel):
 class ErrorBody(BaseModel):
     """Every error response: a message, and per-field messages for invalid input."""
 
-    detail: str
-    errors: dict[str, list[str]] | None = None
-    error_id: str | None = None
+    detail: str = Field(description="What went wrong, for people.")
+    errors: dict[str, list[str]] | None = Field(
+        None, description="Invalid input (422): each failing field's messages."
+    )
+    error_id: str | None = Field(
+        None, description="Server errors (500, 503): the id logged with the cause."
+    )
+    kind: str | None = Field(None, description="Not found (404): what was looked for.")
+    name: str | None = Field(None, description="Not found (404): the name looked for.")
+    suggestions: list[str] | None = Field(
+        None, description="Not found (404): names that exist and are close."
+    )
 
 
 # ---------------------------------------------------------------------------- runs
@@ -68,9 +81,21 @@ class LaunchRequest(_Strict):
     params: dict[str, Any] = Field(default_factory=dict, description="The action's params.")
     mode: str | None = Field(
         None,
-        pattern=NAME_PATTERN,
-        description="Executor mode (local, task, job). Default: the action's `method:` in "
-        "its config.yaml, else local.",
+        pattern=_MODE_PATTERN,
+        json_schema_extra={"enum": [*EXECUTOR_MODES, None]},
+        description="Executor mode. Default: the action's `method:` in its config.yaml, "
+        "else local.",
+    )
+
+    # What `_one_target` checks, said in the schema: an action or a pipeline, not both.
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "oneOf": [
+                {"required": ["action"], "properties": {"action": {"type": "string"}}},
+                {"required": ["pipeline"], "properties": {"pipeline": {"type": "string"}}},
+            ]
+        },
     )
 
     @model_validator(mode="after")
@@ -128,11 +153,35 @@ class ArtifactInfo(BaseModel):
     size: int
 
 
+MAX_SEQ = 2**31 - 1
+"""The largest event ``seq`` (the store's column is a 32-bit integer)."""
+_NO_NUL = r"^[^\x00]*$"
+
+# What ingest checks beyond the models (see hoist.server.api.ingest), said in the schema.
+_INGEST_RUN = {
+    "properties": {
+        "id": {"pattern": ID_PATTERN},
+        "parent_id": {"pattern": ID_PATTERN},
+        "plugin": {"maxLength": 200, "pattern": _NO_NUL},
+        "action": {"maxLength": 200, "pattern": _NO_NUL},
+        "mode": {"maxLength": 20, "pattern": _NO_NUL},
+    }
+}
+_INGEST_EVENT = {
+    "required": ["type"],  # it picks the event's class (each class's own default aside)
+    "properties": {"run_id": {"pattern": ID_PATTERN}, "seq": {"minimum": 1, "maximum": MAX_SEQ}},
+}
+
+
 class IngestBatch(_Strict):
     """Runs and events from a remote worker. Posting the same batch twice adds nothing."""
 
-    runs: list[Run] = Field(default_factory=list, max_length=1000)
-    events: list[Event] = Field(default_factory=list, max_length=10_000)
+    runs: list[Annotated[Run, Field(json_schema_extra=_INGEST_RUN)]] = Field(
+        default_factory=list, max_length=1000
+    )
+    events: list[Annotated[Event, Field(json_schema_extra=_INGEST_EVENT)]] = Field(
+        default_factory=list, max_length=10_000
+    )
 
 
 class IngestResult(BaseModel):

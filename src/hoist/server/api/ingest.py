@@ -41,7 +41,7 @@ _LENGTHS = {"plugin": 200, "action": 200, "mode": 20}
 class WorkerBatch(IngestBatch):
     """An ingest batch, plus the runs its worker is still executing."""
 
-    alive: list[str] = Field(
+    alive: list[Annotated[str, Field(pattern=ID_PATTERN)]] = Field(
         default_factory=list,
         max_length=1000,
         description="Runs still executing on the worker: heartbeated, cancel flags returned.",
@@ -95,9 +95,6 @@ def _check(batch: WorkerBatch) -> dict[str, list[str]]:
             errors.setdefault(f"events.{i}.seq", []).append(f"must be between 1 and {_MAX_SEQ}")
         if not math.isfinite(event.ts):
             errors.setdefault(f"events.{i}.ts", []).append("must be finite")
-    for i, run_id in enumerate(batch.alive):
-        if not _ID.match(run_id):
-            errors.setdefault(f"alive.{i}", []).append(f"must match {ID_PATTERN}")
     return errors
 
 
