@@ -11,14 +11,14 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from tests.conftest import EXAMPLES, HOIST
+from tests.server.conftest import ADMIN_PASSWORD, serve, server_settings
+from tests.waiting import wait_until
 
 from hoist.errors import StoreUnwritableError
 from hoist.runs.models import LogEvent, Run, RunKind, RunStatus
 from hoist.runs.sinks.store import StoreSink
 from hoist.runs.store import RunStore
-from tests.conftest import EXAMPLES, HOIST
-from tests.server.conftest import ADMIN_PASSWORD, serve, server_settings
-from tests.waiting import wait_until
 
 API = "/api/v1"
 MakeReadOnly = Callable[[bool], None]

@@ -3,9 +3,9 @@ those installed packages declare (entry points in the ``hoist.plugins`` group).
 
 Only these can be launched or resumed through the API (a request, or a stored run it
 names, cannot make the server import an arbitrary module: resume looks actions up here by
-plugin code and action name, see :func:`~hoist.pipelines.rebuild.pipeline_from_catalog`). Discovery is re-run at most every ``ttl`` seconds; the process's
-plugin registry (:func:`~hoist.plugins.discovery.plugin_registry`) reloads a plugin whose
-files changed.
+plugin code and action name, see :func:`~hoist.pipelines.rebuild.pipeline_from_catalog`).
+Discovery is re-run at most every ``ttl`` seconds; the process's plugin registry
+(:func:`~hoist.plugins.discovery.plugin_registry`) reloads a plugin whose files changed.
 """
 
 from __future__ import annotations
