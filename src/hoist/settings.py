@@ -14,7 +14,7 @@ from pathlib import Path
 
 from hoist.errors import UserInputError
 
-__all__ = ["DEFAULT_MAX_BODY_BYTES", "DEFAULT_SERVER_PORT", "Settings"]
+__all__ = ["DEFAULT_MAX_BODY_BYTES", "DEFAULT_SERVER_PORT", "Settings", "variable_of"]
 
 DEFAULT_SERVER_PORT = 8465
 """The port ``hoist serve`` listens on unless configured."""
@@ -132,6 +132,14 @@ class Settings:
     def with_(self, **changes: object) -> Settings:
         """A copy with some fields changed."""
         return replace(self, **changes)  # type: ignore[arg-type]
+
+
+def variable_of(field_name: str) -> str:
+    """The environment variable that sets the :class:`Settings` field ``field_name``
+    (for messages that tell the user what to change)."""
+    if field_name not in Settings.__dataclass_fields__:
+        raise KeyError(field_name)
+    return f"HOIST_{field_name.upper()}"
 
 
 def _int(env: Mapping[str, str], name: str, default: int, low: int, high: int | None) -> int:

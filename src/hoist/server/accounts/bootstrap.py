@@ -14,7 +14,7 @@ from hoist.server.accounts.models import AccountConflictError, Role
 from hoist.server.accounts.passwords import generate_password
 from hoist.server.accounts.policy import check_password
 from hoist.server.accounts.users import UserStore
-from hoist.settings import Settings
+from hoist.settings import Settings, variable_of
 
 __all__ = ["ADMIN_USERNAME", "check_admin_password", "ensure_admin", "load_secret_key"]
 
@@ -22,7 +22,7 @@ ADMIN_USERNAME = "admin"
 """The name of the account created on first start."""
 
 _MIN_SECRET = 32
-_ADMIN_VAR = "HOIST_ADMIN_PASSWORD"
+_ADMIN_VAR = variable_of("admin_password")
 
 
 def load_secret_key(settings: Settings) -> str:
