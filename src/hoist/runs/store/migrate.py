@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -62,7 +63,9 @@ def alembic_config(conn: sa.Connection, *others: sa.MetaData) -> Config:
     ``target_metadata`` being :func:`target_metadata` of ``others``."""
     from alembic.config import Config
 
-    cfg = Config()
+    # Alembic's default stdout is whatever sys.stdout was when alembic.config was first
+    # imported (maybe a stream closed since): give it today's.
+    cfg = Config(stdout=sys.stdout)
     cfg.set_main_option("script_location", str(Path(__file__).parent / "migrations"))
     cfg.attributes["connection"] = conn
     cfg.attributes["target_metadata"] = target_metadata(*others)
