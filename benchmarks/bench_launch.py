@@ -32,7 +32,7 @@ PLUGIN = """
 name: Bench
 code: bench
 actions:
-  noop: {entrypoint: "plugin:noop", method: task}
+  noop: {entrypoint: "plugin:noop", method: local}
 """
 
 CODE = """

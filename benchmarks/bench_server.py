@@ -27,8 +27,8 @@ PLUGIN = """
 name: Bench
 code: bench
 actions:
-  ticker: {entrypoint: "plugin:ticker", method: task}
-  idle: {entrypoint: "plugin:idle", method: task}
+  ticker: {entrypoint: "plugin:ticker", method: local}
+  idle: {entrypoint: "plugin:idle", method: local}
 """
 
 CODE = """

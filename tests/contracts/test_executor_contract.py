@@ -62,6 +62,15 @@ def test_events_arrive_in_order(place: Place, runtime: Runtime) -> None:
     assert types.count("progress") == 2 and "message" in types
 
 
+def test_a_submitted_run_is_readable_at_once_by_any_reader(place: Place, runtime: Runtime) -> None:
+    """What a server's launch promises: the id it returns can be read at once, from the
+    store (another process), before any worker has recorded the run."""
+    handle = place.executor.submit("add", {"a": 1})
+    place.executor.sink.flush()
+    assert runtime.store.get_run(handle.run_id).action == "add"
+    handle.result(timeout=120)
+
+
 def test_bad_params_name_every_field(place: Place) -> None:
     with pytest.raises(ParamsValidationError) as info:
         place.executor.execute("add", {"a": "x", "b": "y"})

@@ -282,6 +282,9 @@ class RayActorExecutor(Executor):
         return self._run(prepared, actor, spec)
 
     def _submit(self, prepared: PreparedRun) -> RunHandle:
+        # A submitted run is readable (queued) at once, by any process: the driver records
+        # it too (an upsert that never overwrites what the worker wrote first).
+        self.sink.open_run(prepared.run)
         actor, spec = self._place(prepared)
         future: Future[Any] = Future()
 
