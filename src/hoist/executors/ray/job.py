@@ -36,12 +36,15 @@ from hoist.executors.base import Executor, PreparedRun
 from hoist.executors.handle import RunHandle
 from hoist.executors.job_status import JobStatus
 from hoist.executors.ray.connect import (
-    RayUnavailableError,
-    ensure_ray,
     on_this_machine,
     runtime_env_reason,
 )
-from hoist.executors.ray.job_support import OnTheWorker, run_fields, tail_job_logs
+from hoist.executors.ray.job_support import (
+    OnTheWorker,
+    jobs_api_client,
+    run_fields,
+    tail_job_logs,
+)
 from hoist.executors.ray.packaging import (
     DEFAULT_EXCLUDES,
     PackageOptions,
@@ -141,29 +144,8 @@ class RayJobExecutor(Executor):
         """The Ray ``JobSubmissionClient`` of the cluster (connected on first use)."""
         with self._lock:
             if self._client is None:
-                self._client = self._connect_client()
+                self._client = jobs_api_client(self.cluster_address, self.ray_num_cpus)
             return self._client
-
-    def _connect_client(self) -> Any:
-        address = self.cluster_address
-        if address is None or "://" not in address:
-            ensure_ray(address, num_cpus=self.ray_num_cpus)
-            from ray._private.worker import get_dashboard_url
-
-            dashboard = get_dashboard_url()  # type: ignore[no-untyped-call]
-            if not dashboard:
-                raise RayUnavailableError(
-                    f"the Ray cluster at {address or 'this machine'} runs no dashboard, "
-                    "which serves the Jobs API: start its head with --include-dashboard=true"
-                )
-            address = dashboard if "://" in dashboard else f"http://{dashboard}"
-        from ray.job_submission import JobSubmissionClient
-
-        try:
-            return JobSubmissionClient(address)
-        except Exception as exc:
-            message = f"the Ray Jobs API at {address} does not answer: {exc}"
-            raise RayUnavailableError(message) from None
 
     def _local_cluster(self) -> bool:
         return on_this_machine(self.cluster_address)

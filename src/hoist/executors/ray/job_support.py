@@ -1,5 +1,6 @@
-"""Pieces of job mode kept apart from the executor: the stand-in for an action the
-driver does not import, the run fields a job carries, and following a job's output."""
+"""Pieces of job mode kept apart from the executor: the Jobs API client, the stand-in
+for an action the driver does not import, the run fields a job carries, and following a
+job's output."""
 
 from __future__ import annotations
 
@@ -9,10 +10,11 @@ import warnings
 from collections.abc import Iterator
 from typing import Any
 
+from hoist.executors.ray.connect import RayUnavailableError, ensure_ray
 from hoist.plugins.action import AnyParams, BaseAction
 from hoist.runs.models import Run
 
-__all__ = ["OnTheWorker", "run_fields", "tail_job_logs"]
+__all__ = ["OnTheWorker", "jobs_api_client", "run_fields", "tail_job_logs"]
 
 
 class OnTheWorker(BaseAction[AnyParams]):
@@ -20,6 +22,33 @@ class OnTheWorker(BaseAction[AnyParams]):
 
     def execute(self) -> Any:  # pragma: no cover - never runs on the driver
         raise RuntimeError("a job's action runs on its worker, not on the driver")
+
+
+def jobs_api_client(address: str | None, ray_num_cpus: int) -> Any:
+    """A Ray ``JobSubmissionClient`` for ``address``: a dashboard URL as is; a GCS
+    address (or ``None``, a private local Ray) through the dashboard it runs.
+
+    Raises:
+        RayUnavailableError: no cluster, no dashboard, or a Jobs API that does not answer.
+    """
+    if address is None or "://" not in address:
+        ensure_ray(address, num_cpus=ray_num_cpus)
+        from ray._private.worker import get_dashboard_url
+
+        dashboard = get_dashboard_url()  # type: ignore[no-untyped-call]
+        if not dashboard:
+            raise RayUnavailableError(
+                f"the Ray cluster at {address or 'this machine'} runs no dashboard, "
+                "which serves the Jobs API: start its head with --include-dashboard=true"
+            )
+        address = dashboard if "://" in dashboard else f"http://{dashboard}"
+    from ray.job_submission import JobSubmissionClient
+
+    try:
+        return JobSubmissionClient(address)
+    except Exception as exc:
+        message = f"the Ray Jobs API at {address} does not answer: {exc}"
+        raise RayUnavailableError(message) from None
 
 
 def run_fields(run: Run) -> dict[str, Any]:

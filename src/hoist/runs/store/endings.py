@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import sqlalchemy as sa
@@ -35,9 +35,7 @@ class RunEndings:
 
     engine: sa.Engine
     _insert_event: Any  # the store's PreparedStatement for ``events`` rows
-
-    def _update_statement(self, columns: tuple[str, ...]) -> Any:
-        raise NotImplementedError  # the store's
+    _update_statement: Callable[[tuple[str, ...]], Any]  # the store's, per column set
 
     def mark_lost(self, run_id: str, reason: str) -> bool:
         """End a run whose worker died: an error event and a ``lost`` status, appended
