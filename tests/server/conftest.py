@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import socket
+import subprocess
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -148,3 +149,28 @@ def server(hoist_home: Path) -> Iterator[LiveServer]:
 def admin(server: LiveServer) -> HoistClient:
     """A client with an admin token."""
     return server.client("admin")
+
+
+def free_port() -> int:
+    """A TCP port free on loopback, for a server process the test starts."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def wait_served(proc: subprocess.Popen[Any], url: str, timeout: float = 60) -> None:
+    """Wait until the ``hoist serve`` process ``proc`` answers its readiness check at
+    ``url``; fails at once (with its error output, when piped) if it exits."""
+    with httpx.Client(base_url=url) as http:
+
+        def ready() -> bool:
+            if proc.poll() is not None:
+                output = proc.stderr.read() if proc.stderr is not None else ""
+                raise AssertionError(f"hoist serve exited ({proc.returncode}): {output}")
+            try:
+                return http.get("/api/v1/ready").status_code == 200
+            except httpx.TransportError:
+                return False
+
+        wait_until(ready, timeout=timeout, what="hoist serve to be ready", poll=0.05)

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import os
 import re
-import socket
 import subprocess
 import threading
 from collections import Counter
@@ -26,7 +25,14 @@ from hoist.server.accounts.passwords import HASH_WORKERS
 from hoist.server.app import uvicorn_options
 from hoist.settings import Settings
 from tests.conftest import EXAMPLES, HOIST
-from tests.server.conftest import ADMIN_PASSWORD, LiveServer, serve, server_settings
+from tests.server.conftest import (
+    ADMIN_PASSWORD,
+    LiveServer,
+    free_port,
+    serve,
+    server_settings,
+    wait_served,
+)
 from tests.waiting import wait_until
 
 API = "/api/v1"
@@ -167,9 +173,7 @@ def test_concurrent_wrong_passwords_count_as_tries_on_two_servers(
 def test_rotating_x_forwarded_for_from_loopback_does_not_reset_the_limit(
     hoist_home: Path,
 ) -> None:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
+    port = free_port()
     env = {**os.environ, "HOIST_HOME": str(hoist_home), "HOIST_SERVER_PORT": str(port),
            "HOIST_ADMIN_PASSWORD": ADMIN_PASSWORD}  # fmt: skip
     for name in ("HOIST_TRUSTED_PROXIES", "FORWARDED_ALLOW_IPS", "HOIST_DATABASE_URL"):
@@ -179,16 +183,8 @@ def test_rotating_x_forwarded_for_from_loopback_does_not_reset_the_limit(
         env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip
     try:
+        wait_served(proc, f"http://127.0.0.1:{port}", timeout=120)
         with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=120) as http:
-
-            def ready() -> bool:
-                assert proc.poll() is None, "hoist serve exited"
-                try:
-                    return http.get(f"{API}/ready").status_code == 200
-                except httpx.TransportError:
-                    return False
-
-            wait_until(ready, timeout=120, what="hoist serve to be ready", poll=0.1)
             wrong = {"username": "admin", "password": "not-the-password"}
             statuses = Counter(
                 http.post(LOGIN, json=wrong, headers=_forwarded(n)).status_code for n in range(12)

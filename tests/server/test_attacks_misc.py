@@ -21,25 +21,24 @@ from hoist.runs.models import Run, RunStatus, StatusEvent
 from hoist.server.app import MAX_HEADER_BYTES
 from hoist.server.sse import REVOKED
 from tests.conftest import EXAMPLES, HOIST
-from tests.server.conftest import ADMIN_PASSWORD, LiveServer, serve, server_settings
-from tests.waiting import wait_until
+from tests.server.conftest import (
+    ADMIN_PASSWORD,
+    LiveServer,
+    free_port,
+    serve,
+    server_settings,
+    wait_served,
+)
 
 API = "/api/v1"
 MIB = 1024 * 1024
 
 
 # ---------------------------------------------------------------------------- headers
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 @pytest.fixture
 def hoist_serve(hoist_home: Path) -> Iterator[tuple[subprocess.Popen[str], str]]:
     """``hoist serve`` as a real process (uvicorn as users run it) and its URL."""
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, "HOIST_HOME": str(hoist_home), "HOIST_SERVER_PORT": str(port),
            "HOIST_ADMIN_PASSWORD": ADMIN_PASSWORD}  # fmt: skip
     proc = subprocess.Popen(
@@ -48,16 +47,7 @@ def hoist_serve(hoist_home: Path) -> Iterator[tuple[subprocess.Popen[str], str]]
     )  # fmt: skip
     url = f"http://127.0.0.1:{port}"
     try:
-        with httpx.Client(base_url=url) as http:
-
-            def ready() -> bool:
-                assert proc.poll() is None, "hoist serve exited"
-                try:
-                    return http.get(f"{API}/ready").status_code == 200
-                except httpx.TransportError:
-                    return False
-
-            wait_until(ready, timeout=60, what="hoist serve to be ready", poll=0.1)
+        wait_served(proc, url)
         yield proc, url
     finally:
         proc.terminate()

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import re
-import socket
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -12,7 +11,7 @@ from typing import Any
 import httpx
 
 from tests.conftest import EXAMPLES, HOIST
-from tests.waiting import wait_until
+from tests.server.conftest import free_port, wait_served
 
 
 def test_users_and_tokens_commands(hoist: Any) -> None:
@@ -35,15 +34,8 @@ def test_users_and_tokens_commands(hoist: Any) -> None:
     assert refused.code == 2 and "needs the operator role" in refused.err
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 def test_hoist_serve_starts_and_prints_the_admin_password_once(hoist_home: Path) -> None:
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, "HOIST_HOME": str(hoist_home), "HOIST_SERVER_PORT": str(port)}
     env.pop("HOIST_ADMIN_PASSWORD", None)
     proc = subprocess.Popen(
@@ -51,16 +43,8 @@ def test_hoist_serve_starts_and_prints_the_admin_password_once(hoist_home: Path)
         env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
     try:
+        wait_served(proc, f"http://127.0.0.1:{port}")
         with httpx.Client(base_url=f"http://127.0.0.1:{port}") as http:
-
-            def ready() -> bool:
-                assert proc.poll() is None, "hoist serve exited"
-                try:
-                    return http.get("/api/v1/ready").status_code == 200
-                except httpx.TransportError:
-                    return False
-
-            wait_until(ready, timeout=60, what="hoist serve to be ready", poll=0.1)
             assert http.get("/api/v1/runs").status_code == 401
     finally:
         proc.terminate()

@@ -7,19 +7,16 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
-import socket
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
-
 from hoist.client import HoistClient
 from hoist.runs.store import RunStore
 from hoist.server.accounts import CredentialStore, UserStore
 from tests.conftest import EXAMPLES, HOIST
-from tests.server.conftest import ADMIN_PASSWORD, serve, server_settings
+from tests.server.conftest import ADMIN_PASSWORD, free_port, serve, server_settings, wait_served
 from tests.waiting import wait_until
 
 WORKERS = 4  # the server's local executor's threads
@@ -28,18 +25,11 @@ STALE_AFTER = 1.5  # seconds; the servers' runs heartbeat every 0.5 s
 QUICK = {"HOIST_STALE_AFTER": str(STALE_AFTER), "HOIST_MAINTENANCE_INTERVAL": "0.1"}
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 @contextlib.contextmanager
 def hoist_serve(home: Path, database_url: str | None = None) -> Iterator[subprocess.Popen[str]]:
     """``hoist serve`` as a real process on ``home``'s store (or ``database_url``),
     ready when the block starts; ended when it ends (unless the test killed it)."""
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, **QUICK, "HOIST_HOME": str(home), "HOIST_SERVER_PORT": str(port),
            "HOIST_ADMIN_PASSWORD": ADMIN_PASSWORD}  # fmt: skip
     env.pop("HOIST_DATABASE_URL", None)
@@ -51,16 +41,7 @@ def hoist_serve(home: Path, database_url: str | None = None) -> Iterator[subproc
     )  # fmt: skip
     proc.url = f"http://127.0.0.1:{port}"  # type: ignore[attr-defined]
     try:
-        with httpx.Client(base_url=proc.url) as http:  # type: ignore[attr-defined]
-
-            def ready() -> bool:
-                assert proc.poll() is None, f"hoist serve exited: {proc.stderr.read()}"  # type: ignore[union-attr]
-                try:
-                    return http.get("/api/v1/ready").status_code == 200
-                except httpx.TransportError:
-                    return False
-
-            wait_until(ready, timeout=60, what="hoist serve to be ready", poll=0.05)
+        wait_served(proc, proc.url)  # type: ignore[attr-defined]
         yield proc
     finally:
         if proc.poll() is None:
