@@ -162,3 +162,25 @@ def test_load_earlier_events_of_a_long_log(page: Any, panel: LiveServer) -> None
     assert page.get_attribute("#load-earlier", "href") == f"/runs/{run.id}?before=9601"
     assert page.locator("#log-lines li b").count() == 0  # shown as text, never as HTML
     assert "<b>line 9601</b>" in page.locator("#log-lines li").first.inner_text()
+
+
+def test_a_run_page_recovers_when_its_stream_fails(page: Any, panel: LiveServer) -> None:
+    failed: list[str] = []
+
+    def fail_twice(route: Any) -> None:
+        if len(failed) < 2:  # a 503 makes EventSource give up: the page must reopen it
+            failed.append(route.request.url)
+            route.fulfill(status=503, body="unavailable")
+        else:
+            route.continue_()
+
+    page.route("**/events/stream*", fail_twice)
+    run_id = panel.client("operator").launch(
+        "paneltest", "count", params={"steps": 40, "delay": 0.05, "label": "recovers"}
+    )
+    page.goto(f"/runs/{run_id}")
+    _wait_status(page, "succeeded")
+    assert len(failed) == 2
+    page.wait_for_function(
+        "() => document.querySelector('#part-progress [data-bar=overall] progress').value === 100"
+    )

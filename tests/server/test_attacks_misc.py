@@ -189,6 +189,34 @@ def test_streams_of_valid_credentials_keep_going(live: LiveServer) -> None:
     assert keepalives == 5
 
 
+def test_a_store_hiccup_during_a_recheck_does_not_drop_the_stream(
+    live: LiveServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from sqlalchemy.exc import OperationalError
+
+    run = _running_run(live, "hiccup0000000000000001")
+    viewer = live.http(live.token("viewer"))
+    credentials = live.state.auth.credentials
+    real_get_token = credentials.get_token
+    failures = []
+
+    def busy_once(token_id: str) -> Any:
+        if not failures:
+            failures.append(token_id)
+            raise OperationalError("SELECT", {}, Exception("database is locked"))
+        return real_get_token(token_id)
+
+    monkeypatch.setattr(credentials, "get_token", busy_once)
+    keepalives = 0
+    with viewer.stream("GET", f"{API}/runs/{run.id}/events/stream") as response:
+        for line in response.iter_lines():
+            keepalives += line == ": keep-alive"
+            assert line != REVOKED.strip()
+            if keepalives == 5:
+                break
+    assert failures and keepalives == 5  # the failed check was retried, the stream kept on
+
+
 # ---------------------------------------------------------------------------- prefixes
 def test_run_id_prefixes_are_not_like_patterns(server: LiveServer) -> None:
     store = server.state.store

@@ -10,6 +10,7 @@ its forms must post back (field ``csrf_token``).
 from __future__ import annotations
 
 import hmac
+import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
@@ -18,11 +19,14 @@ from typing import Annotated, Literal
 import anyio.to_thread
 from fastapi import Depends, Request, Response, Security
 from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy.exc import SQLAlchemyError
 
 from hoist.errors import NotFoundError
 from hoist.server.accounts import CredentialStore, Role, Session, TokenKind, User, UserStore
 from hoist.server.accounts.passwords import sha256_hex
 from hoist.server.errors import ApiError
+
+_log = logging.getLogger("hoist.server.auth")
 
 __all__ = [
     "CSRF_FIELD",
@@ -244,7 +248,12 @@ class CredentialCheck:
         if self.auth.clock() < self._next:
             return True
         self._next = self.auth.clock() + self.interval
-        return await anyio.to_thread.run_sync(self.auth.still_valid, self.principal)
+        try:
+            return await anyio.to_thread.run_sync(self.auth.still_valid, self.principal)
+        except SQLAlchemyError as exc:  # a busy or restarting store: ask again soon
+            _log.warning("credential re-check failed, retrying: %s", exc)
+            self._next = self.auth.clock() + min(self.interval, 1.0)
+            return True
 
 
 def _authenticator(request: Request) -> Authenticator:

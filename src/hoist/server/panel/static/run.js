@@ -93,8 +93,10 @@
     return;
   }
   var total = document.getElementById("log-total");
-  var stream = new EventSource(api + "/events/stream?after=" + last);
+  var stream = null, retry = 0;
   function onEvent(message) {
+    // The "error" listener also hears EventSource's own connection errors (no data).
+    if (typeof message.data !== "string") return;
     var e = JSON.parse(message.data);
     if (e.seq <= last) return;
     last = e.seq;
@@ -128,7 +130,21 @@
     }
     if (e.type !== "log" && e.type !== "checkpoint" && e.type !== "dev") refreshParts(false);
   }
-  TYPES.forEach(function (type) { stream.addEventListener(type, onEvent); });
+  // EventSource reconnects by itself after a dropped connection, but gives up on an
+  // answer it cannot use (a 5xx, a proxy's page): then reopen from the last seq seen,
+  // backing off, and re-render the parts so nothing that happened meanwhile is missed.
+  function connect() {
+    stream = new EventSource(api + "/events/stream?after=" + last);
+    TYPES.forEach(function (type) { stream.addEventListener(type, onEvent); });
+    stream.addEventListener("open", function () { retry = 0; });
+    stream.addEventListener("error", function () {
+      if (stream.readyState !== EventSource.CLOSED) return;
+      if (root.getAttribute("data-terminal") === "true") return;
+      retry = Math.min(retry + 1, 6);
+      window.setTimeout(function () { refreshParts(true); connect(); }, 500 * retry);
+    });
+  }
+  connect();
   // A pipeline's action runs log to their own streams: refresh its tree while it runs.
   var poll = root.getAttribute("data-has-tree") === "true"
     ? window.setInterval(function () { if (!document.hidden) refreshParts(false); }, 1500)
