@@ -15,11 +15,13 @@ The tree::
     │   ├── IncompatibleTypesError  output_type → input_type mismatch
     │   ├── PipelineDefinitionError .nodes (a cycle, a dangling dependency, ...)
     │   ├── ResumeError             .run_id (nothing to resume, corrupt checkpoint, ...)
-    │   └── RunWriteError           .run_id, .field, .not_writer (an ingested batch refused)
+    │   ├── RunWriteError           .run_id, .field, .not_writer (an ingested batch refused)
+    │   └── EntryPointError         .entry_point (a service's entry point cannot be loaded)
     ├── ActionFailedError           .run_id, .error_type, .error_message, .traceback
     │   ├── ResultValidationError   .field_errors (result does not match result_model)
     │   └── RunLostError            the worker running it died; the run is ``lost``
     ├── RunCancelledError           .run_id (raised inside a cancelled run)
+    ├── ServiceBusyError            .retry_after (a service's queue is full: HTTP 429)
     ├── StoreError                  the run store could not be read or written
     │   └── StoreUnwritableError    .target, .reason, .unwritten (read-only, no permission, full)
     └── MissingExtraError           .extra (an optional dependency is not installed)
@@ -38,6 +40,7 @@ __all__ = [
     "ActionFailedError",
     "ActionNotFoundError",
     "ConfigError",
+    "EntryPointError",
     "HoistError",
     "IncompatibleTypesError",
     "MissingExtraError",
@@ -52,6 +55,7 @@ __all__ = [
     "RunNotFoundError",
     "RunWriteError",
     "ServeModeError",
+    "ServiceBusyError",
     "StoreError",
     "StoreUnwritableError",
     "UnknownModeError",
@@ -270,6 +274,36 @@ class RunCancelledError(HoistError):
     def __init__(self, run_id: str) -> None:
         self.run_id = run_id
         super().__init__(f"run {run_id} was cancelled")
+
+
+class EntryPointError(UserInputError):
+    """A service's entry point (``"module:obj"``, ``"module.obj"``, a callable or an
+    action) cannot be loaded or called: the launch fails at once, no run is left behind.
+
+    Attributes:
+        entry_point: the entry point as it was given.
+    """
+
+    def __init__(self, entry_point: str, reason: str) -> None:
+        self.entry_point, self.reason = entry_point, reason
+        super().__init__(f"entry point {entry_point!r}: {reason}")
+
+
+class ServiceBusyError(HoistError):
+    """A service runs as many executions as it may and its queue is full: nothing was
+    launched; try again after ``retry_after`` seconds.
+
+    Attributes:
+        service: the service's name.
+        retry_after: seconds after which a launch is likely to be admitted.
+    """
+
+    def __init__(self, service: str, limit: int, retry_after: float = 1.0) -> None:
+        self.service, self.limit, self.retry_after = service, limit, retry_after
+        super().__init__(
+            f"service {service!r} is busy ({limit} executions running or queued); "
+            f"retry after {retry_after:g} s"
+        )
 
 
 class StoreError(HoistError):

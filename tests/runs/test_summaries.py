@@ -24,6 +24,7 @@ from hoist.runs.models import (
     LogEvent,
     MessageEvent,
     MetricsEvent,
+    OutputEvent,
     ProgressEvent,
     ResultEvent,
     Run,
@@ -51,6 +52,7 @@ EXAMPLES: list[Event] = [
     CheckpointEvent(run_id=R, seq=10, ts=1.0, name="after-train", data={"done": ["train"]}),
     ResultEvent(run_id=R, seq=11, ts=1.0, value={"accuracy": 0.9}),
     ErrorEvent(run_id=R, seq=12, ts=1.0, error_type="ValueError", message="bad input"),
+    OutputEvent(run_id=R, seq=13, ts=1.0, format="markdown", body="# Done\n**3** tasks"),
 ]
 EXPECTED = {
     "status": "succeeded",
@@ -65,6 +67,7 @@ EXPECTED = {
     "checkpoint": 'after-train {"done":["train"]}',
     "result": '{"accuracy":0.9}',
     "error": "ValueError: bad input",
+    "output": "# Done\n**3** tasks",
 }
 
 

@@ -26,6 +26,7 @@ from hoist.runs.models import (
     LogEvent,
     MessageEvent,
     MetricsEvent,
+    OutputEvent,
     ProgressEvent,
     ResultEvent,
     RunStatus,
@@ -195,6 +196,11 @@ class RuntimeContext:
             message += "\n" + logging.Formatter().formatException(record.exc_info)
         self._emit(LogEvent, level=record.levelname, message=message, logger=record.name)
 
+    def emit_log(self, message: str, level: str = "INFO", logger: str | None = None) -> None:
+        """Record a log line as it is (no logging configuration can filter it out): a
+        service tracer's ``debug``/``warning``, a captured ``print()``."""
+        self._emit(LogEvent, level=level, message=message, logger=logger)
+
     def log(self, event: str, data: Mapping[str, Any] | None = None) -> None:
         """Record a structured event named ``event`` with ``data``."""
         self._emit(CustomEvent, name=event, data=dict(data or {}))
@@ -302,13 +308,23 @@ class RuntimeContext:
         """Record a step's phase (used by the step orchestrator)."""
         self._emit(StepEvent, step=step, phase=phase, weight=weight, detail=detail)
 
-    def emit_result(self, value: Any) -> None:
-        """Record the run's JSON-compatible result (used by executors)."""
+    def emit_result(self, value: Any, model: str | None = None) -> None:
+        """Record the run's JSON-compatible result, and the name of its Python type when
+        it had one (used by executors)."""
         if self._pending_progress:
             self._flush_progress()
         self.sink.emit(
-            ResultEvent(run_id=self.run_id, seq=self._next_seq(), ts=time.time(), value=value)
+            ResultEvent(
+                run_id=self.run_id, seq=self._next_seq(), ts=time.time(), value=value, model=model
+            )
         )
+
+    def emit_output(
+        self, format: str, body: Any, model: str | None = None, role: str = "result"
+    ) -> None:
+        """Show ``body`` to the person watching the run (a service tracer's markdown,
+        html, text, result and action calls): see :class:`~hoist.runs.models.OutputEvent`."""
+        self._emit(OutputEvent, format=format, body=body, model=model, role=role)
 
     def emit_error(
         self,

@@ -36,6 +36,7 @@ __all__ = [
     "LogEvent",
     "MessageEvent",
     "MetricsEvent",
+    "OutputEvent",
     "ProgressEvent",
     "ResultEvent",
     "Run",
@@ -318,11 +319,35 @@ class CheckpointEvent(_NamedEvent):
 
 
 @dataclass(slots=True, kw_only=True)
+class OutputEvent(EventBase):
+    """Something the run shows the person watching it while it runs (a service's
+    ``tracer.markdown(...)``, ``tracer.result(...)``): ``format`` says how to render
+    ``body`` (``markdown``, ``html`` and ``text`` bodies are text, rendered sanitised;
+    ``json`` is any JSON value), ``model`` names its Python type when it had one
+    (``Markdown``, ``my_service.models.Report``), ``role`` is ``result`` or ``action``
+    (a step the run took, kodosumi's ``tracer.action``)."""
+
+    type: Literal["output"] = "output"
+    format: Literal["markdown", "html", "text", "json"] = "text"
+    body: Any = None
+    model: str | None = None
+    role: Literal["result", "action"] = "result"
+
+    def summary(self) -> str:
+        """The body's text (kept whole, as a message's); JSON for a ``json`` body."""
+        if self.format == "json":
+            return _json(self.body)
+        return str(self.body)
+
+
+@dataclass(slots=True, kw_only=True)
 class ResultEvent(EventBase):
-    """The run's result (JSON-compatible)."""
+    """The run's result (JSON-compatible); ``model`` names its Python type when it had
+    one (a pydantic model's, or ``Markdown``/``HTML``/``Text``), so views can render it."""
 
     type: Literal["result"] = "result"
     value: Any = None
+    model: str | None = None
 
     def summary(self) -> str:
         """The result as JSON."""
@@ -372,6 +397,7 @@ Event = Annotated[
     | StepEvent
     | ArtifactEvent
     | CheckpointEvent
+    | OutputEvent
     | ResultEvent
     | ErrorEvent,
     Field(discriminator="type"),
@@ -388,7 +414,8 @@ EVENT_TYPES: dict[str, type[EventBase]] = {
     _type_name(cls): cls
     for cls in (
         StatusEvent, ProgressEvent, MetricsEvent, LogEvent, MessageEvent, DevEvent,
-        CustomEvent, StepEvent, ArtifactEvent, CheckpointEvent, ResultEvent, ErrorEvent,
+        CustomEvent, StepEvent, ArtifactEvent, CheckpointEvent, OutputEvent, ResultEvent,
+        ErrorEvent,
     )
 }  # fmt: skip
 """Event class by ``type`` name."""
