@@ -28,6 +28,7 @@ class _LazyGroup(click.Group):
         "new": "hoist.cli.new:new_cmd",
         "pipeline": "hoist.cli.pipeline:pipeline",
         "serve": "hoist.cli.serve:serve_cmd",
+        "service": "hoist.cli.service:service",
         "users": "hoist.cli.users:users",
         "tokens": "hoist.cli.tokens:tokens",
         "login": "hoist.cli.login:login_cmd",

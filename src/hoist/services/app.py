@@ -1,0 +1,324 @@
+"""``ServeAPI``: a FastAPI app for agent services, in kodosumi's style::
+
+    app = ServeAPI()
+
+    @app.enter("/", model=form, summary="My Service", version="1.0.0", author="me@x.org")
+    async def enter(request: fastapi.Request, inputs: dict):
+        return Launch(request, "my_service.calc:execute", inputs=inputs)
+
+``@app.enter(path, model)`` adds two routes: ``GET path`` answers the form (its
+elements and JSON Schema) and ``POST path`` validates and coerces the submitted inputs
+with the same form (a JSON body or a form post), then calls the handler. Invalid inputs,
+from the form or an ``InputsError`` the handler raises, answer 422 with the errors by
+field and the form's elements; any other exception of the handler answers 500 with its
+type and message. The endpoint's metadata is stored on its route (the ``x-hoist``
+extension of its OpenAPI operation), where :func:`~hoist.services.launch.Launch` reads it.
+
+The app owns the executor its launches run on: a :class:`~hoist.services.pool.ServicePool`
+built on the first launch (with ``max_concurrency`` and ``max_queued``), closed on the
+app's shutdown, or when the app is garbage-collected or the process exits (under a Ray
+Serve ingress the lifespan may never run).
+"""
+
+from __future__ import annotations
+
+import inspect
+import logging
+import threading
+import weakref
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from contextlib import asynccontextmanager
+from enum import Enum
+from typing import Any, TypeVar
+
+from fastapi import FastAPI, HTTPException, Request, Response
+from fastapi.encoders import jsonable_encoder
+from fastapi.responses import JSONResponse
+from pydantic import ValidationError
+from starlette.concurrency import run_in_threadpool
+
+from hoist import forms as F
+from hoist.errors import ParamsValidationError, field_errors_from_pydantic
+from hoist.runs.runtime import Runtime, get_runtime
+from hoist.services.execution import ServiceExecutor
+from hoist.services.forms_io import elements_json, form_of, read_body
+from hoist.services.openapi import (
+    ENTER_RESPONSES,
+    FORM_RESPONSES,
+    HOIST_EXTENSION,
+    SchemaDefs,
+    request_body,
+)
+from hoist.services.pool import ServicePool
+
+__all__ = ["ServeAPI", "error_response", "inputs_error_response", "route_form"]
+
+_log = logging.getLogger("hoist.services")
+_Handler = TypeVar("_Handler", bound=Callable[..., Any])
+_FORM_ATTR = "hoist_form"
+
+
+class ServeAPI(FastAPI):
+    """A FastAPI app whose ``@enter`` endpoints launch service executions.
+
+    Takes every ``FastAPI`` argument, and:
+
+    Args:
+        runtime: where runs are recorded (default: the process runtime, looked up at
+            the first launch, never at import).
+        executor: what runs the executions (default: a ``ServicePool`` built at the
+            first launch, which the app closes when it shuts down; an executor given
+            here is its owner's to close).
+        max_concurrency: executions of this service running at once (default pool).
+        max_queued: executions waiting beyond those (default pool); a launch beyond
+            both answers 429.
+        name: the service's name, recorded as the runs' ``plugin`` (default: the
+            ``title`` when one is given, else the module of the first enter handler).
+    """
+
+    def __init__(
+        self,
+        *args: Any,
+        runtime: Runtime | None = None,
+        executor: ServiceExecutor | None = None,
+        max_concurrency: int | None = None,
+        max_queued: int | None = None,
+        name: str | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        self.router.lifespan_context = self._closing(self.router.lifespan_context)
+        self._hoist_runtime = runtime
+        self._hoist_executor = executor
+        self._owned_close: weakref.finalize[Any, Any] | None = None
+        self._hoist_lock = threading.Lock()
+        self._limits = {"max_concurrency": max_concurrency, "max_queued": max_queued}
+        self._name: str | None = name or kwargs.get("title") or None
+        self._defs = SchemaDefs()
+        self.add_exception_handler(ParamsValidationError, _params_error)
+
+    # ------------------------------------------------------------------ the service
+    @property
+    def service_name(self) -> str:
+        """The service's name (the runs' ``plugin``)."""
+        return self._name or "service"
+
+    def service_runtime(self) -> Runtime:
+        """The runtime runs are recorded in (the process runtime unless one was given)."""
+        if self._hoist_runtime is None:
+            self._hoist_runtime = get_runtime()
+        return self._hoist_runtime
+
+    def service_executor(self) -> ServiceExecutor:
+        """The executor launches run on (the default pool is built on first use)."""
+        executor = self._hoist_executor
+        if executor is not None:
+            return executor
+        with self._hoist_lock:
+            if self._hoist_executor is None:
+                limits: dict[str, Any] = {k: v for k, v in self._limits.items() if v is not None}
+                pool = ServicePool(runtime=self.service_runtime(), name=self.service_name, **limits)
+                # Closed with the app, or at exit / collection when no lifespan runs.
+                self._owned_close = weakref.finalize(self, pool.close)
+                self._hoist_executor = pool
+            return self._hoist_executor
+
+    def close(self) -> None:
+        """Close the executor the app built (one given to it stays open); a later
+        launch builds a new one."""
+        with self._hoist_lock:
+            closer, self._owned_close = self._owned_close, None
+            if closer is not None:
+                self._hoist_executor = None
+        if closer is not None:
+            closer()
+
+    def __getstate__(self) -> dict[str, Any]:
+        # A copy (a Ray Serve replica unpickles the ingress app) builds its own lock,
+        # pool and runtime (from the given runtime's settings, or its environment).
+        state = self.__dict__.copy()
+        runtime = state.pop("_hoist_runtime")
+        state["_runtime_of"] = None if runtime is None else (runtime.settings, runtime.token)
+        if state["_owned_close"] is not None:
+            state["_hoist_executor"] = None
+        state["_owned_close"] = state["_hoist_lock"] = None
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        runtime_of = state.pop("_runtime_of", None)
+        self.__dict__.update(state)
+        self._hoist_lock = threading.Lock()
+        self._hoist_runtime = (
+            None if runtime_of is None else Runtime(runtime_of[0], token=runtime_of[1])
+        )
+
+    def _closing(self, inner: Callable[[Any], Any]) -> Callable[[Any], Any]:
+        # Wraps whatever lifespan FastAPI built (the user's, or on_startup/on_shutdown).
+        @asynccontextmanager
+        async def lifespan(app: Any) -> AsyncIterator[Any]:
+            try:
+                async with inner(app) as state:
+                    yield state
+            finally:
+                await run_in_threadpool(self.close)
+
+        return lifespan
+
+    # ------------------------------------------------------------------ enter
+    def enter(
+        self,
+        path: str,
+        model: Any,
+        summary: str | None = None,
+        description: str | None = None,
+        tags: list[str] | None = None,
+        version: str | None = None,
+        author: str | None = None,
+        organization: str | None = None,
+        deprecated: bool | None = None,
+    ) -> Callable[[_Handler], _Handler]:
+        """Add a service endpoint at ``path``: ``GET`` its form, ``POST`` its inputs.
+
+        Args:
+            path: the route's path.
+            model: the form: ``F.Model(...)``, or a pydantic model class (its form is
+                generated with ``F.form_for``).
+            summary, description, tags, deprecated: the OpenAPI operation's.
+            version, author, organization: the service's, in the ``x-hoist`` extension.
+
+        Returns:
+            A decorator for the handler, which receives ``request`` and/or ``inputs``
+            (the validated inputs) as its signature names them, sync or async; it
+            returns a :func:`~hoist.services.launch.Launch` (or any response or JSON
+            data).
+
+        Raises:
+            TypeError: ``model`` is not a form, or the handler asks for arguments
+                other than ``request`` and ``inputs``.
+        """
+        form = form_of(model)
+
+        def decorator(func: _Handler) -> _Handler:
+            call = _caller(func)
+            if self._name is None:
+                self._name = func.__module__
+            meta = {
+                "summary": summary or func.__name__,
+                "description": description if description is not None else func.__doc__,
+                "author": author,
+                "version": version,
+                "organization": organization,
+                "tags": list(tags or []),
+                "entry": path,
+            }
+            route_tags: list[str | Enum] | None = list(tags) if tags else None
+
+            async def get_form() -> dict[str, Any]:
+                return {"elements": elements_json(form), "schema": form.json_schema()}
+
+            async def post_inputs(request: Request) -> Response:
+                try:
+                    data, is_form = await read_body(request)
+                    inputs = form.validate(data, form=is_form)
+                    result = await call(request, inputs)
+                except ParamsValidationError as exc:
+                    return inputs_error_response(exc.field_errors, form)
+                except ValidationError as exc:
+                    return inputs_error_response(field_errors_from_pydantic(exc.errors()), form)
+                except HTTPException:
+                    raise
+                except Exception as exc:
+                    _log.exception("service endpoint %s %s failed", "POST", path)
+                    return error_response(500, _describe(exc))
+                finally:
+                    await request.close()  # a form post's uploads: their temporary files
+                if isinstance(result, Response):
+                    return result
+                return JSONResponse(jsonable_encoder(result))
+
+            self.add_api_route(
+                path, get_form, methods=["GET"], name=f"{func.__name__}_form",
+                summary=f"{summary or func.__name__}: the form", tags=route_tags,
+                deprecated=deprecated, responses=FORM_RESPONSES,
+            )  # fmt: skip
+            self.add_api_route(
+                path, post_inputs, methods=["POST"], name=func.__name__, summary=summary,
+                description=description, tags=route_tags,
+                deprecated=deprecated, responses=ENTER_RESPONSES, status_code=202,
+                openapi_extra={
+                    "requestBody": request_body(form, self._defs),
+                    HOIST_EXTENSION: meta,
+                },
+            )  # fmt: skip
+            setattr(self.router.routes[-1], _FORM_ATTR, form)
+            return func
+
+        return decorator
+
+    def openapi(self) -> dict[str, Any]:
+        """The OpenAPI document, with the forms' shared schema definitions."""
+        if self.openapi_schema is None:
+            document = super().openapi()
+            self._defs.install(document)
+        return self.openapi_schema  # type: ignore[return-value]
+
+
+def route_form(route: Any) -> F.Model | None:
+    """The form of an enter endpoint's route (``None`` for any other route)."""
+    form = getattr(route, _FORM_ATTR, None)
+    return form if isinstance(form, F.Model) else None
+
+
+def error_response(status: int, detail: str, **extra: Any) -> JSONResponse:
+    """A JSON error answer ``{"detail": ..., **extra}``."""
+    return JSONResponse({"detail": detail, **extra}, status_code=status)
+
+
+def inputs_error_response(
+    errors: Mapping[str, list[str]], form: F.Model | None = None
+) -> JSONResponse:
+    """The 422 answer of invalid inputs: ``{"errors": {field: [...]}, "elements": [...]}``
+    (the elements of ``form``, to show the errors next to its fields)."""
+    body: dict[str, Any] = {"errors": {k: list(v) for k, v in errors.items() if v}}
+    body["elements"] = elements_json(form) if form is not None else []
+    return JSONResponse(body, status_code=422)
+
+
+async def _params_error(request: Request, exc: Exception) -> Response:
+    # A Launch (or handler) in a plain route of a ServeAPI that finds invalid inputs.
+    assert isinstance(exc, ParamsValidationError)
+    return inputs_error_response(exc.field_errors, route_form(request.scope.get("route")))
+
+
+def _describe(exc: BaseException) -> str:
+    message = str(exc)
+    return f"{type(exc).__name__}: {message}" if message else type(exc).__name__
+
+
+def _caller(func: Callable[..., Any]) -> Callable[[Request, dict[str, Any]], Awaitable[Any]]:
+    """Call ``func`` with the ``request`` and/or ``inputs`` it names (sync handlers on a
+    worker thread, so they may block)."""
+    params = inspect.signature(func).parameters
+    takes_all = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
+    wanted = [n for n in ("request", "inputs") if takes_all or n in params]
+    for name, param in params.items():
+        optional = param.default is not inspect.Parameter.empty or param.kind in (
+            inspect.Parameter.VAR_POSITIONAL,
+            inspect.Parameter.VAR_KEYWORD,
+        )
+        if name not in ("request", "inputs") and not optional:
+            raise TypeError(
+                f"enter handler {func.__qualname__} takes {name!r}: it may take only "
+                "'request' and 'inputs'"
+            )
+    is_async = inspect.iscoroutinefunction(func)
+
+    async def call(request: Request, inputs: dict[str, Any]) -> Any:
+        given = {"request": request, "inputs": inputs}
+        kwargs = {name: given[name] for name in wanted}
+        result = await func(**kwargs) if is_async else await run_in_threadpool(func, **kwargs)
+        if inspect.isawaitable(result):
+            result = await result
+        return result
+
+    return call
