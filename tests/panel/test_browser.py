@@ -12,7 +12,16 @@ from typing import Any
 
 import pytest
 
-from hoist.runs.models import EventBase, LogEvent, Run, RunStatus, StatusEvent, new_run_id
+from hoist.plugins.context import RuntimeContext
+from hoist.runs.models import (
+    EventBase,
+    LogEvent,
+    Run,
+    RunKind,
+    RunStatus,
+    StatusEvent,
+    new_run_id,
+)
 from tests.conftest import REPO, need
 from tests.panel.conftest import PASSWORD, add_user
 from tests.server.conftest import LiveServer
@@ -184,3 +193,77 @@ def test_a_run_page_recovers_when_its_stream_fails(page: Any, panel: LiveServer)
     page.wait_for_function(
         "() => document.querySelector('#part-progress [data-bar=overall] progress').value === 100"
     )
+
+
+def test_a_service_run_shows_its_outputs_as_they_arrive(page: Any, panel: LiveServer) -> None:
+    service = {"name": "calc", "path": "/calc", "summary": "Calculate", "version": "1.0",
+               "author": "ada", "entry_point": "my_service.calc:execute"}  # fmt: skip
+    run = Run(id=new_run_id(), kind=RunKind.SERVICE, plugin="calc", action="Calculate",
+              mode="service", params={"tasks": 2}, meta={"service": service})  # fmt: skip
+    sink = panel.state.sink  # what an in-process service pool writes through
+    sink.open_run(run)
+    ctx = RuntimeContext(run.id, sink)
+    ctx.emit_status(RunStatus.RUNNING)
+    sink.flush()
+    csp: list[str] = []
+    page.on(
+        "console", lambda m: csp.append(m.text) if "Content Security Policy" in m.text else None
+    )
+    page.goto(f"/runs/{run.id}")
+    page.wait_for_selector("#no-outputs")
+    assert "my_service.calc:execute" in page.locator("#part-header").inner_text()
+
+    ctx.emit_output("markdown", "Hello **bold** and `code`", "Markdown")
+    sink.flush()
+    strong = page.wait_for_selector("#outputs li.fmt-markdown strong")  # rendered, live
+    assert strong.inner_text() == "bold"
+    assert page.locator("#no-outputs").is_hidden()
+    ctx.emit_output(
+        "html",
+        "<p title='kept'>kept</p><script>window.pwned = 1</script>"
+        '<img src=x onerror="window.pwned = 2"><a href="javascript:window.pwned = 3">a</a>',
+        "HTML",
+    )
+    ctx.emit_output("text", "<b>plain</b>", "Text")
+    ctx.emit_output("json", {"tool": "search", "q": "<i>x</i>"}, None, "action")
+    sink.flush()
+    page.wait_for_selector("#outputs li.role-action")
+    assert page.locator("#outputs li.fmt-html p[title=kept]").inner_text() == "kept"
+    assert (
+        page.locator("#outputs script, #outputs [onerror], #outputs [href^=javascript]").count()
+        == 0
+    )
+    assert page.locator("#outputs li.fmt-text pre").inner_text() == "<b>plain</b>"
+    assert page.locator("#outputs li.fmt-text b").count() == 0
+    assert page.locator("#outputs li.role-action .out-role").inner_text().lower() == "action"
+
+    for i in range(400):  # a burst: the page keeps the newest and offers the rest
+        ctx.emit_output("markdown", f"step **{i}**", "Markdown")
+    sink.flush()
+    page.wait_for_function(
+        "() => document.querySelector('#outputs li:last-child strong')?.textContent === '399'"
+    )
+    shown = page.locator("#outputs li").count()
+    assert shown <= 300
+    page.click("#outputs-earlier")
+    page.wait_for_function("n => document.querySelectorAll('#outputs li').length === n + 50",
+                           arg=shown)  # fmt: skip
+    seqs = page.eval_on_selector_all("#outputs li", "lis => lis.map(li => +li.dataset.seq)")
+    assert seqs == sorted(set(seqs))  # no duplicates, in order
+
+    ctx.emit_result({"total": 6, "parts": [1, 5]}, model="my_service.models.Sum")
+    ctx.emit_status(RunStatus.SUCCEEDED)
+    sink.flush()
+    _wait_status(page, "succeeded")
+    result = page.locator("#run-result")
+    result.wait_for()
+    assert '"total": 6' in result.inner_text() and '\n  "parts": [' in result.inner_text()
+    assert page.locator("#run-result-model").inner_text() == "my_service.models.Sum"
+    assert page.evaluate("window.pwned") is None  # no script or handler ever ran
+    page.reload()
+    page.wait_for_selector("#outputs li:last-child strong")
+    assert page.locator("#outputs li").count() == 50
+    assert page.locator("#outputs script, #outputs [onerror]").count() == 0
+    assert page.evaluate("window.pwned") is None
+    assert not csp, csp  # nothing had to be blocked either: the HTML was clean
+    page.screenshot(path=str(ARTIFACTS / "service-run-page.png"), full_page=True)

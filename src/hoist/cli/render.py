@@ -11,9 +11,32 @@ from rich.table import Table
 from rich.text import Text
 from rich.tree import Tree
 
-from hoist.runs.models import Event, LogEvent, Run, RunStatus, StatusEvent, StepEvent
+from hoist.runs.models import (
+    Event,
+    LogEvent,
+    OutputEvent,
+    ResultEvent,
+    Run,
+    RunKind,
+    RunStatus,
+    StatusEvent,
+    StepEvent,
+)
 
-__all__ = ["add_pipeline_nodes", "add_steps", "event_line", "run_detail", "runs_table", "when"]
+__all__ = [
+    "add_outputs",
+    "add_pipeline_nodes",
+    "add_steps",
+    "event_line",
+    "run_detail",
+    "runs_table",
+    "when",
+]
+
+SHOWN_OUTPUTS = 20
+"""The newest outputs ``hoist runs show`` prints."""
+_SERVICE_FIELDS = ("path", "entry_point", "version", "author", "organization")
+_TEXT_MODELS = ("Markdown", "HTML", "Text")
 
 STATUS_STYLE = {
     RunStatus.QUEUED: "dim",
@@ -57,14 +80,41 @@ def runs_table(runs: list[Run]) -> Table:
     return table
 
 
-def run_detail(run: Run, children: list[Run], event_counts: dict[str, int]) -> Tree:
-    """A tree: the run's fields, params, result or error, children and event counts."""
+def _add_service(tree: Tree, run: Run) -> None:
+    meta = run.meta.get("service")
+    meta = meta if isinstance(meta, dict) else {}
+    for key in _SERVICE_FIELDS:
+        if meta.get(key) not in (None, ""):
+            tree.add(Text.assemble((f"{key.replace('_', ' ')}: ", "dim"), str(meta[key])))
+    tags = meta.get("tags")
+    if isinstance(tags, list | tuple) and tags:
+        tree.add(Text.assemble(("tags: ", "dim"), ", ".join(str(t) for t in tags)))
+
+
+def _result_text(value: Any, model: str | None) -> Text:
+    """A ``Markdown``/``HTML``/``Text`` result as its text; anything else as compact
+    JSON, after its type's name."""
+    short = model.rsplit(".", 1)[-1] if model else None
+    if short in _TEXT_MODELS and isinstance(value, dict) and isinstance(value.get("body"), str):
+        value = value["body"]
+    if short in _TEXT_MODELS and isinstance(value, str):
+        return Text.assemble(("result: ", "dim"), (f"({short}) ", "dim"), (value, "green"))
+    body = json.dumps(value, default=str, ensure_ascii=False, separators=(",", ":"))
+    return Text.assemble(("result: ", "dim"), (f"({model}) " if model else "", "dim"), body)
+
+
+def run_detail(
+    run: Run, children: list[Run], event_counts: dict[str, int], result_model: str | None = None
+) -> Tree:
+    """A tree: the run's fields (a service run's endpoint, entry point, version, author),
+    params, result (``result_model`` names its type) or error, children and event counts."""
     title = Text.assemble((f"run {run.id} ", "bold"), (str(run.status), STATUS_STYLE[run.status]))
     tree = Tree(title)
+    service = run.kind == RunKind.SERVICE
     for label, value in (
         ("kind", run.kind),
-        ("plugin", run.plugin),
-        ("action", run.action),
+        ("service" if service else "plugin", run.plugin),
+        ("endpoint" if service else "action", run.action),
         ("mode", run.mode),
         ("parent", run.parent_id),
         ("created", when(run.created_at)),
@@ -74,9 +124,12 @@ def run_detail(run: Run, children: list[Run], event_counts: dict[str, int]) -> T
     ):
         if value is not None:
             tree.add(f"[dim]{label}:[/] {value}")
-    tree.add("[dim]params:[/] " + json.dumps(run.params, default=str))
+    if service:
+        _add_service(tree, run)
+    label = "inputs" if service else "params"
+    tree.add(Text.assemble((f"{label}: ", "dim"), json.dumps(run.params, default=str)))
     if run.result is not None:
-        tree.add("[dim]result:[/] " + json.dumps(run.result, default=str))
+        tree.add(_result_text(run.result, result_model))
     if run.error:
         error = tree.add(f"[red]error: {run.error.get('type')}: {run.error.get('message')}")
         for field, messages in (run.error.get("field_errors") or {}).items():
@@ -97,18 +150,31 @@ def run_detail(run: Run, children: list[Run], event_counts: dict[str, int]) -> T
 
 
 def event_line(event: Event) -> Text:
-    """One event as a line: time, seq, type and its summary, styled by type."""
+    """One event as a line: time, seq, type and its summary, styled by type (an
+    output's type name and role before it)."""
     head = f"{when(event.ts)} #{event.seq:<4} {event.type:<10} "
-    return Text.assemble((head, "dim"), (event.summary(), _event_style(event)))
+    return Text.assemble((head, "dim"), _tag(event), (event.summary(), _event_style(event)))
+
+
+def _tag(event: Event) -> Text:
+    if not isinstance(event, OutputEvent | ResultEvent) or not (
+        event.model or getattr(event, "role", "result") == "action"
+    ):
+        return Text()
+    action = "action " if isinstance(event, OutputEvent) and event.role == "action" else ""
+    model = f"({event.model.rsplit('.', 1)[-1]}) " if event.model else ""
+    return Text(action + model, style="dim")
 
 
 _TYPE_STYLE = {"metrics": "cyan", "message": "bold", "artifact": "blue", "result": "green",
-               "error": "red"}  # fmt: skip
+               "error": "red", "output": "bold"}  # fmt: skip
 
 
 def _event_style(event: Event) -> str:
     if isinstance(event, StatusEvent):
         return STATUS_STYLE[RunStatus(event.status)]
+    if isinstance(event, OutputEvent) and event.role == "action":
+        return "magenta"
     if isinstance(event, LogEvent) and event.level in ("ERROR", "CRITICAL"):
         return "red"
     return _TYPE_STYLE.get(event.type, "")
@@ -130,6 +196,20 @@ def add_pipeline_nodes(tree: Tree, progress: Any) -> None:
         node = branch.add(line)
         if action.error:
             node.add(Text(action.error, style="red"))
+
+
+def add_outputs(tree: Tree, events: list[Event], limit: int = SHOWN_OUTPUTS) -> None:
+    """Add the newest ``limit`` outputs among ``events`` under ``tree`` (their text:
+    Markdown as written, JSON compact), saying how many earlier ones ``hoist runs logs``
+    has."""
+    outputs = [e for e in events if isinstance(e, OutputEvent)]
+    if not outputs:
+        return
+    branch = tree.add(f"[dim]outputs:[/] {len(outputs)}")
+    if len(outputs) > limit:
+        branch.add(Text(f"… {len(outputs) - limit} earlier (hoist runs logs)", style="dim"))
+    for event in outputs[-limit:]:
+        branch.add(Text.assemble(_tag(event), (event.summary(), _event_style(event))))
 
 
 def add_steps(tree: Tree, events: list[Event]) -> None:

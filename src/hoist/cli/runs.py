@@ -12,14 +12,21 @@ from collections.abc import Iterator
 import click
 from rich.console import Console
 
-from hoist.cli.render import add_pipeline_nodes, add_steps, event_line, run_detail, runs_table
-from hoist.runs.models import Event, RunStatus
+from hoist.cli.render import (
+    add_outputs,
+    add_pipeline_nodes,
+    add_steps,
+    event_line,
+    run_detail,
+    runs_table,
+)
+from hoist.runs.models import Event, ResultEvent, RunKind, RunStatus
 from hoist.runs.reader import RunFilter, RunLog, follow_events
 from hoist.runs.runtime import Runtime
 
 __all__ = ["runs"]
 
-_LOG_TYPES = frozenset({"log", "message", "step", "error", "status", "custom"})
+_LOG_TYPES = frozenset({"log", "message", "step", "error", "status", "custom", "output"})
 
 
 @click.group("runs")
@@ -31,8 +38,11 @@ def runs() -> None:
 @click.option(
     "--status", "statuses", multiple=True, type=click.Choice([s.value for s in RunStatus])
 )
-@click.option("--plugin", help="Only runs of this plugin (code).")
-@click.option("--action", help="Only runs of this action.")
+@click.option(
+    "--kind", type=click.Choice([k.value for k in RunKind]), help="Only runs of this kind."
+)
+@click.option("--plugin", help="Only runs of this plugin (code) or service.")
+@click.option("--action", help="Only runs of this action (or service endpoint).")
 @click.option("--since", type=float, help="Created in the last SINCE hours.")
 @click.option("--limit", type=click.IntRange(1, 10_000), default=20, show_default=True)
 @click.option("--json", "as_json", is_flag=True)
@@ -40,6 +50,7 @@ def runs() -> None:
 def list_cmd(
     runtime: Runtime,
     statuses: tuple[str, ...],
+    kind: str | None,
     plugin: str | None,
     action: str | None,
     since: float | None,
@@ -49,6 +60,7 @@ def list_cmd(
     """List runs, newest first."""
     flt = RunFilter(
         status=[RunStatus(s) for s in statuses] or None,
+        kind=kind,
         plugin=plugin,
         action=action,
         since=None if since is None else time.time() - since * 3600,
@@ -69,7 +81,8 @@ def list_cmd(
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_obj
 def show_cmd(runtime: Runtime, run_id: str, as_json: bool) -> None:
-    """Show a run: status, params, result or error, child runs, event counts."""
+    """Show a run: status, params, result or error, child runs, event counts, and a
+    service run's endpoint and newest outputs."""
     with _log(runtime) as store:
         run = store.get_run(run_id)
         children = store.list_runs(RunFilter(parent_id=run.id, limit=10_000))
@@ -80,7 +93,9 @@ def show_cmd(runtime: Runtime, run_id: str, as_json: bool) -> None:
             return
         events = store.events(run.id)
         counts = Counter[str](e.type for e in events)
-        tree = run_detail(run, children, dict(counts))
+        results = [e for e in events if isinstance(e, ResultEvent)]
+        tree = run_detail(run, children, dict(counts), results[-1].model if results else None)
+        add_outputs(tree, events)
         if run.kind == "pipeline" and run.meta.get("nodes"):
             from hoist.pipelines.progress import pipeline_progress
 
@@ -95,7 +110,7 @@ def show_cmd(runtime: Runtime, run_id: str, as_json: bool) -> None:
 @click.option("--follow", "-f", is_flag=True, help="Keep printing until the run ends.")
 @click.pass_obj
 def logs_cmd(runtime: Runtime, run_id: str, follow: bool) -> None:
-    """Print a run's log lines, messages, steps and errors."""
+    """Print a run's log lines, messages, outputs, steps and errors."""
     console = Console(highlight=False)
     for event in _events(runtime, run_id, 0, follow):
         if event.type in _LOG_TYPES:

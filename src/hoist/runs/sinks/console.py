@@ -1,6 +1,7 @@
 """A sink that shows runs live in the terminal: Rich progress bars per run and category,
-the latest metrics, messages, step transitions and the outcome. Every printed line is
-the event's own :meth:`~hoist.runs.models.EventBase.summary`, styled."""
+the latest metrics, messages, a service's outputs, step transitions and the outcome.
+Every printed line is the event's own :meth:`~hoist.runs.models.EventBase.summary`,
+styled."""
 
 from __future__ import annotations
 
@@ -32,6 +33,7 @@ from hoist.runs.models import (
     LogEvent,
     MessageEvent,
     MetricsEvent,
+    OutputEvent,
     ProgressEvent,
     Run,
     RunStatus,
@@ -180,6 +182,13 @@ class ConsoleSink(EventSink):
         if self.show_steps:
             mark, style = _STEP_MARKS.get(event.phase, ("·", ""))
             self.console.print(Text(f"{mark} {event.summary()}", style=style))
+
+    def _on_output(self, event: OutputEvent) -> None:
+        # a service's markdown/text as written, JSON compact; its actions set apart
+        if event.role == "action":
+            self._line(event, "magenta", "action")
+        else:
+            self._line(event, "bold", "output")
 
     def _on_artifact(self, event: ArtifactEvent) -> None:
         self._line(event, "blue")

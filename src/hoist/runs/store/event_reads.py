@@ -24,16 +24,16 @@ MAX_PROGRESS_SCAN = 5000
 
 
 def events_of_type(
-    conn: sa.Connection, run_id: str, types: Sequence[str], limit: int, *, newest_first: bool
-) -> list[Event]:
-    """Up to ``limit`` events of ``run_id`` whose type is in ``types``, by ``seq``."""
+    conn: sa.Connection, run_id: str, types: Sequence[str], limit: int, *, newest_first: bool,
+    after: int = 0, before: int | None = None,
+) -> list[Event]:  # fmt: skip
+    """Up to ``limit`` events of ``run_id`` whose type is in ``types``, by ``seq``, with
+    ``after < seq < before``."""
     order = events.c.seq.desc() if newest_first else events.c.seq.asc()
-    query = (
-        sa.select(events)
-        .where(events.c.run_id == run_id, events.c.type.in_(list(types)))
-        .order_by(order)
-        .limit(limit)
-    )
+    where = [events.c.run_id == run_id, events.c.type.in_(list(types)), events.c.seq > after]
+    if before is not None:
+        where.append(events.c.seq < before)
+    query = sa.select(events).where(*where).order_by(order).limit(limit)
     return [row_to_event(row) for row in conn.execute(query)]
 
 

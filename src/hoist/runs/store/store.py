@@ -305,13 +305,16 @@ class RunStore(RunEndings):
         return out
 
     def events_of_type(
-        self, run_id: str, types: Sequence[str], limit: int, *, newest_first: bool = False
-    ) -> list[Event]:
-        """Up to ``limit`` of the run's events whose type is in ``types``, in ``seq``
-        order (newest first if asked): one indexed read, however long the log is."""
+        self, run_id: str, types: Sequence[str], limit: int, *, newest_first: bool = False,
+        after: int = 0, before: int | None = None,
+    ) -> list[Event]:  # fmt: skip
+        """Up to ``limit`` of the run's events whose type is in ``types`` and whose seq
+        lies between ``after`` and ``before`` (both excluded), in ``seq`` order (newest
+        first if asked): one indexed read, however long the log is."""
         with self.engine.connect() as conn:
             return event_reads.events_of_type(conn, run_id, types, limit,
-                                              newest_first=newest_first)  # fmt: skip
+                                              newest_first=newest_first, after=after,
+                                              before=before)  # fmt: skip
 
     def latest_progress(self, run_id: str) -> dict[str | None, ProgressEvent]:
         """The newest progress event of each category (``None``: the run's main bar)."""

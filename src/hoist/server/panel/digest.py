@@ -1,15 +1,14 @@
 """What a run page shows, read through the :class:`RunStore`: the bars (overall, per
-category, per step), the tree of child runs, metrics, messages and artifacts."""
+category, per step), the tree of child runs, metrics, messages, the newest outputs, the
+result and artifacts."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from hoist.forms.markup import render_markdown
 from hoist.runs.models import (
     ArtifactEvent,
     MessageEvent,
@@ -21,6 +20,13 @@ from hoist.runs.models import (
 )
 from hoist.runs.reader import RunFilter
 from hoist.runs.store import RunStore
+from hoist.server.panel.outputs import (
+    OutputView,
+    OutputWindow,
+    markdown_html,
+    output_window,
+    result_view,
+)
 from hoist.server.panel.reads import MAX_METRIC_POINTS, main_percent, percent
 
 __all__ = ["Bar", "Node", "RunDigest", "digest_run", "run_state"]
@@ -75,6 +81,8 @@ class RunDigest:
     metrics: list[dict[str, Any]]
     messages: list[dict[str, Any]]
     artifacts: list[dict[str, Any]]
+    outputs: OutputWindow
+    result: OutputView | None
 
 
 def _overall(store: RunStore, run: Run) -> tuple[Bar, list[Bar]]:
@@ -164,19 +172,13 @@ def _metrics(store: RunStore, run: Run) -> list[dict[str, Any]]:
     return points
 
 
-@lru_cache(maxsize=4096)
-def _markdown(text: str) -> str:
-    """Messages never change once logged: render each text once per process."""
-    return render_markdown(text)
-
-
 def messages_of(store: RunStore, run: Run, limit: int = 50) -> list[dict[str, Any]]:
     """The run's newest messages, oldest first, their Markdown rendered and sanitised."""
     out = []
     for event in reversed(store.events_of_type(run.id, ("message",), limit, newest_first=True)):
         if isinstance(event, MessageEvent):
             level = event.level.lower()
-            out.append({"seq": event.seq, "ts": event.ts, "html": _markdown(event.text),
+            out.append({"seq": event.seq, "ts": event.ts, "html": markdown_html(event.text),
                         "level": level if level in _LEVELS else "info"})  # fmt: skip
     return out
 
@@ -210,8 +212,9 @@ def _artifacts(store: RunStore, run: Run, runs_dir: Path) -> list[dict[str, Any]
     return out
 
 
-def digest_run(store: RunStore, run: Run, runs_dir: Path) -> RunDigest:
-    """Read everything but the log of ``run``'s page."""
+def digest_run(store: RunStore, run: Run, runs_dir: Path, *, outputs: bool = True) -> RunDigest:
+    """Read everything but the log of ``run``'s page (and its outputs unless asked:
+    the live parts leave them out, the page appends new outputs by itself)."""
     overall, categories = _overall(store, run)
     tree = _tree(store, run)
     artifacts = _artifacts(store, run, runs_dir)
@@ -228,6 +231,8 @@ def digest_run(store: RunStore, run: Run, runs_dir: Path) -> RunDigest:
         metrics=_metrics(store, run),
         messages=messages_of(store, run),
         artifacts=artifacts,
+        outputs=output_window(store, run.id) if outputs else OutputWindow([], False),
+        result=result_view(store, run),
     )
 
 

@@ -1,4 +1,5 @@
-"""Run pages: the runs list, a run's page and its live parts, cancel and resume."""
+"""Run pages: the runs list, a run's page and its live parts and outputs, cancel and
+resume."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from hoist.server.errors import ApiError
 from hoist.server.panel.access import PageOperator, PageViewer
 from hoist.server.panel.digest import digest_run, list_bars
 from hoist.server.panel.events import log_lines
+from hoist.server.panel.outputs import output_window
 from hoist.server.panel.reads import LOG_PAGE, log_window
 from hoist.server.panel.routing import PanelRoute
 from hoist.server.panel.templating import page_headers, render, render_page
@@ -79,7 +81,14 @@ def _log_context(state: ServerState, run_id: str, before: int) -> dict[str, Any]
 
 def _parts_context(state: ServerState, run_id: str) -> dict[str, Any]:
     run = state.store.get_run(run_id)
-    return {"run": run, "d": digest_run(state.store, run, state.runtime.runs_dir)}
+    return {"run": run, "d": digest_run(state.store, run, state.runtime.runs_dir, outputs=False)}
+
+
+def _outputs_context(
+    state: ServerState, run_id: str, before: int | None, after: int
+) -> dict[str, Any]:
+    run = state.store.get_run(run_id)
+    return {"w": output_window(state.store, run.id, before=before, after=after)}
 
 
 @router.get("/runs/{run_id}")
@@ -118,6 +127,21 @@ async def run_log(
     page's script inserts it above the lines it shows ("Load earlier events")."""
     context = await anyio.to_thread.run_sync(_log_context, state, run_id, before)
     return HTMLResponse(render("log.html", **context), headers=page_headers())
+
+
+@router.get("/runs/{run_id}/outputs")
+async def run_outputs(
+    run_id: RunId,
+    state: State,
+    principal: PageViewer,
+    before: Annotated[int | None, Query(ge=1, le=_MAX_SEQ)] = None,
+    after: Annotated[int, Query(ge=0, le=_MAX_SEQ)] = 0,
+) -> HTMLResponse:
+    """A page of the run's outputs (rendered and sanitised) as an HTML fragment: the
+    newest ones after seq ``after`` (what a live page has not shown yet) or right before
+    seq ``before`` ("Load earlier output")."""
+    context = await anyio.to_thread.run_sync(_outputs_context, state, run_id, before, after)
+    return HTMLResponse(render("outputs.html", **context), headers=page_headers())
 
 
 def _viewer(principal: Principal) -> dict[str, Any]:

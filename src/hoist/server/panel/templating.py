@@ -17,6 +17,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from hoist._version import __version__
 from hoist.server.accounts import Role
 from hoist.server.auth import Principal
+from hoist.server.panel.service_info import service_info
 
 __all__ = ["CSP", "STATIC_DIR", "TEMPLATES_DIR", "environment", "render", "render_page"]
 
@@ -83,6 +84,7 @@ def environment() -> Environment:
         clock=_clock, when=_when, iso=_iso, duration=_duration, pretty=_pretty, size=_size
     )
     env.globals["version"] = __version__
+    env.globals["service_info"] = service_info
     return env
 
 

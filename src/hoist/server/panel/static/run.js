@@ -3,7 +3,9 @@
 // with Last-Event-ID after a dropped connection). Each frame carries the event's summary,
 // shown as text; earlier lines come from /runs/{id}/log, rendered by the server; the
 // sections that need the server (bars of child runs, sanitised messages, result,
-// artifacts) are re-rendered by /runs/{id}/parts and swapped in.
+// artifacts) are re-rendered by /runs/{id}/parts and swapped in. Outputs (a service's
+// markdown, html, text, results) are rendered and sanitised by the server too: new ones
+// come from /runs/{id}/outputs?after=<last shown> and are appended, never built here.
 "use strict";
 (function () {
   var H = window.Hoist;
@@ -16,8 +18,9 @@
   var last = Number(root.getAttribute("data-last-seq"));
   var lines = document.getElementById("log-lines");
   var MAX_LINES = 1000;
+  var OUTPUT_LINE_MAX = 300; // as hoist.server.panel.events.OUTPUT_LINE_MAX
   var TYPES = ["status", "progress", "metrics", "log", "message", "dev", "custom", "step",
-               "artifact", "checkpoint", "result", "error"];
+               "artifact", "checkpoint", "output", "result", "error"];
 
   // The text of a line is the event's own summary, sent by the server in every frame
   // (EventBase.summary: the same text the CLI and the page show); only style is ours.
@@ -29,6 +32,12 @@
     var d = new Date(ts * 1000);
     return d.toISOString().slice(11, 23);
   }
+  function text(e) {
+    if (e.type !== "output") return e.summary;
+    var chars = Array.from(String(e.summary)); // code points, as Python counts
+    return chars.length > OUTPUT_LINE_MAX ? chars.slice(0, OUTPUT_LINE_MAX).join("") + "\u2026"
+                                          : e.summary;
+  }
   function line(e) {
     var li = H.el("li", "ev ev-" + e.type + " lvl-" + level(e));
     li.setAttribute("data-seq", e.seq);
@@ -36,7 +45,7 @@
     var time = H.el("time", null, clock(e.ts));
     li.appendChild(time);
     li.appendChild(H.el("span", "type", e.type));
-    li.appendChild(H.el("span", "text", e.summary));
+    li.appendChild(H.el("span", "text", text(e)));
     return li;
   }
 
@@ -67,10 +76,88 @@
       .catch(function () { window.location.assign(link.href); });
   });
 
+  // ------------------------------------------------------------------ outputs
+  // Server-rendered items (sanitised there) moved in with importNode: no markup is ever
+  // built from an event's text here. The newest MAX_OUTPUTS stay; older ones on demand.
+  var outSection = document.getElementById("part-outputs");
+  var outList = document.getElementById("outputs");
+  var MAX_OUTPUTS = 300;
+  if (outList) outList.scrollTop = outList.scrollHeight; // the newest first in view
+  function outputsPage(html) {
+    return new DOMParser().parseFromString(html, "text/html").getElementById("outputs-page");
+  }
+  function outputItems(page) {
+    var fragment = document.createDocumentFragment();
+    Array.prototype.forEach.call(page.children, function (li) {
+      fragment.appendChild(document.importNode(li, true));
+    });
+    return fragment;
+  }
+  function setOutputsFirst(seq, hasEarlier) {
+    outList.setAttribute("data-first-seq", seq);
+    var link = document.getElementById("outputs-earlier");
+    link.href = base + "/outputs?before=" + seq;
+    link.parentNode.hidden = !hasEarlier;
+  }
+  document.addEventListener("click", function (event) {
+    var link = event.target.closest && event.target.closest("#outputs-earlier");
+    if (!link || !window.fetch) return;
+    event.preventDefault();
+    fetch(link.href, { credentials: "same-origin" })
+      .then(function (r) { if (!r.ok) throw new Error(r.status); return r.text(); })
+      .then(function (html) {
+        var page = outputsPage(html);
+        if (!page) return;
+        outList.insertBefore(outputItems(page), outList.firstChild);
+        var first = outList.firstElementChild;
+        setOutputsFirst(first ? first.getAttribute("data-seq") : 0,
+                        page.getAttribute("data-has-earlier") === "true");
+      })
+      .catch(function () {});
+  });
+  var outPending = null, outAgain = false, outLast = 0;
+  function refreshOutputs() {
+    if (!outList) return;
+    if (outPending) { outAgain = true; return; }
+    var wait = Math.max(0, 300 - (Date.now() - outLast));
+    outPending = window.setTimeout(function () {
+      outLast = Date.now();
+      var after = Number(outList.getAttribute("data-last-seq")) || 0;
+      fetch(base + "/outputs?after=" + after, { credentials: "same-origin" })
+        .then(function (r) { if (!r.ok) throw new Error(r.status); return r.text(); })
+        .then(function (html) {
+          var page = outputsPage(html);
+          if (!page || !page.children.length) return;
+          var atEnd = outList.scrollHeight - outList.scrollTop - outList.clientHeight < 40;
+          var gap = page.getAttribute("data-gap") === "true";
+          if (gap) { // more arrived than one page: show the newest, the rest on demand
+            while (outList.firstChild) outList.removeChild(outList.firstChild);
+          }
+          var empty = !outList.firstElementChild;
+          outList.appendChild(outputItems(page));
+          outList.setAttribute("data-last-seq", page.getAttribute("data-last-seq"));
+          if (empty) setOutputsFirst(page.getAttribute("data-first-seq"), gap);
+          while (outList.children.length > MAX_OUTPUTS) {
+            outList.removeChild(outList.firstElementChild);
+            setOutputsFirst(outList.firstElementChild.getAttribute("data-seq"), true);
+          }
+          outSection.hidden = false;
+          var none = document.getElementById("no-outputs");
+          if (none) none.hidden = true;
+          if (atEnd) outList.scrollTop = outList.scrollHeight;
+        })
+        .catch(function () {})
+        .then(function () {
+          outPending = null;
+          if (outAgain) { outAgain = false; refreshOutputs(); }
+        });
+    }, wait);
+  }
+
   // ------------------------------------------------------------------ server-rendered parts
-  var pending = null, lastRefresh = 0;
+  var pending = null, lastRefresh = 0, partsAgain = false;
   function refreshParts(now) {
-    if (pending) return;
+    if (pending) { partsAgain = true; return; }
     var wait = now ? 0 : Math.max(0, 700 - (Date.now() - lastRefresh));
     pending = window.setTimeout(function () {
       lastRefresh = Date.now();
@@ -84,7 +171,10 @@
           });
         })
         .catch(function () {})
-        .then(function () { pending = null; });
+        .then(function () {
+          pending = null;
+          if (partsAgain) { partsAgain = false; refreshParts(false); }
+        });
     }, wait);
   }
 
@@ -125,10 +215,12 @@
         root.setAttribute("data-terminal", "true");
         window.clearInterval(poll);
         refreshParts(true);
+        refreshOutputs();
         return;
       }
     }
-    if (e.type !== "log" && e.type !== "checkpoint" && e.type !== "dev") refreshParts(false);
+    if (e.type === "output") refreshOutputs();
+    else if (e.type !== "log" && e.type !== "checkpoint" && e.type !== "dev") refreshParts(false);
   }
   // EventSource reconnects by itself after a dropped connection, but gives up on an
   // answer it cannot use (a 5xx, a proxy's page): then reopen from the last seq seen,
@@ -141,10 +233,15 @@
       if (stream.readyState !== EventSource.CLOSED) return;
       if (root.getAttribute("data-terminal") === "true") return;
       retry = Math.min(retry + 1, 6);
-      window.setTimeout(function () { refreshParts(true); connect(); }, 500 * retry);
+      window.setTimeout(function () {
+        refreshParts(true);
+        refreshOutputs();
+        connect();
+      }, 500 * retry);
     });
   }
   connect();
+  refreshOutputs(); // outputs recorded between the page's reads and the stream's start
   // A pipeline's action runs log to their own streams: refresh its tree while it runs.
   var poll = root.getAttribute("data-has-tree") === "true"
     ? window.setInterval(function () { if (!document.hidden) refreshParts(false); }, 1500)

@@ -13,6 +13,12 @@
     return body.querySelector('tr[data-run-id="' + CSS.escape(id) + '"]');
   }
 
+  function what(run) {
+    var span = H.el("span", null, (run.plugin || "") + " / " + (run.action || run.kind) + " ");
+    span.appendChild(H.el("small", "muted kind-" + run.kind, run.kind));
+    return span;
+  }
+
   function newRow(run) {
     var tr = document.createElement("tr");
     tr.setAttribute("data-run-id", run.id);
@@ -21,7 +27,7 @@
     link.appendChild(H.el("code", null, run.id.slice(0, 12)));
     var cells = [
       ["Run", link],
-      ["What", H.el("span", null, (run.plugin || "") + " / " + (run.action || run.kind))],
+      ["What", what(run)],
       ["Status", H.el("span", "badge", run.status)],
       ["Progress", null],
       ["Created", H.el("time", null, new Date(run.created_at * 1000).toISOString()
