@@ -111,6 +111,13 @@ class Tracer:
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.fid}>"
 
+    def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:
+        """Pickled (into a Ray task: ``calculate.remote(i, tracer)``), a tracer reports
+        through this process's relay: see :mod:`hoist.services.relay`."""
+        from hoist.services.relay import reduce_tracer
+
+        return reduce_tracer(self)
+
 
 class _Recorder:
     """What a :class:`TracerMock` reports to: it keeps every call."""

@@ -35,3 +35,7 @@ class EventSink(ABC):
     def is_cancel_requested(self, run_id: str) -> bool:
         """Whether someone outside this process asked the run to stop."""
         return False
+
+    def release(self, run_id: str) -> None:  # noqa: B027 - optional hook
+        """Stop tracking a run opened here whose end another process records (a worker
+        elsewhere emitted its terminal status): no more heartbeats or cancel polls."""

@@ -148,6 +148,9 @@ class BatchWriter(WriterBackend):
         if self._idle:
             self._wake.set()
 
+    def release(self, run_id: str) -> None:
+        self._live.discard(run_id)
+
     def is_cancel_requested(self, run_id: str) -> bool:
         # The writer thread refreshes the set of cancelled live runs in bulk, so this
         # stays a set lookup on the action's thread.
