@@ -16,7 +16,8 @@ class MissingAttributeError(AttributeError):
     """The module imported, but the attribute path does not exist in it.
 
     The message names the deepest object found and the missing attribute, e.g.
-    ``module 'plugin.actions' has no attribute 'Train'``.
+    ``module 'plugin.actions' has no attribute 'Train'``; ``.obj`` is that object and
+    ``.name`` the missing attribute (so callers can suggest close names).
     """
 
 
@@ -44,6 +45,7 @@ def resolve_entrypoint(
             target = getattr(target, part)
         except AttributeError:
             kind = "module" if isinstance(target, ModuleType) else "object"
-            raise MissingAttributeError(f"{kind} {walked!r} has no attribute {part!r}") from None
+            message = f"{kind} {walked!r} has no attribute {part!r}"
+            raise MissingAttributeError(message, name=part, obj=target) from None
         walked = f"{walked}:{part}" if walked == module_name else f"{walked}.{part}"
     return target

@@ -31,7 +31,14 @@ from hoist.runs.reader import RunLog
 from hoist.runs.runtime import Runtime, get_runtime
 from hoist.runs.sinks.base import EventSink
 
-__all__ = ["Executor", "PipelineLike", "PipelineOptions", "PreparedRun", "plugin_run_options"]
+__all__ = [
+    "Executor",
+    "PipelineLike",
+    "PipelineOptions",
+    "PreparedRun",
+    "plugin_run_options",
+    "server_client_factory",
+]
 
 CANCEL_POLL = 0.1
 """Seconds between checks of a node's context while its action runs on another worker."""
@@ -294,12 +301,7 @@ class Executor(ABC):
     def client_factory(self) -> Callable[[RuntimeContext], Any] | None:
         """What builds each run's ``ctx.client``: a client of the configured Hoist server
         (``HOIST_SERVER_URL`` and a token), or ``None`` when there is none."""
-        settings, token = self.runtime.settings, self.runtime.token
-        if not (settings.server_url and token):
-            return None
-        from hoist.client.run_client import run_client_factory
-
-        return run_client_factory(settings.server_url, token)
+        return server_client_factory(self.runtime)
 
     def _server_secrets(self) -> dict[str, str]:
         """What a worker in another process needs for ``ctx.client`` (secret values)."""
@@ -350,6 +352,17 @@ class Executor(ABC):
     @abstractmethod
     def _submit(self, prepared: PreparedRun) -> RunHandle:
         """Start ``prepared``; return a handle."""
+
+
+def server_client_factory(runtime: Runtime) -> Callable[[RuntimeContext], Any] | None:
+    """What builds each run's ``ctx.client`` in ``runtime``: a client of its configured
+    Hoist server (``HOIST_SERVER_URL`` and a token), or ``None`` when there is none."""
+    settings, token = runtime.settings, runtime.token
+    if not (settings.server_url and token):
+        return None
+    from hoist.client.run_client import run_client_factory
+
+    return run_client_factory(settings.server_url, token)
 
 
 def plugin_run_options(plugin: Any, action: str) -> dict[str, Any]:

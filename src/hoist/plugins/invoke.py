@@ -1,10 +1,18 @@
 """Run one action against a context: the part every executor (and every Ray worker)
-shares. It moves the run through ``running`` to a terminal status, validates the result
-against ``result_model`` and records errors with their traceback."""
+shares, and the one place that records how a run ends.
+
+:func:`recorded` moves a run through ``running`` to its terminal status: the value the
+body hands its :class:`Outcome` becomes the result (``succeeded``); an exception becomes
+an error with its traceback (``failed``); a cancel, ``cancelled``. Actions
+(:func:`invoke_action`) and service entry points (``hoist.services``) both run inside it.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import traceback
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
@@ -20,7 +28,77 @@ from hoist.plugins.awaitables import resolve
 from hoist.plugins.context import RuntimeContext
 from hoist.runs.models import RunStatus
 
-__all__ = ["invoke_action", "jsonable", "worker_params"]
+__all__ = [
+    "Outcome",
+    "error_message",
+    "invoke_action",
+    "jsonable",
+    "recorded",
+    "run_action",
+    "worker_params",
+]
+
+
+class Outcome:
+    """What the body of :func:`recorded` produced: the JSON-compatible result and the
+    name of its Python type (``None`` for plain data)."""
+
+    __slots__ = ("model", "value")
+
+    def __init__(self) -> None:
+        self.value: Any = None
+        self.model: str | None = None
+
+    def set(self, value: Any, model: str | None = None) -> None:
+        """Record ``value`` (JSON-compatible) as the run's result."""
+        self.value, self.model = value, model
+
+
+@contextmanager
+def recorded(ctx: RuntimeContext) -> Iterator[Outcome]:
+    """Run the ``with`` body as ``ctx``'s run: ``running`` first; then the outcome's value
+    as its result and ``succeeded``, or its error and traceback and ``failed``, or
+    ``cancelled`` (a :class:`~hoist.errors.RunCancelledError`, an interrupt, an asyncio
+    task's cancellation). The run's context is closed before it ends.
+
+    Raises:
+        ActionFailedError: the body raised (the original is chained as ``__cause__``);
+            a timeout's cancel (a reason starting with ``timeout``) as ``TimeoutError``.
+        ResultValidationError: the body raised it (the result did not match its model).
+        RunCancelledError: the run was cancelled.
+    """
+    outcome = Outcome()
+    ctx.emit_status(RunStatus.RUNNING)
+    try:
+        yield outcome
+    except RunCancelledError:
+        reason = ctx.cancel_reason or ""
+        if reason.startswith("timeout"):
+            ctx.emit_error("TimeoutError", reason)
+            ctx.emit_status(RunStatus.FAILED)
+            raise ActionFailedError(ctx.run_id, "TimeoutError", reason) from None
+        ctx.emit_status(RunStatus.CANCELLED)
+        raise
+    except (KeyboardInterrupt, asyncio.CancelledError):
+        ctx.emit_status(RunStatus.CANCELLED)
+        raise
+    except ResultValidationError as exc:
+        ctx.emit_error(exc.error_type, exc.error_message, field_errors=exc.field_errors)
+        ctx.emit_status(RunStatus.FAILED)
+        raise
+    except Exception as exc:
+        error_type, message = _qualified_name(type(exc)), error_message(exc)
+        tb = _traceback(exc)
+        ctx.emit_error(error_type, message, tb)
+        ctx.emit_status(RunStatus.FAILED)
+        raise ActionFailedError(ctx.run_id, error_type, message, tb) from exc
+    finally:
+        ctx.close()
+    ctx.emit_result(outcome.value, outcome.model)
+    ctx.emit_status(RunStatus.SUCCEEDED)
+
+
+_RECORDED_CODE = recorded.__wrapped__.__code__  # type: ignore[attr-defined]
 
 
 def invoke_action(action_cls: type[BaseAction[Any]], params: BaseModel, ctx: RuntimeContext) -> Any:
@@ -31,36 +109,33 @@ def invoke_action(action_cls: type[BaseAction[Any]], params: BaseModel, ctx: Run
         ResultValidationError: the result does not match ``result_model``.
         RunCancelledError: the run was cancelled.
     """
-    ctx.emit_status(RunStatus.RUNNING)
-    try:
-        value = resolve(action_cls(params, ctx).run())
-        result = _check_result(action_cls, value, ctx.run_id)
-    except RunCancelledError:
-        reason = ctx.cancel_reason or ""
-        if reason.startswith("timeout"):
-            ctx.emit_error("TimeoutError", reason)
-            ctx.emit_status(RunStatus.FAILED)
-            raise ActionFailedError(ctx.run_id, "TimeoutError", reason) from None
-        ctx.emit_status(RunStatus.CANCELLED)
-        raise
-    except KeyboardInterrupt:
-        ctx.emit_status(RunStatus.CANCELLED)
-        raise
-    except ResultValidationError as exc:
-        ctx.emit_error(exc.error_type, exc.error_message, field_errors=exc.field_errors)
-        ctx.emit_status(RunStatus.FAILED)
-        raise
-    except Exception as exc:
-        error_type = _qualified_name(type(exc))
-        tb = "".join(traceback.format_exception(exc))
-        ctx.emit_error(error_type, str(exc), tb)
-        ctx.emit_status(RunStatus.FAILED)
-        raise ActionFailedError(ctx.run_id, error_type, str(exc), tb) from exc
-    finally:
-        ctx.close()
-    ctx.emit_result(jsonable(result))
-    ctx.emit_status(RunStatus.SUCCEEDED)
+    with recorded(ctx) as outcome:
+        result = run_action(action_cls, params, ctx)
+        outcome.set(jsonable(result))
     return result
+
+
+def run_action(action_cls: type[BaseAction[Any]], params: BaseModel, ctx: RuntimeContext) -> Any:
+    """Execute ``action_cls`` and check its result against ``result_model``, recording
+    nothing about how it ends (run it inside :func:`recorded`)."""
+    value = resolve(action_cls(params, ctx).run())
+    return _check_result(action_cls, value, ctx.run_id)
+
+
+def _traceback(exc: BaseException) -> str:
+    """``exc``'s traceback from the body of :func:`recorded` on (not this generator's
+    own frame, which the exception passed through on its way out)."""
+    tb = exc.__traceback__
+    if tb is not None and tb.tb_frame.f_code is _RECORDED_CODE:
+        tb = tb.tb_next
+    return "".join(traceback.format_exception(type(exc), exc, tb))
+
+
+def error_message(exc: BaseException) -> str:
+    """``str(exc)``, or ``repr(exc)`` when that says nothing: an error is never recorded
+    with an empty message (``raise ValueError()``)."""
+    text = str(exc)
+    return text if text.strip() else repr(exc)
 
 
 def _check_result(action_cls: type[BaseAction[Any]], value: Any, run_id: str) -> Any:

@@ -1,0 +1,455 @@
+"""``ServicePool``: the in-process :class:`~hoist.services.execution.ServiceExecutor`.
+
+One pool per service (per ``ServeAPI`` app) holds its limits: at most ``max_concurrency``
+executions run at once and ``max_queued`` more wait; a launch beyond that is refused
+(:class:`~hoist.errors.ServiceBusyError`, HTTP 429) before anything is recorded.
+
+Async entry points run as tasks on one event-loop thread the pool owns (started on first
+use): an execution awaiting something holds no thread. Sync ones (and plugin actions) run
+on a thread pool of ``max_concurrency`` threads, scheduled from that loop, inside a copy
+of the execution's context (so their output is captured for their run:
+:mod:`hoist.services.capture`). One ``asyncio.Semaphore`` gates both.
+
+Each execution ends through :func:`hoist.plugins.invoke.recorded`, the place actions end
+too. Its events pass through a gate that drops everything after the run's terminal
+status: a cancel ends the run ``cancelled`` at once, at any point (queued: it never
+starts; async: its task is cancelled; sync: the thread cannot be interrupted, so what it
+still reports is dropped and its result ignored). Cancels asked through the store (the
+server's ``POST /runs/{id}/cancel``) are noticed by one watcher on the loop.
+
+The sink heartbeats the open runs, queued or running, and each names the pool as its
+owner: a pool whose process dies leaves them to the server's sweep, which marks the
+running ones ``lost`` and ends the queued ones ``failed``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import functools
+import logging
+import os
+import socket
+import sys
+import threading
+import time
+from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from hoist.errors import ActionFailedError, RunCancelledError, ServiceBusyError, StoreError
+from hoist.executors.base import server_client_factory
+from hoist.plugins.awaitables import resolve
+from hoist.plugins.context import RuntimeContext
+from hoist.plugins.invoke import Outcome, recorded
+from hoist.runs.models import EventBase, Run, RunStatus, StatusEvent
+from hoist.runs.runtime import Runtime, get_runtime
+from hoist.runs.sinks.base import EventSink
+from hoist.runs.store.endings import OWNER_META
+from hoist.services import capture
+from hoist.services.entry import EntryPoint, resolve_entry_point
+from hoist.services.execution import Execution, ServiceExecutor
+from hoist.services.response import output_of
+from hoist.services.tracer import Tracer
+
+__all__ = ["ServicePool"]
+
+_log = logging.getLogger("hoist.services")
+
+CANCEL_POLL = 0.1
+"""Seconds between two looks at the running executions' cancel flags."""
+
+
+class _Gate(EventSink):
+    """One execution's view of the pool's sink: it forwards the run's events until its
+    terminal status and drops the rest (a cancelled sync thread's late output)."""
+
+    __slots__ = ("ended", "lock", "sink")
+
+    def __init__(self, sink: EventSink) -> None:
+        self.sink = sink
+        self.ended = False
+        # Reentrant: seal() emits the terminal status through emit() while holding it.
+        self.lock = threading.RLock()
+
+    def open_run(self, run: Run) -> None:
+        self.sink.open_run(run)
+
+    def emit(self, event: EventBase) -> None:
+        with self.lock:
+            if self.ended:
+                return
+            if type(event) is StatusEvent and event.status.is_terminal:
+                self.ended = True
+            self.sink.emit(event)
+
+    def seal(self, ctx: RuntimeContext, status: RunStatus) -> bool:
+        """End the run with ``status`` now, unless it has ended; whether it did."""
+        with self.lock:
+            if self.ended:
+                return False
+            ctx.emit_status(status)
+            return True
+
+    def flush(self, timeout: float | None = None) -> None:
+        self.sink.flush(timeout)
+
+    def is_cancel_requested(self, run_id: str) -> bool:
+        return self.sink.is_cancel_requested(run_id)
+
+
+class _Slot:
+    """One admitted execution: queued, then running, until its task ends."""
+
+    __slots__ = ("ctx", "entry", "gate", "inputs", "sync_running", "task")
+
+    def __init__(self, entry: EntryPoint, inputs: Any, ctx: RuntimeContext, gate: _Gate) -> None:
+        self.entry = entry
+        self.inputs = inputs
+        self.ctx = ctx
+        self.gate = gate
+        self.task: asyncio.Task[None] | None = None
+        self.sync_running = False
+
+
+class ServicePool(ServiceExecutor):
+    """Runs a service's executions in this process.
+
+    Args:
+        runtime: the store, sink and settings to use (default: the process runtime).
+        sink: where runs and events go (default: the runtime's sink).
+        max_concurrency: executions running at once (and threads for sync ones).
+        max_queued: executions waiting beyond those; more are refused.
+        name: the service's name (in messages and :class:`ServiceBusyError`).
+        env: settings handed to each execution's context (``ctx.env``).
+    """
+
+    def __init__(
+        self,
+        *,
+        runtime: Runtime | None = None,
+        sink: EventSink | None = None,
+        max_concurrency: int = 32,
+        max_queued: int = 1000,
+        name: str = "service",
+        env: Mapping[str, Any] | None = None,
+    ) -> None:
+        if max_concurrency < 1 or max_queued < 0:
+            raise ValueError("max_concurrency must be >= 1 and max_queued >= 0")
+        self.name = name
+        self.max_concurrency = max_concurrency
+        self.max_queued = max_queued
+        self.env = dict(env or {})
+        self._runtime = runtime
+        self._sink = sink
+        self._slots: dict[str, _Slot] = {}
+        self._lock = threading.Lock()
+        self._closed = False
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._loop_thread: threading.Thread | None = None
+        self._threads: ThreadPoolExecutor | None = None
+        self._semaphore: asyncio.Semaphore | None = None
+        self._busy: asyncio.Event | None = None
+        self._watcher: asyncio.Task[None] | None = None
+        self._mean_duration = 0.0
+        self._flush_wanted = threading.Event()
+        self._client_factory: Any = None
+        self._owner = f"{name}@{socket.gethostname()}:{os.getpid()}"
+
+    # ------------------------------------------------------------------ wiring
+    @property
+    def runtime(self) -> Runtime:
+        """The runtime this pool writes to."""
+        if self._runtime is None:
+            self._runtime = get_runtime()
+        return self._runtime
+
+    @property
+    def sink(self) -> EventSink:
+        """Where this pool's runs send their events."""
+        if self._sink is None:
+            self._sink = self.runtime.sink
+        return self._sink
+
+    @property
+    def limit(self) -> int:
+        """Executions admitted at most (running and queued)."""
+        return self.max_concurrency + self.max_queued
+
+    @property
+    def active(self) -> int:
+        """Executions admitted and not ended (queued, running, or a cancelled sync one
+        whose thread still runs)."""
+        return len(self._slots)
+
+    # ------------------------------------------------------------------ the contract
+    def start(self, execution: Execution) -> None:
+        """Admit ``execution``, record its run ``queued`` and schedule it; returns at once.
+        Callable from any thread.
+
+        Raises:
+            ServiceBusyError: ``max_concurrency + max_queued`` executions are admitted
+                already, or the pool is closed; nothing was recorded.
+            EntryPointError: the execution's entry point cannot be resolved.
+        """
+        entry = resolve_entry_point(execution.entry)
+        run = execution.run
+        with self._lock:
+            if self._closed or len(self._slots) >= self.limit:
+                raise ServiceBusyError(self.name, self.limit, self._retry_after())
+            loop = self._started()
+            gate = _Gate(self.sink)
+            ctx = self._context(run, gate, entry)
+            slot = _Slot(entry, execution.inputs, ctx, gate)
+            self._slots[run.id] = slot
+            # Owned: if this process dies, the sweep ends the run even while queued.
+            run.meta.setdefault(OWNER_META, self._owner)
+            gate.open_run(run)  # under the lock: a cancel finds the run recorded
+        loop.call_soon_threadsafe(self._spawn, slot)
+
+    def cancel(self, run_id: str) -> bool:
+        """End a queued or running execution ``cancelled`` now; ``True`` when it was one
+        of this pool's and had not ended."""
+        with self._lock:
+            slot = self._slots.get(run_id)
+        return slot is not None and self._cancel(slot)
+
+    def close(self, timeout: float = 10.0) -> None:
+        """Stop admitting, cancel what is queued or running, end the loop and threads
+        (waiting up to ``timeout`` seconds for sync entry points to return), and flush
+        the sink. Closing again does nothing."""
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+            slots = list(self._slots.values())
+        for slot in slots:
+            self._cancel(slot)
+        loop, thread = self._loop, self._loop_thread
+        deadline = time.monotonic() + timeout
+        if self._threads is not None:
+            # A sync entry point cannot be interrupted: wait for it, but not forever.
+            stopper = threading.Thread(
+                target=self._threads.shutdown, kwargs={"cancel_futures": True}, daemon=True
+            )
+            stopper.start()
+            stopper.join(max(0.0, deadline - time.monotonic()))
+        if loop is not None and thread is not None:
+            drained = asyncio.run_coroutine_threadsafe(self._drain(), loop)
+            try:
+                drained.result(max(0.1, deadline - time.monotonic()))
+            except Exception as exc:  # a task that would not end: the loop stops anyway
+                _log.warning("%s: executions did not end in time: %r", self.name, exc)
+            loop.call_soon_threadsafe(loop.stop)
+            thread.join(max(0.1, deadline - time.monotonic()))
+            if not thread.is_alive():
+                loop.close()
+            capture.uninstall()
+        self._flush_wanted.set()  # ends the flusher thread (it sees _closed)
+        try:
+            self.sink.flush(max(0.1, deadline - time.monotonic()))
+        except StoreError as exc:
+            _log.error("%s: %s", self.name, exc)
+
+    def __enter__(self) -> ServicePool:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # ------------------------------------------------------------------ admission
+    def _started(self) -> asyncio.AbstractEventLoop:
+        """The pool's loop, started on first use (the caller holds the lock)."""
+        if self._loop is None:
+            loop = asyncio.new_event_loop()
+            ready = threading.Event()
+            thread = threading.Thread(
+                target=self._run_loop, args=(loop, ready), name=f"hoist-{self.name}", daemon=True
+            )
+            thread.start()
+            ready.wait()
+            threading.Thread(
+                target=self._flusher, name=f"hoist-{self.name}-flush", daemon=True
+            ).start()
+            self._client_factory = server_client_factory(self.runtime)
+            capture.install()
+            self._loop, self._loop_thread = loop, thread
+        return self._loop
+
+    def _run_loop(self, loop: asyncio.AbstractEventLoop, ready: threading.Event) -> None:
+        asyncio.set_event_loop(loop)
+        self._semaphore = asyncio.Semaphore(self.max_concurrency)
+        self._busy = asyncio.Event()
+        self._watcher = loop.create_task(self._watch(), name=f"hoist-{self.name}-watch")
+        ready.set()
+        loop.run_forever()
+
+    def _retry_after(self) -> float:
+        """Seconds until a launch is likely admitted: the queue's length in mean
+        execution times, spread over the running slots; at least one."""
+        waves = (len(self._slots) - self.max_concurrency) / self.max_concurrency + 1
+        return float(max(1, round(self._mean_duration * waves + 0.5)))
+
+    def _context(self, run: Run, gate: _Gate, entry: EntryPoint) -> RuntimeContext:
+        return RuntimeContext(
+            run.id,
+            gate,
+            env=self.env,
+            action_name=entry.label.rpartition(":")[2] or "service",
+            runs_dir=self.runtime.runs_dir,
+            client_factory=self._client_factory,
+        )
+
+    # ------------------------------------------------------------------ on the loop
+    def _spawn(self, slot: _Slot) -> None:
+        if slot.gate.ended:  # cancelled before it was scheduled
+            self._forget(slot, None)
+            return
+        loop = asyncio.get_running_loop()
+        slot.task = loop.create_task(self._execute(slot))
+        assert self._busy is not None
+        self._busy.set()
+
+    async def _execute(self, slot: _Slot) -> None:
+        started: float | None = None
+        assert self._semaphore is not None
+        try:
+            async with self._semaphore:
+                if slot.gate.ended:
+                    return
+                if slot.ctx.is_cancelled():  # asked through the store while queued
+                    slot.gate.seal(slot.ctx, RunStatus.CANCELLED)
+                    return
+                started = time.monotonic()
+                captured, token = capture.begin(slot.ctx)
+                try:
+                    if slot.entry.is_async:
+                        await self._run_async(slot, captured)
+                    else:
+                        slot.sync_running = True
+                        call = functools.partial(
+                            contextvars.copy_context().run, self._run_sync, slot, captured
+                        )
+                        await asyncio.get_running_loop().run_in_executor(self._pool(), call)
+                finally:
+                    capture.end(captured, token)
+        except (ActionFailedError, RunCancelledError, asyncio.CancelledError):
+            pass  # recorded in the run's log
+        except Exception:  # a bug of ours, not the entry point's: keep the pool going
+            _log.exception("%s: execution %s failed", self.name, slot.ctx.run_id)
+            slot.gate.seal(slot.ctx, RunStatus.FAILED)
+        finally:
+            self._forget(slot, started)
+
+    async def _run_async(self, slot: _Slot, captured: capture.Capture) -> None:
+        with recorded(slot.ctx) as outcome:
+            try:
+                value = await slot.entry.call(slot.inputs, Tracer(slot.ctx))
+            finally:
+                captured.flush()
+                relay = _relay_of(slot)
+                if relay is not None:
+                    await relay.drain_run_async(slot.ctx.run_id)
+            _set_outcome(slot.ctx, outcome, value)
+
+    def _run_sync(self, slot: _Slot, captured: capture.Capture) -> None:
+        """On a pool thread, inside a copy of the execution's context."""
+        if slot.gate.ended:
+            return
+        with recorded(slot.ctx) as outcome:
+            try:
+                value = resolve(slot.entry.call(slot.inputs, Tracer(slot.ctx)))
+            finally:
+                captured.flush()
+                relay = _relay_of(slot)
+                if relay is not None:
+                    relay.drain_run(slot.ctx.run_id)
+            _set_outcome(slot.ctx, outcome, value)
+
+    def _forget(self, slot: _Slot, started: float | None) -> None:
+        with self._lock:
+            self._slots.pop(slot.ctx.run_id, None)
+        if started is not None:
+            took = time.monotonic() - started
+            self._mean_duration += (took - self._mean_duration) * 0.1
+        self._flush_wanted.set()
+
+    async def _watch(self) -> None:
+        """Notice cancels asked through the store (the sink reads the flags in bulk, so
+        each look is a set lookup per execution); sleeps while the pool is idle."""
+        assert self._busy is not None
+        while True:
+            if not self._slots:
+                self._busy.clear()
+                await self._busy.wait()
+            await asyncio.sleep(CANCEL_POLL)
+            with self._lock:
+                slots = list(self._slots.values())
+            for slot in slots:
+                if not slot.gate.ended and slot.ctx.is_cancelled():
+                    self._cancel(slot)
+
+    async def _drain(self) -> None:
+        """Wait for every execution's task to end, then stop the watcher (at close)."""
+        with self._lock:
+            tasks = [s.task for s in self._slots.values() if s.task is not None]
+        if tasks:
+            await asyncio.wait(tasks)
+        if self._watcher is not None:
+            self._watcher.cancel()
+            await asyncio.gather(self._watcher, return_exceptions=True)
+
+    # ------------------------------------------------------------------ cancel, flush
+    def _cancel(self, slot: _Slot) -> bool:
+        slot.ctx.cancel()  # a sync entry point stops at its next cancellation point
+        if not slot.gate.seal(slot.ctx, RunStatus.CANCELLED):
+            return False
+        self._flush_wanted.set()
+        loop = self._loop
+        if loop is not None and not loop.is_closed():
+            loop.call_soon_threadsafe(self._cancel_task, slot)
+        return True
+
+    @staticmethod
+    def _cancel_task(slot: _Slot) -> None:
+        # A sync execution's task keeps waiting for its thread: the slot stays taken
+        # (and counted) until the thread is free again.
+        if slot.task is not None and not slot.sync_running:
+            slot.task.cancel()
+
+    def _pool(self) -> ThreadPoolExecutor:
+        if self._threads is None:
+            self._threads = ThreadPoolExecutor(
+                self.max_concurrency, thread_name_prefix=f"hoist-{self.name}"
+            )
+        return self._threads
+
+    def _flusher(self) -> None:
+        """Make ended runs durable promptly: one flush covers every execution that ended
+        while the previous one wrote (see the module docstring of the sink's writer)."""
+        while True:
+            self._flush_wanted.wait()
+            self._flush_wanted.clear()
+            if self._closed:
+                return
+            try:
+                self.sink.flush()
+            except StoreError as exc:  # said by the sink too; the batch is kept
+                _log.warning("%s: %s", self.name, exc)
+
+
+def _relay_of(slot: _Slot) -> Any:
+    """The tracer relay, when the execution's run may have calls from Ray tasks waiting
+    there (to be replayed before the run ends). A tracer joins the relay when it is
+    pickled, which imports the relay's module: not imported, nothing to wait for."""
+    relay = sys.modules.get("hoist.services.relay")
+    return None if relay is None or slot.gate.ended else relay
+
+
+def _set_outcome(ctx: RuntimeContext, outcome: Outcome, value: Any) -> None:
+    """Record ``value`` as the result with its type; a ``Markdown``/``HTML``/``Text`` is
+    also shown as an output, so the run page renders it."""
+    format, body, model = output_of(value)
+    if format != "json":
+        ctx.emit_output(format, body, model)
+    outcome.set(body, model)
