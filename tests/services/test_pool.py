@@ -77,8 +77,7 @@ def test_an_async_entry_point_succeeds_with_a_typed_result(
     assert outputs == [
         ("markdown", "hello **Ada**", "Markdown"),
         ("json", {"title": "draft", "score": 0.5}, f"{__name__}.Report"),
-        ("markdown", "# Done, Ada", "Markdown"),  # the result, shown rendered
-    ]
+    ]  # the result is not repeated as an output: the panel renders it by its model
     (result,) = events(runtime, run_id, "result")
     assert (result.value, result.model) == ("# Done, Ada", "Markdown")
 
@@ -97,7 +96,8 @@ def test_html_and_plain_results(runtime: Runtime, pool: ServicePool) -> None:
     html = launch(pool, lambda: HTML(body="<b>bold</b>"))
     plain = launch(pool, lambda inputs: {"n": inputs["n"] + 1}, {"n": 1})
     assert ended(runtime, html).result == "<b>bold</b>"
-    assert [e.format for e in events(runtime, html, "output")] == ["html"]
+    assert events(runtime, html, "output") == []
+    assert events(runtime, html, "result")[0].model == "HTML"
     run = ended(runtime, plain)
     assert run.result == {"n": 2}
     assert events(runtime, plain, "result")[0].model is None

@@ -42,13 +42,14 @@ from hoist.executors.base import server_client_factory
 from hoist.plugins.awaitables import resolve
 from hoist.plugins.context import RuntimeContext
 from hoist.plugins.invoke import Outcome, recorded
-from hoist.runs.models import EventBase, Run, RunStatus, StatusEvent
+from hoist.runs.models import Run, RunStatus
 from hoist.runs.runtime import Runtime, get_runtime
 from hoist.runs.sinks.base import EventSink
 from hoist.runs.store.endings import OWNER_META
 from hoist.services import capture
 from hoist.services.entry import EntryPoint, resolve_entry_point
 from hoist.services.execution import Execution, ServiceExecutor
+from hoist.services.gate import RunGate
 from hoist.services.response import output_of
 from hoist.services.tracer import Tracer
 
@@ -60,50 +61,12 @@ CANCEL_POLL = 0.1
 """Seconds between two looks at the running executions' cancel flags."""
 
 
-class _Gate(EventSink):
-    """One execution's view of the pool's sink: it forwards the run's events until its
-    terminal status and drops the rest (a cancelled sync thread's late output)."""
-
-    __slots__ = ("ended", "lock", "sink")
-
-    def __init__(self, sink: EventSink) -> None:
-        self.sink = sink
-        self.ended = False
-        # Reentrant: seal() emits the terminal status through emit() while holding it.
-        self.lock = threading.RLock()
-
-    def open_run(self, run: Run) -> None:
-        self.sink.open_run(run)
-
-    def emit(self, event: EventBase) -> None:
-        with self.lock:
-            if self.ended:
-                return
-            if type(event) is StatusEvent and event.status.is_terminal:
-                self.ended = True
-            self.sink.emit(event)
-
-    def seal(self, ctx: RuntimeContext, status: RunStatus) -> bool:
-        """End the run with ``status`` now, unless it has ended; whether it did."""
-        with self.lock:
-            if self.ended:
-                return False
-            ctx.emit_status(status)
-            return True
-
-    def flush(self, timeout: float | None = None) -> None:
-        self.sink.flush(timeout)
-
-    def is_cancel_requested(self, run_id: str) -> bool:
-        return self.sink.is_cancel_requested(run_id)
-
-
 class _Slot:
     """One admitted execution: queued, then running, until its task ends."""
 
     __slots__ = ("ctx", "entry", "gate", "inputs", "sync_running", "task")
 
-    def __init__(self, entry: EntryPoint, inputs: Any, ctx: RuntimeContext, gate: _Gate) -> None:
+    def __init__(self, entry: EntryPoint, inputs: Any, ctx: RuntimeContext, gate: RunGate) -> None:
         self.entry = entry
         self.inputs = inputs
         self.ctx = ctx
@@ -198,7 +161,7 @@ class ServicePool(ServiceExecutor):
             if self._closed or len(self._slots) >= self.limit:
                 raise ServiceBusyError(self.name, self.limit, self._retry_after())
             loop = self._started()
-            gate = _Gate(self.sink)
+            gate = RunGate(self.sink)
             ctx = self._context(run, gate, entry)
             slot = _Slot(entry, execution.inputs, ctx, gate)
             self._slots[run.id] = slot
@@ -290,7 +253,7 @@ class ServicePool(ServiceExecutor):
         waves = (len(self._slots) - self.max_concurrency) / self.max_concurrency + 1
         return float(max(1, round(self._mean_duration * waves + 0.5)))
 
-    def _context(self, run: Run, gate: _Gate, entry: EntryPoint) -> RuntimeContext:
+    def _context(self, run: Run, gate: RunGate, entry: EntryPoint) -> RuntimeContext:
         return RuntimeContext(
             run.id,
             gate,
@@ -350,7 +313,7 @@ class ServicePool(ServiceExecutor):
                 relay = _relay_of(slot)
                 if relay is not None:
                     await relay.drain_run_async(slot.ctx.run_id)
-            _set_outcome(slot.ctx, outcome, value)
+            _set_outcome(outcome, value)
 
     def _run_sync(self, slot: _Slot, captured: capture.Capture) -> None:
         """On a pool thread, inside a copy of the execution's context."""
@@ -364,7 +327,7 @@ class ServicePool(ServiceExecutor):
                 relay = _relay_of(slot)
                 if relay is not None:
                     relay.drain_run(slot.ctx.run_id)
-            _set_outcome(slot.ctx, outcome, value)
+            _set_outcome(outcome, value)
 
     def _forget(self, slot: _Slot, started: float | None) -> None:
         with self._lock:
@@ -446,10 +409,8 @@ def _relay_of(slot: _Slot) -> Any:
     return None if relay is None or slot.gate.ended else relay
 
 
-def _set_outcome(ctx: RuntimeContext, outcome: Outcome, value: Any) -> None:
-    """Record ``value`` as the result with its type; a ``Markdown``/``HTML``/``Text`` is
-    also shown as an output, so the run page renders it."""
-    format, body, model = output_of(value)
-    if format != "json":
-        ctx.emit_output(format, body, model)
+def _set_outcome(outcome: Outcome, value: Any) -> None:
+    """Record ``value`` as the result with its type (the panel renders a ``Markdown``,
+    ``HTML`` or ``Text`` result as it renders outputs)."""
+    _format, body, model = output_of(value)
     outcome.set(body, model)
