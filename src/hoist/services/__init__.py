@@ -8,42 +8,42 @@ An app written for kodosumi runs with only its imports changed::
 the entry point ``async def execute(inputs, tracer)`` reports through its ``Tracer``;
 each launch is a run of kind ``service`` that every view of Hoist shows. ``response``
 holds the typed outputs (``Markdown``, ``HTML``, ``Text``). Names are imported on first
-use.
+use (``forms`` and ``response`` are light and imported with the package).
 """
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from hoist import forms
+from hoist._lazy import lazy_getattr
+from hoist.services import response
 
 if TYPE_CHECKING:
-    from hoist import forms
     from hoist.forms.errors import InputsError
-    from hoist.services import response
     from hoist.services.app import ServeAPI
     from hoist.services.entry import resolve_entry_point
     from hoist.services.execution import Execution, ServiceExecutor
     from hoist.services.launch import Launch
     from hoist.services.pool import ServicePool
+    from hoist.services.ray_pool import RayServicePool
     from hoist.services.response import HTML, Markdown, Text
     from hoist.services.tracer import Tracer, TracerMock
 
-# name -> (module, attribute); attribute None: the module itself.
-_EXPORTS: dict[str, tuple[str, str | None]] = {
-    "Execution": ("hoist.services.execution", "Execution"),
-    "HTML": ("hoist.services.response", "HTML"),
-    "InputsError": ("hoist.forms.errors", "InputsError"),
-    "Launch": ("hoist.services.launch", "Launch"),
-    "Markdown": ("hoist.services.response", "Markdown"),
-    "ServeAPI": ("hoist.services.app", "ServeAPI"),
-    "ServiceExecutor": ("hoist.services.execution", "ServiceExecutor"),
-    "ServicePool": ("hoist.services.pool", "ServicePool"),
-    "Text": ("hoist.services.response", "Text"),
-    "Tracer": ("hoist.services.tracer", "Tracer"),
-    "TracerMock": ("hoist.services.tracer", "TracerMock"),
-    "forms": ("hoist.forms", None),
-    "resolve_entry_point": ("hoist.services.entry", "resolve_entry_point"),
-    "response": ("hoist.services.response", None),
+_EXPORTS = {
+    "Execution": "hoist.services.execution",
+    "HTML": "hoist.services.response",
+    "InputsError": "hoist.forms.errors",
+    "Launch": "hoist.services.launch",
+    "Markdown": "hoist.services.response",
+    "RayServicePool": "hoist.services.ray_pool",
+    "ServeAPI": "hoist.services.app",
+    "ServiceExecutor": "hoist.services.execution",
+    "ServicePool": "hoist.services.pool",
+    "Text": "hoist.services.response",
+    "Tracer": "hoist.services.tracer",
+    "TracerMock": "hoist.services.tracer",
+    "resolve_entry_point": "hoist.services.entry",
 }
 
 __all__ = [
@@ -52,6 +52,7 @@ __all__ = [
     "InputsError",
     "Launch",
     "Markdown",
+    "RayServicePool",
     "ServeAPI",
     "ServiceExecutor",
     "ServicePool",
@@ -64,12 +65,4 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
-    found = _EXPORTS.get(name)
-    if found is None:
-        raise AttributeError(f"module 'hoist.services' has no attribute {name!r}")
-    module_name, attribute = found
-    module = importlib.import_module(module_name)
-    value = module if attribute is None else getattr(module, attribute)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_getattr(__name__, _EXPORTS, globals())
