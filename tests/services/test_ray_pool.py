@@ -209,3 +209,66 @@ def test_a_tracer_taken_into_ray_tasks_reports_before_the_end(
     debug = [e.message for e in events if e.type == "log" and e.level == "DEBUG"]
     assert sorted(debug) == [f"task {i} debug" for i in range(3)]
     assert events[-1].type == "status" and events[-1].status == RunStatus.SUCCEEDED
+
+
+def test_a_serve_api_app_launches_on_the_ray_pool(pool_factory: Any, runtime: Runtime) -> None:
+    import fastapi
+
+    from hoist.services import Launch, ServeAPI
+    from hoist.services import forms as F
+    from tests.services.test_app import serving
+
+    pool = pool_factory(actors=2)
+    app = ServeAPI(runtime=runtime, executor=pool)
+
+    @app.enter("/", model=F.Model(F.InputText(label="Who", name="who")), summary="Where")
+    async def enter(request: fastapi.Request, inputs: dict[str, Any]) -> Any:
+        return Launch(request, f"{__name__}:where", inputs=inputs)
+
+    with serving(app) as client:
+        answers = [client.post("/", json={"who": n}) for n in ("ann", "bob", "cy", "dee")]
+    assert [a.status_code for a in answers] == [202] * 4
+    runs = [ended(runtime, a.json()["run_id"]) for a in answers]
+    assert {r.status for r in runs} == {RunStatus.SUCCEEDED}
+    pids = {r.result["pid"] for r in runs}
+    assert len(pids) == 2 and os.getpid() not in pids  # two warm actors share the work
+    assert runs[0].meta["service"]["entry_point"] == f"{__name__}:where"
+
+
+def test_a_pickled_pool_keeps_its_options_and_builds_its_own_actors(pool_factory: Any) -> None:
+    import pickle
+
+    pool = pool_factory(actors=2, max_concurrency=3, max_queued=4, name="svc",
+                        runtime_env={"env_vars": {"A": "1"}})  # fmt: skip
+    pool.warm()
+    copy = pickle.loads(pickle.dumps(pool))
+    assert (copy.actors, copy.limit, copy.name, copy.runtime_env, copy.address) == (
+        2, 7, "svc", {"env_vars": {"A": "1"}}, pool.address,
+    )  # fmt: skip
+    assert copy.active == 0 and copy._pool == [] and copy._runtime is None
+
+
+def test_actors_post_to_the_server_when_their_driver_does(
+    ray_cluster: Any, hoist_home: Any, tmp_path: Any
+) -> None:
+    """A driver without the database (a server URL and a worker token) records through
+    the server's ingest; so do its actors (given the server and token as secrets)."""
+    from hoist.services.ray_pool import RayServicePool
+    from hoist.settings import Settings
+    from tests.server.conftest import serve, server_settings
+
+    with serve(server_settings(hoist_home)) as live:
+        token = live.token("operator", worker=True)
+        driver = Runtime(Settings(home=tmp_path / "driver", server_url=live.url), token=token)
+        assert driver.remote
+        server_side = Runtime(Settings(home=hoist_home))
+        pool = RayServicePool(driver, address=ray_cluster.address)
+        try:
+            run = ended(server_side, launch(pool, f"{__name__}:where", {"who": "far"}))
+        finally:
+            pool.close()
+            driver.close()
+        assert run.status == RunStatus.SUCCEEDED and run.result["who"] == "far"
+        outputs = [e.body for e in server_side.store.events(run.id) if e.type == "output"]
+        assert outputs == ["hello far"]
+        server_side.close()

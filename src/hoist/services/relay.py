@@ -27,6 +27,7 @@ import contextvars
 import logging
 import sys
 import threading
+import weakref
 from collections import OrderedDict
 from typing import Any
 
@@ -86,7 +87,9 @@ class _Owner:
     def __init__(self, ray: Any) -> None:
         self._ray = ray
         self.actor = ray.remote(_RelayActor).options(num_cpus=0, max_concurrency=1000).remote()
-        self._contexts: dict[str, Any] = {}
+        # Weak: a run whose context is gone has ended (its pool dropped it), whether or
+        # not it was drained; its late calls are then dropped like any ended run's.
+        self._contexts: weakref.WeakValueDictionary[str, Any] = weakref.WeakValueDictionary()
         self._ended: OrderedDict[str, bool] = OrderedDict()  # run id → its drop was logged
         self._replayed = 0
         self._changed = threading.Condition()
