@@ -83,9 +83,21 @@ class InputsError(ParamsValidationError):
         # (an InputsError raised in a Ray worker crosses a process boundary).
         return (_rebuild, (type(self), self.errors))
 
+    def flash(self, message: str) -> InputsError:
+        """Add a message about the whole form (under ``"_global_"``).
+
+        Returns:
+            The error itself, so calls can be chained.
+        """
+        return self.add(**{GLOBAL: message})
+
     def has_errors(self) -> bool:
         """Whether any message was added."""
         return any(self.errors.values())
+
+    def __bool__(self) -> bool:
+        # As kodosumi's: ``if error: raise error`` raises only when a message was added.
+        return self.has_errors()
 
     def __str__(self) -> str:
         # The message is built from the live dict: messages are added after __init__.

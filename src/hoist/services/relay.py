@@ -14,6 +14,9 @@ background thread here long-polls the relay and replays the calls on the run's c
   sees the task's result; :func:`drain_run`, called by the pool when an execution ends
   and before its terminal status, waits until the relay's calls up to that moment are on
   the run's context. A run whose tracer never left the process costs a set lookup.
+- The run's own tracer does the same before each of its calls (:func:`settle_run`), so
+  the log keeps the order things happened in: the lines a task traced come before the
+  line the entry point traces after ``ray.get`` returned that task's result.
 - Calls for a run that has ended are dropped (logged once per run).
 - Pickling a tracer needs a Ray connection (only Ray tasks can reach the relay), and so
   does using one: either raises :class:`~hoist.executors.ray.connect.RayUnavailableError`.
@@ -24,6 +27,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import contextvars
+import functools
 import logging
 import sys
 import threading
@@ -34,7 +38,14 @@ from typing import Any
 from hoist.executors.ray.connect import RayUnavailableError, on_disconnect
 from hoist.services.tracer import Tracer
 
-__all__ = ["RelayTracer", "drain_run", "drain_run_async", "reduce_tracer"]
+__all__ = [
+    "RelayTracer",
+    "drain_run",
+    "drain_run_async",
+    "is_relayed",
+    "reduce_tracer",
+    "settle_run",
+]
 
 _log = logging.getLogger("hoist.services.relay")
 
@@ -137,7 +148,8 @@ class _Owner:
         except Exception as exc:  # one bad call must not stop the others' replay
             _log.warning("a tracer call of run %s could not be recorded: %s", run_id, exc)
 
-    def drain(self, run_id: str, timeout: float = DRAIN_TIMEOUT) -> None:
+    def settle(self, run_id: str, timeout: float = DRAIN_TIMEOUT) -> None:
+        """Wait until every call the relay holds now has been replayed."""
         try:
             if not self._stopped:
                 mark = self._ray.get(self.actor.mark.remote(), timeout=timeout)
@@ -145,6 +157,10 @@ class _Owner:
                     self._changed.wait_for(lambda: self._stopped or self._replayed >= mark, timeout)
         except Exception as exc:  # the relay is gone: nothing more will arrive
             _log.warning("run %s: the tracer relay did not answer: %s", run_id, exc)
+
+    def drain(self, run_id: str, timeout: float = DRAIN_TIMEOUT) -> None:
+        try:
+            self.settle(run_id, timeout)
         finally:
             self._contexts.pop(run_id, None)
             self._end(run_id)
@@ -213,6 +229,21 @@ def drain_run(run_id: str) -> None:
     owner = _owner
     if owner is not None and owner.is_registered(run_id):
         owner.drain(run_id)
+
+
+def is_relayed(run_id: str) -> bool:
+    """Whether ``run_id``'s tracer went into Ray tasks (and has not ended)."""
+    owner = _owner
+    return owner is not None and owner.is_registered(run_id)
+
+
+def settle_run(run_id: str) -> None:
+    """Call before the run's own tracer records a call: every call its Ray tasks made
+    so far is then on its context first. Costs a set lookup for a run whose tracer never
+    left this process; blocks (on a Ray call) for one that did."""
+    owner = _owner
+    if owner is not None and owner.is_registered(run_id):
+        owner.settle(run_id)
 
 
 async def drain_run_async(run_id: str) -> None:
@@ -309,13 +340,13 @@ class RelayTracer(Tracer):
         """:meth:`action_sync`, awaitable."""
         await self._awaited(self.action_sync, *message)
 
-    async def debug(self, message: Any) -> None:
+    async def debug(self, *message: Any) -> None:
         """:meth:`debug_sync`, awaitable."""
-        await self._awaited(self.debug_sync, message)
+        await self._awaited(self.debug_sync, *message)
 
-    async def warning(self, message: Any) -> None:
+    async def warning(self, *message: Any, exc_info: bool = False) -> None:
         """:meth:`warning_sync`, awaitable."""
-        await self._awaited(self.warning_sync, message)
+        await self._awaited(functools.partial(self.warning_sync, exc_info=exc_info), *message)
 
 
 def _relay_gone(run_id: str, exc: BaseException) -> RayUnavailableError:

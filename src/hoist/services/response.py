@@ -5,6 +5,7 @@ records: a render format, a JSON body and the name of its type."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any, Literal
 
 from pydantic import BaseModel
@@ -14,22 +15,28 @@ from hoist.plugins.invoke import jsonable
 __all__ = ["HTML", "Markdown", "Output", "Text", "output_of"]
 
 
-class Markdown(BaseModel):
+class _Body(BaseModel):
+    """A text output: ``Markdown("# Done")``, ``Markdown(body=...)``, or a list of lines
+    (``Markdown(["# Found", "* 153"])``, joined by newlines), as kodosumi's take it."""
+
+    body: str
+
+    def __init__(self, body: str | Sequence[str] | None = None, **data: Any) -> None:
+        if body is not None:
+            data["body"] = body if isinstance(body, str) else "\n".join(map(str, body))
+        super().__init__(**data)
+
+
+class Markdown(_Body):
     """Markdown text, rendered (sanitised) by the panel."""
 
-    body: str
 
-
-class HTML(BaseModel):
+class HTML(_Body):
     """HTML, shown by the panel after sanitising (no script, no event handlers)."""
 
-    body: str
 
-
-class Text(BaseModel):
+class Text(_Body):
     """Plain text, shown as it is."""
-
-    body: str
 
 
 _FORMATS: dict[type[BaseModel], Literal["markdown", "html", "text"]] = {

@@ -5,18 +5,29 @@ A tracer is a thin face over its run's :class:`~hoist.plugins.context.RuntimeCon
 every call is an event in the run's log (markdown, html, text, result and action calls
 are ``output`` events; debug and warning are log lines), so the CLI, the API, the SSE
 stream and the panel all show it. Emitting is a queue append, so the async methods never
-block the loop; they exist so that code written for kodosumi runs unchanged.
+block the loop; they exist so that code written for kodosumi runs unchanged. (A run
+whose tracer went into Ray tasks first waits for the calls those tasks made, so they
+are logged before this one: see :func:`~hoist.services.relay.settle_run`; the async
+methods wait on a thread.)
 
 :class:`TracerMock` records the calls instead, to test an entry point without a server.
 """
 
 from __future__ import annotations
 
+import asyncio
+import sys
+import traceback
+from collections.abc import Callable
+from contextvars import ContextVar
 from typing import Any
 
 from hoist.services.response import HTML, Markdown, Text, output_of
 
 __all__ = ["Tracer", "TracerMock"]
+
+# Set while an async method makes its sync call, having settled the relay already.
+_settled: ContextVar[bool] = ContextVar("hoist_tracer_settled", default=False)
 
 
 class Tracer:
@@ -42,10 +53,29 @@ class Tracer:
     # ------------------------------------------------------------------ the one core
     def _output(self, value: Any, role: str = "result") -> None:
         format, body, model = output_of(value)
+        self._settle()
         self._ctx.emit_output(format, body, model, role)
 
     def _log(self, level: str, message: Any) -> None:
+        self._settle()
         self._ctx.emit_log(str(message), level, "tracer")
+
+    def _settle(self) -> None:
+        # Not imported: no tracer of this process ever went into a Ray task.
+        relay = sys.modules.get("hoist.services.relay")
+        if relay is not None and not _settled.get():
+            relay.settle_run(self.run_id)
+
+    async def _async(self, call: Callable[..., None], *args: Any, **kwargs: Any) -> None:
+        """An async method: settles on a thread (not on the loop), then calls ``call``."""
+        relay = sys.modules.get("hoist.services.relay")
+        if relay is not None and relay.is_relayed(self.run_id):
+            await asyncio.to_thread(relay.settle_run, self.run_id)
+        token = _settled.set(True)
+        try:
+            call(*args, **kwargs)
+        finally:
+            _settled.reset(token)
 
     # ------------------------------------------------------------------ sync face
     def markdown_sync(self, *message: str) -> None:
@@ -71,42 +101,49 @@ class Tracer:
         for value in message:
             self._output(value, role="action")
 
-    def debug_sync(self, message: Any) -> None:
-        """A ``DEBUG`` log line in the run's log."""
-        self._log("DEBUG", message)
+    def debug_sync(self, *message: Any) -> None:
+        """A ``DEBUG`` log line in the run's log (the parts joined by newlines)."""
+        self._log("DEBUG", _lines(message))
 
-    def warning_sync(self, message: Any) -> None:
-        """A ``WARNING`` log line in the run's log."""
-        self._log("WARNING", message)
+    def warning_sync(self, *message: Any, exc_info: bool = False) -> None:
+        """A ``WARNING`` log line in the run's log (the parts joined by newlines);
+        ``exc_info=True`` adds the traceback of the exception being handled."""
+        self._log("WARNING", _lines(message, exc_info))
+
+    def init(self) -> None:
+        """Nothing to do: kodosumi's tracer starts capturing ``print()`` here, while an
+        execution's ``print()`` and stderr are captured from its start. (``print()`` in
+        a Ray task stays in Ray's worker log; report from a task through the tracer.)"""
 
     # ------------------------------------------------------------------ async face
     async def markdown(self, *message: str) -> None:
         """:meth:`markdown_sync`, awaitable."""
-        self.markdown_sync(*message)
+        await self._async(self.markdown_sync, *message)
 
     async def html(self, *message: str) -> None:
         """:meth:`html_sync`, awaitable."""
-        self.html_sync(*message)
+        await self._async(self.html_sync, *message)
 
     async def text(self, *message: str) -> None:
         """:meth:`text_sync`, awaitable."""
-        self.text_sync(*message)
+        await self._async(self.text_sync, *message)
 
     async def result(self, *message: Any) -> None:
         """:meth:`result_sync`, awaitable."""
-        self.result_sync(*message)
+        await self._async(self.result_sync, *message)
 
     async def action(self, *message: Any) -> None:
         """:meth:`action_sync`, awaitable."""
-        self.action_sync(*message)
+        await self._async(self.action_sync, *message)
 
-    async def debug(self, message: Any) -> None:
+    async def debug(self, *message: Any) -> None:
         """:meth:`debug_sync`, awaitable."""
-        self.debug_sync(message)
+        await self._async(self.debug_sync, *message)
 
-    async def warning(self, message: Any) -> None:
+    async def warning(self, *message: Any, exc_info: bool = False) -> None:
         """:meth:`warning_sync`, awaitable."""
-        self.warning_sync(message)
+        # The traceback is read here, in the except block that awaits this.
+        await self._async(self._log, "WARNING", _lines(message, exc_info))
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.fid}>"
@@ -117,6 +154,15 @@ class Tracer:
         from hoist.services.relay import reduce_tracer
 
         return reduce_tracer(self)
+
+
+def _lines(parts: tuple[Any, ...], exc_info: bool = False) -> str:
+    """A log message from kodosumi-style parts (one per line), with the traceback of
+    the exception being handled when asked."""
+    lines = [str(part) for part in parts]
+    if exc_info:
+        lines.append(traceback.format_exc().rstrip("\n"))
+    return "\n".join(lines)
 
 
 class _Recorder:
