@@ -253,3 +253,11 @@ def test_optional_number_blank_is_none() -> None:
     form = F.form_for(P)
     assert form.validate({"n": "", "s": ""}) == {"n": None, "s": ""}
     assert form.validate({}) == {"n": 5, "s": "keep"}
+
+
+@pytest.mark.parametrize(
+    ("given", "expected"), [("4", 4), (4, 4), (4.0, 4), ("4.5", 4.5), (0.25, 0.25)]
+)
+def test_a_whole_number_is_an_int(given: object, expected: float) -> None:
+    value = F.Model(F.InputNumber("n")).validate({"n": given})["n"]
+    assert value == expected and type(value) is type(expected)

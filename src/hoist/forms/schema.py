@@ -11,7 +11,15 @@ from collections.abc import Sequence
 from datetime import date, datetime, time
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, create_model
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    TypeAdapter,
+    ValidationError,
+    create_model,
+)
 from pydantic.fields import FieldInfo
 
 from hoist.forms.elements import (
@@ -126,9 +134,11 @@ def _base_type(element: Input) -> tuple[Any, dict[str, Any]]:
         limits = Field(min_length=element.min_items, max_length=element.max_items)
         return Annotated[list[items], limits], {}  # type: ignore[valid-type]
     if isinstance(element, InputNumber):
-        kind: type = int if element.integer else float
         bounds = Field(ge=element.min_value, le=element.max_value)
-        return Annotated[kind, bounds], {}
+        if element.integer:
+            return Annotated[int, bounds], {}
+        # "4" is 4, not 4.0: what was typed stays an int where it is a whole number.
+        return Annotated[float, bounds, AfterValidator(_whole_as_int)], {}
     if isinstance(element, InputDate | InputTime | InputDateTime):
         return _temporal(element)
     if isinstance(element, Select):
@@ -168,3 +178,7 @@ def _checked(element: Input, kind: Any, value: Any) -> Any:
         raise FormDefinitionError(
             f"{value!r} does not fit: {problem}", element=element.name
         ) from exc
+
+
+def _whole_as_int(value: float) -> float:
+    return int(value) if value.is_integer() else value
