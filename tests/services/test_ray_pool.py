@@ -19,6 +19,7 @@ from hoist.errors import ServiceBusyError
 from hoist.runs.models import Run, RunKind, RunStatus, new_run_id
 from hoist.runs.runtime import Runtime
 from hoist.services.execution import Execution
+from tests.services.conftest import ended as ended_within
 from tests.waiting import wait_until
 
 # ---------------------------------------------------------------------- entry points
@@ -91,12 +92,8 @@ def launch(pool: Any, entry: Any, inputs: dict[str, Any] | None = None) -> str:
     return run.id
 
 
-def ended(runtime: Runtime, run_id: str, timeout: float = 60) -> Run:
-    return wait_until(
-        lambda: (run := runtime.store.get_run(run_id)).status.is_terminal and run,
-        timeout,
-        f"run {run_id} to end",
-    )
+def ended(runtime: Runtime, run_id: str) -> Run:
+    return ended_within(runtime, run_id, 60)  # an actor may be starting
 
 
 def statuses(runtime: Runtime, run_id: str) -> list[str]:
@@ -272,3 +269,18 @@ def test_actors_post_to_the_server_when_their_driver_does(
         outputs = [e.body for e in server_side.store.events(run.id) if e.type == "output"]
         assert outputs == ["hello far"]
         server_side.close()
+
+
+def test_an_entry_point_the_actor_cannot_import_fails_its_run(
+    pool_factory: Any, runtime: Runtime, tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "driver_only.py").write_text("async def execute(inputs):\n    return 1\n")
+    monkeypatch.syspath_prepend(str(tmp_path))  # this process imports it; the actor cannot
+    pool = pool_factory()
+    run = ended(runtime, launch(pool, "driver_only:execute"))
+    assert run.status == RunStatus.FAILED
+    assert run.error["type"] == "EntryPointError"
+    assert "cannot be started on the Ray worker" in run.error["message"]
+    assert "driver_only" in run.error["message"]
+    after = ended(runtime, launch(pool, f"{__name__}:sync_entry", {"n": 1}))
+    assert after.result == 2  # the actor goes on

@@ -19,6 +19,8 @@ import logging
 import os
 import pickle
 import traceback
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -134,38 +136,46 @@ class ServiceActor:
             max_queued=1 << 30, name=name, env=env,
         )  # fmt: skip
         self._cancel_early: set[str] = set()
+        # Executions start in the order the driver sent them (an async actor may run
+        # calls out of order): each carries its number; early ones wait here.
+        self._next = 0
+        self._held: dict[int, Callable[[], None]] = {}
 
-    async def execute(self, payload: bytes) -> str:
-        """Run one execution to its end; returns its terminal status."""
+    async def execute(self, payload: bytes, number: int) -> str:
+        """Run one execution to its end (started after the driver's earlier ones);
+        returns its terminal status."""
         run, name, blob, inputs, service = pickle.loads(payload)
+        ended = self._ends.expect(run.id)
+        self._held[number] = partial(self._begin, run, name, blob, inputs, service)
+        while self._next in self._held:
+            self._held.pop(self._next)()
+            self._next += 1
+        return await ended
+
+    def _begin(self, run: Run, name: str | None, blob: bytes | None, inputs: Any,
+               service: str) -> None:  # fmt: skip
         try:
             entry = resolve_entry_point(name if blob is None else pickle.loads(blob))
-        except Exception as exc:  # not importable here: the run says why
-            return self._fail(run, exc)
-        ended = self._ends.expect(run.id)
-        try:
             self.pool.start(Execution(run, entry, inputs, service))
-        except BaseException:
-            self._ends.forget(run.id)
-            raise
+        except Exception as exc:  # not importable here, or the actor is closing
+            self._fail(run, exc)
+            return
         if run.id in self._cancel_early:  # the cancel overtook the execution
             self._cancel_early.discard(run.id)
             self.pool.cancel(run.id)
-        return await ended
 
-    def _fail(self, run: Run, exc: BaseException) -> str:
-        sink = self.runtime.sink
-        sink.open_run(run)
-        ctx = RuntimeContext(run.id, sink)
-        detail = str(exc) or type(exc).__name__
+    def _fail(self, run: Run, exc: BaseException) -> None:
+        self._ends.open_run(run)
+        ctx = RuntimeContext(run.id, self._ends)  # its failed status settles the waiter
+        # Named by its first public class (entry.py's private subclasses are details).
+        kind = next(c.__name__ for c in type(exc).__mro__ if not c.__name__.startswith("_"))
+        detail = str(exc) or kind
         ctx.emit_error(
-            type(exc).__name__,
-            f"the entry point cannot be loaded on the Ray worker: {detail}",
+            kind,
+            f"the entry point cannot be started on the Ray worker: {detail}",
             "".join(traceback.format_exception(exc)),
         )
         ctx.emit_status(RunStatus.FAILED)
-        sink.flush()
-        return str(RunStatus.FAILED)
 
     def cancel(self, run_id: str) -> bool:
         """End the run ``cancelled`` (or as soon as its execution arrives)."""

@@ -106,6 +106,7 @@ class RayServicePool(ServiceExecutor):
         self._lock = threading.Lock()
         self._pool: list[Any] = []
         self._load: dict[int, int] = {}
+        self._sent: dict[int, int] = {}
         self._runs: dict[str, _Placed] = {}
         self._closed = False
         self._ray: Any = None
@@ -174,10 +175,14 @@ class RayServicePool(ServiceExecutor):
             if self._closed or len(self._runs) >= self.limit:
                 raise ServiceBusyError(self.name, self.limit, self._retry_after())
             actor = self._least_busy(ray)
+            # Sent under the lock, numbered in sending order: the actor starts them in
+            # that order (a number is used only once its call is on its way).
+            number = self._sent[id(actor)]
+            ref = actor.execute.remote(payload, number)
+            self._sent[id(actor)] = number + 1
+            self.sink.open_run(run)  # before the actor's records or after: never over them
             self._runs[run.id] = _Placed(actor, time.monotonic())
             self._load[id(actor)] += 1
-            self.sink.open_run(run)
-        ref = actor.execute.remote(payload)
         ref.future().add_done_callback(partial(self._answered, run.id))
 
     def cancel(self, run_id: str) -> bool:
@@ -240,12 +245,14 @@ class RayServicePool(ServiceExecutor):
         )
         self._pool.append(actor)
         self._load[id(actor)] = 0
+        self._sent[id(actor)] = 0
 
     def _drop(self, actor: Any) -> None:
         with self._lock:
             if actor in self._pool:
                 self._pool.remove(actor)
                 self._load.pop(id(actor), None)
+                self._sent.pop(id(actor), None)
 
     def _end_actors(self, timeout: float = 10.0) -> None:
         """Close and end every actor (before this process leaves its cluster)."""
