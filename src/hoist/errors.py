@@ -286,6 +286,7 @@ class EntryPointError(UserInputError):
 
     def __init__(self, entry_point: str, reason: str) -> None:
         self.entry_point, self.reason = entry_point, reason
+        self.missing_module: str | None = None  # set when the module itself is not found
         super().__init__(f"entry point {entry_point!r}: {reason}")
 
 

@@ -207,6 +207,7 @@ def test_an_unknown_module() -> None:
     assert info.value.reason == "module 'no_such_module_svc' not found"
     assert info.value.entry_point == "no_such_module_svc:execute"
     assert isinstance(info.value, UserInputError)
+    assert type(info.value) is EntryPointError  # the public name is what a run records
     with pytest.raises(EntryPointError, match="module 'no_such_module_svc' not found"):
         resolve_entry_point("no_such_module_svc.sub.execute")
 

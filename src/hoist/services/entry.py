@@ -135,10 +135,10 @@ def _from_string(spec: str) -> EntryPoint:
         module, qualname = ".".join(parts[:cut]), ".".join(parts[cut:])
         try:
             target = _import(spec, module, qualname)
-        except _ModuleNotFound as exc:
-            missing = missing or exc.module
-            continue
         except EntryPointError as exc:
+            if exc.missing_module is not None:
+                missing = missing or exc.missing_module
+                continue
             if missing is not None and getattr(exc.__cause__, "name", None) == parts[cut]:
                 # "pkg" imports but has no "mod": "pkg.mod" was meant as a module or as
                 # an attribute; say both.
@@ -150,12 +150,6 @@ def _from_string(spec: str) -> EntryPoint:
     raise EntryPointError(spec, f"module {missing!r} not found")
 
 
-class _ModuleNotFound(EntryPointError):
-    def __init__(self, spec: str, module: str) -> None:
-        self.module = module
-        super().__init__(spec, f"module {module!r} not found")
-
-
 def _import(spec: str, module: str, qualname: str) -> Any:
     try:
         return resolve_entrypoint(f"{module}:{qualname}")
@@ -164,7 +158,9 @@ def _import(spec: str, module: str, qualname: str) -> Any:
         raise EntryPointError(spec, reason) from exc
     except ModuleNotFoundError as exc:
         if exc.name is not None and (module == exc.name or module.startswith(exc.name + ".")):
-            raise _ModuleNotFound(spec, exc.name) from None
+            not_found = EntryPointError(spec, f"module {exc.name!r} not found")
+            not_found.missing_module = exc.name
+            raise not_found from None
         raise EntryPointError(spec, f"module {module!r} failed to import: {exc}") from exc
     except Exception as exc:  # the module's own code raised while importing
         problem = f"module {module!r} failed to import: {type(exc).__name__}: {exc}"
