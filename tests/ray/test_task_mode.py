@@ -60,6 +60,21 @@ def test_function_actions_run_in_task_mode(executor: Any, calc_plugin: Path) -> 
     assert run_plugin(calc_plugin, "shout", {"text": "hey"}, executor=executor) == {"out": "HEY!"}
 
 
+def test_the_driver_stops_heartbeating_a_submitted_run_once_it_ended(
+    executor: Any, calc_plugin: Path, runtime: Runtime
+) -> None:
+    from hoist.executors.plugin_runner import plugin_run_options
+    from hoist.plugins.discovery import load_plugin
+
+    plugin = load_plugin(calc_plugin)
+    handle = executor.submit(plugin.load_action("add"), {"a": 1},
+                             **plugin_run_options(plugin, "add"))  # fmt: skip
+    assert handle.result(timeout=30).total == 3
+    # The worker recorded the end; the driver's sink, which opened the run queued, must
+    # not keep it live (heartbeats and cancel polls for a run that ended).
+    assert str(handle) not in executor.sink._live
+
+
 def test_missing_module_on_the_worker_is_a_clear_failure(
     ray_cluster: Any, calc_plugin: Path, runtime: Runtime
 ) -> None:

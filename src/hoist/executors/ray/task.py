@@ -247,6 +247,7 @@ class RayActorExecutor(Executor):
             raise error from exc
         finally:
             self._release(actor)
+            self.sink.release(run.id)  # the worker recorded its end: stop heartbeating it
             with self._lock:
                 self._running.pop(run.id, None)
                 self._cancel_requested.discard(run.id)
