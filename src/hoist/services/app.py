@@ -45,7 +45,7 @@ from hoist.services.forms_io import elements_json, form_of, read_body
 from hoist.services.openapi import (
     ENTER_RESPONSES,
     FORM_RESPONSES,
-    HOIST_EXTENSION,
+    X_HOIST,
     SchemaDefs,
     request_body,
 )
@@ -247,7 +247,7 @@ class ServeAPI(FastAPI):
                 deprecated=deprecated, responses=ENTER_RESPONSES, status_code=202,
                 openapi_extra={
                     "requestBody": request_body(form, self._defs),
-                    HOIST_EXTENSION: meta,
+                    X_HOIST: meta,
                 },
             )  # fmt: skip
             setattr(self.router.routes[-1], _FORM_ATTR, form)

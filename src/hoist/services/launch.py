@@ -28,7 +28,7 @@ from hoist.services.app import ServeAPI, error_response, inputs_error_response, 
 from hoist.services.entry import resolve_entry_point
 from hoist.services.execution import Execution
 from hoist.services.forms_io import masked_inputs
-from hoist.services.openapi import HOIST_EXTENSION
+from hoist.services.openapi import X_HOIST
 
 __all__ = ["Launch", "run_url"]
 
@@ -115,7 +115,7 @@ def _endpoint_meta(request: Request, route: Any) -> dict[str, Any]:
     route declares (summary, description, tags)."""
     path = str(getattr(route, "path", None) or request.url.path)
     extra = getattr(route, "openapi_extra", None) or {}
-    found = extra.get(HOIST_EXTENSION)
+    found = extra.get(X_HOIST)
     if isinstance(found, dict):
         return {**found, "path": path}
     return {

@@ -16,10 +16,10 @@ from typing import Any
 from hoist import forms as F
 from hoist.forms.elements import walk_inputs
 
-__all__ = ["ENTER_RESPONSES", "FORM_RESPONSES", "HOIST_EXTENSION", "SchemaDefs", "request_body"]
+__all__ = ["ENTER_RESPONSES", "FORM_RESPONSES", "X_HOIST", "SchemaDefs", "request_body"]
 
 #: The OpenAPI extension of an enter endpoint's ``POST`` operation.
-HOIST_EXTENSION = "x-hoist"
+X_HOIST = "x-hoist"
 
 _DETAIL = {
     "type": "object",
