@@ -16,12 +16,15 @@ The tree::
     │   ├── PipelineDefinitionError .nodes (a cycle, a dangling dependency, ...)
     │   ├── ResumeError             .run_id (nothing to resume, corrupt checkpoint, ...)
     │   ├── RunWriteError           .run_id, .field, .not_writer (an ingested batch refused)
-    │   └── EntryPointError         .entry_point (a service's entry point cannot be loaded)
+    │   ├── EntryPointError         .entry_point (a service's entry point cannot be loaded)
+    │   ├── RunPathError            .path, .reason (a run file path that leaves the run's folder)
+    │   └── UploadTooLargeError     .name, .limit (an upload over a service's limit: HTTP 413)
     ├── ActionFailedError           .run_id, .error_type, .error_message, .traceback
     │   ├── ResultValidationError   .field_errors (result does not match result_model)
     │   └── RunLostError            the worker running it died; the run is ``lost``
     ├── RunCancelledError           .run_id (raised inside a cancelled run)
     ├── ServiceBusyError            .retry_after (a service's queue is full: HTTP 429)
+    ├── IdentityError               .reason (a signed identity missing, forged or expired: 401)
     ├── StoreError                  the run store could not be read or written
     │   └── StoreUnwritableError    .target, .reason, .unwritten (read-only, no permission, full)
     └── MissingExtraError           .extra (an optional dependency is not installed)
@@ -42,6 +45,7 @@ __all__ = [
     "ConfigError",
     "EntryPointError",
     "HoistError",
+    "IdentityError",
     "IncompatibleTypesError",
     "MissingExtraError",
     "NotFoundError",
@@ -53,12 +57,14 @@ __all__ = [
     "RunCancelledError",
     "RunLostError",
     "RunNotFoundError",
+    "RunPathError",
     "RunWriteError",
     "ServeModeError",
     "ServiceBusyError",
     "StoreError",
     "StoreUnwritableError",
     "UnknownModeError",
+    "UploadTooLargeError",
     "UserInputError",
     "field_errors_from_pydantic",
 ]
@@ -305,6 +311,48 @@ class ServiceBusyError(HoistError):
             f"service {service!r} is busy ({limit} executions running or queued); "
             f"retry after {retry_after:g} s"
         )
+
+
+class IdentityError(HoistError):
+    """A signed identity (``X-Hoist-Identity``) is missing, malformed, forged, expired or
+    bound to another run: the request is refused (HTTP 401).
+
+    Attributes:
+        reason: why, in a few words (never the token or the secret).
+    """
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+        super().__init__(f"identity refused: {reason}")
+
+
+class RunPathError(UserInputError):
+    """A path into a run's files leaves the run's folder (``..``, an absolute path, a
+    symlink out), or names nothing there.
+
+    Attributes:
+        path: the path as it was given.
+        reason: why it was refused.
+    """
+
+    def __init__(self, path: str, reason: str) -> None:
+        self.path, self.reason = path, reason
+        super().__init__(f"run file {path!r}: {reason}")
+
+
+class UploadTooLargeError(UserInputError):
+    """An uploaded file, or a request's uploads together, exceed a service's limit
+    (HTTP 413); nothing was launched.
+
+    Attributes:
+        name: the upload's field (or file) name; ``None`` for the total.
+        limit: the limit in bytes.
+    """
+
+    def __init__(self, name: str | None, limit: int) -> None:
+        self.name, self.limit = name, limit
+        what = f"upload {name!r}" if name else "the uploads together"
+        super().__init__(f"{what} exceed the limit of {limit} bytes")
 
 
 class StoreError(HoistError):

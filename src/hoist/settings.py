@@ -61,6 +61,10 @@ class Settings:
             worker (or a queued run's server) is taken to be dead. The server's own runs
             heartbeat three times in that span; keep it above 5 s (other workers'
             heartbeat interval) when other processes write to the same store.
+        service_secret: ``HOIST_SERVICE_SECRET``; the secret a Hoist server and its
+            services share to sign and verify a launching user's identity
+            (:mod:`hoist.services.identity`). ``None``: services run every request as
+            anonymous (local development).
     """
 
     home: Path = field(default_factory=lambda: Path.home() / ".hoist")
@@ -79,6 +83,7 @@ class Settings:
     trusted_proxies: tuple[str, ...] = ()
     maintenance_interval: float = 5.0
     stale_after: float = 15.0  # hoist.runs.reader.STALE_AFTER
+    service_secret: str | None = field(default=None, repr=False)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -108,6 +113,7 @@ class Settings:
             trusted_proxies=_networks(env, "HOIST_TRUSTED_PROXIES"),
             maintenance_interval=_float(env, "HOIST_MAINTENANCE_INTERVAL", 5.0, 0.01),
             stale_after=_float(env, "HOIST_STALE_AFTER", 15.0, 0.1),
+            service_secret=env.get("HOIST_SERVICE_SECRET") or None,
         )
 
     @property
