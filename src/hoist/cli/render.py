@@ -38,14 +38,17 @@ SHOWN_OUTPUTS = 20
 _SERVICE_FIELDS = ("path", "entry_point", "version", "author", "organization")
 _TEXT_MODELS = ("Markdown", "HTML", "Text")
 
-STATUS_STYLE = {
+STATUS_STYLE: dict[str, str] = {
     RunStatus.QUEUED: "dim",
     RunStatus.RUNNING: "cyan",
+    "awaiting": "bold magenta",  # waiting for a person: stands out from running
     RunStatus.SUCCEEDED: "green",
     RunStatus.FAILED: "red",
     RunStatus.CANCELLED: "yellow",
     RunStatus.LOST: "red",
 }
+"""The style of each status (keyed by its value: a status this table does not know yet
+is shown unstyled rather than failing)."""
 
 
 def when(ts: float | None, *, short: bool = False) -> str:
@@ -55,6 +58,10 @@ def when(ts: float | None, *, short: bool = False) -> str:
     return dt.datetime.fromtimestamp(ts).strftime(
         "%m-%d %H:%M:%S" if short else "%Y-%m-%d %H:%M:%S"
     )
+
+
+def _style(status: str) -> str:
+    return STATUS_STYLE.get(str(status), "")
 
 
 def _duration(run: Run) -> str:
@@ -70,7 +77,7 @@ def runs_table(runs: list[Run]) -> Table:
     for run in runs:
         table.add_row(
             run.id,
-            Text(str(run.status), style=STATUS_STYLE[run.status]),
+            Text(str(run.status), style=_style(run.status)),
             run.plugin or "-",
             run.action or run.kind,
             run.mode,
@@ -108,7 +115,7 @@ def run_detail(
 ) -> Tree:
     """A tree: the run's fields (a service run's endpoint, entry point, version, author),
     params, result (``result_model`` names its type) or error, children and event counts."""
-    title = Text.assemble((f"run {run.id} ", "bold"), (str(run.status), STATUS_STYLE[run.status]))
+    title = Text.assemble((f"run {run.id} ", "bold"), (str(run.status), _style(run.status)))
     tree = Tree(title)
     service = run.kind == RunKind.SERVICE
     for label, value in (
@@ -140,7 +147,7 @@ def run_detail(
             sub.add(
                 Text.assemble(
                     f"{child.action or child.kind} {child.id} ",
-                    (str(child.status), STATUS_STYLE[child.status]),
+                    (str(child.status), _style(child.status)),
                 )
             )
     if event_counts:
@@ -167,12 +174,12 @@ def _tag(event: Event) -> Text:
 
 
 _TYPE_STYLE = {"metrics": "cyan", "message": "bold", "artifact": "blue", "result": "green",
-               "error": "red", "output": "bold"}  # fmt: skip
+               "error": "red", "output": "bold", "lock": "bold magenta"}  # fmt: skip
 
 
 def _event_style(event: Event) -> str:
     if isinstance(event, StatusEvent):
-        return STATUS_STYLE[RunStatus(event.status)]
+        return _style(event.status)
     if isinstance(event, OutputEvent) and event.role == "action":
         return "magenta"
     if isinstance(event, LogEvent) and event.level in ("ERROR", "CRITICAL"):

@@ -53,6 +53,7 @@ _STEP_MARKS = {
     "rollback_failed": ("✘ rollback", "red"),
 }
 _LEVEL_STYLE = {"success": "green", "warning": "yellow", "danger": "red", "error": "red"}
+_AWAITING = "awaiting"  # RunStatus.AWAITING's value: a run waiting for a person
 _STATUS_STYLE = {
     RunStatus.SUCCEEDED: "bold green",
     RunStatus.FAILED: "bold red",
@@ -196,8 +197,16 @@ class ConsoleSink(EventSink):
     def _on_error(self, event: ErrorEvent) -> None:
         self.console.print(Text(event.summary(), style="bold red"))
 
+    def _on_lock(self, event: EventBase) -> None:
+        # a lock opened, answered, expired or cancelled: the person's part of the run
+        self._line(event, "bold magenta")  # type: ignore[arg-type]
+
     def _on_status(self, event: StatusEvent) -> None:
         status = RunStatus(event.status)
+        name = self._names.get(event.run_id, event.run_id)
+        if status == _AWAITING:
+            self.console.print(Text(f"{name} awaiting an answer (run {event.run_id})",
+                                    style="bold magenta"))  # fmt: skip
         if not status.is_terminal:
             return
         for (run_id, _category), task in self._tasks.items():
@@ -206,7 +215,6 @@ class ConsoleSink(EventSink):
             self.progress.stop_task(task)
             if status is not RunStatus.SUCCEEDED:
                 self.progress.update(task, description=f"[red]{self._labels[task]} ({status})")
-        name = self._names.get(event.run_id, event.run_id)
         self.console.print(
             Text(f"{name} {event.summary()} (run {event.run_id})", style=_STATUS_STYLE[status])
         )

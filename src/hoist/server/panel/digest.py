@@ -1,6 +1,6 @@
 """What a run page shows, read through the :class:`RunStore`: the bars (overall, per
 category, per step), the tree of child runs, metrics, messages, the newest outputs, the
-result and artifacts."""
+result, artifacts and files."""
 
 from __future__ import annotations
 
@@ -28,13 +28,15 @@ from hoist.server.panel.outputs import (
     result_view,
 )
 from hoist.server.panel.reads import MAX_METRIC_POINTS, main_percent, percent
+from hoist.server.panel.run_files import RunFiles, run_files
 
 __all__ = ["Bar", "Node", "RunDigest", "digest_run", "run_state"]
 
 MAX_CHILDREN = 200
-_STATE = {
-    RunStatus.QUEUED: "pending", RunStatus.RUNNING: "running", RunStatus.SUCCEEDED: "done",
-    RunStatus.FAILED: "failed", RunStatus.CANCELLED: "cancelled", RunStatus.LOST: "failed",
+_STATE: dict[str, str] = {
+    RunStatus.QUEUED: "pending", RunStatus.RUNNING: "running", "awaiting": "awaiting",
+    RunStatus.SUCCEEDED: "done", RunStatus.FAILED: "failed", RunStatus.CANCELLED: "cancelled",
+    RunStatus.LOST: "failed",
 }  # fmt: skip
 _PHASE = {"started": "running", "finished": "done", "skipped": "skipped", "failed": "failed",
           "cancelled": "cancelled", "rolled_back": "rolled back",
@@ -43,8 +45,9 @@ _LEVELS = frozenset({"debug", "info", "success", "warning", "error"})
 
 
 def run_state(run: Run) -> str:
-    """The bar state of a run: pending, running, done, failed or cancelled."""
-    return _STATE[run.status]
+    """The bar state of a run: pending, running, awaiting (a person), done, failed or
+    cancelled."""
+    return _STATE.get(str(run.status), "running")
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,6 +86,7 @@ class RunDigest:
     artifacts: list[dict[str, Any]]
     outputs: OutputWindow
     result: OutputView | None
+    files: list[RunFiles]
 
 
 def _overall(store: RunStore, run: Run) -> tuple[Bar, list[Bar]]:
@@ -94,7 +98,7 @@ def _overall(store: RunStore, run: Run) -> tuple[Bar, list[Bar]]:
     elif main is not None:
         value = percent(*main)
     else:
-        value = None if state == "running" else 0.0
+        value = None if state in ("running", "awaiting") else 0.0
     detail = f"{main[0]:g} / {main[1]:g}" if main else ""
     overall = Bar("overall", "Overall", value, state, detail)
     categories = [
@@ -126,7 +130,7 @@ def _child_bar(store: RunStore, run: Run, label: str) -> Bar:
     value = main_percent(store, run)
     state = run_state(run)
     if value is None:
-        value = None if state == "running" else 0.0
+        value = None if state in ("running", "awaiting") else 0.0
     return Bar(f"run-{run.id}", label, value, state, str(run.status))
 
 
@@ -233,6 +237,7 @@ def digest_run(store: RunStore, run: Run, runs_dir: Path, *, outputs: bool = Tru
         artifacts=artifacts,
         outputs=output_window(store, run.id) if outputs else OutputWindow([], False),
         result=result_view(store, run),
+        files=run_files(runs_dir, run.id),
     )
 
 

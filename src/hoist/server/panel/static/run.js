@@ -165,7 +165,8 @@
         .then(function (r) { if (!r.ok) throw new Error(r.status); return r.text(); })
         .then(function (html) {
           var doc = new DOMParser().parseFromString(html, "text/html");
-          ["part-header", "part-progress", "part-messages", "part-outcome"].forEach(function (id) {
+          ["part-header", "part-locks", "part-progress", "part-messages", "part-outcome",
+           "part-files"].forEach(function (id) {
             var fresh = doc.getElementById(id), old = document.getElementById(id);
             if (fresh && old) old.replaceWith(document.importNode(fresh, true));
           });

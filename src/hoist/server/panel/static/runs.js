@@ -6,8 +6,8 @@
   var table = document.getElementById("runs");
   if (!table || !window.EventSource) return;
   var body = table.querySelector("tbody");
-  var STATE = { queued: "pending", running: "running", succeeded: "done", failed: "failed",
-                cancelled: "cancelled", lost: "failed" };
+  var STATE = { queued: "pending", running: "running", awaiting: "awaiting", succeeded: "done",
+                failed: "failed", cancelled: "cancelled", lost: "failed" };
 
   function row(id) {
     return body.querySelector('tr[data-run-id="' + CSS.escape(id) + '"]');
