@@ -19,6 +19,7 @@ from hoist.server.errors import ApiError
 from hoist.server.panel.access import PageOperator, PageViewer
 from hoist.server.panel.digest import digest_run, list_bars
 from hoist.server.panel.events import log_lines
+from hoist.server.panel.locks import LockPost, locks_context
 from hoist.server.panel.outputs import output_window
 from hoist.server.panel.reads import LOG_PAGE, log_window
 from hoist.server.panel.routing import PanelRoute
@@ -26,7 +27,7 @@ from hoist.server.panel.templating import page_headers, render, render_page
 from hoist.server.schemas import ID_PATTERN, NAME_PATTERN, ResumeRequest
 from hoist.server.state import ServerState
 
-__all__ = ["PAGE_SIZE", "router"]
+__all__ = ["PAGE_SIZE", "router", "run_page_response"]
 
 router = APIRouter(route_class=PanelRoute, include_in_schema=False)
 
@@ -65,12 +66,16 @@ async def runs_page(
     )  # fmt: skip
 
 
-def _run_context(state: ServerState, run_id: str, before: int | None) -> dict[str, Any]:
+def _run_context(
+    state: ServerState, run_id: str, before: int | None, principal: Principal,
+    posted: LockPost | None = None, notice: str | None = None,
+) -> dict[str, Any]:  # fmt: skip
     run = state.store.get_run(run_id)
     digest = digest_run(state.store, run, state.runtime.runs_dir)
     window = log_window(state.store, run.id, before, LOG_PAGE)
     lines = log_lines(window.events)
-    return {"run": run, "d": digest, "log": window, "lines": lines, "before": before}
+    locks = locks_context(state.store, run, principal, posted, notice)
+    return {"run": run, "d": digest, "log": window, "lines": lines, "before": before, **locks}
 
 
 def _log_context(state: ServerState, run_id: str, before: int) -> dict[str, Any]:
@@ -79,9 +84,10 @@ def _log_context(state: ServerState, run_id: str, before: int) -> dict[str, Any]
     return {"run": run, "log": window, "lines": log_lines(window.events)}
 
 
-def _parts_context(state: ServerState, run_id: str) -> dict[str, Any]:
+def _parts_context(state: ServerState, run_id: str, principal: Principal) -> dict[str, Any]:
     run = state.store.get_run(run_id)
-    return {"run": run, "d": digest_run(state.store, run, state.runtime.runs_dir, outputs=False)}
+    digest = digest_run(state.store, run, state.runtime.runs_dir, outputs=False)
+    return {"run": run, "d": digest, **locks_context(state.store, run, principal)}
 
 
 def _outputs_context(
@@ -100,9 +106,28 @@ async def run_page(
     before: Annotated[int | None, Query(ge=1, le=_MAX_SEQ)] = None,
 ) -> HTMLResponse:
     """A run: its tree of child runs and steps with their bars, the latest page of its
-    log (older pages on demand), metrics, messages, result and artifacts."""
-    context = await anyio.to_thread.run_sync(_run_context, state, run_id, before)
-    return render_page(request, "run.html", principal, **context)
+    log (older pages on demand), metrics, messages, result, artifacts and files, and
+    the form of a lock waiting for an answer."""
+    return await run_page_response(request, state, principal, run_id, before=before)
+
+
+async def run_page_response(
+    request: Request,
+    state: ServerState,
+    principal: Principal,
+    run_id: str,
+    *,
+    before: int | None = None,
+    status_code: int = 200,
+    posted: LockPost | None = None,
+    notice: str | None = None,
+) -> HTMLResponse:
+    """The run page, with a lock's posted answer and its errors (``posted``) or a
+    sentence about the last answer (``notice``) when an answer comes back to it."""
+    context = await anyio.to_thread.run_sync(
+        _run_context, state, run_id, before, principal, posted, notice
+    )
+    return render_page(request, "run.html", principal, status_code=status_code, **context)
 
 
 @router.get("/runs/{run_id}/parts")
@@ -111,7 +136,7 @@ async def run_parts(
 ) -> HTMLResponse:
     """The run page's live sections (header, bars and tree, messages, outcome) as one
     HTML fragment: the page's script swaps them in as the run moves on."""
-    context = await anyio.to_thread.run_sync(_parts_context, state, run_id)
+    context = await anyio.to_thread.run_sync(_parts_context, state, run_id, principal)
     html = render("parts.html", **context, **_viewer(principal))
     return HTMLResponse(html, headers=page_headers())
 

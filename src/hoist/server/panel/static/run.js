@@ -3,9 +3,10 @@
 // with Last-Event-ID after a dropped connection). Each frame carries the event's summary,
 // shown as text; earlier lines come from /runs/{id}/log, rendered by the server; the
 // sections that need the server (bars of child runs, sanitised messages, result,
-// artifacts) are re-rendered by /runs/{id}/parts and swapped in. Outputs (a service's
-// markdown, html, text, results) are rendered and sanitised by the server too: new ones
-// come from /runs/{id}/outputs?after=<last shown> and are appended, never built here.
+// artifacts, files, an open lock's form) are re-rendered by /runs/{id}/parts and swapped
+// in. Outputs (a service's markdown, html, text, results) are rendered and sanitised by
+// the server too: new ones come from /runs/{id}/outputs?after=<last shown> and are
+// appended, never built here.
 "use strict";
 (function () {
   var H = window.Hoist;
@@ -20,7 +21,7 @@
   var MAX_LINES = 1000;
   var OUTPUT_LINE_MAX = 300; // as hoist.server.panel.events.OUTPUT_LINE_MAX
   var TYPES = ["status", "progress", "metrics", "log", "message", "dev", "custom", "step",
-               "artifact", "checkpoint", "output", "result", "error"];
+               "artifact", "checkpoint", "output", "lock", "result", "error"];
 
   // The text of a line is the event's own summary, sent by the server in every frame
   // (EventBase.summary: the same text the CLI and the page show); only style is ours.
@@ -168,7 +169,11 @@
           ["part-header", "part-locks", "part-progress", "part-messages", "part-outcome",
            "part-files"].forEach(function (id) {
             var fresh = doc.getElementById(id), old = document.getElementById(id);
-            if (fresh && old) old.replaceWith(document.importNode(fresh, true));
+            if (!fresh || !old) return;
+            // A lock's form being filled in is replaced only when its locks changed.
+            if (id === "part-locks" && fresh.getAttribute("data-version") ===
+                old.getAttribute("data-version")) return;
+            old.replaceWith(document.importNode(fresh, true));
           });
         })
         .catch(function () {})
@@ -220,7 +225,8 @@
         return;
       }
     }
-    if (e.type === "output") refreshOutputs();
+    if (e.type === "lock") refreshParts(true); // a question opened or was answered
+    else if (e.type === "output") refreshOutputs();
     else if (e.type !== "log" && e.type !== "checkpoint" && e.type !== "dev") refreshParts(false);
   }
   // EventSource reconnects by itself after a dropped connection, but gives up on an
