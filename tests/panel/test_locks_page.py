@@ -143,7 +143,14 @@ def test_a_service_that_does_not_answer_is_said_on_the_page(
     panel: LiveServer, login: Login
 ) -> None:
     http, csrf = login("operator")
-    run = _awaiting_run(panel, service_url=f"http://127.0.0.1:{free_port()}/")
+    url = f"http://127.0.0.1:{free_port()}/"
+    unregistered = _awaiting_run(panel, service_url=url)
+    page = http.post(f"/runs/{unregistered.id}/locks/lk1",
+                     data={"csrf_token": csrf, "title": "ok", "copies": "2"})  # fmt: skip
+    assert page.status_code == 502
+    assert "is not registered" in html.unescape(_section(page.text, "part-locks"))
+    panel.state.services.add(url + "openapi.json")  # registered, but nothing listens there
+    run = _awaiting_run(panel, service_url=url)
     page = http.post(f"/runs/{run.id}/locks/lk1",
                      data={"csrf_token": csrf, "title": "ok", "copies": "2"})  # fmt: skip
     assert page.status_code == 502

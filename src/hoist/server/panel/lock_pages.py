@@ -14,7 +14,6 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import anyio.to_thread
-import httpx
 from fastapi import APIRouter, Request, Response
 from fastapi import Path as PathParam
 from fastapi.responses import RedirectResponse
@@ -39,7 +38,6 @@ router = APIRouter(route_class=PanelRoute, include_in_schema=False)
 RunId = Annotated[str, PathParam(pattern=ID_PATTERN)]
 LockId = Annotated[str, PathParam(pattern=ID_PATTERN)]
 
-_TIMEOUT = httpx.Timeout(10.0, connect=2.0)
 _GONE = "This question is no longer open (answered, expired or cancelled)."
 
 
@@ -52,20 +50,22 @@ def _open(state: ServerState, run_id: str, lock_id: str) -> tuple[Run, LockView 
 async def forward_answer(
     state: ServerState, run: Run, lock_id: str, values: dict[str, Any], principal: Principal
 ) -> Forwarded:
-    """Send the answer to the run's service (its ``meta.service.url``) as the caller.
+    """Send the answer to the run's service as the caller, as the API's answer does: to
+    its ``meta.service.url``, which must be a registered service's.
 
     Raises:
-        ServiceCallError: the run names no service, or its service did not answer.
+        ServiceCallError: the run names no registered service, or it did not answer.
     """
     meta = run.meta.get("service")
     url = meta.get("url") if isinstance(meta, dict) else None
     if not isinstance(url, str) or not url:
         raise ServiceCallError(f"run {run.id}", "is not recorded (the run names no service URL)")
+    if await anyio.to_thread.run_sync(state.services.find_by_origin, url) is None:
+        raise ServiceCallError(url, "is not registered on this server")
     user = principal.user
-    async with httpx.AsyncClient(timeout=_TIMEOUT, follow_redirects=False) as client:
-        return await answer_lock(client, url, run.id, lock_id, values,
-                                 secret=state.settings.service_secret, user=user.username,
-                                 role=str(user.role))  # fmt: skip
+    return await answer_lock(state.services.client, url, run.id, lock_id, values,
+                             secret=state.settings.service_secret, user=user.username,
+                             role=str(user.role))  # fmt: skip
 
 
 @router.post("/runs/{run_id}/locks/{lock_id}", response_model=None)
