@@ -7,7 +7,9 @@ import hashlib
 import hmac
 import json
 import time
+from typing import Any
 
+import fastapi
 import pytest
 
 from hoist.services.identity import Identity, IdentityError, sign, verify
@@ -123,3 +125,114 @@ def test_the_service_secret_setting() -> None:
     settings = Settings.from_env({"HOIST_SERVICE_SECRET": SECRET})
     assert settings.service_secret == SECRET and SECRET not in repr(settings)
     assert Settings.from_env({}).service_secret is None
+
+
+# ---------------------------------------------------------------------- at the service
+def _app(runtime: Any, **options: Any) -> Any:
+    from hoist.services import Launch, ServeAPI
+    from hoist.services import forms as F
+
+    app = ServeAPI(runtime=runtime, **options)
+    form = F.Model(F.InputText("who", "Who"), F.InputFiles("doc", "Doc"))
+
+    @app.enter("/greet", model=form, summary="Greet")
+    async def enter(request: fastapi.Request, inputs: dict[str, Any]) -> Any:
+        return Launch(request, greet, inputs=inputs)
+
+    @app.post("/plain")
+    async def plain(request: fastapi.Request) -> Any:
+        return Launch(request, greet, inputs={"who": "plain"})
+
+    return app
+
+
+def greet(inputs: dict[str, Any]) -> str:
+    """The entry point."""
+    return f"hello {inputs['who']}"
+
+
+def _refused(answer: Any) -> bool:
+    return answer.status_code == 401 and answer.json()["detail"].startswith("identity refused")
+
+
+def test_a_service_with_a_secret_refuses_requests_without_a_valid_identity(
+    runtime: Any,
+) -> None:
+    from tests.services.test_app import nothing_recorded, serving
+
+    with serving(_app(runtime, secret=SECRET)) as client:
+        expired = sign(SECRET, "ada", "admin", ttl=-5)
+        forged = sign("not-the-secret", "ada", "admin")
+        bound = sign(SECRET, "ada", "admin", run="some-run")
+        for headers in (
+            {},
+            {"X-Hoist-Identity": ""},
+            {"X-Hoist-Identity": "garbage"},
+            {"X-Hoist-Identity": forged},
+            {"X-Hoist-Identity": expired},
+            {"X-Hoist-Identity": bound},  # a lock answer's token does not launch
+            {"X-Hoist-User": "admin", "X-Kodosumi-User": "admin"},  # never believed
+        ):
+            for path in ("/greet", "/plain"):
+                answer = client.post(path, json={"who": "x"}, headers=headers)
+                assert _refused(answer), (path, headers, answer.text)
+        # Refused before the body is read: nothing staged, nothing launched.
+        answer = client.post("/greet", data={"who": "x"}, files={"doc": ("a.txt", b"a")})
+        assert _refused(answer)
+        assert not (runtime.runs_dir / ".uploads").exists() or not any(
+            (runtime.runs_dir / ".uploads").iterdir()
+        )
+        assert nothing_recorded(runtime)
+        # The form itself stays readable.
+        assert client.get("/greet").status_code == 200
+
+
+def test_a_valid_identity_records_the_launching_user(runtime: Any) -> None:
+    from tests.services.conftest import ended
+    from tests.services.test_app import serving
+
+    with serving(_app(runtime, secret=SECRET)) as client:
+        token = sign(SECRET, "ada", "operator")
+        headers = {"X-Hoist-Identity": token, "X-Hoist-User": "mallory"}
+        answer = client.post("/greet", json={"who": "ada"}, headers=headers)
+        assert answer.status_code == 202, answer.text
+        run = ended(runtime, answer.json()["run_id"])
+        assert run.result == "hello ada"
+        assert run.meta["user"] == "ada" and run.meta["role"] == "operator"
+        assert run.meta["service"]["url"] == "http://service"
+        plain = client.post("/plain", headers={"X-Hoist-Identity": token})
+        assert ended(runtime, plain.json()["run_id"]).meta["user"] == "ada"
+
+
+def test_the_secret_comes_from_the_runtime_settings(runtime: Any) -> None:
+    from hoist.runs.runtime import Runtime
+    from tests.services.test_app import serving
+
+    configured = Runtime(runtime.settings.with_(service_secret=SECRET))
+    try:
+        with serving(_app(configured)) as client:
+            assert _refused(client.post("/greet", json={"who": "x"}))
+            token = sign(SECRET, "ada", "viewer")
+            answer = client.post("/greet", json={"who": "x"}, headers={"X-Hoist-Identity": token})
+            assert answer.status_code == 202
+    finally:
+        configured.close()
+
+
+def test_without_a_secret_requests_are_anonymous_and_the_app_says_so(
+    runtime: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    from tests.services.conftest import ended
+    from tests.services.test_app import serving
+
+    with caplog.at_level("WARNING", logger="hoist.services"), serving(_app(runtime)) as client:
+        said = [r.getMessage() for r in caplog.records if "anonymous" in r.getMessage()]
+        assert len(said) == 1  # at start-up, before any request
+        # Any identity header, even a well-signed one, is not believed: anonymous.
+        token = sign(SECRET, "ada", "admin")
+        answer = client.post("/greet", json={"who": "x"}, headers={"X-Hoist-Identity": token})
+        assert answer.status_code == 202
+        run = ended(runtime, answer.json()["run_id"])
+        assert "user" not in run.meta and "role" not in run.meta
+        client.post("/greet", json={"who": "y"})
+    assert len([r for r in caplog.records if "anonymous" in r.getMessage()]) == 1

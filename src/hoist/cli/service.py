@@ -71,11 +71,18 @@ def run_cmd(
         if runtime.settings.database_url:
             os.environ[variable_of("database_url")] = runtime.settings.database_url
     click.echo(f"service {app} on http://{host}:{port}", err=True)
-    click.echo(
-        "no identity is configured: every launch runs as anonymous "
-        f"(runs recorded in {runtime.store.safe_url})",
-        err=True,
-    )
+    if getattr(target, "service_secret", None):
+        click.echo(
+            f"launches verify the Hoist server's signed identity (runs recorded in "
+            f"{runtime.store.safe_url})",
+            err=True,
+        )
+    else:
+        click.echo(
+            f"no {variable_of('service_secret')}: every launch runs as anonymous "
+            f"(runs recorded in {runtime.store.safe_url})",
+            err=True,
+        )
     uvicorn.run(
         app if reload else target,
         host=host,

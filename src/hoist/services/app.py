@@ -28,6 +28,7 @@ import threading
 import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
+from dataclasses import replace
 from enum import Enum
 from typing import Any, TypeVar
 
@@ -38,10 +39,11 @@ from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
 from hoist import forms as F
-from hoist.errors import ParamsValidationError, field_errors_from_pydantic
+from hoist.errors import ParamsValidationError, UploadTooLargeError, field_errors_from_pydantic
 from hoist.runs.runtime import Runtime, get_runtime
 from hoist.services.execution import ServiceExecutor
 from hoist.services.forms_io import elements_json, form_of, read_body
+from hoist.services.identity import request_identity
 from hoist.services.openapi import (
     ENTER_RESPONSES,
     FORM_RESPONSES,
@@ -50,6 +52,11 @@ from hoist.services.openapi import (
     request_body,
 )
 from hoist.services.pool import ServicePool
+from hoist.services.uploads import (
+    DEFAULT_MAX_UPLOAD_BYTES,
+    UploadLimits,
+    discard_uploads,
+)
 
 __all__ = ["ServeAPI", "error_response", "inputs_error_response", "route_form"]
 
@@ -74,6 +81,11 @@ class ServeAPI(FastAPI):
             both answers 429.
         name: the service's name, recorded as the runs' ``plugin`` (default: the
             ``title`` when one is given, else the module of the first enter handler).
+        secret: the secret shared with the Hoist server, to verify the signed identity
+            of each launch (default: the runtime's ``Settings.service_secret``); without
+            one every request runs as anonymous, which the app logs when it starts.
+        max_upload_bytes: the largest file an ``F.InputFiles`` field accepts (413 above).
+        max_upload_total: the most bytes one request's uploads may hold together.
     """
 
     def __init__(
@@ -84,6 +96,9 @@ class ServeAPI(FastAPI):
         max_concurrency: int | None = None,
         max_queued: int | None = None,
         name: str | None = None,
+        secret: str | None = None,
+        max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES,
+        max_upload_total: int | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
@@ -95,6 +110,9 @@ class ServeAPI(FastAPI):
         self._limits = {"max_concurrency": max_concurrency, "max_queued": max_queued}
         self._name: str | None = name or kwargs.get("title") or None
         self._defs = SchemaDefs()
+        self._secret = secret
+        self._announced = False
+        self._uploads = UploadLimits(max_upload_bytes, max_upload_total or 4 * max_upload_bytes)
         self.add_exception_handler(ParamsValidationError, _params_error)
 
     # ------------------------------------------------------------------ the service
@@ -108,6 +126,25 @@ class ServeAPI(FastAPI):
         if self._hoist_runtime is None:
             self._hoist_runtime = get_runtime()
         return self._hoist_runtime
+
+    @property
+    def service_secret(self) -> str | None:
+        """The secret identities are verified with (``None``: requests are anonymous)."""
+        if self._secret is None:
+            self._secret = self.service_runtime().settings.service_secret or ""
+        if not self._announced:
+            self._announced = True
+            if not self._secret:
+                _log.warning(
+                    "service %s has no identity secret: every request runs as anonymous",
+                    self.service_name,
+                )
+        return self._secret or None
+
+    @property
+    def upload_limits(self) -> UploadLimits:
+        """How much an enter POST may upload; staged beside the runtime's run folders."""
+        return replace(self._uploads, staging=self.service_runtime().settings.runs_dir)
 
     def service_executor(self) -> ServiceExecutor:
         """The executor launches run on (the default pool is built on first use)."""
@@ -156,6 +193,7 @@ class ServeAPI(FastAPI):
         # Wraps whatever lifespan FastAPI built (the user's, or on_startup/on_shutdown).
         @asynccontextmanager
         async def lifespan(app: Any) -> AsyncIterator[Any]:
+            _ = self.service_secret  # says at start-up when requests run as anonymous
             try:
                 async with inner(app) as state:
                     yield state
@@ -217,21 +255,25 @@ class ServeAPI(FastAPI):
                 return {"elements": elements_json(form), "schema": form.json_schema()}
 
             async def post_inputs(request: Request) -> Response:
+                request_identity(request)  # 401 before the body is read
                 try:
-                    data, is_form = await read_body(request)
+                    data, is_form = await read_body(request, self.upload_limits)
                     inputs = form.validate(data, form=is_form)
                     result = await call(request, inputs)
                 except ParamsValidationError as exc:
                     return inputs_error_response(exc.field_errors, form)
                 except ValidationError as exc:
                     return inputs_error_response(field_errors_from_pydantic(exc.errors()), form)
+                except UploadTooLargeError as exc:
+                    return error_response(413, str(exc))
                 except HTTPException:
                     raise
                 except Exception as exc:
                     _log.exception("service endpoint %s %s failed", "POST", path)
                     return error_response(500, _describe(exc))
                 finally:
-                    await request.close()  # a form post's uploads: their temporary files
+                    await request.close()
+                    discard_uploads(request)  # what no launch moved into its run
                 if isinstance(result, Response):
                     return result
                 return JSONResponse(jsonable_encoder(result))

@@ -21,6 +21,7 @@ from pydantic_core import to_jsonable_python
 
 from hoist import forms as F
 from hoist.forms.elements import Element, walk_inputs
+from hoist.services.uploads import UploadLimits, read_multipart
 
 __all__ = [
     "MASK",
@@ -118,17 +119,23 @@ def _without_type(options: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
     return [{k: v for k, v in opt.items() if k != "type"} for opt in options]
 
 
-async def read_body(request: Any) -> tuple[Mapping[str, Any], bool]:
+async def read_body(
+    request: Any, uploads: UploadLimits | None = None
+) -> tuple[Mapping[str, Any], bool]:
     """The submitted data of ``request`` and whether it is a form post.
 
     A ``multipart/form-data`` or ``application/x-www-form-urlencoded`` body is a form
     post (a multidict of strings and uploads); anything else is read as a JSON object (an
-    empty body is ``{}``).
+    empty body is ``{}``). With ``uploads``, a multipart body's files are streamed to
+    disk within those limits (:func:`~hoist.services.uploads.read_multipart`).
 
     Raises:
         InputsError: the body is not JSON, or not a JSON object.
+        UploadTooLargeError: an upload exceeds ``uploads``' limits.
     """
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if content_type == "multipart/form-data" and uploads is not None:
+        return await read_multipart(request, uploads), True
     if content_type in ("multipart/form-data", "application/x-www-form-urlencoded"):
         return await request.form(), True
     raw = await request.body()

@@ -10,16 +10,21 @@ its route, never from stack inspection; secrets in the inputs masked) and hands 
 app's executor, which records it ``queued`` or refuses it when the service is full (429
 with ``Retry-After``, nothing recorded).
 
-No user is recorded: until services verify a signed identity from the Hoist server,
-every launch is anonymous; a client-supplied header is never believed.
+The launching user (and role) is recorded in the run's ``meta["user"]`` (``["role"]``)
+only from the identity the Hoist server signed (:mod:`hoist.services.identity`); a
+service without a secret records none (anonymous), and no other header is ever believed.
+The request's base URL is recorded in ``meta["service"]["url"]`` (the server routes lock
+answers there). Files uploaded with the form are moved into the run's ``in/`` folder and
+the inputs hold their paths (``in/<name>``).
 """
 
 from __future__ import annotations
 
 import math
+import shutil
 from typing import Any
 
-from fastapi import Request
+from fastapi import HTTPException, Request
 from fastapi.responses import JSONResponse
 
 from hoist.errors import EntryPointError, ParamsValidationError, ServiceBusyError
@@ -28,7 +33,9 @@ from hoist.services.app import ServeAPI, error_response, inputs_error_response, 
 from hoist.services.entry import resolve_entry_point
 from hoist.services.execution import Execution
 from hoist.services.forms_io import masked_inputs
+from hoist.services.identity import request_identity
 from hoist.services.openapi import X_HOIST
+from hoist.services.uploads import place_uploads
 
 __all__ = ["Launch", "run_url"]
 
@@ -69,42 +76,58 @@ def Launch(
     app = request.scope.get("app")
     if not isinstance(app, ServeAPI):
         raise TypeError("Launch needs a request to a hoist.services.ServeAPI app")
+    try:
+        identity = request_identity(request)
+    except HTTPException as exc:  # a plain route of the app that launches
+        response = error_response(exc.status_code, str(exc.detail))
+        response.headers.update(exc.headers or {})
+        return response
     route = request.scope.get("route")
     form = route_form(route)
     try:
         entry = resolve_entry_point(entry_point)
     except EntryPointError as exc:
         return error_response(500, str(exc), entry_point=str(exc.entry_point), reason=exc.reason)
-    try:
-        given = entry.validate_inputs(inputs)
-    except ParamsValidationError as exc:  # an action's params
-        return inputs_error_response(exc.field_errors, form)
-    service = app.service_name
     endpoint = _endpoint_meta(request, route)
     meta: dict[str, Any] = {
-        "service": {**endpoint, "entry_point": entry.label},
+        "service": {**endpoint, "entry_point": entry.label, "url": _base_url(request)},
         "reference": reference,
     }
+    if identity is not None:
+        meta["user"], meta["role"] = identity.user, identity.role
     if summary is not None:
         meta["summary"] = summary
     if description is not None:
         meta["description"] = description
-    run = Run(
-        id=new_run_id(),
-        kind=RunKind.SERVICE,
-        plugin=service,
-        action=endpoint.get("summary") or endpoint["path"],
-        mode="service",
-        params=masked_inputs(entry.recorded_inputs(given), form),
-        meta=meta,
-    )
+    run_id = new_run_id()
+    run_dir = app.service_runtime().settings.runs_dir / run_id
+    launched = False
     try:
-        app.service_executor().start(Execution(run, entry, given, service=service))
-    except ServiceBusyError as exc:
-        seconds = max(1, math.ceil(exc.retry_after))
-        response = error_response(429, str(exc))
-        response.headers["Retry-After"] = str(seconds)
-        return response
+        inputs = place_uploads(inputs, run_dir)
+        try:
+            given = entry.validate_inputs(inputs)
+        except ParamsValidationError as exc:  # an action's params
+            return inputs_error_response(exc.field_errors, form)
+        run = Run(
+            id=run_id,
+            kind=RunKind.SERVICE,
+            plugin=app.service_name,
+            action=endpoint.get("summary") or endpoint["path"],
+            mode="service",
+            params=masked_inputs(entry.recorded_inputs(given), form),
+            meta=meta,
+        )
+        try:
+            app.service_executor().start(Execution(run, entry, given, service=app.service_name))
+        except ServiceBusyError as exc:
+            seconds = max(1, math.ceil(exc.retry_after))
+            response = error_response(429, str(exc))
+            response.headers["Retry-After"] = str(seconds)
+            return response
+        launched = True
+    finally:
+        if not launched:  # a 422 or a 429 leaves no uploads behind
+            shutil.rmtree(run_dir, ignore_errors=True)
     url = run_url(run.id)
     body = {"run_id": run.id, "fid": run.id, "url": url, "status": "queued"}
     return JSONResponse(body, status_code=202, headers={"Location": _location(app, url)})
@@ -125,6 +148,11 @@ def _endpoint_meta(request: Request, route: Any) -> dict[str, Any]:
         "entry": path,
         "path": path,
     }
+
+
+def _base_url(request: Request) -> str:
+    # Where this app answers (a mounted app's root path included).
+    return str(request.base_url).rstrip("/")
 
 
 def _location(app: ServeAPI, url: str) -> str:

@@ -20,12 +20,15 @@ import sys
 import traceback
 from collections.abc import Callable
 from contextvars import ContextVar
+from pathlib import Path
 from typing import Any
 
+from hoist.services.files import AsyncRunFiles, RunFiles
 from hoist.services.response import HTML, Markdown, Text, output_of
 
 __all__ = ["Tracer", "TracerMock"]
 
+_NO_FOLDER: Any = object()
 # Set while an async method makes its sync call, having settled the relay already.
 _settled: ContextVar[bool] = ContextVar("hoist_tracer_settled", default=False)
 
@@ -145,6 +148,23 @@ class Tracer:
         # The traceback is read here, in the except block that awaits this.
         await self._async(self._log, "WARNING", _lines(message, exc_info))
 
+    # ------------------------------------------------------------------ run files
+    def fs_sync(self) -> RunFiles:
+        """The run's files (its folder, with ``in/`` uploads and ``out/`` deliverables):
+        see :mod:`hoist.services.files`. No path leaves the folder."""
+        runs_dir = getattr(self._ctx, "runs_dir", _NO_FOLDER)
+        if runs_dir is _NO_FOLDER:
+            raise RuntimeError(
+                f"run {self.run_id}'s files are not reachable here (a tracer in a Ray "
+                "task): use tracer.fs() in the entry point and pass the data to the task"
+            )
+        base = runs_dir if runs_dir is not None else Path.cwd() / ".hoist-runs"
+        return RunFiles(base / self.run_id, client=getattr(self._ctx, "client", None))
+
+    async def fs(self) -> AsyncRunFiles:
+        """:meth:`fs_sync` for async code: every call awaited, off the loop."""
+        return AsyncRunFiles(self.fs_sync())
+
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.fid}>"
 
@@ -172,6 +192,7 @@ class _Recorder:
         self.run_id = run_id
         self.outputs: list[dict[str, Any]] = []
         self.logs: list[tuple[str, str]] = []
+        self.runs_dir: Path | None = None  # fs(): the current folder's .hoist-runs/
 
     def emit_output(self, format: str, body: Any, model: str | None, role: str) -> None:
         self.outputs.append({"format": format, "body": body, "model": model, "role": role})

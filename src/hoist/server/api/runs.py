@@ -29,6 +29,7 @@ from hoist.server.schemas import (
     RunPage,
 )
 from hoist.server.sse import SSE_HEADERS, run_events_stream, runs_stream
+from hoist.services.files import FOLDERS as RUN_FOLDERS
 
 __all__ = ["router"]
 
@@ -207,12 +208,14 @@ async def put_artifact(
     run_id: RunId, path: str, request: Request, state: State, principal: Operator
 ) -> ArtifactInfo:
     """Store the request body as ``artifacts/<path>`` in a running run's folder (what
-    ``ctx.client.upload_file`` sends). Bodies over the server's size limit get 413."""
+    ``ctx.client.upload_file`` sends; a service run's ``in/...`` and ``out/...`` files
+    keep their paths). Bodies over the server's size limit get 413."""
     run = await anyio.to_thread.run_sync(state.store.get_run, run_id)
     if run.status.is_terminal:
         raise ApiError(409, f"run {run.id} has ended ({run.status}); artifacts come while it runs")
     base = (state.runtime.runs_dir / run.id).resolve()
-    target = _inside(base, f"artifacts/{path}")
+    kept = path.split("/", 1)[0] in RUN_FOLDERS and "/" in path
+    target = _inside(base, path if kept else f"artifacts/{path}")
     partial = target.with_name(f".{uuid.uuid4().hex}.part")  # as long as any name may be
     size = 0
     try:
