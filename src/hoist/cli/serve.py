@@ -27,6 +27,15 @@ __all__ = ["serve_cmd"]
     help="A folder to find plugins in (repeatable; default: this folder). Env: HOIST_PLUGIN_PATHS.",
 )
 @click.option(
+    "--register",
+    "register",
+    multiple=True,
+    metavar="URL",
+    callback=lambda ctx, param, urls: _service_urls(urls),
+    help="A service to register at start-up, by its OpenAPI or Ray Serve /-/routes URL "
+    "(repeatable; read in the background, start-up never waits on it).",
+)
+@click.option(
     "--log-level",
     type=click.Choice(["critical", "error", "warning", "info", "debug"]),
     default="info",
@@ -38,6 +47,7 @@ def serve_cmd(
     host: str | None,
     port: int | None,
     plugin_paths: tuple[Path, ...],
+    register: tuple[str, ...],
     log_level: str,
 ) -> None:
     """Serve the API on the same run store as the CLI.
@@ -67,7 +77,7 @@ def serve_cmd(
     settings = runtime.settings.with_(**changes) if changes else runtime.settings
     if not UserStore(runtime.store.engine).count():
         check_admin_password(settings)  # refused here: a clear message and exit code 2
-    app = create_app(settings, runtime)
+    app = create_app(settings, runtime, register=register)
     click.echo(
         f"hoist server on http://{settings.server_host}:{settings.server_port} "
         f"(store {runtime.store.safe_url})",
@@ -82,3 +92,14 @@ def serve_cmd(
         timeout_graceful_shutdown=5,
         **uvicorn_options(settings),  # bounded headers; forwarded ones from proxies only
     )
+
+
+def _service_urls(urls: tuple[str, ...]) -> tuple[str, ...]:
+    """``--register`` URLs, checked before the server starts (exit code 2 on a bad one)."""
+    from hoist.errors import ParamsValidationError
+    from hoist.server.service_registry import check_service_url
+
+    try:
+        return tuple(check_service_url(url) for url in urls)
+    except ParamsValidationError as exc:
+        raise click.BadParameter(exc.field_errors["url"][0], param_hint="--register") from None

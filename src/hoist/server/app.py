@@ -4,7 +4,7 @@ store, the event hub and the executors."""
 from __future__ import annotations
 
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -14,7 +14,18 @@ from fastapi import FastAPI
 from hoist._version import __version__
 from hoist.runs.runtime import Runtime
 from hoist.server.accounts.bootstrap import ADMIN_USERNAME
-from hoist.server.api import API_PREFIX, auth, ingest, plugins, runs, system, tokens, users
+from hoist.server.api import (
+    API_PREFIX,
+    auth,
+    ingest,
+    locks,
+    plugins,
+    runs,
+    services,
+    system,
+    tokens,
+    users,
+)
 from hoist.server.auth import RECHECK_INTERVAL
 from hoist.server.errors import install_error_handlers
 from hoist.server.metrics import MetricsMiddleware
@@ -53,6 +64,7 @@ def create_app(
     keepalive: float = 15.0,
     poll_interval: float = 0.02,
     recheck_interval: float = RECHECK_INTERVAL,
+    register: Sequence[str] = (),
 ) -> FastAPI:
     """Build the Hoist server app.
 
@@ -65,6 +77,8 @@ def create_app(
         recheck_interval: seconds between re-checks of an open stream's credential (a
             stream ends this long at most after its token is revoked or its user
             deactivated).
+        register: service URLs to register at start-up, in the background
+            (``hoist serve --register``); one registered already is read again.
 
     Returns:
         A FastAPI app; the first admin account is created at start-up when there are no
@@ -84,9 +98,11 @@ def create_app(
         if password is not None:
             _announce(password)
         state.maintenance.start()  # ends the runs of dead workers and servers
+        state.services.start(register)  # reads services in the background, never waited on
         try:
             yield
         finally:
+            await state.services.stop()
             await state.maintenance.stop()
             await state.hub.close()
             await anyio.to_thread.run_sync(state.close)
@@ -102,7 +118,7 @@ def create_app(
     )
     app.state.hoist = state
     install_error_handlers(app)
-    for module in (system, auth, users, tokens, plugins, runs, ingest):
+    for module in (system, auth, users, tokens, plugins, runs, locks, services, ingest):
         app.include_router(module.router)
     app.include_router(system.metrics_router)
     install_panel(app)  # the web panel's pages and static files

@@ -42,6 +42,8 @@ from hoist.server.accounts.models import (
     HashingBusyError,
     WeakPasswordError,
 )
+from hoist.server.service_calls import ServiceCallError
+from hoist.server.service_registry import ServiceExistsError
 
 __all__ = ["ApiError", "install_error_handlers"]
 
@@ -84,8 +86,10 @@ def hoist_error_response(exc: HoistError) -> JSONResponse:
     if isinstance(exc, NotFoundError):
         extra = {"kind": exc.kind, "name": exc.name, "suggestions": exc.suggestions}
         return JSONResponse(_body(exc.message, **extra), 404)
-    if isinstance(exc, (ResumeError, AccountConflictError)):
+    if isinstance(exc, (ResumeError, AccountConflictError, ServiceExistsError)):
         return JSONResponse(_body(exc.message), 409)
+    if isinstance(exc, ServiceCallError):  # a registered service failed a forwarded call
+        return JSONResponse(_body(exc.message), 502)
     if isinstance(exc, UserInputError):
         return JSONResponse(_body(exc.message), 400)
     if isinstance(exc, StoreUnwritableError):

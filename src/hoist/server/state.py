@@ -1,6 +1,6 @@
 """What one server process holds: its identity (owner id), the runtime (store),
 accounts, the event hub, the sink its runs write through, the launcher, the store's
-maintenance, the plugin catalog and the metrics."""
+maintenance, the plugin catalog, the metrics and the registered services."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ from hoist.server.catalog import PluginCatalog
 from hoist.server.launcher import Launcher
 from hoist.server.maintenance import Maintenance
 from hoist.server.metrics import ServerMetrics
+from hoist.server.service_registry import ServiceRegistry
 from hoist.server.streams import EventHub
 from hoist.settings import Settings
 
@@ -81,6 +82,8 @@ class ServerState:
             stale_after=settings.stale_after,
         )
         self.metrics = ServerMetrics(lambda: self.hub.subscriber_count)
+        self.services = ServiceRegistry(self.store.engine)
+        """The registered agent services, refreshed in the background."""
         self._closed = False
         self._lock = threading.Lock()
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-__all__ = ["HEAD_REVISION", "events", "metadata", "run_writers", "runs"]
+__all__ = ["HEAD_REVISION", "events", "metadata", "run_writers", "runs", "services"]
 
-HEAD_REVISION = "0004"
+HEAD_REVISION = "0005"
 """The newest migration; a store at this revision needs no Alembic at start-up."""
 
 metadata = sa.MetaData()
@@ -52,3 +52,20 @@ run_writers = sa.Table(
 """Which remote worker wrote each ingested run (its server's name for the worker's
 credential): the only one that may post that run's events. Runs written in-process
 (by the server's own executors, or by a worker with a database) have no row."""
+
+services = sa.Table(
+    "services",
+    metadata,
+    sa.Column("id", sa.String(32), primary_key=True),
+    sa.Column("url", sa.String(2000), nullable=False, unique=True),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("source", sa.String(20), nullable=False),
+    sa.Column("status", sa.String(20), nullable=False),
+    sa.Column("error", sa.Text, nullable=True),
+    sa.Column("checked_at", sa.Float, nullable=True),
+    sa.Column("endpoints", sa.Text, nullable=False),
+    sa.Column("created_at", sa.Float, nullable=False),
+)
+"""Services registered with the Hoist server by their OpenAPI or Ray Serve routes URL
+(migration 0005): the server's registry (:mod:`hoist.server.service_registry`) keeps
+their status and endpoints (JSON) as its background refresh last found them."""

@@ -1,0 +1,407 @@
+"""The Hoist server's registry of agent services.
+
+A service is registered by its URL (an OpenAPI document or Ray Serve's ``/-/routes``,
+see :mod:`~hoist.server.service_discovery`) and stored at once with status ``pending``
+in the run store's ``services`` table. A background task of the app's lifespan reads
+each service's URL with short timeouts and stores what it found: ``ok`` with its
+endpoints, or ``unreachable`` with the error (the endpoints last found are kept). Every
+service is read again every ``refresh_interval`` seconds; an unreachable one sooner,
+with a backoff that doubles up to ``max_backoff``. Reads run concurrently, at most
+``concurrency`` at once, so a service that hangs delays no other; start-up, the API and
+the panel never wait on a read: they answer from the store.
+
+Several servers sharing one store each refresh every service (each finds the same);
+the registry picks up services another server added on its next pass.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import secrets
+import threading
+import time
+from collections.abc import Iterable
+from typing import Any, Literal
+from urllib.parse import urlsplit
+
+import anyio.to_thread
+import httpx
+import sqlalchemy as sa
+from pydantic import BaseModel, Field
+
+from hoist.errors import HoistError, NotFoundError, ParamsValidationError
+from hoist.runs.store.schema import services
+from hoist.server.service_discovery import Discovered, DiscoveryError, Source, discover
+
+__all__ = [
+    "ServiceEndpoint",
+    "ServiceExistsError",
+    "ServiceInfo",
+    "ServiceNotFoundError",
+    "ServiceRegistry",
+    "check_service_url",
+]
+
+_log = logging.getLogger("hoist.server")
+_MAX_URL = 2000
+_PASS = 5.0  # seconds between the refresher's passes when nothing wakes it
+
+
+class ServiceNotFoundError(NotFoundError):
+    """No registered service by that id (HTTP 404)."""
+
+    kind = "service"
+
+
+class EndpointNotFoundError(NotFoundError):
+    """The service has no endpoint at that path (HTTP 404)."""
+
+    kind = "endpoint"
+
+
+class ServiceExistsError(HoistError):
+    """A service with that URL is registered already (HTTP 409).
+
+    Attributes:
+        service_id: the registered one's id.
+    """
+
+    def __init__(self, url: str, service_id: str) -> None:
+        self.service_id = service_id
+        super().__init__(f"{url} is registered already (service {service_id})")
+
+
+class ServiceEndpoint(BaseModel):
+    """An enter endpoint of a registered service."""
+
+    path: str = Field(description="Below the service's base URL, e.g. `/` or `/calc/`.")
+    summary: str | None = None
+    description: str | None = None
+    tags: list[str] = Field(default_factory=list)
+    author: str | None = None
+    version: str | None = None
+    organization: str | None = None
+
+
+class ServiceInfo(BaseModel):
+    """A registered service as the registry last found it."""
+
+    id: str
+    name: str
+    url: str = Field(description="The URL it was registered by.")
+    source: Source = Field(description="`openapi`, or `ray-serve` for a `/-/routes` URL.")
+    status: Literal["pending", "ok", "unreachable"]
+    error: str | None = Field(None, description="Why it is unreachable.")
+    checked_at: float | None = Field(None, description="When it was last read (epoch s).")
+    endpoints: list[ServiceEndpoint] = Field(default_factory=list)
+
+    def endpoint(self, path: str) -> ServiceEndpoint:
+        """The endpoint at ``path``.
+
+        Raises:
+            EndpointNotFoundError: the service has none there.
+        """
+        for endpoint in self.endpoints:
+            if endpoint.path == path:
+                return endpoint
+        raise EndpointNotFoundError(
+            path, [e.path for e in self.endpoints], where=f"service {self.id}"
+        )
+
+
+def check_service_url(url: str) -> str:
+    """``url`` stripped, if it is an absolute ``http``/``https`` URL with a host.
+
+    Raises:
+        ParamsValidationError: on ``url`` otherwise.
+    """
+    url = url.strip()
+    problem = None
+    try:
+        parts = urlsplit(url)
+        port = parts.port  # raises on a port that is not a number or out of range
+    except ValueError as exc:
+        problem, parts, port = f"not a URL: {exc}", None, None
+    del port
+    if problem is None and parts is not None:
+        if parts.scheme not in ("http", "https"):
+            problem = "must be an http:// or https:// URL"
+        elif not parts.hostname:
+            problem = "names no host"
+        elif len(url) > _MAX_URL:
+            problem = f"longer than {_MAX_URL} characters"
+        elif any(ord(c) < 33 or ord(c) == 127 for c in url):
+            problem = "contains spaces or control characters"
+    if problem is not None:
+        raise ParamsValidationError({"url": [problem]}, subject="service URL")
+    return url
+
+
+def _source_of(url: str) -> Source:
+    return "ray-serve" if urlsplit(url).path.rstrip("/").endswith("/-/routes") else "openapi"
+
+
+def _info(row: Any) -> ServiceInfo:
+    return ServiceInfo(
+        id=row.id, name=row.name, url=row.url, source=row.source, status=row.status,
+        error=row.error, checked_at=row.checked_at,
+        endpoints=[ServiceEndpoint(**e) for e in json.loads(row.endpoints)],
+    )  # fmt: skip
+
+
+class ServiceRegistry:
+    """The registered services (in the store) and their background refresh.
+
+    Args:
+        engine: the run store's engine (its ``services`` table).
+        connect_timeout: seconds to connect to a service.
+        read_timeout: seconds to wait for a service's answer.
+        refresh_interval: seconds between reads of a service that answered.
+        max_backoff: the longest wait before reading an unreachable service again.
+        concurrency: reads in flight at once.
+    """
+
+    def __init__(
+        self,
+        engine: sa.Engine,
+        *,
+        connect_timeout: float = 2.0,
+        read_timeout: float = 5.0,
+        refresh_interval: float = 300.0,
+        max_backoff: float = 300.0,
+        concurrency: int = 8,
+    ) -> None:
+        self.engine = engine
+        self.timeout = httpx.Timeout(read_timeout, connect=connect_timeout)
+        self.refresh_interval = refresh_interval
+        self.max_backoff = max_backoff
+        self.concurrency = concurrency
+        self._client: httpx.AsyncClient | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._wake: asyncio.Event | None = None
+        self._due: dict[str, float] = {}  # service id -> monotonic time of its next read
+        self._failures: dict[str, int] = {}
+        self._reading: dict[str, asyncio.Task[None]] = {}
+        self._lock = threading.Lock()
+
+    # ------------------------------------------------------------------ the store
+    def all(self) -> list[ServiceInfo]:
+        """Every registered service, by name."""
+        query = sa.select(services).order_by(services.c.name, services.c.url)
+        with self.engine.connect() as conn:
+            return [_info(row) for row in conn.execute(query)]
+
+    def get(self, service_id: str) -> ServiceInfo:
+        """One service.
+
+        Raises:
+            ServiceNotFoundError: none has that id.
+        """
+        with self.engine.connect() as conn:
+            row = conn.execute(sa.select(services).where(services.c.id == service_id)).first()
+        if row is None:
+            raise ServiceNotFoundError(service_id)
+        return _info(row)
+
+    def add(self, url: str) -> ServiceInfo:
+        """Register ``url`` (status ``pending``; read in the background at once).
+
+        Raises:
+            ParamsValidationError: ``url`` is not an http(s) URL.
+            ServiceExistsError: it is registered already.
+        """
+        url = check_service_url(url)
+        service_id = secrets.token_hex(8)
+        row = {
+            "id": service_id, "url": url, "name": urlsplit(url).netloc,
+            "source": _source_of(url), "status": "pending", "error": None,
+            "checked_at": None, "endpoints": "[]", "created_at": time.time(),
+        }  # fmt: skip
+        try:
+            with self.engine.begin() as conn:
+                conn.execute(services.insert().values(**row))
+        except sa.exc.IntegrityError:
+            raise ServiceExistsError(url, self._id_of(url) or "?") from None
+        self.refresh(service_id)
+        return self.get(service_id)
+
+    def remove(self, service_id: str) -> None:
+        """Forget a service.
+
+        Raises:
+            ServiceNotFoundError: none has that id.
+        """
+        with self.engine.begin() as conn:
+            gone = conn.execute(services.delete().where(services.c.id == service_id)).rowcount
+        if not gone:
+            raise ServiceNotFoundError(service_id)
+        with self._lock:
+            self._due.pop(service_id, None)
+            self._failures.pop(service_id, None)
+
+    def refresh(self, service_id: str) -> None:
+        """Read the service again now, in the background (the next pass picks it up)."""
+        with self._lock:
+            self._due[service_id] = 0.0
+        self._poke()
+
+    def find_by_origin(self, url: str) -> ServiceInfo | None:
+        """The registered service at the same scheme, host and port as ``url`` (a run's
+        ``meta.service.url``), or ``None``."""
+        origin = _origin(url)
+        for service in self.all():
+            if _origin(service.url) == origin:
+                return service
+        return None
+
+    def _id_of(self, url: str) -> str | None:
+        with self.engine.connect() as conn:
+            found: str | None = conn.execute(
+                sa.select(services.c.id).where(services.c.url == url)
+            ).scalar()
+        return found
+
+    def _save(self, service_id: str, found: Discovered | None, error: str | None) -> None:
+        values: dict[str, Any] = {"checked_at": time.time()}
+        if found is not None:
+            endpoints = [e.as_json() for e in found.endpoints]
+            values.update(
+                status="ok", error=None, name=found.name[:200], source=found.source,
+                endpoints=json.dumps(endpoints),
+            )  # fmt: skip
+        else:
+            values.update(status="unreachable", error=error)
+        with self.engine.begin() as conn:
+            conn.execute(services.update().where(services.c.id == service_id).values(**values))
+
+    def _ids(self) -> list[str]:
+        with self.engine.connect() as conn:
+            return list(conn.execute(sa.select(services.c.id)).scalars())
+
+    # ------------------------------------------------------------------ calls out
+    @property
+    def client(self) -> httpx.AsyncClient:
+        """The HTTP client reads and forwarded calls go through (short timeouts)."""
+        if self._client is None:
+            self._client = httpx.AsyncClient(timeout=self.timeout, follow_redirects=False)
+        return self._client
+
+    async def read(self, service_id: str) -> ServiceInfo:
+        """Read one service's URL now and store what was found; the service as stored."""
+        service = await anyio.to_thread.run_sync(self.get, service_id)
+        try:
+            found = await discover(self.client, service.url)
+        except DiscoveryError as exc:
+            await anyio.to_thread.run_sync(self._save, service_id, None, exc.message)
+            failed = True
+        else:
+            await anyio.to_thread.run_sync(self._save, service_id, found, None)
+            failed = False
+        self._schedule(service_id, failed)
+        return await anyio.to_thread.run_sync(self.get, service_id)
+
+    def _schedule(self, service_id: str, failed: bool) -> None:
+        with self._lock:
+            if failed:
+                count = self._failures[service_id] = self._failures.get(service_id, 0) + 1
+                wait = min(self.max_backoff, 2.0**count)
+            else:
+                self._failures.pop(service_id, None)
+                wait = self.refresh_interval
+            self._due[service_id] = time.monotonic() + wait
+
+    # ------------------------------------------------------------------ background
+    def start(self, register: Iterable[str] = ()) -> None:
+        """Start refreshing on the running event loop; ``register`` (URLs) are added
+        first, in the background (one registered already is only read again)."""
+        if self._task is not None:
+            return
+        self._loop = asyncio.get_running_loop()
+        self._wake = asyncio.Event()
+        self._task = self._loop.create_task(self._run(list(register)), name="hoist-services")
+
+    async def stop(self) -> None:
+        """Stop refreshing (reads in flight are cancelled) and close the client."""
+        task, self._task = self._task, None
+        reading = list(self._reading.values())
+        for pending in [task, *reading]:
+            if pending is not None:
+                pending.cancel()
+        for pending in [task, *reading]:
+            if pending is not None:
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await pending
+        client, self._client = self._client, None
+        if client is not None:
+            await client.aclose()
+
+    def _poke(self) -> None:
+        loop, wake = self._loop, self._wake
+        if loop is None or wake is None or loop.is_closed():
+            return
+        try:
+            if asyncio.get_running_loop() is loop:
+                wake.set()
+                return
+        except RuntimeError:
+            pass  # called from a worker thread (a sync route)
+        loop.call_soon_threadsafe(wake.set)
+
+    async def _run(self, register: list[str]) -> None:
+        for url in register:
+            await anyio.to_thread.run_sync(self._register_quietly, url)
+        limit = asyncio.Semaphore(self.concurrency)
+        assert self._wake is not None
+        while True:
+            try:
+                ids = await anyio.to_thread.run_sync(self._ids)
+            except Exception as exc:  # the store may be down for a while: retry later
+                _log.warning("reading the registered services failed, will retry: %s", exc)
+                ids = []
+            now = time.monotonic()
+            with self._lock:
+                for service_id in ids:
+                    self._due.setdefault(service_id, 0.0)  # new here: read at once
+                due = [i for i in ids if self._due[i] <= now and i not in self._reading]
+                upcoming = [t for i, t in self._due.items() if i not in self._reading]
+            for service_id in due:
+                self._reading[service_id] = asyncio.create_task(self._read(service_id, limit))
+            wait = min([_PASS, *(t - now for t in upcoming if t > now)])
+            self._wake.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), max(0.01, wait))
+
+    async def _read(self, service_id: str, limit: asyncio.Semaphore) -> None:
+        try:
+            async with limit:
+                await self.read(service_id)
+        except ServiceNotFoundError:
+            with self._lock:
+                self._due.pop(service_id, None)
+        except Exception as exc:  # the store failed: try again later
+            _log.warning("refreshing service %s failed: %s", service_id, exc)
+            self._schedule(service_id, True)
+        finally:
+            self._reading.pop(service_id, None)
+            self._poke()  # its next time may be the nearest
+
+    def _register_quietly(self, url: str) -> None:
+        try:
+            self.add(url)
+        except ServiceExistsError as exc:
+            self.refresh(exc.service_id)
+        except Exception as exc:
+            _log.warning("registering %s failed: %s", url, exc)
+
+
+def _origin(url: str) -> tuple[str, str, int | None]:
+    try:
+        parts = urlsplit(url)
+        port = parts.port or {"http": 80, "https": 443}.get(parts.scheme)
+    except ValueError:
+        return ("", "", None)
+    return (parts.scheme, (parts.hostname or "").lower(), port)
