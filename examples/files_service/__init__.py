@@ -1,0 +1,1 @@
+"""An agent service with file upload and download: text files in, a report out."""
