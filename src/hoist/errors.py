@@ -9,7 +9,8 @@ The tree::
     │   ├── NotFoundError           .kind, .name, .available, .suggestions
     │   │   ├── PluginNotFoundError
     │   │   ├── ActionNotFoundError
-    │   │   └── RunNotFoundError
+    │   │   ├── RunNotFoundError
+    │   │   └── LockNotFoundError   no ``@app.lock(name)`` form for a ``tracer.lock(name)``
     │   ├── UnknownModeError
     │   │   └── ServeModeError      the action is declared ``method: serve`` (a deployment)
     │   ├── IncompatibleTypesError  output_type → input_type mismatch
@@ -23,6 +24,7 @@ The tree::
     │   ├── ResultValidationError   .field_errors (result does not match result_model)
     │   └── RunLostError            the worker running it died; the run is ``lost``
     ├── RunCancelledError           .run_id (raised inside a cancelled run)
+    ├── LockExpiredError            .run_id, .name, .timeout (nobody answered a lock in time)
     ├── ServiceBusyError            .retry_after (a service's queue is full: HTTP 429)
     ├── IdentityError               .reason (a signed identity missing, forged or expired: 401)
     ├── StoreError                  the run store could not be read or written
@@ -47,6 +49,8 @@ __all__ = [
     "HoistError",
     "IdentityError",
     "IncompatibleTypesError",
+    "LockExpiredError",
+    "LockNotFoundError",
     "MissingExtraError",
     "NotFoundError",
     "ParamsValidationError",
@@ -280,6 +284,29 @@ class RunCancelledError(HoistError):
     def __init__(self, run_id: str) -> None:
         self.run_id = run_id
         super().__init__(f"run {run_id} was cancelled")
+
+
+class LockNotFoundError(NotFoundError):
+    """A service's run asked for a lock (``tracer.lock(name)``) whose form its app never
+    declared with ``@app.lock(name)``."""
+
+    kind = "lock"
+
+
+class LockExpiredError(HoistError):
+    """Nobody answered a service's lock within its timeout: the run fails with this.
+
+    Attributes:
+        run_id: the run that waited.
+        name: the lock's name.
+        timeout: the seconds it waited.
+    """
+
+    def __init__(self, run_id: str, name: str, timeout: float) -> None:
+        self.run_id, self.name, self.timeout = run_id, name, timeout
+        super().__init__(
+            f"lock {name!r} of run {run_id} expired: nobody answered it within {timeout:g} s"
+        )
 
 
 class EntryPointError(UserInputError):

@@ -46,7 +46,7 @@ def test_event_json_round_trip() -> None:
 def test_every_event_type_is_registered() -> None:
     assert set(EVENT_TYPES) == {
         "status", "progress", "metrics", "log", "message", "dev", "custom", "step",
-        "artifact", "checkpoint", "output", "result", "error",
+        "artifact", "checkpoint", "output", "lock", "result", "error",
     }  # fmt: skip
 
 

@@ -21,6 +21,7 @@ from hoist.runs.models import (
     ErrorEvent,
     Event,
     EventBase,
+    LockEvent,
     LogEvent,
     MessageEvent,
     MetricsEvent,
@@ -53,6 +54,8 @@ EXAMPLES: list[Event] = [
     ResultEvent(run_id=R, seq=11, ts=1.0, value={"accuracy": 0.9}),
     ErrorEvent(run_id=R, seq=12, ts=1.0, error_type="ValueError", message="bad input"),
     OutputEvent(run_id=R, seq=13, ts=1.0, format="markdown", body="# Done\n**3** tasks"),
+    LockEvent(run_id=R, seq=14, ts=1.0, lock_id="l1", name="review", phase="answered",
+              answer={"text": "ok"}, user="ann"),
 ]
 EXPECTED = {
     "status": "succeeded",
@@ -68,6 +71,7 @@ EXPECTED = {
     "result": '{"accuracy":0.9}',
     "error": "ValueError: bad input",
     "output": "# Done\n**3** tasks",
+    "lock": "lock review answered by ann",
 }
 
 

@@ -23,6 +23,7 @@ from hoist.runs.models import (
     DevEvent,
     ErrorEvent,
     EventBase,
+    LockEvent,
     LogEvent,
     MessageEvent,
     MetricsEvent,
@@ -325,6 +326,11 @@ class RuntimeContext:
         """Show ``body`` to the person watching the run (a service tracer's markdown,
         html, text, result and action calls): see :class:`~hoist.runs.models.OutputEvent`."""
         self._emit(OutputEvent, format=format, body=body, model=model, role=role)
+
+    def emit_lock(self, lock_id: str, name: str, phase: str, **fields: Any) -> None:
+        """Record a phase of a service's lock (``open``, ``answered``, ``expired``,
+        ``cancelled``): see :class:`~hoist.runs.models.LockEvent`."""
+        self._emit(LockEvent, lock_id=lock_id, name=name, phase=phase, **fields)
 
     def emit_error(
         self,

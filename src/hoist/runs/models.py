@@ -33,6 +33,7 @@ __all__ = [
     "ErrorEvent",
     "Event",
     "EventBase",
+    "LockEvent",
     "LogEvent",
     "MessageEvent",
     "MetricsEvent",
@@ -49,10 +50,12 @@ __all__ = [
 
 
 class RunStatus(StrEnum):
-    """Lifecycle: ``queued → running → succeeded | failed | cancelled | lost``."""
+    """Lifecycle: ``queued → running (⇄ awaiting) → succeeded | failed | cancelled |
+    lost``; ``awaiting`` is a run waiting for a person (a service's lock)."""
 
     QUEUED = "queued"
     RUNNING = "running"
+    AWAITING = "awaiting"
     SUCCEEDED = "succeeded"
     FAILED = "failed"
     CANCELLED = "cancelled"
@@ -341,6 +344,31 @@ class OutputEvent(EventBase):
 
 
 @dataclass(slots=True, kw_only=True)
+class LockEvent(EventBase):
+    """A service's run asked a person (``tracer.lock``) and waits, or stopped waiting.
+
+    ``phase`` ``open`` carries what the person is shown: ``data``, the form's
+    ``elements`` (JSON) and when the lock expires (``expires_at``, epoch seconds); then
+    ``answered`` (``answer``: the validated values, secrets masked; ``user``: who
+    answered), ``expired`` or ``cancelled``. ``lock_id`` ties the phases of one lock."""
+
+    type: Literal["lock"] = "lock"
+    lock_id: str
+    name: str
+    phase: Literal["open", "answered", "expired", "cancelled"] = "open"
+    data: Any = None
+    elements: list[dict[str, Any]] | None = None
+    expires_at: float | None = None
+    answer: dict[str, Any] | None = None
+    user: str | None = None
+
+    def summary(self) -> str:
+        """``lock name phase``, and who answered (``lock review answered by ann``)."""
+        by = f" by {self.user}" if self.phase == "answered" and self.user else ""
+        return f"lock {self.name} {self.phase}{by}"
+
+
+@dataclass(slots=True, kw_only=True)
 class ResultEvent(EventBase):
     """The run's result (JSON-compatible); ``model`` names its Python type when it had
     one (a pydantic model's, or ``Markdown``/``HTML``/``Text``), so views can render it."""
@@ -398,6 +426,7 @@ Event = Annotated[
     | ArtifactEvent
     | CheckpointEvent
     | OutputEvent
+    | LockEvent
     | ResultEvent
     | ErrorEvent,
     Field(discriminator="type"),
@@ -414,8 +443,8 @@ EVENT_TYPES: dict[str, type[EventBase]] = {
     _type_name(cls): cls
     for cls in (
         StatusEvent, ProgressEvent, MetricsEvent, LogEvent, MessageEvent, DevEvent,
-        CustomEvent, StepEvent, ArtifactEvent, CheckpointEvent, OutputEvent, ResultEvent,
-        ErrorEvent,
+        CustomEvent, StepEvent, ArtifactEvent, CheckpointEvent, OutputEvent, LockEvent,
+        ResultEvent, ErrorEvent,
     )
 }  # fmt: skip
 """Event class by ``type`` name."""

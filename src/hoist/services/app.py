@@ -44,6 +44,8 @@ from hoist.runs.runtime import Runtime, get_runtime
 from hoist.services.execution import ServiceExecutor
 from hoist.services.forms_io import elements_json, form_of, read_body
 from hoist.services.identity import request_identity
+from hoist.services.lock_routes import add_lock_routes
+from hoist.services.locks import LockHandlers
 from hoist.services.openapi import (
     ENTER_RESPONSES,
     FORM_RESPONSES,
@@ -114,6 +116,8 @@ class ServeAPI(FastAPI):
         self._announced = False
         self._uploads = UploadLimits(max_upload_bytes, max_upload_total or 4 * max_upload_bytes)
         self.add_exception_handler(ParamsValidationError, _params_error)
+        self.lock_handlers = LockHandlers()  # @app.lock / @app.lease, sent with launches
+        add_lock_routes(self)
 
     # ------------------------------------------------------------------ the service
     @property
@@ -293,6 +297,31 @@ class ServeAPI(FastAPI):
                 },
             )  # fmt: skip
             setattr(self.router.routes[-1], _FORM_ATTR, form)
+            return func
+
+        return decorator
+
+    # ------------------------------------------------------------------ locks
+    def lock(self, name: str) -> Callable[[_Handler], _Handler]:
+        """Declare the form of lock ``name`` (``await tracer.lock(name, data)``): the
+        function, sync or async, receives the lock's ``data`` (if it takes an argument)
+        and returns the form (``F.Model``, a pydantic model class, or a list of
+        elements). It runs where the execution runs."""
+
+        def decorator(func: _Handler) -> _Handler:
+            self.lock_handlers.forms[name] = func
+            return func
+
+        return decorator
+
+    def lease(self, name: str) -> Callable[[_Handler], _Handler]:
+        """Declare the check of lock ``name``'s answers: the function, sync or async,
+        receives the answer validated by the form (and ``data=``/``user=`` if it names
+        them); it raises ``InputsError`` to refuse it (the lock stays open and the
+        answerer sees the errors), or returns the answer to use (``None``: as it is)."""
+
+        def decorator(func: _Handler) -> _Handler:
+            self.lock_handlers.leases[name] = func
             return func
 
         return decorator

@@ -118,7 +118,10 @@ def Launch(
             meta=meta,
         )
         try:
-            app.service_executor().start(Execution(run, entry, given, service=app.service_name))
+            execution = Execution(
+                run, entry, given, service=app.service_name, locks=app.lock_handlers
+            )
+            app.service_executor().start(execution)
         except ServiceBusyError as exc:
             seconds = max(1, math.ceil(exc.retry_after))
             response = error_response(429, str(exc))

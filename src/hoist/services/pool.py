@@ -17,7 +17,12 @@ starts; async: its task is cancelled; sync: the thread cannot be interrupted, so
 still reports is dropped and its result ignored). Cancels asked through the store (the
 server's ``POST /runs/{id}/cancel``) are noticed by one watcher on the loop.
 
-The sink heartbeats the open runs, queued or running, and each names the pool as its
+An execution waiting for a person (``tracer.lock``) has its open locks on the pool's
+:class:`~hoist.services.locks.LockBoard`, which :meth:`ServicePool.answer` answers; an
+async one waits parked: it holds no thread and gives its running slot back until it
+is answered.
+
+The sink heartbeats the open runs, queued, running or awaiting, and each names the pool as its
 owner: a pool whose process dies leaves them to the server's sweep, which marks the
 running ones ``lost`` and ends the queued ones ``failed``.
 """
@@ -33,8 +38,9 @@ import socket
 import sys
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import asynccontextmanager
 from typing import Any
 
 from hoist.errors import ActionFailedError, RunCancelledError, ServiceBusyError, StoreError
@@ -50,6 +56,7 @@ from hoist.services import capture
 from hoist.services.entry import EntryPoint, resolve_entry_point
 from hoist.services.execution import Execution, ServiceExecutor
 from hoist.services.gate import RunGate
+from hoist.services.locks import LOCKS_EXTRA, LockAnswer, LockBoard, RunLocks
 from hoist.services.response import output_of
 from hoist.services.tracer import Tracer
 
@@ -64,7 +71,7 @@ CANCEL_POLL = 0.1
 class _Slot:
     """One admitted execution: queued, then running, until its task ends."""
 
-    __slots__ = ("ctx", "entry", "gate", "inputs", "sync_running", "task")
+    __slots__ = ("ctx", "entry", "gate", "holding", "inputs", "sync_running", "task")
 
     def __init__(self, entry: EntryPoint, inputs: Any, ctx: RuntimeContext, gate: RunGate) -> None:
         self.entry = entry
@@ -73,6 +80,7 @@ class _Slot:
         self.gate = gate
         self.task: asyncio.Task[None] | None = None
         self.sync_running = False
+        self.holding = False  # holds one of the pool's running slots
 
 
 class ServicePool(ServiceExecutor):
@@ -118,6 +126,7 @@ class ServicePool(ServiceExecutor):
         self._flush_wanted = threading.Event()
         self._client_factory: Any = None
         self._owner = f"{name}@{socket.gethostname()}:{os.getpid()}"
+        self._board = LockBoard()
 
     # ------------------------------------------------------------------ wiring
     @property
@@ -164,6 +173,10 @@ class ServicePool(ServiceExecutor):
             gate = RunGate(self.sink)
             ctx = self._context(run, gate, entry)
             slot = _Slot(entry, execution.inputs, ctx, gate)
+            ctx.extras[LOCKS_EXTRA] = RunLocks(
+                ctx, execution.locks, self._board, run.meta.get("user"),
+                functools.partial(self._parked, slot),
+            )  # fmt: skip
             self._slots[run.id] = slot
             # Owned: if this process dies, the sweep ends the run even while queued.
             run.meta.setdefault(OWNER_META, self._owner)
@@ -176,6 +189,15 @@ class ServicePool(ServiceExecutor):
         with self._lock:
             slot = self._slots.get(run_id)
         return slot is not None and self._cancel(slot)
+
+    def answer(self, run_id: str, lock_id: str, values: Any, user: str | None) -> LockAnswer:
+        """Answer an open lock of one of this pool's runs (see
+        :meth:`~hoist.services.locks.LockBoard.answer`); call it off the pool's loop."""
+        return self._board.answer(run_id, lock_id, values, user)
+
+    def lock_view(self, run_id: str, lock_id: str) -> dict[str, Any] | None:
+        """An open lock of one of this pool's runs, as its answerer is shown it."""
+        return self._board.view(run_id, lock_id)
 
     def close(self, timeout: float = 10.0) -> None:
         """Stop admitting, cancel what is queued or running, end the loop and threads
@@ -277,7 +299,9 @@ class ServicePool(ServiceExecutor):
         started: float | None = None
         assert self._semaphore is not None
         try:
-            async with self._semaphore:
+            await self._semaphore.acquire()
+            slot.holding = True
+            try:
                 if slot.gate.ended:
                     return
                 if slot.ctx.is_cancelled():  # asked through the store while queued
@@ -296,6 +320,10 @@ class ServicePool(ServiceExecutor):
                         await asyncio.get_running_loop().run_in_executor(self._pool(), call)
                 finally:
                     capture.end(captured, token)
+            finally:
+                if slot.holding:
+                    slot.holding = False
+                    self._semaphore.release()
         except (ActionFailedError, RunCancelledError, asyncio.CancelledError):
             pass  # recorded in the run's log
         except Exception:  # a bug of ours, not the entry point's: keep the pool going
@@ -329,9 +357,25 @@ class ServicePool(ServiceExecutor):
                     relay.drain_run(slot.ctx.run_id)
             _set_outcome(outcome, value)
 
+    @asynccontextmanager
+    async def _parked(self, slot: _Slot) -> AsyncIterator[None]:
+        """While an async execution waits for a person, its running slot is free for
+        another; it takes one back before it goes on (not when the wait ends in error:
+        the run ends then)."""
+        assert self._semaphore is not None
+        if not slot.holding or slot.sync_running:
+            yield
+            return
+        slot.holding = False
+        self._semaphore.release()
+        yield
+        await self._semaphore.acquire()
+        slot.holding = True
+
     def _forget(self, slot: _Slot, started: float | None) -> None:
         with self._lock:
             self._slots.pop(slot.ctx.run_id, None)
+        self._board.forget(slot.ctx.run_id)
         if started is not None:
             took = time.monotonic() - started
             self._mean_duration += (took - self._mean_duration) * 0.1
@@ -365,8 +409,10 @@ class ServicePool(ServiceExecutor):
     # ------------------------------------------------------------------ cancel, flush
     def _cancel(self, slot: _Slot) -> bool:
         slot.ctx.cancel()  # a sync entry point stops at its next cancellation point
-        if not slot.gate.seal(slot.ctx, RunStatus.CANCELLED):
-            return False
+        with slot.gate.lock:  # its open locks end before the run, which ends by this seal
+            self._board.cancel_run(slot.ctx.run_id)
+            if not slot.gate.seal(slot.ctx, RunStatus.CANCELLED):
+                return False
         self._flush_wanted.set()
         loop = self._loop
         if loop is not None and not loop.is_closed():

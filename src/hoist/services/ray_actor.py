@@ -32,6 +32,7 @@ from hoist.runs.runtime import Runtime
 from hoist.runs.sinks.base import EventSink
 from hoist.services.entry import EntryPoint, resolve_entry_point
 from hoist.services.execution import Execution
+from hoist.services.locks import LockAnswer
 from hoist.services.pool import ServicePool
 from hoist.settings import Settings
 
@@ -42,7 +43,8 @@ _log = logging.getLogger("hoist.services")
 
 def execution_payload(execution: Execution, entry: EntryPoint) -> bytes:
     """One execution as the bytes an actor runs: the run, the entry point by its
-    importable name (cloudpickled when it has none), the inputs and the service.
+    importable name (cloudpickled when it has none), the inputs, the service and the
+    app's lock handlers (cloudpickled: importable functions go by reference).
 
     Raises:
         EntryPointError: the entry point has no importable name and cannot be pickled.
@@ -55,8 +57,18 @@ def execution_payload(execution: Execution, entry: EntryPoint) -> bytes:
             raise EntryPointError(
                 entry.label, f"it cannot be sent to a Ray worker ({type(exc).__name__}: {exc})"
             ) from exc
+    locks = execution.locks
+    if locks is not None and (locks.forms or locks.leases):
+        try:
+            locks_blob: bytes | None = import_ray().cloudpickle.dumps(locks)
+        except Exception as exc:
+            raise EntryPointError(
+                entry.label, f"its lock handlers cannot be sent to a Ray worker ({exc!r})"
+            ) from exc
+    else:
+        locks_blob = None
     return pickle.dumps(
-        (execution.run, entry.name, blob, execution.inputs, execution.service),
+        (execution.run, entry.name, blob, execution.inputs, execution.service, locks_blob),
         protocol=pickle.HIGHEST_PROTOCOL,
     )
 
@@ -144,19 +156,20 @@ class ServiceActor:
     async def execute(self, payload: bytes, number: int) -> str:
         """Run one execution to its end (started after the driver's earlier ones);
         returns its terminal status."""
-        run, name, blob, inputs, service = pickle.loads(payload)
+        run, name, blob, inputs, service, locks = pickle.loads(payload)
         ended = self._ends.expect(run.id)
-        self._held[number] = partial(self._begin, run, name, blob, inputs, service)
+        self._held[number] = partial(self._begin, run, name, blob, inputs, service, locks)
         while self._next in self._held:
             self._held.pop(self._next)()
             self._next += 1
         return await ended
 
     def _begin(self, run: Run, name: str | None, blob: bytes | None, inputs: Any,
-               service: str) -> None:  # fmt: skip
+               service: str, locks: bytes | None) -> None:  # fmt: skip
         try:
             entry = resolve_entry_point(name if blob is None else pickle.loads(blob))
-            self.pool.start(Execution(run, entry, inputs, service))
+            handlers = None if locks is None else pickle.loads(locks)
+            self.pool.start(Execution(run, entry, inputs, service, handlers))
         except Exception as exc:  # not importable here, or the actor is closing
             self._fail(run, exc)
             return
@@ -182,6 +195,14 @@ class ServiceActor:
         if not self.pool.cancel(run_id):
             self._cancel_early.add(run_id)
         return True
+
+    async def answer(self, run_id: str, lock_id: str, values: Any, user: str | None) -> LockAnswer:
+        """Answer an open lock of a run here (its lease may block: off the loop)."""
+        return await asyncio.to_thread(self.pool.answer, run_id, lock_id, values, user)
+
+    def lock_view(self, run_id: str, lock_id: str) -> dict[str, Any] | None:
+        """An open lock of a run here, as its answerer is shown it."""
+        return self.pool.lock_view(run_id, lock_id)
 
     def pid(self) -> int:
         """This worker's process id (answered at once: the actor is up)."""

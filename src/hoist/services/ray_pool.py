@@ -15,7 +15,8 @@ or running) and ends the run ``cancelled``; so does one asked through the store,
 the actor's sink polls. An actor that dies ends its runs ``lost`` at once (its driver
 sees it), and a new one takes its place on the next launch. If the driver dies its
 actors die with it (Ray's ownership) and the runs' heartbeats stop, so the server's
-sweep marks them ``lost``.
+sweep marks them ``lost``. An answer to a run's lock is forwarded to the actor that
+owns the run, where its form and lease check it.
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ from hoist.runs.runtime import Runtime, get_runtime
 from hoist.runs.sinks.base import EventSink
 from hoist.services.entry import resolve_entry_point
 from hoist.services.execution import Execution, ServiceExecutor
+from hoist.services.locks import LockAnswer
 from hoist.services.ray_actor import ServiceActor, execution_payload
 
 __all__ = ["RayServicePool"]
@@ -198,6 +200,41 @@ class RayServicePool(ServiceExecutor):
         except Exception as exc:  # the actor is gone: its answer says lost
             _log.warning("%s: cancel of %s did not reach its actor: %s", self.name, run_id, exc)
         return True
+
+    def answer(self, run_id: str, lock_id: str, values: Any, user: str | None) -> LockAnswer:
+        """Answer an open lock of a run: forwarded to the actor running it (waits up to
+        30 s for its answer); ``gone`` when the run is not one of this pool's, or its
+        actor is gone."""
+        actor = self._actor_of(run_id)
+        if actor is None:
+            return LockAnswer("gone", detail=f"run {run_id} is not running here")
+        answer: LockAnswer | None = self._ask(actor.answer.remote(run_id, lock_id, values, user))
+        return answer or LockAnswer("gone", detail=f"the worker of run {run_id} is gone")
+
+    def lock_view(self, run_id: str, lock_id: str) -> dict[str, Any] | None:
+        """An open lock of a run, as the actor running it describes it."""
+        actor = self._actor_of(run_id)
+        if actor is None:
+            return None
+        view: dict[str, Any] | None = self._ask(actor.lock_view.remote(run_id, lock_id))
+        return view
+
+    def _actor_of(self, run_id: str) -> Any:
+        with self._lock:
+            placed = self._runs.get(run_id)
+        return None if placed is None or placed.cancelled else placed.actor
+
+    def _ask(self, ref: Any) -> Any:
+        """An actor's answer; ``None`` when the actor is gone. An error raised there
+        (a lease's bug) is raised here as itself."""
+        try:
+            return self._ray.get(ref, timeout=30)
+        except Exception as exc:
+            cause = getattr(exc, "cause", None)
+            if isinstance(cause, Exception) and not isinstance(cause, HoistError):
+                raise cause from None
+            _log.warning("%s: a lock call did not reach its actor: %s", self.name, exc)
+            return None
 
     def close(self, timeout: float = 10.0) -> None:
         """Stop admitting, cancel what runs (each actor flushes its runs' ends) and end

@@ -18,12 +18,14 @@ from __future__ import annotations
 import asyncio
 import sys
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
 
+from hoist.errors import LockNotFoundError
 from hoist.services.files import AsyncRunFiles, RunFiles
+from hoist.services.locks import LOCKS_EXTRA
 from hoist.services.response import HTML, Markdown, Text, output_of
 
 __all__ = ["Tracer", "TracerMock"]
@@ -148,6 +150,44 @@ class Tracer:
         # The traceback is read here, in the except block that awaits this.
         await self._async(self._log, "WARNING", _lines(message, exc_info))
 
+    # ------------------------------------------------------------------ human in the loop
+    async def lock(self, name: str, data: Any = None, timeout: float | None = None) -> Any:
+        """Ask a person and wait for the answer: the form of the app's
+        ``@app.lock(name)`` (called with ``data``) is shown, the run is ``awaiting``
+        until someone answers (validated by the form and the app's ``@app.lease(name)``),
+        then ``running`` again. Waiting holds no thread.
+
+        Args:
+            name: the lock's name (the app's ``@app.lock(name)``).
+            data: what the form is built from, shown with it (JSON data).
+            timeout: seconds to wait (``None``: no limit).
+
+        Returns:
+            The validated answer (a dict, or what the lease returned).
+
+        Raises:
+            LockNotFoundError: the app declares no ``@app.lock(name)``.
+            LockExpiredError: nobody answered within ``timeout`` (the run fails).
+            RunCancelledError: the run was cancelled while waiting.
+        """
+        await self._async(lambda: None)  # what Ray tasks traced before comes first
+        return await self._locks().lock(name, data, timeout)
+
+    def lock_sync(self, name: str, data: Any = None, timeout: float | None = None) -> Any:
+        """:meth:`lock` for sync entry points: blocks this thread until answered."""
+        self._settle()
+        return self._locks().lock_sync(name, data, timeout)
+
+    def _locks(self) -> Any:
+        extras = getattr(self._ctx, "extras", None) or {}
+        found = extras.get(LOCKS_EXTRA)
+        if found is None:
+            raise RuntimeError(
+                "tracer.lock needs a service execution (a run of a ServicePool or "
+                "RayServicePool), from the entry point itself (not from a Ray task)"
+            )
+        return found
+
     # ------------------------------------------------------------------ run files
     def fs_sync(self) -> RunFiles:
         """The run's files (its folder, with ``in/`` uploads and ``out/`` deliverables):
@@ -188,11 +228,23 @@ def _lines(parts: tuple[Any, ...], exc_info: bool = False) -> str:
 class _Recorder:
     """What a :class:`TracerMock` reports to: it keeps every call."""
 
-    def __init__(self, run_id: str) -> None:
+    def __init__(self, run_id: str, answers: Mapping[str, Any]) -> None:
         self.run_id = run_id
         self.outputs: list[dict[str, Any]] = []
         self.logs: list[tuple[str, str]] = []
+        self.locks: list[dict[str, Any]] = []
+        self.answers = dict(answers)
         self.runs_dir: Path | None = None  # fs(): the current folder's .hoist-runs/
+        self.extras = {LOCKS_EXTRA: self}
+
+    def lock_sync(self, name: str, data: Any = None, timeout: float | None = None) -> Any:
+        self.locks.append({"name": name, "data": data, "timeout": timeout})
+        if name not in self.answers:
+            raise LockNotFoundError(name, self.answers, where="TracerMock(answers=...)")
+        return self.answers[name]
+
+    async def lock(self, name: str, data: Any = None, timeout: float | None = None) -> Any:
+        return self.lock_sync(name, data, timeout)
 
     def emit_output(self, format: str, body: Any, model: str | None, role: str) -> None:
         self.outputs.append({"format": format, "body": body, "model": model, "role": role})
@@ -208,13 +260,19 @@ class TracerMock(Tracer):
         result = await execute({"tasks": 2}, tracer)
         assert tracer.outputs[0]["format"] == "markdown"
 
+    Args:
+        fid: the run id it reports as.
+        answers: what ``tracer.lock(name, ...)`` returns, by lock name (a lock not
+            named here raises ``LockNotFoundError``).
+
     Attributes:
         outputs: each output as ``{format, body, model, role}``, in call order.
         logs: each debug/warning line as ``(level, message)``.
+        locks: each lock asked, as ``{name, data, timeout}``.
     """
 
-    def __init__(self, fid: str = "mock") -> None:
-        self._recorder = _Recorder(fid)
+    def __init__(self, fid: str = "mock", answers: Mapping[str, Any] | None = None) -> None:
+        self._recorder = _Recorder(fid, answers or {})
         super().__init__(self._recorder)
 
     @property
@@ -226,6 +284,11 @@ class TracerMock(Tracer):
     def logs(self) -> list[tuple[str, str]]:
         """Every debug/warning line recorded, in order."""
         return self._recorder.logs
+
+    @property
+    def locks(self) -> list[dict[str, Any]]:
+        """Every lock asked, in order."""
+        return self._recorder.locks
 
     @property
     def markdowns(self) -> list[str]:

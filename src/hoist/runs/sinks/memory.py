@@ -43,6 +43,8 @@ class MemorySink(EventSink):
             updates = run_updates(event)
             if updates is not None:
                 for name, value in updates.items():
+                    if name == "started_at" and run.started_at is not None:
+                        continue  # back from awaiting: it started before (as the store)
                     setattr(run, name, value)
         self._folded[run_id] = end
         return run

@@ -87,9 +87,9 @@ class RunEndings:
         return True
 
     def reap_stale(self, stale_after: float = STALE_AFTER) -> list[str]:
-        """Mark ``lost`` every running run whose heartbeat is older than ``stale_after``
-        seconds (its worker stopped reporting); returns their ids."""
-        stale = _silent(RunStatus.RUNNING, stale_after)
+        """Mark ``lost`` every running (or awaiting) run whose heartbeat is older than
+        ``stale_after`` seconds (its worker stopped reporting); returns their ids."""
+        stale = _silent((RunStatus.RUNNING, RunStatus.AWAITING), stale_after)
         with self.engine.connect() as conn:
             found = list(conn.execute(sa.select(runs.c.id).where(stale)).scalars())
         reason = f"no heartbeat for more than {stale_after:g}s: its worker died"
@@ -114,7 +114,7 @@ class RunEndings:
         Returns:
             The ids of the runs ended.
         """
-        stale = _silent(RunStatus.QUEUED, stale_after)
+        stale = _silent((RunStatus.QUEUED,), stale_after)
         query = sa.select(runs.c.id, runs.c.meta, runs.c.cancel_requested).where(stale)
         if run_ids is not None:
             query = query.where(runs.c.id.in_(list(run_ids)))
@@ -136,7 +136,9 @@ class RunEndings:
         return ended
 
 
-def _silent(status: RunStatus, stale_after: float) -> sa.ColumnElement[bool]:
-    """Runs in ``status`` with no sign of life for more than ``stale_after`` seconds."""
+def _silent(statuses: tuple[RunStatus, ...], stale_after: float) -> sa.ColumnElement[bool]:
+    """Runs in ``statuses`` with no sign of life for more than ``stale_after`` seconds."""
     last_alive = sa.func.coalesce(runs.c.heartbeat_at, runs.c.started_at, runs.c.created_at)
-    return sa.and_(runs.c.status == str(status), last_alive < time.time() - stale_after)
+    return sa.and_(
+        runs.c.status.in_([str(s) for s in statuses]), last_alive < time.time() - stale_after
+    )

@@ -9,8 +9,8 @@ In the transaction that writes a batch:
   nothing); a new run's parent, when stored, must be this writer's too, so that no one
   hangs a forged node under somebody else's pipeline;
 - a new event must belong to a run of this writer that has not ended, and a status
-  event must be a move its run may make: ``queued → running → an end``, once; an ended
-  run never changes (:func:`check_move`).
+  event must be a move its run may make: ``queued → running (⇄ awaiting) → an end``;
+  an ended run never changes (:func:`check_move`).
 
 Events already stored (the same run and ``seq``) are skipped unchecked: a worker that
 posts a batch again, because the answer to the first post was lost, gets the same
@@ -44,11 +44,14 @@ class _Stored:
 
 def check_move(current: RunStatus, new: RunStatus) -> str | None:
     """Why a run in ``current`` status may not take ``new`` from its worker (``None``:
-    it may): an ended run never changes, and no run goes back to ``queued``."""
+    it may): an ended run never changes, no run goes back to ``queued``, and only a
+    running run waits for a person (``awaiting``)."""
     if current.is_terminal:
         return f"has ended ({current})"
     if new is RunStatus.QUEUED and current is not RunStatus.QUEUED:
         return f"cannot go from {current} back to queued"
+    if new is RunStatus.AWAITING and current is RunStatus.QUEUED:
+        return "cannot await an answer before it runs"
     return None
 
 

@@ -190,7 +190,7 @@ class RunStore(RunEndings):
             update = (
                 runs.update()
                 .where(runs.c.id == sa.bindparam("run_id_"))
-                .values({name: sa.bindparam(f"v_{name}") for name in columns})
+                .values({name: _set(name) for name in columns})
             )
             statement = self._updates[columns] = PreparedStatement(self.engine, update, ())
         return statement
@@ -322,8 +322,9 @@ class RunStore(RunEndings):
             return event_reads.latest_progress(conn, run_id)
 
     def active_runs(self) -> dict[str, str]:
-        """Id to status of every ``queued`` or ``running`` run (uses the status index)."""
-        live = [str(RunStatus.QUEUED), str(RunStatus.RUNNING)]
+        """Id to status of every ``queued``, ``running`` or ``awaiting`` run (uses the
+        status index)."""
+        live = [str(RunStatus.QUEUED), str(RunStatus.RUNNING), str(RunStatus.AWAITING)]
         query = sa.select(runs.c.id, runs.c.status).where(runs.c.status.in_(live))
         with self.engine.connect() as conn:
             return {row.id: row.status for row in conn.execute(query)}
@@ -343,3 +344,10 @@ class RunStore(RunEndings):
         with self.engine.connect() as conn:
             query = sa.select(sa.func.count()).where(events.c.run_id == run_id)
             return int(conn.execute(query).scalar() or 0)
+
+
+def _set(column: str) -> Any:
+    """The value an update sets ``column`` to: the bound one, but a run keeps the time
+    it first started (back from ``awaiting``, it runs again: ``running`` once more)."""
+    value: sa.BindParameter[Any] = sa.bindparam(f"v_{column}")
+    return sa.func.coalesce(runs.c.started_at, value) if column == "started_at" else value
