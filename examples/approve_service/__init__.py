@@ -1,0 +1,1 @@
+"""An agent service with a human in the loop: a draft, approved or edited by a person."""
