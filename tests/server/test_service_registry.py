@@ -113,7 +113,8 @@ def test_register_refuses_bad_urls_duplicates_and_viewers(hoist_home: Path) -> N
     with hoist_server(hoist_home) as live:
         operator = live.http(live.token("operator"))
         for bad in ("ftp://host/openapi.json", "not a url", "http://", "file:///etc/passwd",
-                    "http://host:99999/openapi.json", "http://host/a b"):  # fmt: skip
+                    "http://host:99999/openapi.json", "http://host/a b", "http://u:p@host/",
+                    "http://[::1]/openapi.json"):  # fmt: skip
             answer = operator.post("/api/v1/services", json={"url": bad})
             assert answer.status_code == 422, (bad, answer.text)
             assert "url" in answer.json()["errors"]

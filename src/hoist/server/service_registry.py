@@ -20,6 +20,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import re
 import secrets
 import threading
 import time
@@ -37,6 +38,7 @@ from hoist.runs.store.schema import services
 from hoist.server.service_discovery import Discovered, DiscoveryError, Source, discover
 
 __all__ = [
+    "SERVICE_URL_PATTERN",
     "ServiceEndpoint",
     "ServiceExistsError",
     "ServiceInfo",
@@ -112,29 +114,31 @@ class ServiceInfo(BaseModel):
         )
 
 
+_PORT = r"(?:6553[0-5]|655[0-2]\d|65[0-4]\d\d|6[0-4]\d{3}|[1-5]\d{4}|\d{1,4})"
+SERVICE_URL_PATTERN = (
+    r"^https?://[A-Za-z0-9_.\-]+(?::" + _PORT + r")?"
+    r"(?:[/?#][^\s\x00-\x1f\x7f]*)?$"
+)
+"""What a service URL may be: ``http``/``https``, a host name or IPv4 address (no user
+name or password; an IPv6 host by its name), a valid port, no spaces or control
+characters."""
+_SERVICE_URL = re.compile(SERVICE_URL_PATTERN)
+
+
 def check_service_url(url: str) -> str:
-    """``url`` stripped, if it is an absolute ``http``/``https`` URL with a host.
+    """``url`` stripped, if it matches :data:`SERVICE_URL_PATTERN` and is not too long.
 
     Raises:
         ParamsValidationError: on ``url`` otherwise.
     """
     url = url.strip()
     problem = None
-    try:
-        parts = urlsplit(url)
-        port = parts.port  # raises on a port that is not a number or out of range
-    except ValueError as exc:
-        problem, parts, port = f"not a URL: {exc}", None, None
-    del port
-    if problem is None and parts is not None:
-        if parts.scheme not in ("http", "https"):
-            problem = "must be an http:// or https:// URL"
-        elif not parts.hostname:
-            problem = "names no host"
-        elif len(url) > _MAX_URL:
-            problem = f"longer than {_MAX_URL} characters"
-        elif any(ord(c) < 33 or ord(c) == 127 for c in url):
-            problem = "contains spaces or control characters"
+    if not url.startswith(("http://", "https://")):
+        problem = "must be an http:// or https:// URL"
+    elif len(url) > _MAX_URL:
+        problem = f"longer than {_MAX_URL} characters"
+    elif not _SERVICE_URL.match(url):
+        problem = "not a service URL (http(s)://host[:port]/path, no spaces or credentials)"
     if problem is not None:
         raise ParamsValidationError({"url": [problem]}, subject="service URL")
     return url

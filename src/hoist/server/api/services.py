@@ -18,7 +18,7 @@ from hoist.server import service_calls
 from hoist.server.api import API_PREFIX
 from hoist.server.deps import Operator, State, Viewer, responses
 from hoist.server.schemas import ID_PATTERN
-from hoist.server.service_registry import ServiceInfo
+from hoist.server.service_registry import SERVICE_URL_PATTERN, ServiceInfo
 
 __all__ = ["ServiceCreate", "router"]
 
@@ -46,8 +46,8 @@ class ServiceCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     url: str = Field(
-        min_length=1,
         max_length=2000,
+        pattern=SERVICE_URL_PATTERN,
         description="e.g. `http://host:8005/openapi.json` or `http://host:8000/-/routes`.",
     )
 
