@@ -14,7 +14,7 @@ refuses the connection, refuses the server's identity or fails is a
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 import anyio.to_thread
@@ -24,8 +24,11 @@ from hoist.errors import HoistError
 from hoist.runs.models import Run
 from hoist.server.service_discovery import service_base
 from hoist.server.service_registry import ServiceInfo, ServiceRegistry
-from hoist.services.identity import IDENTITY_HEADER, sign
+from hoist.services.identity import IDENTITY_HEADER, may_answer, sign
 from hoist.services.launch import run_url
+
+if TYPE_CHECKING:  # the auth module maps errors through a module that imports this one
+    from hoist.server.auth import Principal
 
 __all__ = [
     "Forwarded",
@@ -34,6 +37,7 @@ __all__ = [
     "answer_run_lock",
     "endpoint_url",
     "launch",
+    "may_answer_lock",
     "read_form",
 ]
 
@@ -164,6 +168,14 @@ async def answer_lock(
     return Forwarded(response.status_code, body)
 
 
+def may_answer_lock(run: Run, principal: Principal) -> bool:
+    """Whether ``principal`` may answer ``run``'s locks: the rule the run's service
+    applies too (:func:`hoist.services.identity.may_answer`): an operator or admin, or
+    the user who launched the run (its ``meta["user"]``)."""
+    user = principal.user
+    return may_answer(user.username, str(user.role), run.meta.get("user"))
+
+
 async def answer_run_lock(
     registry: ServiceRegistry,
     run: Run,
@@ -176,7 +188,8 @@ async def answer_run_lock(
 ) -> Forwarded:
     """Answer a lock of ``run`` at the run's service (its ``meta.service.url``), which
     must be a registered service's: the server sends identities only to services an
-    operator registered. See :func:`answer_lock`.
+    operator registered. The API's and the panel's answers both go this way (each
+    checks :func:`may_answer_lock` first). See :func:`answer_lock`.
 
     Raises:
         ServiceCallError: the run names no service URL, its service is not registered

@@ -13,7 +13,8 @@ other. A token that is malformed, forged, expired or bound elsewhere raises
 
 A service with a secret refuses its enter POSTs and ``/-/hoist/`` endpoints without a
 valid identity (401); a service without one runs every request as anonymous (local
-development) and says so when it starts.
+development) and says so when it starts. Who may answer a run's lock is
+:func:`may_answer`, the one rule the service and the Hoist server both apply.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ __all__ = [
     "IDENTITY_HEADER",
     "Identity",
     "IdentityError",
+    "may_answer",
     "request_identity",
     "sign",
     "verify",
@@ -47,6 +49,8 @@ IDENTITY_HEADER = "X-Hoist-Identity"
 # Longer than any token a server signs: refused before any decoding work.
 _MAX_TOKEN = 4096
 _STATE = "hoist_identity"
+#: Roles that may answer any run's locks (others only those of runs they launched).
+_ANSWERERS = frozenset({"operator", "admin"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,6 +129,15 @@ def verify(
     if claims.run is not None and claims.run != run:
         raise IdentityError("the token is bound to another run")
     return claims
+
+
+def may_answer(user: str | None, role: str | None, launcher: object) -> bool:
+    """Whether ``user`` (with ``role``) may see and answer the locks of a run that
+    ``launcher`` launched (its ``meta["user"]``): an operator or admin always, anyone
+    else only their own runs (a run with no launcher has none to match)."""
+    if role in _ANSWERERS:
+        return True
+    return bool(user) and isinstance(launcher, str) and launcher == user
 
 
 def request_identity(request: Request, run: str | None = None) -> Identity | None:

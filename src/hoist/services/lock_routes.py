@@ -21,14 +21,12 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
-from hoist.services.identity import Identity, request_identity
+from hoist.services.identity import Identity, may_answer, request_identity
 
 __all__ = ["LOCK_PATH", "add_lock_routes"]
 
 LOCK_PATH = "/-/hoist/runs/{run_id}/locks/{lock_id}"
 """Where a service answers its runs' locks."""
-
-_ANSWERERS = frozenset({"operator", "admin"})
 
 
 def add_lock_routes(app: FastAPI) -> None:
@@ -82,10 +80,7 @@ def _refused(
 ) -> JSONResponse | None:
     """403 when a verified identity may not answer this run's locks (``None``: it may,
     or the app has no secret and runs everything as anonymous)."""
-    if identity is None or identity.role in _ANSWERERS:
-        return None
-    owner = view.get("run_user")
-    if owner is not None and owner == identity.user:
+    if identity is None or may_answer(identity.user, identity.role, view.get("run_user")):
         return None
     return _detail(
         403, f"{identity.user} may not answer this run's locks: only the user who "

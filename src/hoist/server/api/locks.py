@@ -20,7 +20,6 @@ from pydantic import BaseModel, ConfigDict, Field
 from hoist.runs.models import Run, RunKind
 from hoist.runs.store import RunStore
 from hoist.server import service_calls
-from hoist.server.accounts import Role
 from hoist.server.api import API_PREFIX
 from hoist.server.auth import Principal
 from hoist.server.deps import State, Viewer, responses
@@ -55,17 +54,11 @@ def lock_phase(store: RunStore, run_id: str, lock_id: str) -> str | None:
     return phase
 
 
-def _may_answer(principal: Principal, run: Run) -> bool:
-    return principal.user.role.allows(Role.OPERATOR) or run.meta.get("user") == (
-        principal.user.username
-    )
-
-
 def _checked(state: ServerState, principal: Principal, run_id: str, lock_id: str) -> Run:
     run = state.store.get_run(run_id)
     if run.kind != RunKind.SERVICE:
         raise ApiError(409, f"run {run.id} is not a service run: it has no locks")
-    if not _may_answer(principal, run):
+    if not service_calls.may_answer_lock(run, principal):
         raise ApiError(403, "only an operator or the user who launched the run may answer")
     if run.status.is_terminal:
         raise ApiError(409, f"run {run.id} has ended ({run.status}): its locks are gone")

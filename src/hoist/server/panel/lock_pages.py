@@ -11,7 +11,7 @@ on the run page, never as a bare error.
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 import anyio.to_thread
 from fastapi import APIRouter, Request, Response
@@ -20,18 +20,17 @@ from fastapi.responses import RedirectResponse
 
 from hoist import forms as F
 from hoist.runs.models import Run
-from hoist.server.auth import Principal
 from hoist.server.deps import State
 from hoist.server.errors import ApiError
 from hoist.server.panel.access import PageViewer
-from hoist.server.panel.locks import LockView, can_answer, lock_model, lock_views
+from hoist.server.panel.locks import LockView, lock_model, lock_views
 from hoist.server.panel.routing import PanelRoute
 from hoist.server.panel.run_pages import run_page_response
 from hoist.server.schemas import ID_PATTERN
-from hoist.server.service_calls import Forwarded, ServiceCallError, answer_lock
+from hoist.server.service_calls import ServiceCallError, answer_run_lock, may_answer_lock
 from hoist.server.state import ServerState
 
-__all__ = ["forward_answer", "router"]
+__all__ = ["router"]
 
 router = APIRouter(route_class=PanelRoute, include_in_schema=False)
 
@@ -47,27 +46,6 @@ def _open(state: ServerState, run_id: str, lock_id: str) -> tuple[Run, LockView 
     return run, found
 
 
-async def forward_answer(
-    state: ServerState, run: Run, lock_id: str, values: dict[str, Any], principal: Principal
-) -> Forwarded:
-    """Send the answer to the run's service as the caller, as the API's answer does: to
-    its ``meta.service.url``, which must be a registered service's.
-
-    Raises:
-        ServiceCallError: the run names no registered service, or it did not answer.
-    """
-    meta = run.meta.get("service")
-    url = meta.get("url") if isinstance(meta, dict) else None
-    if not isinstance(url, str) or not url:
-        raise ServiceCallError(f"run {run.id}", "is not recorded (the run names no service URL)")
-    if await anyio.to_thread.run_sync(state.services.find_by_origin, url) is None:
-        raise ServiceCallError(url, "is not registered on this server")
-    user = principal.user
-    return await answer_lock(state.services.client, url, run.id, lock_id, values,
-                             secret=state.settings.service_secret, user=user.username,
-                             role=str(user.role))  # fmt: skip
-
-
 @router.post("/runs/{run_id}/locks/{lock_id}", response_model=None)
 async def answer_lock_page(
     request: Request, run_id: RunId, lock_id: LockId, state: State, principal: PageViewer
@@ -77,7 +55,7 @@ async def answer_lock_page(
     next to their fields (422); a lock that is gone (409) or a service that does not
     answer (502) is said on the run page."""
     run, view = await anyio.to_thread.run_sync(_open, state, run_id, lock_id)
-    if not can_answer(run, principal):
+    if not may_answer_lock(run, principal):
         raise ApiError(403, "only the user who launched this run, or an operator, can answer")
     data = await request.form()
     if view is None or not view.is_open:
@@ -91,7 +69,10 @@ async def answer_lock_page(
     except ValueError as exc:  # a form the panel cannot rebuild: the API can still answer
         raise ApiError(409, str(exc)) from None
     try:
-        answer = await forward_answer(state, run, lock_id, values, principal)
+        user = principal.user
+        answer = await answer_run_lock(state.services, run, lock_id, values,
+                                       secret=state.settings.service_secret,
+                                       user=user.username, role=str(user.role))  # fmt: skip
     except ServiceCallError as exc:
         note = f"The answer did not reach the service: {exc.message}"
         return await run_page_response(request, state, principal, run.id, status_code=502,

@@ -19,20 +19,18 @@ from hoist import forms as F
 from hoist.errors import HoistError
 from hoist.runs.models import LockEvent, Run
 from hoist.runs.store import RunStore
-from hoist.server.accounts import Role
 from hoist.server.auth import Principal
+from hoist.server.service_calls import may_answer_lock
 from hoist.services.forms_io import elements_from_json
 
 __all__ = [
     "MAX_LOCK_EVENTS",
     "LockPost",
     "LockView",
-    "can_answer",
     "lock_form",
     "lock_model",
     "lock_views",
     "locks_context",
-    "may_answer",
 ]
 
 MAX_LOCK_EVENTS = 200
@@ -132,12 +130,6 @@ def lock_form(
     return model.render(values, errors, action=action, csrf_token=csrf_token)
 
 
-def can_answer(run: Run, principal: Principal) -> bool:
-    """Whether ``principal`` may answer ``run``'s locks."""
-    user = principal.user
-    return may_answer(run, user.username, user.role.allows(Role.OPERATOR))
-
-
 def locks_context(
     store: RunStore,
     run: Run,
@@ -155,7 +147,7 @@ def locks_context(
         notice: a sentence about the last answer (the lock was gone...).
     """
     views = lock_views(store, run.id)
-    allowed = can_answer(run, principal)
+    allowed = may_answer_lock(run, principal)
     forms = {}
     for view in views:
         if view.is_open:
@@ -175,9 +167,3 @@ def locks_context(
         "lock_notice": notice,
         "can_answer": allowed,
     }
-
-
-def may_answer(run: Run, username: str, operates: bool) -> bool:
-    """Whether a caller may answer ``run``'s locks: operators and admins, and the user
-    who launched the run (its ``meta["user"]``)."""
-    return operates or (bool(username) and run.meta.get("user") == username)
