@@ -20,7 +20,7 @@ server's ``POST /runs/{id}/cancel``) are noticed by one watcher on the loop.
 An execution waiting for a person (``tracer.lock``) has its open locks on the pool's
 :class:`~hoist.services.locks.LockBoard`, which :meth:`ServicePool.answer` answers; an
 async one waits parked: it holds no thread and gives its running slot back until it
-is answered.
+is answered (:mod:`hoist.services.slots`).
 
 The sink heartbeats the open runs, queued, running or awaiting, and each names the pool as its
 owner: a pool whose process dies leaves them to the server's sweep, which marks the
@@ -35,19 +35,15 @@ import functools
 import logging
 import os
 import socket
-import sys
 import threading
 import time
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import asynccontextmanager
 from typing import Any
 
 from hoist.errors import ActionFailedError, RunCancelledError, ServiceBusyError, StoreError
 from hoist.executors.base import server_client_factory
-from hoist.plugins.awaitables import resolve
 from hoist.plugins.context import RuntimeContext
-from hoist.plugins.invoke import Outcome, recorded
 from hoist.runs.models import Run, RunStatus
 from hoist.runs.runtime import Runtime, get_runtime
 from hoist.runs.sinks.base import EventSink
@@ -57,8 +53,7 @@ from hoist.services.entry import EntryPoint, resolve_entry_point
 from hoist.services.execution import Execution, ServiceExecutor
 from hoist.services.gate import RunGate
 from hoist.services.locks import LOCKS_EXTRA, LockAnswer, LockBoard, RunLocks
-from hoist.services.response import output_of
-from hoist.services.tracer import Tracer
+from hoist.services.slots import RunningSlots, Slot, run_async, run_sync
 
 __all__ = ["ServicePool"]
 
@@ -66,21 +61,6 @@ _log = logging.getLogger("hoist.services")
 
 CANCEL_POLL = 0.1
 """Seconds between two looks at the running executions' cancel flags."""
-
-
-class _Slot:
-    """One admitted execution: queued, then running, until its task ends."""
-
-    __slots__ = ("ctx", "entry", "gate", "holding", "inputs", "sync_running", "task")
-
-    def __init__(self, entry: EntryPoint, inputs: Any, ctx: RuntimeContext, gate: RunGate) -> None:
-        self.entry = entry
-        self.inputs = inputs
-        self.ctx = ctx
-        self.gate = gate
-        self.task: asyncio.Task[None] | None = None
-        self.sync_running = False
-        self.holding = False  # holds one of the pool's running slots
 
 
 class ServicePool(ServiceExecutor):
@@ -113,13 +93,13 @@ class ServicePool(ServiceExecutor):
         self.env = dict(env or {})
         self._runtime = runtime
         self._sink = sink
-        self._slots: dict[str, _Slot] = {}
+        self._slots: dict[str, Slot] = {}
         self._lock = threading.Lock()
         self._closed = False
         self._loop: asyncio.AbstractEventLoop | None = None
         self._loop_thread: threading.Thread | None = None
         self._threads: ThreadPoolExecutor | None = None
-        self._semaphore: asyncio.Semaphore | None = None
+        self._running: RunningSlots | None = None
         self._busy: asyncio.Event | None = None
         self._watcher: asyncio.Task[None] | None = None
         self._mean_duration = 0.0
@@ -172,10 +152,11 @@ class ServicePool(ServiceExecutor):
             loop = self._started()
             gate = RunGate(self.sink)
             ctx = self._context(run, gate, entry)
-            slot = _Slot(entry, execution.inputs, ctx, gate)
+            slot = Slot(entry, execution.inputs, ctx, gate)
+            assert self._running is not None  # made on the loop, which has started
             ctx.extras[LOCKS_EXTRA] = RunLocks(
                 ctx, execution.locks, self._board, run.meta.get("user"),
-                functools.partial(self._parked, slot),
+                functools.partial(self._running.parked, slot),
             )  # fmt: skip
             self._slots[run.id] = slot
             # Owned: if this process dies, the sweep ends the run even while queued.
@@ -263,7 +244,7 @@ class ServicePool(ServiceExecutor):
 
     def _run_loop(self, loop: asyncio.AbstractEventLoop, ready: threading.Event) -> None:
         asyncio.set_event_loop(loop)
-        self._semaphore = asyncio.Semaphore(self.max_concurrency)
+        self._running = RunningSlots(self.max_concurrency)
         self._busy = asyncio.Event()
         self._watcher = loop.create_task(self._watch(), name=f"hoist-{self.name}-watch")
         ready.set()
@@ -286,7 +267,7 @@ class ServicePool(ServiceExecutor):
         )
 
     # ------------------------------------------------------------------ on the loop
-    def _spawn(self, slot: _Slot) -> None:
+    def _spawn(self, slot: Slot) -> None:
         if slot.gate.ended:  # cancelled before it was scheduled
             self._forget(slot, None)
             return
@@ -295,12 +276,12 @@ class ServicePool(ServiceExecutor):
         assert self._busy is not None
         self._busy.set()
 
-    async def _execute(self, slot: _Slot) -> None:
+    async def _execute(self, slot: Slot) -> None:
         started: float | None = None
-        assert self._semaphore is not None
+        running = self._running
+        assert running is not None
         try:
-            await self._semaphore.acquire()
-            slot.holding = True
+            await running.take(slot)
             try:
                 if slot.gate.ended:
                     return
@@ -311,19 +292,17 @@ class ServicePool(ServiceExecutor):
                 captured, token = capture.begin(slot.ctx)
                 try:
                     if slot.entry.is_async:
-                        await self._run_async(slot, captured)
+                        await run_async(slot, captured)
                     else:
                         slot.sync_running = True
                         call = functools.partial(
-                            contextvars.copy_context().run, self._run_sync, slot, captured
+                            contextvars.copy_context().run, run_sync, slot, captured
                         )
                         await asyncio.get_running_loop().run_in_executor(self._pool(), call)
                 finally:
                     capture.end(captured, token)
             finally:
-                if slot.holding:
-                    slot.holding = False
-                    self._semaphore.release()
+                running.give_back(slot)
         except (ActionFailedError, RunCancelledError, asyncio.CancelledError):
             pass  # recorded in the run's log
         except Exception:  # a bug of ours, not the entry point's: keep the pool going
@@ -332,47 +311,7 @@ class ServicePool(ServiceExecutor):
         finally:
             self._forget(slot, started)
 
-    async def _run_async(self, slot: _Slot, captured: capture.Capture) -> None:
-        with recorded(slot.ctx) as outcome:
-            try:
-                value = await slot.entry.call(slot.inputs, Tracer(slot.ctx))
-            finally:
-                captured.flush()
-                relay = _relay_of(slot)
-                if relay is not None:
-                    await relay.drain_run_async(slot.ctx.run_id)
-            _set_outcome(outcome, value)
-
-    def _run_sync(self, slot: _Slot, captured: capture.Capture) -> None:
-        """On a pool thread, inside a copy of the execution's context."""
-        if slot.gate.ended:
-            return
-        with recorded(slot.ctx) as outcome:
-            try:
-                value = resolve(slot.entry.call(slot.inputs, Tracer(slot.ctx)))
-            finally:
-                captured.flush()
-                relay = _relay_of(slot)
-                if relay is not None:
-                    relay.drain_run(slot.ctx.run_id)
-            _set_outcome(outcome, value)
-
-    @asynccontextmanager
-    async def _parked(self, slot: _Slot) -> AsyncIterator[None]:
-        """While an async execution waits for a person, its running slot is free for
-        another; it takes one back before it goes on (not when the wait ends in error:
-        the run ends then)."""
-        assert self._semaphore is not None
-        if not slot.holding or slot.sync_running:
-            yield
-            return
-        slot.holding = False
-        self._semaphore.release()
-        yield
-        await self._semaphore.acquire()
-        slot.holding = True
-
-    def _forget(self, slot: _Slot, started: float | None) -> None:
+    def _forget(self, slot: Slot, started: float | None) -> None:
         with self._lock:
             self._slots.pop(slot.ctx.run_id, None)
         self._board.forget(slot.ctx.run_id)
@@ -407,7 +346,7 @@ class ServicePool(ServiceExecutor):
             await asyncio.gather(self._watcher, return_exceptions=True)
 
     # ------------------------------------------------------------------ cancel, flush
-    def _cancel(self, slot: _Slot) -> bool:
+    def _cancel(self, slot: Slot) -> bool:
         slot.ctx.cancel()  # a sync entry point stops at its next cancellation point
         with slot.gate.lock:  # its open locks end before the run, which ends by this seal
             self._board.cancel_run(slot.ctx.run_id)
@@ -420,7 +359,7 @@ class ServicePool(ServiceExecutor):
         return True
 
     @staticmethod
-    def _cancel_task(slot: _Slot) -> None:
+    def _cancel_task(slot: Slot) -> None:
         # A sync execution's task keeps waiting for its thread: the slot stays taken
         # (and counted) until the thread is free again.
         if slot.task is not None and not slot.sync_running:
@@ -445,18 +384,3 @@ class ServicePool(ServiceExecutor):
                 self.sink.flush()
             except StoreError as exc:  # said by the sink too; the batch is kept
                 _log.warning("%s: %s", self.name, exc)
-
-
-def _relay_of(slot: _Slot) -> Any:
-    """The tracer relay, when the execution's run may have calls from Ray tasks waiting
-    there (to be replayed before the run ends). A tracer joins the relay when it is
-    pickled, which imports the relay's module: not imported, nothing to wait for."""
-    relay = sys.modules.get("hoist.services.relay")
-    return None if relay is None or slot.gate.ended else relay
-
-
-def _set_outcome(outcome: Outcome, value: Any) -> None:
-    """Record ``value`` as the result with its type (the panel renders a ``Markdown``,
-    ``HTML`` or ``Text`` result as it renders outputs)."""
-    _format, body, model = output_of(value)
-    outcome.set(body, model)
