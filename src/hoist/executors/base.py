@@ -28,7 +28,7 @@ from hoist.plugins.env import PluginEnvironment
 from hoist.plugins.invoke import invoke_action
 from hoist.runs.models import Run, RunKind, new_run_id
 from hoist.runs.reader import RunLog
-from hoist.runs.runtime import Runtime, get_runtime
+from hoist.runs.runtime import Runtime, RuntimeBound
 from hoist.runs.sinks.base import EventSink
 
 __all__ = [
@@ -62,7 +62,7 @@ class PreparedRun:
         self.entrypoint = entrypoint
 
 
-class Executor(ABC):
+class Executor(RuntimeBound, ABC):
     """Runs actions somewhere and records them in the run log.
 
     Args:
@@ -97,19 +97,6 @@ class Executor(ABC):
         self._log: RunLog | None = log
 
     # ------------------------------------------------------------------ wiring
-    @property
-    def runtime(self) -> Runtime:
-        """The runtime this executor writes to."""
-        if self._runtime is None:
-            self._runtime = get_runtime()
-        return self._runtime
-
-    @property
-    def sink(self) -> EventSink:
-        """Where this executor's runs send their events."""
-        if self._sink is None:
-            self._sink = self.runtime.sink
-        return self._sink
 
     @property
     def log(self) -> RunLog:
@@ -335,7 +322,7 @@ class Executor(ABC):
         finally:
             stop.set()
 
-    def shutdown(self) -> None:  # noqa: B027 - optional hook
+    def shutdown(self) -> None:
         """Release workers (threads, actors); pending runs finish first."""
 
     def __enter__(self) -> Executor:

@@ -25,7 +25,7 @@ from hoist.runs.sinks.store import StoreSink
 from hoist.runs.store import RunStore
 from hoist.settings import Settings
 
-__all__ = ["Runtime", "configure", "get_runtime", "reset_runtime"]
+__all__ = ["Runtime", "RuntimeBound", "configure", "get_runtime", "reset_runtime"]
 
 _T = TypeVar("_T")
 
@@ -150,3 +150,27 @@ def reset_runtime() -> None:
         if _runtime is not None:
             _runtime.close()
         _runtime = None
+
+
+class RuntimeBound:
+    """What records runs through a runtime (executors, service pools): the one given, or
+    the process runtime looked up on first use (never at construction or import), and its
+    sink unless one was given. Subclasses set ``_runtime`` and ``_sink`` (or leave them
+    ``None``)."""
+
+    _runtime: Runtime | None = None
+    _sink: EventSink | None = None
+
+    @property
+    def runtime(self) -> Runtime:
+        """The runtime runs are recorded in."""
+        if self._runtime is None:
+            self._runtime = get_runtime()
+        return self._runtime
+
+    @property
+    def sink(self) -> EventSink:
+        """Where runs send their events (the runtime's sink unless one was given)."""
+        if self._sink is None:
+            self._sink = self.runtime.sink
+        return self._sink

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from hoist.runs.models import Run
+from hoist.runs.runtime import RuntimeBound
 from hoist.services.locks import LockAnswer, LockHandlers
 
 __all__ = ["Execution", "ServiceExecutor"]
@@ -42,7 +43,7 @@ class Execution:
     locks: LockHandlers | None = None
 
 
-class ServiceExecutor(ABC):
+class ServiceExecutor(RuntimeBound, ABC):
     """Runs service executions: admits them (or refuses when full), runs each to a
     terminal status, cancels on request, and ends its workers on :meth:`close`."""
 

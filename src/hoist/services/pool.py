@@ -45,7 +45,7 @@ from hoist.errors import ActionFailedError, RunCancelledError, ServiceBusyError,
 from hoist.executors.base import server_client_factory
 from hoist.plugins.context import RuntimeContext
 from hoist.runs.models import Run, RunStatus
-from hoist.runs.runtime import Runtime, get_runtime
+from hoist.runs.runtime import Runtime
 from hoist.runs.sinks.base import EventSink
 from hoist.runs.store.endings import OWNER_META
 from hoist.services import capture
@@ -109,19 +109,6 @@ class ServicePool(ServiceExecutor):
         self._board = LockBoard()
 
     # ------------------------------------------------------------------ wiring
-    @property
-    def runtime(self) -> Runtime:
-        """The runtime this pool writes to."""
-        if self._runtime is None:
-            self._runtime = get_runtime()
-        return self._runtime
-
-    @property
-    def sink(self) -> EventSink:
-        """Where this pool's runs send their events."""
-        if self._sink is None:
-            self._sink = self.runtime.sink
-        return self._sink
 
     @property
     def limit(self) -> int:

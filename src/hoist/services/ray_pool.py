@@ -35,8 +35,7 @@ from typing import Any
 from hoist.errors import HoistError, RunCancelledError, RunLostError, ServiceBusyError
 from hoist.executors.ray.connect import ensure_ray, map_ray_error, on_disconnect
 from hoist.runs.models import RunStatus
-from hoist.runs.runtime import Runtime, get_runtime
-from hoist.runs.sinks.base import EventSink
+from hoist.runs.runtime import Runtime
 from hoist.services.entry import resolve_entry_point
 from hoist.services.execution import Execution, ServiceExecutor
 from hoist.services.locks import LockAnswer
@@ -126,17 +125,6 @@ class RayServicePool(ServiceExecutor):
         return partial(RayServicePool, **options), ()
 
     # ------------------------------------------------------------------ wiring
-    @property
-    def runtime(self) -> Runtime:
-        """The runtime runs are recorded in."""
-        if self._runtime is None:
-            self._runtime = get_runtime()
-        return self._runtime
-
-    @property
-    def sink(self) -> EventSink:
-        """Where the driver records queued runs."""
-        return self.runtime.sink
 
     @property
     def limit(self) -> int:
