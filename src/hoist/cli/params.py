@@ -11,7 +11,7 @@ import click
 
 from hoist.errors import ParamsValidationError
 
-__all__ = ["output_options", "params_options", "parse_params"]
+__all__ = ["log_level_option", "output_options", "params_options", "parse_params"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -30,6 +30,16 @@ def output_options(fn: F) -> F:
                       help="No live display; print only the result.")(fn)  # fmt: skip
     return click.option("--json", "as_json", is_flag=True,
                         help="Print the run as JSON, no live display.")(fn)  # fmt: skip
+
+
+log_level_option = click.option(
+    "--log-level",
+    type=click.Choice(["critical", "error", "warning", "info", "debug"]),
+    default="info",
+    show_default=True,
+    help="uvicorn's log level.",
+)
+"""``--log-level`` of the commands that run a uvicorn server (``serve``, ``service run``)."""
 
 
 def parse_params(pairs: tuple[str, ...] | list[str], raw: str | None) -> dict[str, Any]:

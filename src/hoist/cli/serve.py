@@ -8,6 +8,7 @@ from typing import Any
 
 import click
 
+from hoist.cli.params import log_level_option
 from hoist.errors import MissingExtraError
 from hoist.runs.runtime import Runtime
 
@@ -35,12 +36,7 @@ __all__ = ["serve_cmd"]
     help="A service to register at start-up, by its OpenAPI or Ray Serve /-/routes URL "
     "(repeatable; read in the background, start-up never waits on it).",
 )
-@click.option(
-    "--log-level",
-    type=click.Choice(["critical", "error", "warning", "info", "debug"]),
-    default="info",
-    show_default=True,
-)
+@log_level_option
 @click.pass_obj
 def serve_cmd(
     runtime: Runtime,

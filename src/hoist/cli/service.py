@@ -11,6 +11,7 @@ from typing import Any
 import click
 
 from hoist._entrypoints import resolve_entrypoint
+from hoist.cli.params import log_level_option
 from hoist.errors import MissingExtraError
 from hoist.runs.runtime import Runtime, configure
 from hoist.settings import variable_of
@@ -33,12 +34,7 @@ def service() -> None:
     type=click.Path(exists=True, file_okay=False, path_type=Path),
     help="Import the app from this folder (default: the current folder).",
 )
-@click.option(
-    "--log-level",
-    type=click.Choice(["critical", "error", "warning", "info", "debug"]),
-    default="info",
-    show_default=True,
-)
+@log_level_option
 @click.pass_obj
 def run_cmd(
     runtime: Runtime,
