@@ -94,4 +94,6 @@ def reached(store: RunStore, run_id: str, *statuses: RunStatus, timeout: float =
         return run if done else None
 
     wanted = [str(s) for s in statuses] or ["ended"]
-    return wait_until(check, timeout, f"run {run_id} to be {'/'.join(wanted)}")
+    found = wait_until(check, timeout, f"run {run_id} to be {'/'.join(wanted)}")
+    assert found is not None  # wait_until returns only a truthy value
+    return found
