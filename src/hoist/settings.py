@@ -14,12 +14,20 @@ from pathlib import Path
 
 from hoist.errors import UserInputError
 
-__all__ = ["DEFAULT_MAX_BODY_BYTES", "DEFAULT_SERVER_PORT", "Settings", "variable_of"]
+__all__ = [
+    "DEFAULT_MAX_BODY_BYTES",
+    "DEFAULT_MAX_UPLOAD_BYTES",
+    "DEFAULT_SERVER_PORT",
+    "Settings",
+    "variable_of",
+]
 
 DEFAULT_SERVER_PORT = 8465
 """The port ``hoist serve`` listens on unless configured."""
 
 DEFAULT_MAX_BODY_BYTES = 1024 * 1024
+#: Uploads forwarded to a registered service's launch (multipart bodies; 100 MiB).
+DEFAULT_MAX_UPLOAD_BYTES = 100 * 1024 * 1024
 """The largest request body the server accepts (1 MiB) unless configured."""
 
 _TRUE = frozenset({"1", "true", "yes", "on"})
@@ -47,6 +55,8 @@ class Settings:
         cors_origins: ``HOIST_CORS_ORIGINS`` (comma-separated); origins allowed to call the
             API from a browser. Empty (the default): CORS closed.
         max_body_bytes: ``HOIST_MAX_BODY_BYTES``; larger request bodies are refused (413).
+        max_upload_bytes: ``HOIST_MAX_UPLOAD_BYTES``; the limit instead for a
+            ``multipart/form-data`` launch of a registered service (files forwarded to it).
         secure_cookies: ``HOIST_SECURE_COOKIES``; mark session cookies ``Secure`` (serve
             over HTTPS, e.g. behind a TLS proxy).
         plugin_paths: ``HOIST_PLUGIN_PATHS`` (``os.pathsep``-separated); folders the server
@@ -78,6 +88,7 @@ class Settings:
     admin_password: str | None = field(default=None, repr=False)
     cors_origins: tuple[str, ...] = ()
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
+    max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES
     secure_cookies: bool = False
     plugin_paths: tuple[Path, ...] = ()
     trusted_proxies: tuple[str, ...] = ()
@@ -108,6 +119,7 @@ class Settings:
             admin_password=env.get("HOIST_ADMIN_PASSWORD") or None,
             cors_origins=tuple(o.strip() for o in origins.split(",") if o.strip()),
             max_body_bytes=_int(env, "HOIST_MAX_BODY_BYTES", DEFAULT_MAX_BODY_BYTES, 1, None),
+            max_upload_bytes=_int(env, "HOIST_MAX_UPLOAD_BYTES", DEFAULT_MAX_UPLOAD_BYTES, 1, None),
             secure_cookies=_bool(env, "HOIST_SECURE_COOKIES"),
             plugin_paths=tuple(Path(p).expanduser() for p in paths.split(os.pathsep) if p),
             trusted_proxies=_networks(env, "HOIST_TRUSTED_PROXIES"),

@@ -32,6 +32,7 @@ from hoist.server.metrics import MetricsMiddleware
 from hoist.server.middleware import BodyLimitMiddleware, SecurityHeadersMiddleware
 from hoist.server.openapi import install_openapi
 from hoist.server.panel import install_panel
+from hoist.server.service_calls import UPLOAD_PATHS
 from hoist.server.state import ServerState
 from hoist.settings import Settings
 
@@ -124,7 +125,12 @@ def create_app(
     install_panel(app)  # the web panel's pages and static files
     install_openapi(app)  # after every route: the document lists them all
     # Added innermost first: metrics see every response, the body limit runs last.
-    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        BodyLimitMiddleware,
+        max_bytes=settings.max_body_bytes,
+        upload_bytes=settings.max_upload_bytes,
+        upload_paths=UPLOAD_PATHS,
+    )
     if settings.cors_origins:
         from starlette.middleware.cors import CORSMiddleware
 

@@ -288,11 +288,15 @@ async def current_principal(
 async def _check_csrf(request: Request, principal: Principal) -> None:
     sent = request.headers.get(CSRF_HEADER)
     content_type = request.headers.get("content-type", "")
+    form = None
     if sent is None and content_type.startswith(_FORM_TYPES):
-        value = (await request.form()).get(CSRF_FIELD)
+        form = await request.form()
+        value = form.get(CSRF_FIELD)
         sent = value if isinstance(value, str) else None
     expected = principal.csrf_token or ""
     if not sent or not expected or not hmac.compare_digest(sent, expected):
+        if form is not None:  # refused: nobody else will close the files it spooled
+            await form.close()
         raise ApiError(403, "missing or invalid CSRF token")
 
 

@@ -4,6 +4,7 @@ server runs behind HTTPS)."""
 from __future__ import annotations
 
 import json
+import re
 
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -16,16 +17,37 @@ HSTS_MAX_AGE = 365 * 24 * 3600
 
 class BodyLimitMiddleware:
     """Refuses bodies larger than ``max_bytes`` with 413: at once when ``Content-Length``
-    says so, else as soon as the streamed body passes the limit."""
+    says so, else as soon as the streamed body passes the limit. A ``multipart/form-data``
+    body to a path ``upload_paths`` matches (files forwarded to a service) may hold up to
+    ``upload_bytes`` instead."""
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        max_bytes: int,
+        upload_bytes: int | None = None,
+        upload_paths: re.Pattern[str] | None = None,
+    ) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.upload_bytes = upload_bytes
+        self.upload_paths = upload_paths
+
+    def _limit(self, scope: Scope) -> int:
+        if self.upload_bytes is None or self.upload_paths is None:
+            return self.max_bytes
+        if not self.upload_paths.fullmatch(scope.get("path", "")):
+            return self.max_bytes
+        for name, value in scope.get("headers", []):
+            if name == b"content-type" and value.lower().startswith(b"multipart/form-data"):
+                return max(self.upload_bytes, self.max_bytes)
+        return self.max_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        limit = self._limit(scope)
         for name, value in scope.get("headers", []):
             if name == b"content-length":
                 try:
@@ -33,8 +55,8 @@ class BodyLimitMiddleware:
                 except ValueError:
                     await _reply(send, 400, "invalid Content-Length")
                     return
-                if declared > self.max_bytes:
-                    await _reply(send, 413, self._message())
+                if declared > limit:
+                    await _reply(send, 413, _message(limit))
                     return
         received = 0
 
@@ -43,15 +65,16 @@ class BodyLimitMiddleware:
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
-                if received > self.max_bytes:
+                if received > limit:
                     # FastAPI re-raises HTTPExceptions from body reading as they are.
-                    raise HTTPException(413, self._message())
+                    raise HTTPException(413, _message(limit))
             return message
 
         await self.app(scope, limited, send)
 
-    def _message(self) -> str:
-        return f"request body larger than {self.max_bytes} bytes"
+
+def _message(limit: int) -> str:
+    return f"request body larger than {limit} bytes"
 
 
 async def _reply(send: Send, status: int, detail: str) -> None:

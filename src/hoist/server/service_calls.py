@@ -5,23 +5,34 @@ Each call carries the caller's identity signed with the secret the server and it
 services share (``Settings.service_secret``, see :mod:`hoist.services.identity`; a
 minute long, bound to the run for a lock's answer): a service believes nothing else
 about who asks. The service's answers that mean something to the caller pass through
-(a launch's 202 with the run's URL on this panel, 422 with errors by field, 429 with
-``Retry-After``; a lock's 200, 422 and 409); a service that does not answer in time,
-refuses the connection, refuses the server's identity or fails is a
-:class:`ServiceCallError` (HTTP 502) saying which.
+(a launch's 202 with the run's URL on this panel, 413 for files over the service's limit,
+422 with errors by field, 429 with ``Retry-After``; a lock's 200, 422 and 409); a
+service that does not answer in time, refuses the connection, refuses the server's
+identity or fails is a :class:`ServiceCallError` (HTTP 502) saying which.
+
+A launch with files (``multipart/form-data``, an :class:`Upload`) is streamed to the
+service as it arrives, never whole in memory: the API's request body as it is (its
+boundary and ``Content-Length`` kept), or a form the panel already parsed (files spooled
+to disk by Starlette, the session's CSRF token left out) encoded again part by part.
 """
 
 from __future__ import annotations
 
+import re
+import secrets
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 import anyio.to_thread
 import httpx
+from starlette.datastructures import FormData, UploadFile
+from starlette.requests import Request
 
 from hoist.errors import HoistError
 from hoist.runs.models import Run
+from hoist.server.api import API_PREFIX
 from hoist.server.service_discovery import service_base
 from hoist.server.service_registry import ServiceInfo, ServiceRegistry
 from hoist.services.identity import IDENTITY_HEADER, may_answer, sign
@@ -31,8 +42,10 @@ if TYPE_CHECKING:  # the auth module maps errors through a module that imports t
     from hoist.server.auth import Principal
 
 __all__ = [
+    "UPLOAD_PATHS",
     "Forwarded",
     "ServiceCallError",
+    "Upload",
     "answer_lock",
     "answer_run_lock",
     "endpoint_url",
@@ -42,7 +55,14 @@ __all__ = [
 ]
 
 #: The service's answers to a launch that reach the caller as they are.
-_LAUNCH_PASSED = frozenset({202, 422, 429})
+_LAUNCH_PASSED = frozenset({202, 413, 422, 429})
+#: Where a ``multipart/form-data`` body (files for a service's launch) may hold up to
+#: ``Settings.max_upload_bytes`` rather than ``max_body_bytes``: the API's launch and the
+#: panel's launch form.
+UPLOAD_PATHS = re.compile(rf"(?:{re.escape(API_PREFIX)})?/services/[^/]+/(?:launch|enter)")
+#: Seconds one write of a forwarded upload may wait for the service to take it.
+_UPLOAD_WRITE_TIMEOUT = 60.0
+_CHUNK = 64 * 1024
 #: ... and to a lock's answer.
 _LOCK_PASSED = frozenset({200, 404, 409, 422})
 _MAX_DETAIL = 300
@@ -67,6 +87,75 @@ class Forwarded:
     status: int
     body: Any
     headers: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Upload:
+    """A ``multipart/form-data`` launch body to stream to the service.
+
+    Attributes:
+        content_type: the body's ``Content-Type``, its boundary included.
+        stream: the body's bytes as they come.
+        length: its size in bytes when known (sent as ``Content-Length``).
+    """
+
+    content_type: str
+    stream: AsyncIterator[bytes]
+    length: int | None = None
+
+    @classmethod
+    def of_request(cls, request: Request, *, leave_out: frozenset[str] = frozenset()) -> Upload:
+        """The body of ``request`` (``multipart/form-data``) as it arrives, or, when the
+        form was parsed already (the CSRF check of a session's post reads it),
+        :meth:`of_form` of that form."""
+        # Starlette keeps a parsed form on the request; its stream is then consumed.
+        parsed: FormData | None = getattr(request, "_form", None)
+        if parsed is not None:
+            return cls.of_form(parsed, leave_out=leave_out)
+        declared = request.headers.get("content-length", "")
+        length = int(declared) if declared.isdigit() else None
+        return cls(request.headers.get("content-type", ""), request.stream(), length)
+
+    @classmethod
+    def of_form(cls, form: FormData, *, leave_out: frozenset[str] = frozenset()) -> Upload:
+        """A parsed form encoded again as ``multipart/form-data`` (files read from where
+        Starlette spooled them, a chunk at a time), without the fields in ``leave_out``
+        (the session's CSRF token is no business of the service's)."""
+        boundary = "hoist-" + secrets.token_hex(16)
+        items = [(name, value) for name, value in form.multi_items() if name not in leave_out]
+        heads = [_part_head(boundary, name, value) for name, value in items]
+        sizes = [len(v.encode()) if isinstance(v, str) else v.size for _, v in items]
+        tail = f"--{boundary}--\r\n".encode()
+        length = None
+        if all(size is not None for size in sizes):
+            length = sum(len(h) + 2 for h in heads) + sum(s or 0 for s in sizes) + len(tail)
+
+        async def stream() -> AsyncIterator[bytes]:
+            for head, (_, value) in zip(heads, items, strict=True):
+                yield head
+                if isinstance(value, str):
+                    yield value.encode()
+                else:
+                    await value.seek(0)
+                    while chunk := await value.read(_CHUNK):
+                        yield chunk
+                yield b"\r\n"
+            yield tail
+
+        return cls(f"multipart/form-data; boundary={boundary}", stream(), length)
+
+
+def _part_head(boundary: str, name: str, value: str | UploadFile) -> bytes:
+    # Quoted as browsers do (WHATWG HTML's multipart/form-data encoding).
+    def quoted(text: str) -> str:
+        return text.replace("\r", "%0D").replace("\n", "%0A").replace('"', "%22")
+
+    head = f'--{boundary}\r\nContent-Disposition: form-data; name="{quoted(name)}"'
+    if isinstance(value, str):
+        return (head + "\r\n\r\n").encode()
+    kind = value.content_type or "application/octet-stream"
+    filename = quoted(value.filename or "")
+    return (head + f'; filename="{filename}"\r\nContent-Type: {kind}\r\n\r\n').encode()
 
 
 def _identity(secret: str | None, user: str, role: str, run: str | None = None) -> dict[str, str]:
@@ -102,17 +191,19 @@ async def launch(
     client: httpx.AsyncClient,
     service: ServiceInfo,
     path: str,
-    inputs: dict[str, Any],
+    inputs: dict[str, Any] | Upload,
     *,
     secret: str | None,
     user: str,
     role: str,
 ) -> Forwarded:
-    """Launch ``service``'s endpoint at ``path`` with ``inputs`` as ``user``.
+    """Launch ``service``'s endpoint at ``path`` with ``inputs`` as ``user``: JSON, or
+    an :class:`Upload` streamed to the service.
 
     Returns:
-        The service's 202 (``url``: the run's page on this panel), 422 (errors by
-        field, the form's elements) or 429 (with ``Retry-After``).
+        The service's 202 (``url``: the run's page on this panel), 413 (a file over the
+        service's limit; nothing launched), 422 (errors by field, the form's elements)
+        or 429 (with ``Retry-After``).
 
     Raises:
         EndpointNotFoundError: the service has no endpoint at ``path``.
@@ -121,7 +212,15 @@ async def launch(
     service.endpoint(path)
     url = endpoint_url(service, path)
     headers = _identity(secret, user, role)
-    response = await _call(client, "POST", url, json=inputs, headers=headers)
+    if isinstance(inputs, Upload):
+        headers["Content-Type"] = inputs.content_type
+        if inputs.length is not None:
+            headers["Content-Length"] = str(inputs.length)
+        timeout = client.timeout.as_dict() | {"write": _UPLOAD_WRITE_TIMEOUT}
+        response = await _call(client, "POST", url, content=inputs.stream, headers=headers,
+                               timeout=httpx.Timeout(**timeout))  # fmt: skip
+    else:
+        response = await _call(client, "POST", url, json=inputs, headers=headers)
     body = _json(response)
     status = response.status_code
     if status not in _LAUNCH_PASSED or not isinstance(body, dict):

@@ -2,20 +2,25 @@
 and launches forwarded with the caller's signed identity.
 
 Every answer here comes from the registry's stored state, except the form and the
-launch, which ask the service (with short timeouts: 502 when it does not answer).
+launch, which ask the service (with short timeouts: 502 when it does not answer). A launch
+with files is a ``multipart/form-data`` body, streamed to the service as it arrives
+(up to ``Settings.max_upload_bytes``; the service's own limits answer 413 too).
 """
 
 from __future__ import annotations
 
+import json
 from typing import Annotated, Any
 
 import anyio.to_thread
-from fastapi import APIRouter, Body, Path, Query, Response
+from fastapi import APIRouter, Path, Query, Request, Response
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from hoist.server import service_calls
 from hoist.server.api import API_PREFIX
+from hoist.server.auth import CSRF_FIELD
 from hoist.server.deps import Operator, State, Viewer, responses
 from hoist.server.schemas import ID_PATTERN
 from hoist.server.service_registry import SERVICE_URL_PATTERN, ServiceInfo
@@ -34,10 +39,52 @@ EndpointPath = Annotated[
 ]
 _LAUNCH_ANSWERS: dict[int | str, dict[str, Any]] = {
     202: {"description": "Launched: `{run_id, url}`, the run's page on this panel"},
+    413: {"description": "A file, or the body, is over the server's or the service's limit"},
     422: {"description": "Invalid inputs: `{errors, elements}` from the service"},
     429: {"description": "The service is busy; see Retry-After"},
     502: {"description": "The service did not answer, refused the identity or failed"},
 }
+
+#: The launch's body in the API's schema (read by the handler itself: a multipart body
+#: must reach the service unread).
+_LAUNCH_BODY: dict[str, Any] = {
+    "required": True,
+    "content": {
+        "application/json": {"schema": {"type": "object", "description": "The endpoint's inputs."}},
+        "multipart/form-data": {
+            "schema": {
+                "type": "object",
+                "description": "The endpoint's inputs with the files of its upload fields.",
+            }
+        },
+    },
+}
+
+
+def _media_type(request: Request) -> str:
+    return request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+
+
+async def _json_object(request: Request) -> dict[str, Any]:
+    """The body as a JSON object; 400 when it is no JSON, 422 when it is no object
+    (as FastAPI answers a declared body)."""
+    raw = await request.body()
+    if not raw:
+        raise RequestValidationError(
+            [{"type": "missing", "loc": ("body",), "msg": "Field required", "input": None}]
+        )
+    try:
+        value = json.loads(raw)
+    except (ValueError, UnicodeDecodeError):
+        raise RequestValidationError(
+            [{"type": "json_invalid", "loc": ("body", 0), "msg": "JSON decode error"}]
+        ) from None
+    if not isinstance(value, dict):
+        raise RequestValidationError(
+            [{"type": "dict_type", "loc": ("body",), "msg": "Input should be a valid "
+              "dictionary", "input": value}]
+        )  # fmt: skip
+    return value
 
 
 class ServiceCreate(BaseModel):
@@ -112,18 +159,27 @@ async def service_form(
 
 @router.post(
     "/{service_id}/launch", status_code=202,
-    responses={**responses(401, 403, 404), **_LAUNCH_ANSWERS},
+    responses={**responses(400, 401, 403, 404), **_LAUNCH_ANSWERS},
+    openapi_extra={"requestBody": _LAUNCH_BODY},
 )  # fmt: skip
 async def launch_service(
+    request: Request,
     service_id: ServiceId,
     state: State,
     principal: Operator,
-    inputs: Annotated[dict[str, Any], Body(description="The endpoint's inputs.")],
     path: EndpointPath = "/",
 ) -> JSONResponse:
-    """Launch the service's endpoint at ``path`` with ``inputs``, as the caller (a
-    signed identity; the run records the caller as its ``meta.user``)."""
+    """Launch the service's endpoint at ``path`` with the inputs, as the caller (a
+    signed identity; the run records the caller as its ``meta.user``): a JSON object,
+    or a ``multipart/form-data`` form with the files of its ``F.InputFiles`` fields,
+    streamed to the service as it arrives."""
     service = await anyio.to_thread.run_sync(state.services.get, service_id)
+    service.endpoint(path)  # before any body is read: 404 for an unknown endpoint
+    inputs: dict[str, Any] | service_calls.Upload
+    if _media_type(request) == "multipart/form-data":
+        inputs = service_calls.Upload.of_request(request, leave_out=frozenset({CSRF_FIELD}))
+    else:
+        inputs = await _json_object(request)
     answer = await service_calls.launch(
         state.services.client, service, path, inputs,
         secret=state.settings.service_secret,

@@ -9,7 +9,10 @@ Both go through the same registry and calls as ``/api/v1/services``. The service
 is not trusted: :func:`~hoist.services.forms_io.elements_from_json` rebuilds it and
 :mod:`hoist.forms` renders it (values escaped, Markdown and HTML sanitised); inputs are
 checked against it here first (errors next to their fields without a call), then sent
-as JSON with the caller's signed identity.
+as JSON with the caller's signed identity. A form with an ``F.InputFiles`` field posts
+``multipart/form-data``: the service checks it (its files are its to count), so the post
+goes to it as it came, files streamed from where Starlette spooled them, and its 413 or
+422 comes back next to the fields.
 """
 
 from __future__ import annotations
@@ -20,18 +23,19 @@ import anyio.to_thread
 from fastapi import APIRouter, Form, Query, Request, Response
 from fastapi import Path as PathParam
 from fastapi.responses import HTMLResponse, RedirectResponse
+from starlette.datastructures import FormData
 
 from hoist import forms as F
 from hoist.errors import HoistError, ParamsValidationError
 from hoist.server.accounts import Role
-from hoist.server.auth import Principal
+from hoist.server.auth import CSRF_FIELD, Principal
 from hoist.server.deps import State
 from hoist.server.panel.access import PageOperator, PageViewer
 from hoist.server.panel.outputs import markdown_html
 from hoist.server.panel.routing import PanelRoute, error_page
 from hoist.server.panel.templating import render_page
 from hoist.server.schemas import ID_PATTERN
-from hoist.server.service_calls import ServiceCallError, launch, read_form
+from hoist.server.service_calls import ServiceCallError, Upload, launch, read_form
 from hoist.server.service_registry import ServiceExistsError, ServiceInfo
 from hoist.server.state import ServerState
 from hoist.services.forms_io import elements_from_json
@@ -189,12 +193,30 @@ async def enter(
     service = await anyio.to_thread.run_sync(state.services.get, service_id)
     data = await request.form()
     try:
+        return await _launch(request, state, principal, service, path, data)
+    finally:
+        await data.close()  # the files Starlette spooled, whatever became of the launch
+
+
+async def _launch(
+    request: Request,
+    state: ServerState,
+    principal: Principal,
+    service: ServiceInfo,
+    path: str,
+    data: FormData,
+) -> Response:
+    try:
         form = await _endpoint_form(state, service, path)
-        try:
-            inputs = form.validate(data, form=True)
-        except F.InputsError as exc:
-            return _enter_page(request, principal, service, path, form, values=data,
-                               errors=exc.errors, status_code=422)  # fmt: skip
+        inputs: dict[str, Any] | Upload
+        if _file_fields(form):
+            inputs = Upload.of_form(data, leave_out=frozenset({CSRF_FIELD}))
+        else:
+            try:
+                inputs = form.validate(data, form=True)
+            except F.InputsError as exc:
+                return _enter_page(request, principal, service, path, form, values=data,
+                                   errors=exc.errors, status_code=422)  # fmt: skip
         user = principal.user
         answer = await launch(state.services.client, service, path, inputs,
                               secret=state.settings.service_secret, user=user.username,
@@ -209,7 +231,17 @@ async def enter(
                   f"{'' if wait == '1' else 's'}; your inputs are kept.")  # fmt: skip
         return _enter_page(request, principal, service, path, form, values=data, notice=notice,
                            status_code=429, headers={"Retry-After": wait})  # fmt: skip
+    if answer.status == 413:  # said next to the upload fields: one of theirs was too large
+        detail = str(answer.body.get("detail") or "the files are too large")
+        too_large = {name: [detail] for name in _file_fields(form)}
+        return _enter_page(request, principal, service, path, form, values=data,
+                           errors=too_large, status_code=413)  # fmt: skip
     errors = answer.body.get("errors") if isinstance(answer.body, dict) else None
     errors = errors if isinstance(errors, dict) else {}
     return _enter_page(request, principal, service, path, form, values=data, errors=errors,
                        status_code=422)  # fmt: skip
+
+
+def _file_fields(form: F.Model) -> list[str]:
+    """The names of ``form``'s upload fields."""
+    return [e.name for e in form.fields() if isinstance(e, F.InputFiles)]
