@@ -24,11 +24,13 @@ import math
 import shutil
 from typing import Any
 
+import anyio.to_thread
 from fastapi import HTTPException, Request
 from fastapi.responses import JSONResponse
 
 from hoist.errors import EntryPointError, ParamsValidationError, ServiceBusyError
 from hoist.runs.models import Run, RunKind, new_run_id
+from hoist.runs.sinks.base import EventSink
 from hoist.services.app import ServeAPI, error_response, inputs_error_response, route_form
 from hoist.services.entry import resolve_entry_point
 from hoist.services.execution import Execution
@@ -133,7 +135,23 @@ def Launch(
             shutil.rmtree(run_dir, ignore_errors=True)
     url = run_url(run.id)
     body = {"run_id": run.id, "fid": run.id, "url": url, "status": "queued"}
-    return JSONResponse(body, status_code=202, headers={"Location": _location(app, url)})
+    headers = {"Location": _location(app, url)}
+    return _Launched(body, app.service_executor().sink, status_code=202, headers=headers)
+
+
+class _Launched(JSONResponse):
+    """The 202 of a launch, sent once the run's record is written: whoever follows its
+    ``url`` or asks for its id at once finds the run. The write happens on a worker
+    thread (the sink's flush, which commits every launch waiting at that moment at
+    once), never on the event loop."""
+
+    def __init__(self, content: Any, sink: EventSink, **options: Any) -> None:
+        super().__init__(content, **options)
+        self._sink = sink
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        await anyio.to_thread.run_sync(self._sink.flush)
+        await super().__call__(scope, receive, send)
 
 
 def _endpoint_meta(request: Request, route: Any) -> dict[str, Any]:
