@@ -9,48 +9,16 @@ CI=true."""
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from hoist.runs.models import LockEvent, RunStatus
 from tests.e2e.conftest import SECRET, reached, service_process
-from tests.panel.conftest import PASSWORD, add_user
-from tests.panel.test_browser import TIMEOUT_MS, browser  # noqa: F401 (the fixture)
-from tests.server.conftest import LiveServer, serve, server_settings
+from tests.panel.browsing import browser, logged_in, wait_badge  # noqa: F401 (a fixture)
+from tests.server.conftest import serve, server_settings
 from tests.server.live_services import status_of
 
 DRAFT = "We are glad to announce a summer party. More soon."
-
-
-@contextlib.contextmanager
-def logged_in(browser: Any, live: LiveServer, role: str) -> Iterator[tuple[Any, str]]:  # noqa: F811
-    """A page of a fresh browser context logged in as a new account with ``role``, and
-    its username; no JavaScript errors on it."""
-    context = browser.new_context(base_url=live.url, viewport={"width": 1280, "height": 900})
-    context.set_default_timeout(TIMEOUT_MS)
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    username = add_user(live, role)
-    page.goto("/login?next=/services")
-    page.fill("#username", username)
-    page.fill("#password", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url("**/services")
-    try:
-        yield page, username
-        assert not errors, f"JavaScript errors: {errors}"
-    finally:
-        context.close()
-
-
-def _status_is(page: Any, status: str) -> None:
-    page.wait_for_function(
-        "s => document.querySelector('#part-header [data-status-badge]')?.textContent === s",
-        arg=status,
-    )
 
 
 def test_a_person_approves_a_draft_from_the_panel(
@@ -69,7 +37,7 @@ def test_a_person_approves_a_draft_from_the_panel(
         service_id = created.json()["id"]
         status_of(live, operator_token, service_id, "ok")
 
-        with logged_in(browser, live, "operator") as (page, operator):
+        with logged_in(browser, live, "operator", "/services") as (page, operator):
             page.goto("/services")
             card = page.locator(f"#service-{service_id}")
             card.locator("a.action-link", has_text="Approved announcement").click()
@@ -80,7 +48,7 @@ def test_a_person_approves_a_draft_from_the_panel(
             # The 202 comes once the run is recorded: the page the panel redirects to
             # shows it at once, and turns awaiting live (no reload).
             assert "Not found" not in page.title()
-            _status_is(page, "awaiting")
+            wait_badge(page, "awaiting")
             lock = page.locator("#part-locks .lock[data-lock-id]")
             lock_id = lock.get_attribute("data-lock-id")
             assert "Please review" in lock.inner_text() and DRAFT in lock.inner_text()
@@ -95,17 +63,17 @@ def test_a_person_approves_a_draft_from_the_panel(
             assert "An edit cannot be empty" in error.inner_text()
             assert live.state.store.get_run(run_id).status == RunStatus.AWAITING
 
-            with logged_in(browser, live, "viewer") as (watcher, _):
+            with logged_in(browser, live, "viewer", "/services") as (watcher, _):
                 watcher.goto(f"/runs/{run_id}")
-                _status_is(watcher, "awaiting")
+                wait_badge(watcher, "awaiting")
                 assert watcher.locator("#part-locks fieldset[disabled]").count() == 1
                 assert watcher.locator("#field-text").is_disabled()
 
                 page.click('#part-locks button[name="decision"][value="approve"]')
                 page.wait_for_url(f"**/runs/{run_id}")
-                _status_is(page, "succeeded")
+                wait_badge(page, "succeeded")
                 # The viewer's page followed without a reload: the form gave way.
-                _status_is(watcher, "succeeded")
+                wait_badge(watcher, "succeeded")
                 watcher.wait_for_selector("#lock-history .lock-user")
                 assert watcher.locator("#part-locks form").count() == 0
                 assert operator in watcher.locator("#lock-history").inner_text()

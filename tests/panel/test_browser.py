@@ -4,10 +4,8 @@ playwright is missing, except under CI=true."""
 
 from __future__ import annotations
 
-import importlib.util
 import time
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -22,59 +20,18 @@ from hoist.runs.models import (
     StatusEvent,
     new_run_id,
 )
-from tests.conftest import REPO, need
-from tests.panel.conftest import PASSWORD, add_user
+from tests.conftest import REPO
+from tests.panel.browsing import browser, logged_in, wait_badge  # noqa: F401 (a fixture)
 from tests.server.conftest import LiveServer
 
-CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = REPO / "test-artifacts"
-TIMEOUT_MS = 30_000
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    """One headless chromium for the module (never downloaded: Debian's own)."""
-    if importlib.util.find_spec("playwright") is None:
-        need("playwright is not installed (pip install playwright)")
-    if not CHROMIUM.exists():
-        need(f"no chromium at {CHROMIUM} (apt-get install chromium)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), headless=True)
-        try:
-            yield browser
-        finally:
-            browser.close()
 
 
 @pytest.fixture
-def page(browser: Any, panel: LiveServer) -> Iterator[Any]:
-    """A fresh browser context (no cookies) pointed at the panel, logged in as operator."""
-    context = browser.new_context(base_url=panel.url, viewport={"width": 1280, "height": 900})
-    context.set_default_timeout(TIMEOUT_MS)
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    username = add_user(panel, "operator")
-    page.goto("/plugins")
-    assert "/login?next=/plugins" in page.url
-    page.fill("#username", username)
-    page.fill("#password", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url("**/plugins")
-    try:
+def page(browser: Any, panel: LiveServer) -> Iterator[Any]:  # noqa: F811
+    """A page logged in to the panel as an operator (no JavaScript errors allowed)."""
+    with logged_in(browser, panel, "operator", "/plugins") as (page, _):
         yield page
-        assert not errors, f"JavaScript errors: {errors}"
-    finally:
-        context.close()
-
-
-def _wait_status(page: Any, status: str) -> None:
-    page.wait_for_function(
-        "s => document.querySelector('#part-header [data-status-badge]')?.textContent === s",
-        arg=status,
-    )
 
 
 def test_launch_from_the_form_and_watch_the_run(page: Any) -> None:
@@ -97,7 +54,7 @@ def test_launch_from_the_form_and_watch_the_run(page: Any) -> None:
     page.fill("#field-label", "browser-run")
     page.click("form.hoist-form button[type=submit]")
     page.wait_for_url("**/runs/*")
-    _wait_status(page, "succeeded")
+    wait_badge(page, "succeeded")
     page.wait_for_function(
         "() => document.querySelector('#part-progress [data-bar=overall] progress').value === 100"
     )
@@ -134,7 +91,7 @@ def test_cancel_a_long_run_on_a_narrow_screen(page: Any) -> None:
     assert width <= 390  # nothing forces a sideways scroll
     page.once("dialog", lambda dialog: dialog.accept())
     page.click("#cancel-run")
-    _wait_status(page, "cancelled")
+    wait_badge(page, "cancelled")
     page.locator("#cancel-run").wait_for(state="detached")  # the header was re-rendered
     assert "cancelled" in page.locator("#part-header").inner_text()
 
@@ -188,7 +145,7 @@ def test_a_run_page_recovers_when_its_stream_fails(page: Any, panel: LiveServer)
         "paneltest", "count", params={"steps": 40, "delay": 0.05, "label": "recovers"}
     )
     page.goto(f"/runs/{run_id}")
-    _wait_status(page, "succeeded")
+    wait_badge(page, "succeeded")
     assert len(failed) == 2
     page.wait_for_function(
         "() => document.querySelector('#part-progress [data-bar=overall] progress').value === 100"
@@ -254,7 +211,7 @@ def test_a_service_run_shows_its_outputs_as_they_arrive(page: Any, panel: LiveSe
     ctx.emit_result({"total": 6, "parts": [1, 5]}, model="my_service.models.Sum")
     ctx.emit_status(RunStatus.SUCCEEDED)
     sink.flush()
-    _wait_status(page, "succeeded")
+    wait_badge(page, "succeeded")
     result = page.locator("#run-result")
     result.wait_for()
     assert '"total": 6' in result.inner_text() and '\n  "parts": [' in result.inner_text()

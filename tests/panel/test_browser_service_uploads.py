@@ -14,8 +14,7 @@ import pytest
 
 from hoist.runs.models import RunStatus
 from hoist.runs.runtime import Runtime
-from tests.panel.conftest import PASSWORD, add_user
-from tests.panel.test_browser import TIMEOUT_MS, browser  # noqa: F401 (the fixture)
+from tests.panel.browsing import browser, logged_in  # noqa: F401 (a fixture)
 from tests.server.conftest import LiveServer, serve, server_settings
 from tests.server.live_services import SECRET
 from tests.server.test_service_uploads import files_service, registered
@@ -35,23 +34,9 @@ def live(hoist_home: Path, tmp_path: Path) -> Iterator[tuple[LiveServer, str]]:
 
 @pytest.fixture
 def page(browser: Any, live: tuple[LiveServer, str]) -> Iterator[Any]:  # noqa: F811
-    """A browser page logged in as an operator; no JavaScript errors."""
-    server, _ = live
-    context = browser.new_context(base_url=server.url, viewport={"width": 1280, "height": 900})
-    context.set_default_timeout(TIMEOUT_MS)
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    page.goto("/login?next=/services")
-    page.fill("#username", add_user(server, "operator"))
-    page.fill("#password", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url("**/services")
-    try:
+    """A page logged in as an operator (no JavaScript errors allowed)."""
+    with logged_in(browser, live[0], "operator", "/services") as (page, _):
         yield page
-        assert not errors, f"JavaScript errors: {errors}"
-    finally:
-        context.close()
 
 
 def test_a_file_uploaded_from_the_launch_form_lands_in_the_run(

@@ -13,8 +13,7 @@ import pytest
 from hoist.runs.models import LockEvent, StatusEvent
 from hoist.runs.models import RunStatus as S
 from hoist.runs.runtime import Runtime
-from tests.panel.conftest import PASSWORD, add_user
-from tests.panel.test_browser import TIMEOUT_MS, browser  # noqa: F401 (the fixture)
+from tests.panel.browsing import browser, logged_in  # noqa: F401 (a fixture)
 from tests.panel.test_locks_page import _awaiting_run
 from tests.server.conftest import LiveServer
 from tests.server.live_services import greeter, refused_url, running, status_of
@@ -22,22 +21,9 @@ from tests.server.live_services import greeter, refused_url, running, status_of
 
 @pytest.fixture
 def page(browser: Any, panel: LiveServer) -> Iterator[Any]:  # noqa: F811
-    """A browser page logged in to the panel as an operator; no JavaScript errors."""
-    context = browser.new_context(base_url=panel.url, viewport={"width": 1280, "height": 900})
-    context.set_default_timeout(TIMEOUT_MS)
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    page.goto("/login?next=/services")
-    page.fill("#username", add_user(panel, "operator"))
-    page.fill("#password", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url("**/services")
-    try:
+    """A page logged in to the panel as an operator (no JavaScript errors allowed)."""
+    with logged_in(browser, panel, "operator", "/services") as (page, _):
         yield page
-        assert not errors, f"JavaScript errors: {errors}"
-    finally:
-        context.close()
 
 
 def test_the_services_page_lists_a_service_and_an_unreachable_one(

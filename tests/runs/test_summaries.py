@@ -54,8 +54,16 @@ EXAMPLES: list[Event] = [
     ResultEvent(run_id=R, seq=11, ts=1.0, value={"accuracy": 0.9}),
     ErrorEvent(run_id=R, seq=12, ts=1.0, error_type="ValueError", message="bad input"),
     OutputEvent(run_id=R, seq=13, ts=1.0, format="markdown", body="# Done\n**3** tasks"),
-    LockEvent(run_id=R, seq=14, ts=1.0, lock_id="l1", name="review", phase="answered",
-              answer={"text": "ok"}, user="ann"),
+    LockEvent(
+        run_id=R,
+        seq=14,
+        ts=1.0,
+        lock_id="l1",
+        name="review",
+        phase="answered",
+        answer={"text": "ok"},
+        user="ann",
+    ),
 ]
 EXPECTED = {
     "status": "succeeded",

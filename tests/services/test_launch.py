@@ -106,9 +106,7 @@ def test_plain_route_launch_records_route_metadata(client: AppClient, runtime: R
     assert outputs[0].body == "hello **Bo**"
 
 
-def test_the_run_is_in_the_store_when_the_202_arrives(
-    client: AppClient, runtime: Runtime
-) -> None:
+def test_the_run_is_in_the_store_when_the_202_arrives(client: AppClient, runtime: Runtime) -> None:
     # Whoever follows the answer's url, or asks for the id, at once finds the run (the
     # panel redirects to it straight away): no wait, no retry.
     for _ in range(20):
