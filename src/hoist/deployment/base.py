@@ -1,0 +1,50 @@
+"""The one extension point of deployment: a `Runner` knows one engine.
+
+A strategy folder's ``runner.py`` holds a `Runner` subclass. The factory builds it with
+keyword arguments (``code_path``, ``module``, ``callable``, ``action``, ``app``,
+``env_vars``, ``timeout``, ``resources`` and the strategy's ``settings``); every runner
+accepts and ignores the keywords it does not know.
+
+`Runner.run` answers the envelope ``{"status": "success", "output": ...}`` or
+``{"status": "error", "error": {"type": str, "message": str}}``, never a success for an
+error. `hoist.deployment.DeployedSoftware` normalises whatever a runner answers to it.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from typing import Any
+
+__all__ = ["Runner"]
+
+
+class Runner(ABC):
+    """Base class for deployment runners: the only code that knows an engine."""
+
+    @abstractmethod
+    def run(self, inputs: dict[str, Any]) -> dict[str, Any]:
+        """Execute once with ``inputs``.
+
+        Args:
+            inputs: the keyword inputs of the deployed callable.
+
+        Returns:
+            ``{"status": "success", "output": ...}`` or
+            ``{"status": "error", "error": {"type": ..., "message": ...}}``.
+        """
+
+    @abstractmethod
+    def start(self) -> None:
+        """Start (or restart) the service; idempotent."""
+
+    @abstractmethod
+    def stop(self) -> None:
+        """Stop and release every resource; idempotent."""
+
+    @abstractmethod
+    def is_healthy(self) -> bool:
+        """Whether the service is running and ready to answer `run`."""
+
+    def get_logs(self) -> str:
+        """The service's logs so far (``""`` when the engine keeps none)."""
+        return ""

@@ -1,0 +1,1 @@
+"""Built-in deployment strategies: one folder per strategy."""
