@@ -6,11 +6,13 @@ The tree::
     ├── UserInputError              exit code 2: the caller asked for something wrong
     │   ├── ParamsValidationError   .field_errors {field path: [messages]}
     │   ├── ConfigError             .path, .line, .key (a broken config.yaml)
+    │   │   └── StrategyDefinitionError .strategy (a broken deployment strategy folder)
     │   ├── NotFoundError           .kind, .name, .available, .suggestions
     │   │   ├── PluginNotFoundError
     │   │   ├── ActionNotFoundError
     │   │   ├── RunNotFoundError
-    │   │   └── LockNotFoundError   no ``@app.lock(name)`` form for a ``tracer.lock(name)``
+    │   │   ├── LockNotFoundError   no ``@app.lock(name)`` form for a ``tracer.lock(name)``
+    │   │   └── StrategyNotFoundError no deployment strategy by that name (or not allowed)
     │   ├── UnknownModeError
     │   │   └── ServeModeError      the action is declared ``method: serve`` (a deployment)
     │   ├── IncompatibleTypesError  output_type → input_type mismatch
@@ -27,6 +29,8 @@ The tree::
     ├── LockExpiredError            .run_id, .name, .timeout (nobody answered a lock in time)
     ├── ServiceBusyError            .retry_after (a service's queue is full: HTTP 429)
     ├── IdentityError               .reason (a signed identity missing, forged or expired: 401)
+    ├── DeploymentError             .strategy (a runner could not be built or started)
+    │   └── DeploymentNotReadyError .timeout (not healthy in time; also a TimeoutError)
     ├── StoreError                  the run store could not be read or written
     │   └── StoreUnwritableError    .target, .reason, .unwritten (read-only, no permission, full)
     └── MissingExtraError           .extra (an optional dependency is not installed)
@@ -45,6 +49,8 @@ __all__ = [
     "ActionFailedError",
     "ActionNotFoundError",
     "ConfigError",
+    "DeploymentError",
+    "DeploymentNotReadyError",
     "EntryPointError",
     "HoistError",
     "IdentityError",
@@ -67,6 +73,8 @@ __all__ = [
     "ServiceBusyError",
     "StoreError",
     "StoreUnwritableError",
+    "StrategyDefinitionError",
+    "StrategyNotFoundError",
     "UnknownModeError",
     "UploadTooLargeError",
     "UserInputError",
@@ -380,6 +388,57 @@ class UploadTooLargeError(UserInputError):
         self.name, self.limit = name, limit
         what = f"upload {name!r}" if name else "the uploads together"
         super().__init__(f"{what} exceed the limit of {limit} bytes")
+
+
+class StrategyNotFoundError(NotFoundError):
+    """No deployment strategy by that name among the discovered (or the allowed) ones."""
+
+    kind = "strategy"
+
+
+class StrategyDefinitionError(ConfigError):
+    """A deployment strategy folder is broken (a missing file, bad YAML, a missing key, a
+    runner that cannot be loaded).
+
+    Attributes:
+        strategy: the strategy's name (its folder's name when the config cannot be read).
+    """
+
+    def __init__(
+        self,
+        problem: str,
+        *,
+        strategy: str,
+        path: str,
+        line: int | None = None,
+        key: str | None = None,
+    ) -> None:
+        self.strategy = strategy
+        super().__init__(f"strategy {strategy!r}: {problem}", path=path, line=line, key=key)
+        self.problem = problem
+
+
+class DeploymentError(HoistError):
+    """A strategy's runner could not be built, started or asked.
+
+    Attributes:
+        strategy: the strategy's name.
+    """
+
+    def __init__(self, message: str, *, strategy: str) -> None:
+        self.strategy = strategy
+        super().__init__(message)
+
+
+class DeploymentNotReadyError(DeploymentError, TimeoutError):
+    """A deployment did not become healthy within ``timeout`` seconds."""
+
+    def __init__(self, name: str, *, strategy: str, timeout: float) -> None:
+        self.timeout = timeout
+        super().__init__(
+            f"deployment {name!r} ({strategy}) was not healthy after {timeout:g} s",
+            strategy=strategy,
+        )
 
 
 class StoreError(HoistError):

@@ -61,6 +61,8 @@ class Settings:
             over HTTPS, e.g. behind a TLS proxy).
         plugin_paths: ``HOIST_PLUGIN_PATHS`` (``os.pathsep``-separated); folders the server
             searches for plugins. Empty: the current folder.
+        strategy_paths: ``HOIST_STRATEGY_PATHS`` (``os.pathsep``-separated); deployment
+            strategy folders (or folders of them) found beside the built-in strategies.
         trusted_proxies: ``HOIST_TRUSTED_PROXIES`` (comma-separated addresses or networks);
             the reverse proxies whose ``X-Forwarded-For``/``-Proto`` headers the server
             believes. Empty (the default): none, so a client cannot pick its own address.
@@ -91,6 +93,7 @@ class Settings:
     max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES
     secure_cookies: bool = False
     plugin_paths: tuple[Path, ...] = ()
+    strategy_paths: tuple[Path, ...] = ()
     trusted_proxies: tuple[str, ...] = ()
     maintenance_interval: float = 5.0
     stale_after: float = 15.0  # hoist.runs.reader.STALE_AFTER
@@ -107,6 +110,7 @@ class Settings:
         home = env.get("HOIST_HOME")
         origins = env.get("HOIST_CORS_ORIGINS", "")
         paths = env.get("HOIST_PLUGIN_PATHS", "")
+        strategy_paths = env.get("HOIST_STRATEGY_PATHS", "")
         return cls(
             home=Path(home).expanduser() if home else Path.home() / ".hoist",
             database_url=env.get("HOIST_DATABASE_URL") or None,
@@ -122,6 +126,9 @@ class Settings:
             max_upload_bytes=_int(env, "HOIST_MAX_UPLOAD_BYTES", DEFAULT_MAX_UPLOAD_BYTES, 1, None),
             secure_cookies=_bool(env, "HOIST_SECURE_COOKIES"),
             plugin_paths=tuple(Path(p).expanduser() for p in paths.split(os.pathsep) if p),
+            strategy_paths=tuple(
+                Path(p).expanduser() for p in strategy_paths.split(os.pathsep) if p
+            ),
             trusted_proxies=_networks(env, "HOIST_TRUSTED_PROXIES"),
             maintenance_interval=_float(env, "HOIST_MAINTENANCE_INTERVAL", 5.0, 0.01),
             stale_after=_float(env, "HOIST_STALE_AFTER", 15.0, 0.1),

@@ -1,8 +1,16 @@
-"""Deployment: strategy folders, runners, the factory and the deployed software."""
+"""Deployment: strategy folders, runners, the factory and the deployed software.
+
+``DeployStrategy`` is a ``str`` Enum of the process registry's strategies, built on
+first access (discovery reads ``HOIST_STRATEGY_PATHS`` then, not at import).
+"""
 
 from __future__ import annotations
 
+from typing import Any
+
 from hoist.deployment.base import Runner
+from hoist.deployment.discovery import StrategyDefinition
+from hoist.deployment.factory import DeploymentFactory
 from hoist.deployment.models import (
     AdaptationResult,
     DeployConfig,
@@ -11,13 +19,26 @@ from hoist.deployment.models import (
     RunInterface,
     StrategyConfig,
 )
+from hoist.deployment.registry import StrategyRegistry
+from hoist.deployment.software import DeployedSoftware
 
 __all__ = [
     "AdaptationResult",
     "DeployConfig",
+    "DeployStrategy",
+    "DeployedSoftware",
+    "DeploymentFactory",
     "DeploymentInfo",
     "DeploymentSetting",
     "RunInterface",
     "Runner",
     "StrategyConfig",
+    "StrategyDefinition",
+    "StrategyRegistry",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    if name == "DeployStrategy":
+        return StrategyRegistry.get().strategy_enum()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

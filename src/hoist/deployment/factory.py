@@ -1,0 +1,106 @@
+"""`DeploymentFactory`: a strategy's runner built from a `DeployConfig`, wrapped in
+`DeployedSoftware`. An unknown strategy is an error, never a fallback."""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterable
+from typing import Any
+
+from hoist.deployment.models import DeployConfig, DeploymentInfo
+from hoist.deployment.registry import StrategyRegistry
+from hoist.deployment.software import DeployedSoftware
+from hoist.errors import DeploymentError, HoistError, StrategyNotFoundError
+
+__all__ = ["DeploymentFactory"]
+
+
+class DeploymentFactory:
+    """Build deployed software from a strategy name and a `DeployConfig`."""
+
+    @staticmethod
+    def create(
+        strategy: str | enum.Enum,
+        config: DeployConfig,
+        strategies: Iterable[str] | None = None,
+        *,
+        registry: StrategyRegistry | None = None,
+    ) -> DeployedSoftware:
+        """Build the strategy's runner for ``config`` (not started yet).
+
+        Args:
+            strategy: a strategy's name or a `DeployStrategy` member.
+            config: what to deploy.
+            strategies: the strategies allowed (all when ``None``).
+            registry: where to find strategies (the process registry by default).
+
+        Raises:
+            StrategyNotFoundError: unknown or not allowed (listing the allowed ones).
+            StrategyDefinitionError: the strategy's folder or runner is broken.
+            DeploymentError: the runner refused its arguments.
+        """
+        registry = registry or StrategyRegistry.get()
+        name = strategy.value if isinstance(strategy, enum.Enum) else strategy
+        if not isinstance(name, str):
+            raise TypeError(f"strategy must be a name or DeployStrategy, got {strategy!r}")
+        if not isinstance(config, DeployConfig):
+            raise TypeError(f"config must be a DeployConfig, got {type(config).__name__}")
+        allowed = registry.list_strategies(strategies)
+        if name not in allowed:
+            if strategies is not None and registry.strategy_exists(name):
+                raise StrategyNotFoundError(name, allowed, where="the allowed strategies")
+            registry.definition(name)  # a broken folder raises its own error
+            raise StrategyNotFoundError(name, allowed)
+        definition = registry.get_strategy(name)
+        runner_class = registry.get_runner_class(name)
+        kwargs = _runner_kwargs(registry, name, config)
+        try:
+            runner = runner_class(**kwargs)
+        except HoistError:
+            raise
+        except Exception as exc:
+            message = f"strategy {name!r}: {runner_class.__name__} refused: {exc}"
+            raise DeploymentError(message, strategy=name) from exc
+        info = DeploymentInfo(
+            strategy=name,
+            name=config.display_name(),
+            code_path=config.code_path,
+            provider=definition.provider,
+            endpoint=getattr(runner, "endpoint", None),
+            run_interface={**definition.run_interface.model_dump(),
+                           "module": kwargs["module"], "callable": kwargs["callable"]},
+            resources=kwargs["resources"],
+        )  # fmt: skip
+        return DeployedSoftware(runner, info)
+
+    @staticmethod
+    def list_strategies(*, registry: StrategyRegistry | None = None) -> list[str]:
+        """The working strategies' names."""
+        return (registry or StrategyRegistry.get()).list_strategies()
+
+    @staticmethod
+    def explain_strategy(
+        strategy: str | enum.Enum, *, registry: StrategyRegistry | None = None
+    ) -> str:
+        """The strategy's description and selector instruction, for people and agents."""
+        registry = registry or StrategyRegistry.get()
+        name = strategy.value if isinstance(strategy, enum.Enum) else str(strategy)
+        config = registry.get_strategy(name)
+        text = registry.get_selector_instruction(name).strip()
+        return f"{name}: {config.description}".rstrip(": ") + ("\n\n" + text if text else "")
+
+
+def _runner_kwargs(registry: StrategyRegistry, name: str, config: DeployConfig) -> dict[str, Any]:
+    strategy = registry.get_strategy(name)
+    kwargs: dict[str, Any] = {**strategy.settings, **config.runner_kwargs()}
+    # The strategy's defaults fill what the config leaves unset.
+    given = config.model_fields_set
+    interface = strategy.run_interface
+    if "module" not in given:
+        kwargs["module"] = interface.module
+    if "callable" not in given:
+        kwargs["callable"] = interface.callable
+    if "timeout" not in given and isinstance(strategy.settings.get("timeout"), int | float):
+        kwargs["timeout"] = float(strategy.settings["timeout"])
+    kwargs["resources"] = {**strategy.resources, **config.resources}
+    return kwargs
