@@ -12,9 +12,14 @@ import pytest
 pytest.importorskip("uvicorn")
 httpx = pytest.importorskip("httpx")
 
+from hoist.deployment import DeployConfig, DeploymentFactory, StrategyRegistry  # noqa: E402
 from hoist.deployment.strategies.process import ProcessRunner  # noqa: E402
 from hoist.errors import DeploymentError, DeploymentNotReadyError  # noqa: E402
+from hoist.runs.models import Run  # noqa: E402
+from hoist.runs.reader import RunFilter  # noqa: E402
+from hoist.runs.runtime import get_runtime  # noqa: E402
 from tests.conftest import write_files  # noqa: E402
+from tests.waiting import wait_until  # noqa: E402
 
 MAIN = """
 import asyncio
@@ -199,6 +204,14 @@ def test_plugin_action(plugin: Path, runners: list[ProcessRunner]) -> None:
     body = schema["post"]["requestBody"]["content"]["application/json"]["schema"]
     assert "x" in body["properties"]
 
+    def recorded() -> list[Run]:
+        runs = get_runtime().store.list_runs(RunFilter(kind="action"))
+        return [r for r in runs if r.status.value == "succeeded"]
+
+    (run,) = wait_until(recorded, what="the call recorded as a succeeded action run")
+    assert run.action == "double" and run.params == {"x": 4}
+    assert run.meta["deployment"] == {"strategy": "process", "action": "double"}
+
 
 @pytest.mark.parametrize("inputs", [{"x": 1000}, {}, {"x": "many"}])
 def test_plugin_action_invalid_params_name_the_field(
@@ -209,7 +222,7 @@ def test_plugin_action_invalid_params_name_the_field(
     assert answer["status"] == "error"
     assert answer["error"]["type"] == "ParamsValidationError"
     assert "x:" in answer["error"]["message"]
-    assert list(answer["error"]["fields"]) == ["x"]
+    assert list(answer["error"]["field_errors"]) == ["x"]
 
 
 def test_plugin_action_that_raises(plugin: Path, runners: list[ProcessRunner]) -> None:
@@ -305,3 +318,16 @@ def test_action_and_app_together_is_an_error(code: Path) -> None:
 def test_unknown_keywords_are_ignored(code: Path, runners: list[ProcessRunner]) -> None:
     runner = started(runners, code_path=str(code), resources={"cpu": "1"}, retries=3)
     assert runner.run({"x": 0})["status"] == "success"
+
+
+def test_through_the_factory(plugin: Path, code: Path) -> None:
+    registry = StrategyRegistry(entry_points=False)
+    config = DeployConfig(code_path=str(plugin), action="double")
+    with DeploymentFactory.create("process", config, registry=registry) as software:
+        assert software(x=5) == {"status": "success", "output": {"y": 10}}
+        assert software.run({"x": 500})["status"] == "error"
+    config = DeployConfig(code_path=str(code), env_vars={"MY_VAR": "from config"})
+    with DeploymentFactory.create("process", config, registry=registry) as software:
+        assert software.endpoint and software.endpoint.startswith("http://127.0.0.1:")
+        assert software.run({"x": 1})["output"]["env"] == "from config"
+    assert not software.is_healthy()

@@ -9,7 +9,7 @@
 
 The first two answer ``POST /predict`` with the envelope ``{"status": "success",
 "output": ...}`` (200) or ``{"status": "error", "error": {"type", "message"}}`` (422 for
-inputs that do not validate, with ``fields``; 500 for an error of the deployed code).
+inputs that do not validate, with ``field_errors``; 500 for an error of the deployed code).
 All three answer ``GET /health`` with ``{"status": "ok"}``; FastAPI's ``/openapi.json``
 describes the first two.
 """
@@ -45,7 +45,9 @@ def error_of(exc: BaseException) -> dict[str, str]:
 
     cls = type(exc)
     module = cls.__module__
-    name = cls.__qualname__ if module == "builtins" else f"{module}.{cls.__qualname__}"
+    # Hoist's own errors by their public name, as the other strategies answer them.
+    bare = module == "builtins" or module.startswith("hoist.")
+    name = cls.__qualname__ if bare else f"{module}.{cls.__qualname__}"
     return {"type": name, "message": error_message(exc)}
 
 
@@ -145,7 +147,7 @@ def action_app(plugin_path: str, action: str) -> FastAPI:
         try:
             output = await run_in_threadpool(execute, inputs)
         except ParamsValidationError as exc:
-            return _failure("ParamsValidationError", str(exc), 422, fields=exc.field_errors)
+            return _failure("ParamsValidationError", str(exc), 422, field_errors=exc.field_errors)
         except ActionFailedError as exc:
             return _failure(exc.error_type, exc.error_message, 500, run_id=exc.run_id)
         except Exception as exc:
