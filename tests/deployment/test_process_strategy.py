@@ -3,6 +3,7 @@ ports of 127.0.0.1, called over real HTTP, stopped by each test."""
 
 from __future__ import annotations
 
+import os
 import socket
 from collections.abc import Iterator
 from pathlib import Path
@@ -144,9 +145,13 @@ def test_callable_served_over_http(code: Path, runners: list[ProcessRunner]) -> 
     openapi = httpx.get(f"{runner.endpoint}/openapi.json").json()
     assert {"/predict", "/health"} <= set(openapi["paths"])
     assert "Application startup complete" in runner.get_logs()
+    assert runner._process is not None
+    pid = runner._process.pid
 
     runner.stop()
     assert not runner.is_healthy()
+    with pytest.raises(ProcessLookupError):  # ended and reaped: nothing left running
+        os.kill(pid, 0)
     assert "Finished server process" in runner.get_logs()  # the logs outlive the server
 
 
