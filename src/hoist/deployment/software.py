@@ -8,15 +8,11 @@ from types import TracebackType
 from typing import Any
 
 from hoist.deployment.base import Runner
+from hoist.deployment.envelope import error_envelope, exception_envelope
 from hoist.deployment.models import DeploymentInfo
 from hoist.errors import DeploymentNotReadyError
 
-__all__ = ["DeployedSoftware", "error_envelope", "normalize"]
-
-
-def error_envelope(error_type: str, message: str) -> dict[str, Any]:
-    """``{"status": "error", "error": {"type": ..., "message": ...}}``."""
-    return {"status": "error", "error": {"type": error_type, "message": message}}
+__all__ = ["DeployedSoftware", "normalize"]
 
 
 def normalize(answer: Any) -> dict[str, Any]:
@@ -102,7 +98,7 @@ class DeployedSoftware:
                 self.start()
             answer = self.runner.run(payload)
         except Exception as exc:
-            return error_envelope(type(exc).__name__, str(exc))
+            return exception_envelope(exc)
         return normalize(answer)
 
     def __call__(self, inputs: Mapping[str, Any] | None = None, /, **kwargs: Any) -> Any:

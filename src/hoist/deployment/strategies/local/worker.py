@@ -25,24 +25,13 @@ from collections.abc import Callable
 from multiprocessing.connection import Connection
 from typing import Any
 
+from hoist.deployment.envelope import exception_envelope
 from hoist.runs.models import EventBase, Run
 from hoist.runs.sinks.base import EventSink
 
-__all__ = ["error_envelope", "load_target", "main"]
+__all__ = ["load_target", "main"]
 
 _PICKLE = pickle.HIGHEST_PROTOCOL
-
-
-def error_envelope(exc: BaseException, **extra: Any) -> dict[str, Any]:
-    """The error envelope for ``exc``: its (module-qualified) type name and message."""
-    cls = type(exc)
-    name = (
-        cls.__qualname__ if cls.__module__ == "builtins" else f"{cls.__module__}.{cls.__qualname__}"
-    )
-    if cls.__module__.startswith("hoist."):
-        name = cls.__qualname__
-    message = str(exc).strip() or repr(exc)
-    return {"status": "error", "error": {"type": name, "message": message, **extra}}
 
 
 def load_target(spec: dict[str, Any]) -> Callable[[dict[str, Any]], dict[str, Any]]:
@@ -90,7 +79,7 @@ def _action_target(code_path: str, action: str) -> Callable[[dict[str, Any]], di
         try:
             params = action_cls.validate_params(inputs)
         except ParamsValidationError as exc:
-            return error_envelope(exc, field_errors=exc.field_errors)
+            return exception_envelope(exc, field_errors=exc.field_errors)
         calls += 1
         ctx = RuntimeContext(f"local-{os.getpid()}-{calls}", sink, action_name=action)
         try:
@@ -122,7 +111,7 @@ def _serve(conn_in: Connection, conn_out: Connection) -> int:
         target = load_target(spec)
     except BaseException as exc:  # every load failure is answered
         traceback.print_exc()
-        conn_out.send_bytes(pickle.dumps(error_envelope(exc), _PICKLE))
+        conn_out.send_bytes(pickle.dumps(exception_envelope(exc), _PICKLE))
         return 1
     conn_out.send_bytes(pickle.dumps({"status": "ready"}, _PICKLE))
     while True:
@@ -134,12 +123,12 @@ def _serve(conn_in: Connection, conn_out: Connection) -> int:
             envelope = target(pickle.loads(data))
         except Exception as exc:  # the caller gets the error, not a dead worker
             traceback.print_exc()
-            envelope = error_envelope(exc)
+            envelope = exception_envelope(exc)
         try:
             payload = pickle.dumps(envelope, _PICKLE)
         except Exception as exc:  # an output that cannot travel back
             payload = pickle.dumps(
-                error_envelope(TypeError(f"the output cannot be sent back: {exc}"))
+                exception_envelope(TypeError(f"the output cannot be sent back: {exc}"))
             )
         conn_out.send_bytes(payload)
 

@@ -25,6 +25,8 @@ from fastapi import FastAPI, Request, Response
 from fastapi.encoders import jsonable_encoder
 from starlette.concurrency import run_in_threadpool
 
+from hoist.deployment.envelope import error_of
+
 __all__ = ["HEALTH_PATH", "PREDICT_PATH", "action_app", "asgi_app", "callable_app"]
 
 HEALTH_PATH = "/health"
@@ -37,18 +39,6 @@ _OBJECT_BODY = {
         "content": {_JSON: {"schema": {"type": "object", "title": "Inputs"}}},
     }
 }
-
-
-def error_of(exc: BaseException) -> dict[str, str]:
-    """``{"type", "message"}`` of an exception, as the envelope carries it."""
-    from hoist.plugins.invoke import error_message
-
-    cls = type(exc)
-    module = cls.__module__
-    # Hoist's own errors by their public name, as the other strategies answer them.
-    bare = module == "builtins" or module.startswith("hoist.")
-    name = cls.__qualname__ if bare else f"{module}.{cls.__qualname__}"
-    return {"type": name, "message": error_message(exc)}
 
 
 def envelope_response(body: dict[str, Any], status_code: int = 200) -> Response:
