@@ -33,6 +33,7 @@ class _LazyGroup(click.Group):
         "tokens": "hoist.cli.tokens:tokens",
         "login": "hoist.cli.login:login_cmd",
         "logout": "hoist.cli.login:logout_cmd",
+        "strategies": "hoist.cli.strategies:strategies",
     }
 
     def list_commands(self, ctx: click.Context) -> list[str]:
