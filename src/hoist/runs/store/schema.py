@@ -5,9 +5,17 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-__all__ = ["HEAD_REVISION", "events", "metadata", "run_writers", "runs", "services"]
+__all__ = [
+    "HEAD_REVISION",
+    "deployments",
+    "events",
+    "metadata",
+    "run_writers",
+    "runs",
+    "services",
+]
 
-HEAD_REVISION = "0005"
+HEAD_REVISION = "0006"
 """The newest migration; a store at this revision needs no Alembic at start-up."""
 
 metadata = sa.MetaData()
@@ -69,3 +77,23 @@ services = sa.Table(
 """Services registered with the Hoist server by their OpenAPI or Ray Serve routes URL
 (migration 0005): the server's registry (:mod:`hoist.server.service_registry`) keeps
 their status and endpoints (JSON) as its background refresh last found them."""
+
+deployments = sa.Table(
+    "deployments",
+    metadata,
+    sa.Column("name", sa.String(100), primary_key=True),
+    sa.Column("version", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("strategy", sa.String(100), nullable=False),
+    sa.Column("status", sa.String(20), nullable=False),
+    sa.Column("health", sa.String(20), nullable=False),
+    sa.Column("endpoint", sa.String(2000), nullable=True),
+    sa.Column("run_id", sa.String(40), nullable=False),
+    sa.Column("owner", sa.String(300), nullable=True),
+    sa.Column("snapshot", sa.Text, nullable=False),
+    sa.Column("config", sa.Text, nullable=False),
+    sa.Column("error", sa.Text, nullable=True),
+    sa.Column("created_at", sa.Float, nullable=False),
+    sa.Column("updated_at", sa.Float, nullable=False),
+)
+"""Deployments (migration 0006): one row per version of a named deployment, written by
+:mod:`hoist.deployment.records`; ``run_id`` is the deploy run that last started it."""
