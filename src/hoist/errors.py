@@ -30,7 +30,8 @@ The tree::
     ├── ServiceBusyError            .retry_after (a service's queue is full: HTTP 429)
     ├── IdentityError               .reason (a signed identity missing, forged or expired: 401)
     ├── DeploymentError             .strategy (a runner could not be built or started)
-    │   └── DeploymentNotReadyError .timeout (not healthy in time; also a TimeoutError)
+    │   ├── DeploymentNotReadyError .timeout (not healthy in time; also a TimeoutError)
+    │   └── AdaptationError         .check, .path (adapted code failed a validation check)
     ├── StoreError                  the run store could not be read or written
     │   └── StoreUnwritableError    .target, .reason, .unwritten (read-only, no permission, full)
     └── MissingExtraError           .extra (an optional dependency is not installed)
@@ -48,6 +49,7 @@ from typing import Any
 __all__ = [
     "ActionFailedError",
     "ActionNotFoundError",
+    "AdaptationError",
     "ConfigError",
     "DeploymentError",
     "DeploymentNotReadyError",
@@ -439,6 +441,21 @@ class DeploymentNotReadyError(DeploymentError, TimeoutError):
             f"deployment {name!r} ({strategy}) was not healthy after {timeout:g} s",
             strategy=strategy,
         )
+
+
+class AdaptationError(DeploymentError):
+    """Code adapted to a strategy failed a validation check (syntax, import, required
+    files, smoke call).
+
+    Attributes:
+        check: the check's name (``syntax``, ``import``, ``required_files``, ``smoke``).
+        path: the file concerned, when there is one.
+    """
+
+    def __init__(self, message: str, *, strategy: str, check: str, path: str | None = None):
+        self.check = check
+        self.path = path
+        super().__init__(message, strategy=strategy)
 
 
 class StoreError(HoistError):

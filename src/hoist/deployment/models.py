@@ -98,7 +98,11 @@ class DeploymentSetting(BaseModel):
 
 
 class AdaptationResult(BaseModel):
-    """The result of adapting code to a strategy."""
+    """The result of adapting code to a strategy.
+
+    ``files_generated`` are relative to ``adapted_path``; ``checks`` are the validation
+    checks passed, ``errors`` one line per failed check (``error`` is the first).
+    """
 
     success: bool
     adapted_path: str | None = None
@@ -106,6 +110,9 @@ class AdaptationResult(BaseModel):
     endpoint: str | None = None
     setting: DeploymentSetting | None = None
     error: str | None = None
+    files_generated: list[str] = Field(default_factory=list)
+    checks: list[str] = Field(default_factory=list)
+    errors: list[str] = Field(default_factory=list)
 
 
 class DeploymentInfo(BaseModel):
