@@ -13,7 +13,7 @@ import pytest
 import uvicorn
 from fastapi import FastAPI, Request
 
-from hoist.deployment import DeployConfig, StrategyRegistry
+from hoist.deployment import DeployConfig, DeploymentFactory, StrategyRegistry
 from hoist.deployment.selector import LLMConfig, gather_facts, select
 from hoist.errors import DeploymentError, StrategyDefinitionError, StrategyNotFoundError
 from tests.deployment.conftest import SEED_CONFIG, write_strategy
@@ -204,3 +204,10 @@ def test_llm_config_from_the_environment() -> None:
     assert llm == LLMConfig(base_url="http://x/v1", model="m", api_key="sk")
     with pytest.raises(DeploymentError, match="HOIST_LLM_MODEL"):
         LLMConfig.from_env({"HOIST_LLM_BASE_URL": "http://x/v1"})
+
+
+def test_the_factory_selects_for_auto(sample_code: Path, builtin: StrategyRegistry) -> None:
+    config = DeployConfig(code_path=sample_code)
+    assert DeploymentFactory.create("auto", config, registry=builtin).info.strategy == "local"
+    chosen = DeploymentFactory.create("auto", config, ["process"], registry=builtin)
+    assert chosen.info.strategy == "process"

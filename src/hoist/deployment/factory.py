@@ -29,7 +29,8 @@ class DeploymentFactory:
         """Build the strategy's runner for ``config`` (not started yet).
 
         Args:
-            strategy: a strategy's name or a `DeployStrategy` member.
+            strategy: a strategy's name or a `DeployStrategy` member; ``"auto"`` lets the
+                selector's rules choose among ``strategies`` (`hoist.deployment.selector`).
             config: what to deploy.
             strategies: the strategies allowed (all when ``None``).
             registry: where to find strategies (the process registry by default).
@@ -37,7 +38,8 @@ class DeploymentFactory:
         Raises:
             StrategyNotFoundError: unknown or not allowed (listing the allowed ones).
             StrategyDefinitionError: the strategy's folder or runner is broken.
-            DeploymentError: the runner refused its arguments.
+            DeploymentError: the runner refused its arguments (or, for ``"auto"``, no
+                strategy's rules match).
         """
         registry = registry or StrategyRegistry.get()
         name = strategy.value if isinstance(strategy, enum.Enum) else strategy
@@ -45,6 +47,10 @@ class DeploymentFactory:
             raise TypeError(f"strategy must be a name or DeployStrategy, got {strategy!r}")
         if not isinstance(config, DeployConfig):
             raise TypeError(f"config must be a DeployConfig, got {type(config).__name__}")
+        if name == "auto":
+            from hoist.deployment.selector import select
+
+            name = select(config, strategies, registry=registry).strategy
         allowed = registry.list_strategies(strategies)
         if name not in allowed:
             if strategies is not None and registry.strategy_exists(name):
