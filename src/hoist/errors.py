@@ -12,7 +12,8 @@ The tree::
     │   │   ├── ActionNotFoundError
     │   │   ├── RunNotFoundError
     │   │   ├── LockNotFoundError   no ``@app.lock(name)`` form for a ``tracer.lock(name)``
-    │   │   └── StrategyNotFoundError no deployment strategy by that name (or not allowed)
+    │   │   ├── StrategyNotFoundError no deployment strategy by that name (or not allowed)
+    │   │   └── DeploymentNotFoundError no deployment by that name (or no such version)
     │   ├── UnknownModeError
     │   │   └── ServeModeError      the action is declared ``method: serve`` (a deployment)
     │   ├── IncompatibleTypesError  output_type → input_type mismatch
@@ -52,6 +53,7 @@ __all__ = [
     "AdaptationError",
     "ConfigError",
     "DeploymentError",
+    "DeploymentNotFoundError",
     "DeploymentNotReadyError",
     "EntryPointError",
     "HoistError",
@@ -390,6 +392,12 @@ class UploadTooLargeError(UserInputError):
         self.name, self.limit = name, limit
         what = f"upload {name!r}" if name else "the uploads together"
         super().__init__(f"{what} exceed the limit of {limit} bytes")
+
+
+class DeploymentNotFoundError(NotFoundError):
+    """No deployment by that name (or no such version of it)."""
+
+    kind = "deployment"
 
 
 class StrategyNotFoundError(NotFoundError):

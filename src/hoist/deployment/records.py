@@ -20,7 +20,7 @@ from typing import Any, Literal
 import sqlalchemy as sa
 from pydantic import BaseModel, Field
 
-from hoist.errors import NotFoundError, UserInputError
+from hoist.errors import DeploymentNotFoundError, UserInputError
 from hoist.runs.store.schema import deployments
 
 __all__ = [
@@ -37,12 +37,6 @@ NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,99}")
 
 DeploymentStatus = Literal["deploying", "running", "replaced", "stopped", "failed"]
 Health = Literal["healthy", "unhealthy", "unknown"]
-
-
-class DeploymentNotFoundError(NotFoundError):
-    """No deployment by that name (or no such version of it)."""
-
-    kind = "deployment"
 
 
 def check_name(name: Any) -> str:
