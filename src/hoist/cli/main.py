@@ -34,6 +34,8 @@ class _LazyGroup(click.Group):
         "login": "hoist.cli.login:login_cmd",
         "logout": "hoist.cli.login:logout_cmd",
         "strategies": "hoist.cli.strategies:strategies",
+        "deploy": "hoist.cli.deploy:deploy_cmd",
+        "deployments": "hoist.cli.deployments:deployments",
     }
 
     def list_commands(self, ctx: click.Context) -> list[str]:
