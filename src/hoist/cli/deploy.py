@@ -98,11 +98,9 @@ def with_progress(
 ) -> DeploymentRecord:
     """Run a deploy (or rollback) showing its steps live; print what is serving."""
     from hoist.runs.sinks.console import ConsoleSink
-    from hoist.runs.sinks.fanout import FanoutSink
 
     console = ConsoleSink()
-    # The manager sends its run's events to the store and, for this command, the screen.
-    manager._sink = FanoutSink([manager.runtime.sink, console])
+    manager.also_report_to(console)  # the store, and for this command the screen
     with console:
         record = work()
     where = record.endpoint or "in this process (no endpoint)"

@@ -35,6 +35,7 @@ from hoist.errors import DeploymentError, UserInputError
 from hoist.plugins.context import RuntimeContext
 from hoist.runs.models import Run, RunKind, RunStatus, new_run_id
 from hoist.runs.runtime import Runtime, RuntimeBound, get_runtime
+from hoist.runs.sinks.base import EventSink
 
 __all__ = [
     "DeploymentManager",
@@ -79,6 +80,12 @@ class DeploymentManager(RuntimeBound):
         self.owner = process_owner()
         self._running: dict[str, tuple[int, DeployedSoftware]] = {}
         self._lock = threading.RLock()
+
+    def also_report_to(self, sink: EventSink) -> None:
+        """Send the events of this manager's deploy runs to ``sink`` too (a console)."""
+        from hoist.runs.sinks.fanout import FanoutSink
+
+        self._sink = FanoutSink([self.sink, sink])
 
     @property
     def records(self) -> DeploymentRecords:
