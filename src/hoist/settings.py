@@ -77,6 +77,10 @@ class Settings:
             services share to sign and verify a launching user's identity
             (:mod:`hoist.services.identity`). ``None``: services run every request as
             anonymous (local development).
+        llm_base_url, llm_model, llm_api_key: ``HOIST_LLM_BASE_URL``, ``HOIST_LLM_MODEL``,
+            ``HOIST_LLM_API_KEY`` (``OPENAI_API_KEY`` when unset); an OpenAI-compatible
+            endpoint the deployment selector may ask (``strategy="auto"``). ``None``: the
+            selector uses its rules only.
     """
 
     home: Path = field(default_factory=lambda: Path.home() / ".hoist")
@@ -98,6 +102,9 @@ class Settings:
     maintenance_interval: float = 5.0
     stale_after: float = 15.0  # hoist.runs.reader.STALE_AFTER
     service_secret: str | None = field(default=None, repr=False)
+    llm_base_url: str | None = None
+    llm_model: str | None = None
+    llm_api_key: str | None = field(default=None, repr=False)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -133,6 +140,9 @@ class Settings:
             maintenance_interval=_float(env, "HOIST_MAINTENANCE_INTERVAL", 5.0, 0.01),
             stale_after=_float(env, "HOIST_STALE_AFTER", 15.0, 0.1),
             service_secret=env.get("HOIST_SERVICE_SECRET") or None,
+            llm_base_url=env.get("HOIST_LLM_BASE_URL") or None,
+            llm_model=env.get("HOIST_LLM_MODEL") or None,
+            llm_api_key=env.get("HOIST_LLM_API_KEY") or env.get("OPENAI_API_KEY") or None,
         )
 
     @property

@@ -16,6 +16,7 @@ from fastapi import FastAPI, Request
 from hoist.deployment import DeployConfig, DeploymentFactory, StrategyRegistry
 from hoist.deployment.selector import LLMConfig, gather_facts, select
 from hoist.errors import DeploymentError, StrategyDefinitionError, StrategyNotFoundError
+from hoist.settings import Settings
 from tests.deployment.conftest import SEED_CONFIG, write_strategy
 from tests.waiting import wait_until
 
@@ -198,12 +199,14 @@ def test_an_llm_server_that_is_down_is_an_error(
 
 
 def test_llm_config_from_the_environment() -> None:
-    assert LLMConfig.from_env({}) is None
-    llm = LLMConfig.from_env({"HOIST_LLM_BASE_URL": "http://x/v1", "HOIST_LLM_MODEL": "m",
-                              "OPENAI_API_KEY": "sk"})  # fmt: skip
-    assert llm == LLMConfig(base_url="http://x/v1", model="m", api_key="sk")
+    assert LLMConfig.from_settings(Settings.from_env({})) is None
+    settings = Settings.from_env({"HOIST_LLM_BASE_URL": "http://x/v1", "HOIST_LLM_MODEL": "m",
+                                  "OPENAI_API_KEY": "sk-test-9f3"})  # fmt: skip
+    llm = LLMConfig.from_settings(settings)
+    assert llm == LLMConfig(base_url="http://x/v1", model="m", api_key="sk-test-9f3")
+    assert "sk-test-9f3" not in repr(settings) + repr(llm)  # the key is never shown
     with pytest.raises(DeploymentError, match="HOIST_LLM_MODEL"):
-        LLMConfig.from_env({"HOIST_LLM_BASE_URL": "http://x/v1"})
+        LLMConfig.from_settings(Settings.from_env({"HOIST_LLM_BASE_URL": "http://x/v1"}))
 
 
 def test_the_factory_selects_for_auto(sample_code: Path, builtin: StrategyRegistry) -> None:

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import ast
 import json
-import os
 import sys
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -36,6 +35,7 @@ from hoist.errors import (
     StrategyDefinitionError,
     StrategyNotFoundError,
 )
+from hoist.settings import Settings, variable_of
 
 __all__ = ["CodeFacts", "LLMConfig", "SelectRules", "gather_facts", "select"]
 
@@ -225,23 +225,24 @@ class LLMConfig:
     timeout: float = 60.0
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None) -> LLMConfig | None:
-        """``HOIST_LLM_BASE_URL``, ``HOIST_LLM_MODEL`` and ``HOIST_LLM_API_KEY``
-        (``OPENAI_API_KEY`` when unset); ``None`` when no base URL is set.
+    def from_settings(cls, settings: Settings | None = None) -> LLMConfig | None:
+        """The endpoint ``settings`` name (``Settings.from_env()`` by default: see its
+        ``llm_*`` fields); ``None`` when no base URL is set.
 
         Raises:
             DeploymentError: a base URL without a model.
         """
-        env = os.environ if env is None else env
-        base_url = env.get("HOIST_LLM_BASE_URL")
-        if not base_url:
+        settings = Settings.from_env() if settings is None else settings
+        if not settings.llm_base_url:
             return None
-        model = env.get("HOIST_LLM_MODEL")
-        if not model:
-            raise DeploymentError("HOIST_LLM_BASE_URL is set but HOIST_LLM_MODEL is not",
-                                  strategy="auto")  # fmt: skip
-        key = env.get("HOIST_LLM_API_KEY") or env.get("OPENAI_API_KEY")
-        return cls(base_url=base_url, model=model, api_key=key)
+        if not settings.llm_model:
+            raise DeploymentError(
+                f"{variable_of('llm_base_url')} is set but {variable_of('llm_model')} is not",
+                strategy="auto",
+            )
+        return cls(
+            base_url=settings.llm_base_url, model=settings.llm_model, api_key=settings.llm_api_key
+        )
 
 
 def _ask_llm(
