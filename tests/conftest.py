@@ -189,7 +189,10 @@ def ray_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     except Exception as exc:
         need(f"cannot start a local Ray head: {exc}")
     yield cluster
-    import ray
+    import gc
 
-    ray.shutdown()
+    from hoist.executors.ray.connect import disconnect
+
+    gc.collect()  # pools and executors left by tests end their actors while Ray answers
+    disconnect()  # their teardown hooks, then ray.shutdown(): never connected past stop()
     cluster.stop()
