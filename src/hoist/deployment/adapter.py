@@ -26,7 +26,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict
 
 from hoist.deployment.models import AdaptationResult, DeployConfig, DeploymentSetting
 from hoist.deployment.registry import StrategyRegistry
@@ -110,19 +110,7 @@ def adapt(
 
 
 def _rules(registry: StrategyRegistry, name: str) -> AdapterRules:
-    raw = (registry.get_strategy(name).model_extra or {}).get("adapter") or {}
-    path = str(registry.definition(name).path / "config.yaml")
-    if not isinstance(raw, Mapping):
-        raise StrategyDefinitionError("adapter must be a mapping", strategy=name, path=path,
-                                      key="adapter")  # fmt: skip
-    try:
-        return AdapterRules.model_validate(raw)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        key = "adapter." + ".".join(str(p) for p in first["loc"])
-        raise StrategyDefinitionError(
-            f"{key}: {first['msg']}", strategy=name, path=path, key=key
-        ) from exc
+    return registry.config_section(name, "adapter", AdapterRules) or AdapterRules()
 
 
 def _entry(config: DeployConfig) -> tuple[str, str]:

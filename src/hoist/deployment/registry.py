@@ -12,12 +12,16 @@ import threading
 import types
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
+
+from pydantic import BaseModel, ValidationError
 
 from hoist.deployment.base import Runner
 from hoist.deployment.discovery import StrategyDefinition, discover
 from hoist.deployment.models import StrategyConfig
 from hoist.errors import StrategyDefinitionError, StrategyNotFoundError
+
+_Section = TypeVar("_Section", bound=BaseModel)
 
 __all__ = ["StrategyRegistry"]
 
@@ -101,6 +105,29 @@ class StrategyRegistry:
         config = self.definition(name).config
         assert config is not None  # a working definition has its config
         return config
+
+    def config_section(self, name: str, key: str, model: type[_Section]) -> _Section | None:
+        """The section ``key`` of the strategy's ``config.yaml`` validated as ``model``;
+        ``None`` when the config has no such section.
+
+        Raises:
+            StrategyDefinitionError: the section is malformed (naming the file and key).
+        """
+        raw = (self.get_strategy(name).model_extra or {}).get(key)
+        if raw is None:
+            return None
+        path = str(self.definition(name).path / "config.yaml")
+        if not isinstance(raw, dict):
+            raise StrategyDefinitionError(f"{key} must be a mapping", strategy=name, path=path,
+                                          key=key)  # fmt: skip
+        try:
+            return model.model_validate(raw)
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            where = key + "." + ".".join(str(p) for p in first["loc"])
+            raise StrategyDefinitionError(
+                f"{where}: {first['msg']}", strategy=name, path=path, key=where
+            ) from exc
 
     def get_selector_instruction(self, name: str) -> str:
         """The selector instruction's markdown. Raises like `definition`."""

@@ -20,19 +20,18 @@ from __future__ import annotations
 import ast
 import json
 import sys
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict
 
 from hoist.deployment.models import DeployConfig, DeploymentSetting
 from hoist.deployment.registry import StrategyRegistry
 from hoist.errors import (
     DeploymentError,
     MissingExtraError,
-    StrategyDefinitionError,
     StrategyNotFoundError,
 )
 from hoist.settings import Settings, variable_of
@@ -123,21 +122,7 @@ def rules_for(registry: StrategyRegistry, name: str) -> SelectRules | None:
     Raises:
         StrategyDefinitionError: the section is malformed (naming the key).
     """
-    raw = (registry.get_strategy(name).model_extra or {}).get("select")
-    if raw is None:
-        return None
-    path = str(registry.definition(name).path / "config.yaml")
-    if not isinstance(raw, Mapping):
-        raise StrategyDefinitionError("select must be a mapping", strategy=name, path=path,
-                                      key="select")  # fmt: skip
-    try:
-        return SelectRules.model_validate(raw)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        key = "select." + ".".join(str(p) for p in first["loc"])
-        raise StrategyDefinitionError(
-            f"{key}: {first['msg']}", strategy=name, path=path, key=key
-        ) from exc
+    return registry.config_section(name, "select", SelectRules)
 
 
 def _mismatch(rules: SelectRules, facts: CodeFacts, local_only: bool) -> str | None:
