@@ -55,7 +55,8 @@ def failing_lease_answers_500(runtime: Runtime, app: ServeAPI, timeout: float = 
         assert ok.status_code == 200
         second = open_lock(runtime, run_id, 2)
         assert client.post(lock_path(run_id, second), json={"values": {"text": "b"}}).is_success
-    assert ended(runtime, run_id, timeout).status is RunStatus.SUCCEEDED
+        # Wait inside: leaving ``serving`` shuts the app down, cancelling what still runs.
+        assert ended(runtime, run_id, timeout).status is RunStatus.SUCCEEDED
 
 
 def recorded_status(runtime: Runtime, run_id: str) -> RunStatus:
@@ -114,4 +115,4 @@ def test_an_answered_lock_is_shown_from_the_stored_events(runtime: Runtime) -> N
                            headers=ann).status_code == 409  # fmt: skip
         second = open_lock(runtime, run_id, 2)
         client.post(lock_path(run_id, second), json={"values": {"text": "b"}}, headers=ann)
-    assert ended(runtime, run_id).status is RunStatus.SUCCEEDED
+        assert ended(runtime, run_id).status is RunStatus.SUCCEEDED
