@@ -54,7 +54,7 @@ from hoist.forms.elements import (
     humanize,
 )
 
-__all__ = ["elements_for", "html_pattern", "option_name"]
+__all__ = ["elements_for", "elements_from_schema", "html_pattern", "option_name"]
 
 _STRING_FORMATS: dict[str, type[Input]] = {
     "password": InputPassword,
@@ -77,8 +77,41 @@ def elements_for(params: type[BaseModel]) -> list[Element]:
     Returns:
         One element per field, nested models as ``Fieldset``.
     """
-    schema = params.model_json_schema(by_alias=True)
-    return _object(schema, schema.get("$defs", {}), prefix="", defaults={})
+    return elements_from_schema(params.model_json_schema(by_alias=True))
+
+
+def elements_from_schema(schema: Mapping[str, Any]) -> list[Element]:
+    """The input elements of a form for a JSON Schema of an object (no buttons, no
+    error area): what :func:`elements_for` builds from a params model's schema, for a
+    schema that arrived as data (a deployment's inputs, a service's model).
+
+    Args:
+        schema: a JSON Schema of an object: its ``properties`` become the inputs
+            (``$defs`` resolve ``$ref``; a top-level ``$ref`` is followed). A schema
+            with no properties (``{"type": "object"}``) has no inputs.
+
+    Returns:
+        One element per property, nested objects as ``Fieldset``.
+
+    Raises:
+        TypeError: ``schema``, its ``properties`` or its ``$defs`` are not mappings,
+            or a property's schema is not one.
+    """
+    if not isinstance(schema, Mapping):
+        raise TypeError(f"a JSON Schema must be an object, got {type(schema).__name__}")
+    defs = schema.get("$defs", {})
+    if not isinstance(defs, Mapping):
+        raise TypeError(f"the schema's $defs must be an object, got {type(defs).__name__}")
+    top, _ = _unwrap(schema, defs) if "$ref" in schema else (dict(schema), False)
+    properties = top.get("properties", {})
+    if not isinstance(properties, Mapping):
+        raise TypeError(
+            f"the schema's properties must be an object, got {type(properties).__name__}"
+        )
+    for key, prop in properties.items():
+        if not isinstance(prop, Mapping):
+            raise TypeError(f"property {key!r}: its schema must be an object, got {prop!r}")
+    return _object(top, defs, prefix="", defaults={})
 
 
 def option_name(value: Any) -> str:
