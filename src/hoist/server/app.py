@@ -17,11 +17,13 @@ from hoist.server.accounts.bootstrap import ADMIN_USERNAME
 from hoist.server.api import (
     API_PREFIX,
     auth,
+    deployments,
     ingest,
     locks,
     plugins,
     runs,
     services,
+    strategies,
     system,
     tokens,
     users,
@@ -119,7 +121,9 @@ def create_app(
     )
     app.state.hoist = state
     install_error_handlers(app)
-    for module in (system, auth, users, tokens, plugins, runs, locks, services, ingest):
+    routers = (system, auth, users, tokens, plugins, runs, locks, services, ingest,
+               deployments, strategies)  # fmt: skip
+    for module in routers:
         app.include_router(module.router)
     app.include_router(system.metrics_router)
     install_panel(app)  # the web panel's pages and static files

@@ -27,6 +27,7 @@ from sqlalchemy import exc as sa_exc
 from starlette.exceptions import HTTPException
 
 from hoist.errors import (
+    DeploymentError,
     HoistError,
     NotFoundError,
     ParamsValidationError,
@@ -43,7 +44,7 @@ from hoist.server.accounts.models import (
     WeakPasswordError,
 )
 from hoist.server.service_calls import ServiceCallError
-from hoist.server.service_registry import ServiceExistsError
+from hoist.server.service_models import ServiceExistsError
 
 __all__ = ["ApiError", "install_error_handlers"]
 
@@ -87,6 +88,8 @@ def hoist_error_response(exc: HoistError) -> JSONResponse:
         extra = {"kind": exc.kind, "name": exc.name, "suggestions": exc.suggestions}
         return JSONResponse(_body(exc.message, **extra), 404)
     if isinstance(exc, (ResumeError, AccountConflictError, ServiceExistsError)):
+        return JSONResponse(_body(exc.message), 409)
+    if isinstance(exc, DeploymentError):  # not running, not reachable, a deploy step failed
         return JSONResponse(_body(exc.message), 409)
     if isinstance(exc, ServiceCallError):  # a registered service failed a forwarded call
         return JSONResponse(_body(exc.message), 502)

@@ -1,6 +1,7 @@
 """What one server process holds: its identity (owner id), the runtime (store),
 accounts, the event hub, the sink its runs write through, the launcher, the store's
-maintenance, the plugin catalog, the metrics and the registered services."""
+maintenance, the plugin catalog, the metrics, the registered services and the
+deployments this server runs."""
 
 from __future__ import annotations
 
@@ -9,6 +10,8 @@ import secrets
 import socket
 import threading
 
+from hoist.deployment.manager import DeploymentManager
+from hoist.deployment.registry import StrategyRegistry
 from hoist.runs.runtime import Runtime
 from hoist.runs.sinks.store import StoreSink
 from hoist.server.accounts import CredentialStore, UserStore
@@ -35,6 +38,7 @@ class ServerState:
         keepalive: seconds between SSE keep-alive comments.
         poll_interval: seconds between the event hub's reads while streams are open.
         recheck_interval: seconds between re-checks of an open stream's credential.
+        ready_timeout: seconds a deployment made through the API has to become healthy.
     """
 
     def __init__(
@@ -45,6 +49,7 @@ class ServerState:
         keepalive: float = 15.0,
         poll_interval: float = 0.02,
         recheck_interval: float = RECHECK_INTERVAL,
+        ready_timeout: float = 60.0,
     ) -> None:
         self.settings = settings
         self.owns_runtime = runtime is None
@@ -84,6 +89,12 @@ class ServerState:
         self.metrics = ServerMetrics(lambda: self.hub.subscriber_count)
         self.services = ServiceRegistry(self.store.engine)
         """The registered agent services, refreshed in the background."""
+        self.deployments = DeploymentManager(
+            self.runtime,
+            registry=StrategyRegistry(settings.strategy_paths),
+            ready_timeout=ready_timeout,
+        )
+        """The named deployments; the ones deployed through this server run in it."""
         self._closed = False
         self._lock = threading.Lock()
 
@@ -93,7 +104,8 @@ class ServerState:
         return ensure_admin(self.users, self.settings)
 
     def close(self) -> None:
-        """Stop runs, flush the sink, and close the runtime if the app owns it."""
+        """Stop runs and the deployments this server runs, flush the sink, and close the
+        runtime if the app owns it."""
         with self._lock:
             if self._closed:
                 return
@@ -101,6 +113,9 @@ class ServerState:
         try:
             self.launcher.shutdown()
         finally:
-            self.sink.close()
+            try:
+                self.deployments.close()  # their records become ``stopped``
+            finally:
+                self.sink.close()
             if self.owns_runtime:
                 self.runtime.close()
