@@ -93,7 +93,7 @@ def serve_cmd(
 def _service_urls(urls: tuple[str, ...]) -> tuple[str, ...]:
     """``--register`` URLs, checked before the server starts (exit code 2 on a bad one)."""
     from hoist.errors import ParamsValidationError
-    from hoist.server.service_registry import check_service_url
+    from hoist.server.service_models import check_service_url
 
     try:
         return tuple(check_service_url(url) for url in urls)

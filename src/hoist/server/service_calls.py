@@ -34,7 +34,8 @@ from hoist.errors import HoistError
 from hoist.runs.models import Run
 from hoist.server.api import API_PREFIX
 from hoist.server.service_discovery import service_base
-from hoist.server.service_registry import ServiceInfo, ServiceRegistry
+from hoist.server.service_models import ServiceInfo
+from hoist.server.service_registry import ServiceRegistry
 from hoist.services.identity import IDENTITY_HEADER, may_answer, sign
 from hoist.services.launch import run_url
 

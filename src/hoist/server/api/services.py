@@ -23,7 +23,7 @@ from hoist.server.api import API_PREFIX
 from hoist.server.auth import CSRF_FIELD
 from hoist.server.deps import Operator, State, Viewer, responses
 from hoist.server.schemas import ID_PATTERN
-from hoist.server.service_registry import SERVICE_URL_PATTERN, ServiceInfo
+from hoist.server.service_models import SERVICE_URL_PATTERN, ServiceInfo
 
 __all__ = ["ServiceCreate", "router"]
 

@@ -36,7 +36,7 @@ from hoist.server.panel.routing import PanelRoute, error_page
 from hoist.server.panel.templating import render_page
 from hoist.server.schemas import ID_PATTERN
 from hoist.server.service_calls import ServiceCallError, Upload, launch, read_form
-from hoist.server.service_registry import ServiceExistsError, ServiceInfo
+from hoist.server.service_models import ServiceExistsError, ServiceInfo
 from hoist.server.state import ServerState
 from hoist.services.forms_io import elements_from_json
 
