@@ -131,10 +131,12 @@ def test_a_deployment_another_process_runs_is_a_clear_error(
     mgr.deploy(code, "local", name="theirs")
     mgr.records.update("theirs", 1, owner="otherhost:4242")
     here = DeploymentManager(runtime)  # runs nothing
-    for call in (lambda: here.invoke("theirs", {}), lambda: here.logs("theirs"),
-                 lambda: here.stop("theirs")):  # fmt: skip
-        with pytest.raises(DeploymentError, match="runs in process otherhost:4242, not in this"):
+    for call in (lambda: here.invoke("theirs", {}), lambda: here.stop("theirs")):
+        with pytest.raises(DeploymentError, match="runs inside process otherhost:4242, not this"):
             call()
+    with pytest.raises(DeploymentError, match="call it there, or deploy with a strategy that"):
+        here.invoke("theirs", {})
+    assert isinstance(here.logs("theirs"), str)  # its log file's tail
 
 
 def test_the_process_api_uses_the_runtime_manager(code: Path) -> None:

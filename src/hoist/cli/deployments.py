@@ -1,5 +1,6 @@
 """``hoist deployments list|show|logs|invoke|stop|rollback``: the named deployments of
-the run store, and calls to the ones this process runs."""
+the run store, called and read from this process whichever process runs them (through
+their endpoint or log file); records whose process exited show as ``stopped``."""
 
 from __future__ import annotations
 
@@ -82,7 +83,8 @@ def show_cmd(runtime: Runtime, name: str, version: int | None, as_json: bool) ->
 @click.argument("name")
 @click.pass_obj
 def logs_cmd(runtime: Runtime, name: str) -> None:
-    """The output of a deployment this process runs (its runner's logs)."""
+    """A deployment's output: its runner's, or the tail of its log file when another
+    process runs (or ran) it."""
     click.echo(manager_of(runtime).logs(name), nl=False)
 
 
@@ -92,7 +94,8 @@ def logs_cmd(runtime: Runtime, name: str) -> None:
 @click.pass_obj
 def invoke_cmd(runtime: Runtime, name: str, pairs: tuple[str, ...], raw: str | None) -> int:
     """Call a deployment with inputs (``-p key=value``, ``--params JSON|@file``) and print
-    its envelope; exit code 1 when it answers an error."""
+    its envelope; exit code 1 when it answers an error. A deployment another process
+    serves is called at its endpoint."""
     inputs = parse_params(pairs, raw)
     envelope = manager_of(runtime).invoke(name, inputs)
     click.echo(json.dumps(envelope, indent=2, default=str))
@@ -110,7 +113,8 @@ def stop_cmd(runtime: Runtime, name: str, timeout: float) -> None:
     manager = manager_of(runtime)
     record = manager.show(name)
     if record.status != "running":
-        click.echo(f"deployment {name} v{record.version} is {record.status}")
+        why = f" ({record.error})" if record.error else ""
+        click.echo(f"deployment {name} v{record.version} is {record.status}{why}")
         return
     if record.owner != manager.owner:
         record = _stop_owner(manager, record, timeout)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from hoist.deployment.adapter import adapt
 from hoist.deployment.base import Runner
 from hoist.deployment.discovery import StrategyDefinition
 from hoist.deployment.factory import DeploymentFactory
@@ -20,6 +21,8 @@ from hoist.deployment.models import (
     StrategyConfig,
 )
 from hoist.deployment.registry import StrategyRegistry
+from hoist.deployment.remote import EndpointRunner
+from hoist.deployment.selector import select
 from hoist.deployment.software import DeployedSoftware
 
 __all__ = [
@@ -30,11 +33,14 @@ __all__ = [
     "DeploymentFactory",
     "DeploymentInfo",
     "DeploymentSetting",
+    "EndpointRunner",
     "RunInterface",
     "Runner",
     "StrategyConfig",
     "StrategyDefinition",
     "StrategyRegistry",
+    "adapt",
+    "select",
 ]
 
 

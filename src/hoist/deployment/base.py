@@ -2,8 +2,12 @@
 
 A strategy folder's ``runner.py`` holds a `Runner` subclass. The factory builds it with
 keyword arguments (``code_path``, ``module``, ``callable``, ``action``, ``app``,
-``env_vars``, ``timeout``, ``resources`` and the strategy's ``settings``); every runner
-accepts and ignores the keywords it does not know.
+``env_vars``, ``timeout``, ``resources``, ``log_path`` and the strategy's ``settings``);
+every runner accepts and ignores the keywords it does not know. A runner given a
+``log_path`` appends its service's output to that file.
+
+A runner answers `Runner.input_schema` when it knows the JSON Schema of its inputs, and
+its class may `Runner.attach` to a deployment another process (or a cluster) runs.
 
 `Runner.run` answers the envelope ``{"status": "success", "output": ...}`` or
 ``{"status": "error", "error": {"type": str, "message": str}}``, never a success for an
@@ -13,7 +17,10 @@ error. `hoist.deployment.DeployedSoftware` normalises whatever a runner answers 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from hoist.deployment.records import DeploymentRecord
 
 __all__ = ["Runner"]
 
@@ -48,3 +55,13 @@ class Runner(ABC):
     def get_logs(self) -> str:
         """The service's logs so far (``""`` when the engine keeps none)."""
         return ""
+
+    def input_schema(self) -> dict[str, Any] | None:
+        """The JSON Schema of the inputs `run` takes, when known (None by default)."""
+        return None
+
+    @classmethod
+    def attach(cls, record: DeploymentRecord) -> Runner | None:
+        """A runner controlling the existing deployment ``record`` describes, which another
+        process (or a cluster) runs; None when this strategy cannot (the default)."""
+        return None

@@ -9,32 +9,37 @@ new version with its own code snapshot under ``HOIST_HOME/deployments/<name>/<ve
 
 Runners live in the process that started them: a runtime's manager
 (``Runtime.component(DeploymentManager)``) keeps them, stops them when the runtime
-closes, and the record names the owning process. Calling a deployment another process
-runs is an error naming that process.
+closes, and the record names the owning process. Listing, showing, calling and reading
+the logs of a deployment work from any process (:mod:`hoist.deployment.calls`); a record
+whose process on this host exited is marked ``stopped`` (:mod:`hoist.deployment.liveness`).
+
+``deploy(..., strategy="auto")`` lets the selector (:func:`hoist.deployment.selector.select`)
+choose in the ``select`` step (its detail is the selection's reasoning); the record keeps
+the chosen strategy.
 """
 
 from __future__ import annotations
 
 import builtins
 import contextlib
-import os
 import shutil
-import socket
 import threading
 import traceback
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, NoReturn
 
+from hoist.deployment.calls import DeploymentCalls
 from hoist.deployment.factory import DeploymentFactory
+from hoist.deployment.liveness import process_owner
 from hoist.deployment.models import DeployConfig
-from hoist.deployment.records import DeploymentRecord, DeploymentRecords, check_name
+from hoist.deployment.records import DeploymentRecord, check_name
 from hoist.deployment.registry import StrategyRegistry
 from hoist.deployment.software import DeployedSoftware
 from hoist.errors import DeploymentError, UserInputError
 from hoist.plugins.context import RuntimeContext
 from hoist.runs.models import Run, RunKind, RunStatus, new_run_id
-from hoist.runs.runtime import Runtime, RuntimeBound, get_runtime
+from hoist.runs.runtime import Runtime, get_runtime
 from hoist.runs.sinks.base import EventSink
 
 __all__ = [
@@ -44,6 +49,7 @@ __all__ = [
     "list",
     "logs",
     "manager",
+    "process_owner",
     "rollback",
     "show",
     "stop",
@@ -53,13 +59,9 @@ STEPS = ("select", "snapshot", "build", "start", "health")
 _SKIP = shutil.ignore_patterns("__pycache__", ".git", ".venv", "*.pyc")
 
 
-def process_owner() -> str:
-    """This process, as records name an owner: ``host:pid``."""
-    return f"{socket.gethostname()}:{os.getpid()}"
-
-
-class DeploymentManager(RuntimeBound):
-    """Named, versioned deployments, and the runners this process runs.
+class DeploymentManager(DeploymentCalls):
+    """Named, versioned deployments, and the runners this process runs (deploy, roll back
+    and close here; list, show, invoke, logs and stop in `DeploymentCalls`).
 
     Args:
         runtime: where runs and records are written (the process runtime by default).
@@ -87,16 +89,6 @@ class DeploymentManager(RuntimeBound):
 
         self._sink = FanoutSink([self.sink, sink])
 
-    @property
-    def records(self) -> DeploymentRecords:
-        """The ``deployments`` table of the runtime's store."""
-        return DeploymentRecords(self.runtime.store.engine)
-
-    @property
-    def registry(self) -> StrategyRegistry:
-        """The strategy registry deploys choose from."""
-        return self._registry or StrategyRegistry.get()
-
     # ------------------------------------------------------------------ deploy
     def deploy(
         self,
@@ -109,7 +101,8 @@ class DeploymentManager(RuntimeBound):
 
         Args:
             target: the code folder (copied: later edits do not change this version).
-            strategy: the strategy's name.
+            strategy: the strategy's name; ``"auto"``: the selector chooses in the
+                ``select`` step (the record keeps its choice).
             name: the deployment's name (default: ``config.name``, else the folder's name).
             config: how to call the code (module, callable, action, app, env_vars, ...).
 
@@ -129,8 +122,11 @@ class DeploymentManager(RuntimeBound):
         if not isinstance(config, DeployConfig):
             raise TypeError(f"config must be a DeployConfig, got {type(config).__name__}")
         name = check_name(name if name is not None else config.name or folder.resolve().name)
-        self.registry.get_strategy(strategy)  # unknown: an error listing the available
-        stored = config.model_dump(mode="json", exclude={"code_path", "name"}, exclude_unset=True)
+        if strategy != "auto":
+            self.registry.get_strategy(strategy)  # unknown: an error listing the available
+        stored = config.model_dump(
+            mode="json", exclude={"code_path", "name", "log_path"}, exclude_unset=True
+        )
         run, ctx = self._open_run(name, strategy, {"target": str(folder), **stored})
         record = self.records.add(
             DeploymentRecord(name=name, version=0, strategy=strategy, status="deploying",
@@ -145,7 +141,8 @@ class DeploymentManager(RuntimeBound):
                 shutil.rmtree(snapshot)
             shutil.copytree(folder, snapshot, ignore=_SKIP)
 
-        return self._start(record.model_copy(update={"snapshot": str(snapshot)}), ctx, copy)
+        record = record.model_copy(update={"snapshot": str(snapshot)})
+        return self._start(record, ctx, copy, source=folder)
 
     def rollback(self, name: str, version: int | None = None) -> DeploymentRecord:
         """Start a previous version of ``name`` again from its snapshot (a new run).
@@ -180,7 +177,8 @@ class DeploymentManager(RuntimeBound):
         params = {"rollback_to": target.version, "from": current.version, **target.config}
         run, ctx = self._open_run(name, target.strategy, params, version=target.version)
         self.records.update(name, target.version, run_id=run.id)
-        return self._start(target.model_copy(update={"run_id": run.id}), ctx, None)
+        target = target.model_copy(update={"run_id": run.id})
+        return self._start(target, ctx, None, source=Path(target.snapshot))
 
     def _open_run(
         self, name: str, strategy: str, params: dict[str, Any], version: int | None = None
@@ -196,11 +194,22 @@ class DeploymentManager(RuntimeBound):
         ctx.emit_status(RunStatus.RUNNING)
         return run, ctx
 
-    def _start(self, record: DeploymentRecord, ctx: RuntimeContext, copy: Any) -> DeploymentRecord:
-        """Run the deploy's steps for ``record``; record the outcome."""
+    def _start(
+        self,
+        record: DeploymentRecord,
+        ctx: RuntimeContext,
+        copy: Callable[[], None] | None,
+        *,
+        source: Path,
+    ) -> DeploymentRecord:
+        """Run the deploy's steps for ``record`` (whose code is ``source`` until the
+        snapshot is taken); record the outcome."""
         software: DeployedSoftware | None = None
         step = STEPS[0]
-        config = DeployConfig(**record.config, code_path=record.snapshot, name=record.name)
+        given = {k: v for k, v in record.config.items() if k in DeployConfig.model_fields}
+        log_path = str(record.log_path) if record.log_path is not None else None
+        config = DeployConfig(**given, code_path=record.snapshot, name=record.name,
+                              log_path=log_path)  # fmt: skip
         try:
             for index, step in enumerate(STEPS):
                 if step == "snapshot" and copy is None:
@@ -209,8 +218,9 @@ class DeploymentManager(RuntimeBound):
                 ctx.emit_step(step, "started")
                 detail = None
                 if step == "select":
-                    detail = self.registry.get_strategy(record.strategy).description or None
+                    record, detail = self._select(record, config, source)
                 elif step == "snapshot":
+                    assert copy is not None
                     copy()
                     detail = record.snapshot
                 elif step == "build":
@@ -238,11 +248,26 @@ class DeploymentManager(RuntimeBound):
                                     health="unknown")  # fmt: skip
         done = self.records.update(record.name, record.version, status="running",
                                    health="healthy", endpoint=software.endpoint,
-                                   owner=self.owner, error=None)  # fmt: skip
+                                   owner=self.owner, error=None,
+                                   input_schema=software.input_schema())  # fmt: skip
         ctx.emit_result(done.model_dump(mode="json", exclude={"config"}))
         ctx.emit_status(RunStatus.SUCCEEDED)
         self.sink.flush()
         return done
+
+    def _select(
+        self, record: DeploymentRecord, config: DeployConfig, source: Path
+    ) -> tuple[DeploymentRecord, str | None]:
+        """The ``select`` step: the named strategy's description, or for ``"auto"`` the
+        selector's choice (recorded) and its reasoning."""
+        if record.strategy != "auto":
+            return record, self.registry.get_strategy(record.strategy).description or None
+        from hoist.deployment.selector import select
+
+        setting = select(config.model_copy(update={"code_path": str(source)}),
+                         registry=self.registry)  # fmt: skip
+        chosen = self.records.update(record.name, record.version, strategy=setting.strategy)
+        return record.model_copy(update={"strategy": chosen.strategy}), setting.reasoning
 
     def _failed(
         self,
@@ -278,80 +303,6 @@ class DeploymentManager(RuntimeBound):
             f"{message} (run {ctx.run_id})",
             strategy=record.strategy,
         ) from exc
-
-    # ------------------------------------------------------------------ reads and calls
-    def list(self) -> builtins.list[DeploymentRecord]:
-        """Each deployment's current version (health checked for the ones run here)."""
-        return [self._with_health(record) for record in self.records.current()]
-
-    def show(self, name: str, version: int | None = None) -> DeploymentRecord:
-        """A deployment's current version (or ``version``), health checked if run here.
-
-        Raises:
-            DeploymentNotFoundError: no such deployment or version.
-        """
-        return self._with_health(self.records.get(name, version))
-
-    def versions(self, name: str) -> builtins.list[DeploymentRecord]:
-        """Every version of ``name``, oldest first."""
-        self.records.get(name)  # unknown name: not found
-        return self.records.versions(name)
-
-    def invoke(self, name: str, inputs: Mapping[str, Any] | None = None) -> dict[str, Any]:
-        """Call the running version of ``name``; the envelope it answers.
-
-        Raises:
-            DeploymentNotFoundError: no such deployment.
-            DeploymentError: it is not running, or another process runs it.
-        """
-        return self._software(name).run(inputs)
-
-    def logs(self, name: str) -> str:
-        """The running version's logs (its runner's)."""
-        return self._software(name).logs()
-
-    def stop(self, name: str) -> DeploymentRecord:
-        """Stop the running version of ``name`` (its record becomes ``stopped``).
-
-        Raises:
-            DeploymentError: another process runs it.
-        """
-        record = self.records.get(name)
-        if record.status != "running":
-            return record
-        self._software(name)  # another process's: an error naming it
-        with self._lock:
-            _, software = self._running.pop(name)
-        software.stop()
-        return self.records.update(name, record.version, status="stopped", health="unknown")
-
-    def _software(self, name: str) -> DeployedSoftware:
-        record = self.records.get(name)
-        if record.status != "running":
-            raise DeploymentError(
-                f"deployment {name!r} is not running (v{record.version} is {record.status})",
-                strategy=record.strategy,
-            )
-        with self._lock:
-            ours = self._running.get(name)
-        if ours is None or ours[0] != record.version:
-            raise DeploymentError(
-                f"deployment {name!r} v{record.version} runs in process {record.owner}, not "
-                f"in this one ({self.owner}); call it there"
-                + (f" or at {record.endpoint}" if record.endpoint else ""),
-                strategy=record.strategy,
-            )
-        return ours[1]
-
-    def _with_health(self, record: DeploymentRecord) -> DeploymentRecord:
-        with self._lock:
-            ours = self._running.get(record.name)
-        if record.status != "running" or ours is None or ours[0] != record.version:
-            return record
-        health = "healthy" if ours[1].is_healthy() else "unhealthy"
-        if health != record.health:
-            return self.records.update(record.name, record.version, health=health)
-        return record
 
     def close(self) -> None:
         """Stop every deployment this process runs (their records become ``stopped``)."""

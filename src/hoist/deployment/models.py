@@ -30,6 +30,8 @@ class DeployConfig(BaseModel):
         timeout: seconds one call may take.
         resources: resource requests (``cpu``, ``memory``, ``gpu``, ...).
         name: the deployment's name (defaults to the code folder's name).
+        log_path: a file the runner appends its service's output to (the manager's
+            choice; never part of a stored record's config).
     """
 
     model_config = ConfigDict(extra="forbid")
@@ -43,8 +45,9 @@ class DeployConfig(BaseModel):
     timeout: float = Field(default=300.0, gt=0)
     resources: dict[str, Any] = Field(default_factory=dict)
     name: str | None = None
+    log_path: str | None = None
 
-    @field_validator("code_path", mode="before")
+    @field_validator("code_path", "log_path", mode="before")
     @classmethod
     def _path_to_str(cls, value: Any) -> Any:
         return str(value) if isinstance(value, Path) else value

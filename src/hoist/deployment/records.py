@@ -1,9 +1,11 @@
 """Deployment records: one row per version of a named deployment, in the run store's
-``deployments`` table (migration 0006).
+``deployments`` table (migrations 0006, 0007).
 
 A record says what was deployed (strategy, code snapshot, config), where it answers
-(endpoint), how it is (status, health), which deploy run last started it (``run_id``)
-and which process runs it (``owner``: runners live in the process that started them).
+(endpoint), how it is (status, health), which deploy run last started it (``run_id``),
+which process runs it (``owner``: ``"<hostname>:<pid>"`` for a process; any other form,
+e.g. ``"ray:<address>"``, is not a process) and the JSON Schema of its inputs
+(``input_schema``, when known). Its service output goes to `DeploymentRecord.log_path`.
 
 Statuses: ``deploying`` → ``running`` → ``replaced`` (a newer version took over) |
 ``stopped``; ``failed`` when its deploy failed (a failed deploy leaves the version that
@@ -15,6 +17,7 @@ from __future__ import annotations
 import json
 import re
 import time
+from pathlib import Path
 from typing import Any, Literal
 
 import sqlalchemy as sa
@@ -70,16 +73,26 @@ class DeploymentRecord(BaseModel):
     error: str | None = None
     created_at: float = Field(default_factory=time.time)
     updated_at: float = Field(default_factory=time.time)
+    input_schema: dict[str, Any] | None = None
+
+    @property
+    def log_path(self) -> Path | None:
+        """Where its service output goes: ``<snapshot>.log``
+        (``HOIST_HOME/deployments/<name>/<version>.log``); None before it has a snapshot."""
+        return Path(self.snapshot + ".log") if self.snapshot else None
 
     def row(self) -> dict[str, Any]:
         """The ``deployments`` row."""
-        return {**self.model_dump(), "config": json.dumps(self.config)}
+        schema = None if self.input_schema is None else json.dumps(self.input_schema)
+        return {**self.model_dump(), "config": json.dumps(self.config), "input_schema": schema}
 
     @classmethod
     def from_row(cls, row: Any) -> DeploymentRecord:
         """A record from a ``deployments`` row."""
         data = dict(row._mapping)
         data["config"] = json.loads(data["config"])
+        schema = data.get("input_schema")
+        data["input_schema"] = json.loads(schema) if schema else None
         return cls.model_validate(data)
 
 
@@ -117,6 +130,8 @@ class DeploymentRecords:
         """Change columns of one version (``updated_at`` set); the updated record."""
         if "config" in changes:
             changes["config"] = json.dumps(changes["config"])
+        if changes.get("input_schema") is not None:
+            changes["input_schema"] = json.dumps(changes["input_schema"])
         changes["updated_at"] = time.time()
         where = (deployments.c.name == name) & (deployments.c.version == version)
         with self.engine.begin() as conn:

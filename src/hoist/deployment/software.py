@@ -123,6 +123,14 @@ class DeployedSoftware:
         except Exception as exc:
             return f"(logs unavailable: {type(exc).__name__}: {exc})"
 
+    def input_schema(self) -> dict[str, Any] | None:
+        """The JSON Schema of the inputs, when the runner knows it (a raising runner: None)."""
+        try:
+            schema = self.runner.input_schema()
+        except Exception:
+            return None
+        return schema if isinstance(schema, dict) else None
+
     def wait_ready(self, timeout: float = 30.0) -> DeployedSoftware:
         """Start if needed and wait until healthy.
 

@@ -15,7 +15,7 @@ __all__ = [
     "services",
 ]
 
-HEAD_REVISION = "0006"
+HEAD_REVISION = "0007"
 """The newest migration; a store at this revision needs no Alembic at start-up."""
 
 metadata = sa.MetaData()
@@ -94,6 +94,8 @@ deployments = sa.Table(
     sa.Column("error", sa.Text, nullable=True),
     sa.Column("created_at", sa.Float, nullable=False),
     sa.Column("updated_at", sa.Float, nullable=False),
+    sa.Column("input_schema", sa.Text, nullable=True),
 )
-"""Deployments (migration 0006): one row per version of a named deployment, written by
-:mod:`hoist.deployment.records`; ``run_id`` is the deploy run that last started it."""
+"""Deployments (migrations 0006, 0007): one row per version of a named deployment, written
+by :mod:`hoist.deployment.records`; ``run_id`` is the deploy run that last started it,
+``input_schema`` the JSON Schema of its inputs (when known)."""

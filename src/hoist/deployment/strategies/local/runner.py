@@ -50,6 +50,7 @@ class LocalRunner(Runner):
         timeout: seconds one call may take before the worker is killed and restarted.
         start_timeout: seconds the worker may take to import the code and be ready.
         log_chars: how much of the worker's output ``get_logs`` keeps (the tail).
+        log_path: a file the worker's output is appended to as well (its folder made).
         **kwargs: other keywords (``app``, ``resources``, other strategies' settings);
             ignored, except that ``app`` is refused (the ``process`` strategy serves apps).
 
@@ -68,6 +69,7 @@ class LocalRunner(Runner):
         timeout: float = 300.0,
         start_timeout: float = 60.0,
         log_chars: int = 64_000,
+        log_path: str | os.PathLike[str] | None = None,
         **kwargs: Any,
     ) -> None:
         if code_path is not None and not Path(code_path).is_dir():
@@ -91,7 +93,9 @@ class LocalRunner(Runner):
         self._logs: deque[str] = deque()
         self._log_size, self._log_chars = 0, log_chars
         self._log_lock = threading.Lock()
+        self.log_path = None if log_path is None else Path(log_path)
         self._worker: _Worker | None = None
+        self._input_schema: dict[str, Any] | None = None
 
     @property
     def target(self) -> str:
@@ -123,6 +127,11 @@ class LocalRunner(Runner):
         """The tail of the worker's stdout and stderr (every worker this runner started)."""
         with self._log_lock:
             return "".join(self._logs)
+
+    def input_schema(self) -> dict[str, Any] | None:
+        """A plugin action's params schema (as its worker reported it when ready); None
+        for a callable, or before the worker first started."""
+        return self._input_schema
 
     # ------------------------------------------------------------------ calls
     def run(self, inputs: dict[str, Any]) -> dict[str, Any]:
@@ -161,6 +170,9 @@ class LocalRunner(Runner):
         if worker is not None and worker.proc.poll() is None:
             return worker
         self._discard()
+        if self.log_path is not None:
+            with self._log_lock:
+                self._write_log_file("")  # the file exists from the start
         worker = _Worker.spawn(self)
         self._worker = worker
         spec = {
@@ -188,6 +200,7 @@ class LocalRunner(Runner):
             self._discard()
             error = answer.get("error") or {}
             raise EntryPointError(self.target, f"{error.get('type')}: {error.get('message')}")
+        self._input_schema = answer.get("input_schema")
         return worker
 
     def _restart_quietly(self) -> None:
@@ -216,10 +229,22 @@ class LocalRunner(Runner):
 
     def _append_log(self, text: str) -> None:
         with self._log_lock:
+            if self.log_path is not None:
+                self._write_log_file(text)
             self._logs.append(text)
             self._log_size += len(text)
             while self._log_size > self._log_chars and len(self._logs) > 1:
                 self._log_size -= len(self._logs.popleft())
+
+    def _write_log_file(self, text: str) -> None:
+        assert self.log_path is not None
+        try:
+            self.log_path.parent.mkdir(parents=True, exist_ok=True)
+            with self.log_path.open("a", encoding="utf-8") as log:
+                log.write(text)
+        except OSError as exc:  # the tail still has it; say once why the file does not
+            self.log_path = None
+            self._logs.append(f"[hoist] cannot write the log file: {exc}\n")
 
 
 def _error(error_type: str, message: str) -> dict[str, Any]:

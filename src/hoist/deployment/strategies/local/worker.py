@@ -6,8 +6,9 @@ The protocol is length-prefixed pickles over two pipes
 (:class:`multiprocessing.connection.Connection` framing):
 
 1. the runner sends the spec ``{"code_path", "module", "callable", "action"}``;
-2. the worker loads the target and answers ``{"status": "ready"}`` or an error envelope
-   (and exits);
+2. the worker loads the target and answers ``{"status": "ready", "input_schema": ...}``
+   (a plugin action's params JSON Schema; None for a callable) or an error envelope (and
+   exits);
 3. then, per call: the runner sends the inputs dict, the worker answers the envelope.
 
 The worker's stdout and stderr go to the runner's log pipe; a plugin action's log and
@@ -29,7 +30,7 @@ from hoist.deployment.envelope import exception_envelope
 from hoist.runs.models import EventBase, Run
 from hoist.runs.sinks.base import EventSink
 
-__all__ = ["load_target", "main"]
+__all__ = ["input_schema_of", "load_target", "main"]
 
 _PICKLE = pickle.HIGHEST_PROTOCOL
 
@@ -71,6 +72,7 @@ def _action_target(code_path: str, action: str) -> Callable[[dict[str, Any]], di
 
     plugin = load_plugin(code_path)
     action_cls = plugin.load_action(action)
+    schema = action_cls.params_model.model_json_schema()
     sink = _StderrSink()
     calls = 0
 
@@ -87,7 +89,14 @@ def _action_target(code_path: str, action: str) -> Callable[[dict[str, Any]], di
         finally:
             ctx.close()
 
+    call.input_schema = schema  # type: ignore[attr-defined]
     return call
+
+
+def input_schema_of(target: Callable[..., Any]) -> dict[str, Any] | None:
+    """The JSON Schema of a loaded target's inputs (a plugin action's params), else None."""
+    schema = getattr(target, "input_schema", None)
+    return schema if isinstance(schema, dict) else None
 
 
 class _StderrSink(EventSink):
@@ -113,7 +122,8 @@ def _serve(conn_in: Connection, conn_out: Connection) -> int:
         traceback.print_exc()
         conn_out.send_bytes(pickle.dumps(exception_envelope(exc), _PICKLE))
         return 1
-    conn_out.send_bytes(pickle.dumps({"status": "ready"}, _PICKLE))
+    ready = {"status": "ready", "input_schema": input_schema_of(target)}
+    conn_out.send_bytes(pickle.dumps(ready, _PICKLE))
     while True:
         try:
             data = conn_in.recv_bytes()

@@ -14,9 +14,10 @@ from pathlib import Path
 from typing import Any
 
 from hoist.deployment.base import Runner
+from hoist.deployment.envelope import http_envelope
 from hoist.errors import DeploymentError, DeploymentNotReadyError, MissingExtraError
 
-__all__ = ["ProcessRunner"]
+__all__ = ["ProcessRunner", "request_schema"]
 
 STRATEGY = "process"
 _SERVER_MODULE = "hoist.deployment.strategies.process.server"
@@ -46,6 +47,8 @@ class ProcessRunner(Runner):
         access_log: uvicorn's access log (one line per request).
         shutdown_timeout: seconds :meth:`stop` lets calls in flight finish before the
             server is killed.
+        log_path: the file the server's output is appended to (kept after :meth:`stop`);
+            without one, a temporary file removed by :meth:`stop`.
         **kwargs: ignored (``resources`` and other strategies' settings).
     """
 
@@ -66,6 +69,7 @@ class ProcessRunner(Runner):
         log_level: str = "info",
         access_log: bool = False,
         shutdown_timeout: float = 5.0,
+        log_path: str | os.PathLike[str] | None = None,
         **kwargs: Any,
     ) -> None:
         if action is not None and app is not None:
@@ -86,8 +90,10 @@ class ProcessRunner(Runner):
         self.shutdown_timeout = shutdown_timeout
         self.endpoint: str | None = None
         self._process: subprocess.Popen[bytes] | None = None
+        self.log_path = None if log_path is None else Path(log_path)
         self._log_path: Path | None = None
         self._last_logs = ""
+        self._input_schema: dict[str, Any] | None = None
         self._client: Any = None
 
     @property
@@ -118,10 +124,16 @@ class ProcessRunner(Runner):
         sock = self._bind()
         port = sock.getsockname()[1]
         self.endpoint = f"http://{_url_host(self.host)}:{port}"
-        fd, log_name = tempfile.mkstemp(prefix="hoist-process-", suffix=".log")
-        self._log_path = Path(log_name)
         try:
-            with os.fdopen(fd, "wb") as log:
+            log_file = self._open_log()
+        except OSError as exc:
+            sock.close()
+            raise DeploymentError(
+                f"cannot write the server's log file {str(self.log_path)!r}: {exc}",
+                strategy=STRATEGY,
+            ) from exc
+        try:
+            with log_file as log:
                 self._process = subprocess.Popen(
                     [sys.executable, "-m", _SERVER_MODULE, json.dumps(self._spec(sock))],
                     cwd=self.code_path,
@@ -139,6 +151,31 @@ class ProcessRunner(Runner):
         except BaseException:
             self.stop()
             raise
+        self._input_schema = self._read_input_schema()
+
+    def _open_log(self) -> Any:
+        if self.log_path is not None:
+            self.log_path.parent.mkdir(parents=True, exist_ok=True)
+            self._log_path = self.log_path
+            return self.log_path.open("ab")
+        fd, log_name = tempfile.mkstemp(prefix="hoist-process-", suffix=".log")
+        self._log_path = Path(log_name)
+        return os.fdopen(fd, "wb")
+
+    def _read_input_schema(self) -> dict[str, Any] | None:
+        """The ``path`` request body's schema from ``/openapi.json``, unless generic."""
+        if self.kind == "app":
+            return None
+        try:
+            answer = self._client.get("/openapi.json", timeout=5.0)
+            return request_schema(answer.json(), self.path)
+        except Exception:  # no schema is no error: the caller sends any object
+            return None
+
+    def input_schema(self) -> dict[str, Any] | None:
+        """The JSON Schema of the inputs (a plugin action's params); None for a callable
+        or an app (any object), or before the server first started."""
+        return self._input_schema
 
     def _bind(self) -> socket.socket:
         family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
@@ -230,7 +267,8 @@ class ProcessRunner(Runner):
             self._client = None
         if self._log_path is not None:
             self._last_logs = self._read_logs(self._log_path)
-            self._log_path.unlink(missing_ok=True)
+            if self._log_path != self.log_path:  # a temporary file
+                self._log_path.unlink(missing_ok=True)
             self._log_path = None
 
     # ------------------------------------------------------------------ calls
@@ -255,7 +293,7 @@ class ProcessRunner(Runner):
         except httpx.TransportError as exc:
             message = f"the process server for {self.target!r} failed the call: {exc!r}"
             return _error("ServerError", message)
-        return _envelope(answer)
+        return http_envelope(answer)
 
     def is_healthy(self) -> bool:
         """Whether the server's process runs and ``GET /health`` answers 200."""
@@ -283,22 +321,24 @@ class ProcessRunner(Runner):
             return ""
 
 
-def _envelope(answer: Any) -> dict[str, Any]:
+def request_schema(openapi: Any, path: str) -> dict[str, Any] | None:
+    """The JSON request body schema of ``POST path`` in an OpenAPI document; None when
+    there is none or it is the generic object (``{"type": "object"}`` and a title)."""
     try:
-        body = answer.json()
-    except ValueError:
-        body = answer.text
-    if isinstance(body, dict) and body.get("status") in ("success", "error"):
-        if body["status"] == "success" and answer.is_success:
-            return body
-        if body["status"] == "error" and isinstance(body.get("error"), dict):
-            return body
-    if answer.is_success:
-        return {"status": "success", "output": body}
-    detail = body.get("detail", body) if isinstance(body, dict) else body
-    return _error(
-        f"HTTP {answer.status_code}", detail if isinstance(detail, str) else json.dumps(detail)
-    )
+        body = openapi["paths"][path]["post"]["requestBody"]
+        schema = body["content"]["application/json"]["schema"]
+    except (KeyError, TypeError):
+        return None
+    if not isinstance(schema, dict) or set(schema) <= {"type", "title"}:
+        return None
+    if "$ref" in schema:  # a named model: resolve it with its definitions alongside
+        name = str(schema["$ref"]).rsplit("/", 1)[-1]
+        components = openapi.get("components", {}).get("schemas", {})
+        resolved = components.get(name)
+        if not isinstance(resolved, dict):
+            return None
+        return {**resolved, "$defs": components} if len(components) > 1 else resolved
+    return schema
 
 
 def _error(error_type: str, message: str) -> dict[str, Any]:
