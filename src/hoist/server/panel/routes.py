@@ -1,11 +1,18 @@
-"""The panel's router: login, runs, locks, plugins, services and launch pages (kept out
-of the OpenAPI schema; the API documents itself under ``/api/v1``)."""
+"""The panel's router: login, runs, locks, plugins, services, launch and deployments
+pages (kept out of the OpenAPI schema; the API documents itself under ``/api/v1``)."""
 
 from __future__ import annotations
 
 from fastapi import APIRouter
 
-from hoist.server.panel import auth_pages, lock_pages, plugin_pages, run_pages, service_pages
+from hoist.server.panel import (
+    auth_pages,
+    deployment_pages,
+    lock_pages,
+    plugin_pages,
+    run_pages,
+    service_pages,
+)
 
 __all__ = ["panel_router"]
 
@@ -13,6 +20,7 @@ __all__ = ["panel_router"]
 def panel_router() -> APIRouter:
     """A new router holding every panel page (include it in the app at the root)."""
     router = APIRouter(include_in_schema=False)
-    for module in (auth_pages, run_pages, lock_pages, plugin_pages, service_pages):
+    pages = (auth_pages, run_pages, lock_pages, plugin_pages, service_pages, deployment_pages)
+    for module in pages:
         router.include_router(module.router)
     return router
