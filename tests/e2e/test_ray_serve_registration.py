@@ -6,40 +6,16 @@ and the replica records the run, succeeded, in the test's store."""
 
 from __future__ import annotations
 
-import json
-import subprocess
 from pathlib import Path
 from typing import Any
 
 import httpx
 
 from hoist.runs.models import RunStatus
-from tests.conftest import EXAMPLES
 from tests.e2e.conftest import SECRET, reached
-from tests.seeds.test_kodosumi_seed import SERVE, _ray_env, connected, serve_port  # noqa: F401
+from tests.seeds.test_kodosumi_seed import connected, serve_port, serve_run_my_service  # noqa: F401
 from tests.server.conftest import serve, server_settings
 from tests.server.live_services import status_of
-from tests.waiting import wait_until
-
-
-def _deploy_my_service(ray_cluster: Any, hoist_home: Path, port: int) -> str:
-    """``serve run my_service.app:fast_app`` on the cluster; the proxy's URL once the
-    ingress answers. The replica imports ``my_service`` (PYTHONPATH), records into the
-    test's store (HOIST_HOME) and verifies identities (the shared secret): all through
-    the runtime environment."""
-    runtime_env = {"env_vars": {"HOIST_HOME": str(hoist_home), "PYTHONPATH": str(EXAMPLES),
-                                "HOIST_SERVICE_SECRET": SECRET}}  # fmt: skip
-    command = [SERVE, "run", "--non-blocking", "--address", ray_cluster.address,
-               "--runtime-env-json", json.dumps(runtime_env),
-               "my_service.app:fast_app"]  # fmt: skip
-    deployed = subprocess.run(
-        command, cwd=EXAMPLES, env=_ray_env(ray_cluster, hoist_home), capture_output=True,
-        text=True, timeout=300,
-    )  # fmt: skip
-    assert deployed.returncode == 0, deployed.stderr[-3000:]
-    url = f"http://127.0.0.1:{port}"
-    wait_until(lambda: httpx.get(f"{url}/", timeout=5).status_code == 200, 120, "the ingress")
-    return url
 
 
 def test_a_ray_serve_service_is_registered_listed_and_launched(
@@ -47,7 +23,9 @@ def test_a_ray_serve_service_is_registered_listed_and_launched(
     serve_port: int,  # noqa: F811 (the fixture imported above)
     hoist_home: Path,
 ) -> None:
-    proxy = _deploy_my_service(ray_cluster, hoist_home, serve_port)
+    proxy = serve_run_my_service(
+        ray_cluster, hoist_home, serve_port, {"HOIST_SERVICE_SECRET": SECRET}
+    )
     # Without the server's identity the replica refuses a launch: the secret is in force.
     assert httpx.post(f"{proxy}/", json={"tasks": "3"}, timeout=30).status_code == 401
     with serve(server_settings(hoist_home, service_secret=SECRET), keepalive=0.5) as live:

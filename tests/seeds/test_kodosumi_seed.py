@@ -36,7 +36,7 @@ from hoist.runs.runtime import Runtime
 from tests.conftest import EXAMPLES, HOIST, write_files
 from tests.server.conftest import free_port
 from tests.services.test_app import serving
-from tests.waiting import wait_until
+from tests.waiting import wait_answering, wait_until
 
 SERVE = str(Path(sys.executable).parent / "serve")
 
@@ -46,20 +46,6 @@ def _ray_env(ray_cluster: Any, hoist_home: Path) -> dict[str, str]:
 
     return {**os.environ, **LOOPBACK_ENV, "RAY_ADDRESS": ray_cluster.address,
             "HOIST_HOME": str(hoist_home)}  # fmt: skip
-
-
-def _served(proc: subprocess.Popen[str], url: str) -> None:
-    with httpx.Client(timeout=5) as http:
-
-        def up() -> bool:
-            if proc.poll() is not None:
-                raise AssertionError(f"the service exited ({proc.returncode})")
-            try:
-                return http.get(url).status_code == 200
-            except httpx.TransportError:
-                return False
-
-        wait_until(up, 120, f"the service at {url}", poll=0.1)
 
 
 def _ended(runtime: Runtime, run_id: str, timeout: float = 120) -> Run:
@@ -119,7 +105,7 @@ def test_my_service_on_uvicorn_fans_out_on_ray(
         stderr=subprocess.STDOUT, text=True,
     )  # fmt: skip
     try:
-        _served(proc, f"http://127.0.0.1:{port}/")
+        wait_answering(proc, f"http://127.0.0.1:{port}/", 120)
         _launch_and_check(f"http://127.0.0.1:{port}", runtime)
     finally:
         proc.send_signal(signal.SIGINT)  # uvicorn's graceful stop (the app's lifespan ends)
@@ -147,22 +133,30 @@ def serve_port(connected: Any) -> Iterator[int]:
         serve.shutdown()
 
 
-def test_my_service_as_a_ray_serve_ingress(
-    ray_cluster: Any, serve_port: int, hoist_home: Path, runtime: Runtime
-) -> None:
-    # The replica imports my_service (PYTHONPATH) and records into this test's store
-    # (HOIST_HOME): both through the runtime environment `serve run` deploys with.
-    runtime_env = {"env_vars": {"HOIST_HOME": str(hoist_home), "PYTHONPATH": str(EXAMPLES)}}
+def serve_run_my_service(
+    ray_cluster: Any, hoist_home: Path, port: int, env_vars: dict[str, str] | None = None
+) -> str:
+    """``serve run my_service.app:fast_app`` on the cluster; the proxy's URL once the
+    ingress answers. The replica imports ``my_service`` (PYTHONPATH) and records into the
+    test's store (HOIST_HOME), both through the runtime environment, plus ``env_vars``."""
+    env = {"HOIST_HOME": str(hoist_home), "PYTHONPATH": str(EXAMPLES), **(env_vars or {})}
     command = [SERVE, "run", "--non-blocking", "--address", ray_cluster.address,
-               "--runtime-env-json", json.dumps(runtime_env),
+               "--runtime-env-json", json.dumps({"env_vars": env}),
                "my_service.app:fast_app"]  # fmt: skip
     deployed = subprocess.run(
         command, cwd=EXAMPLES, env=_ray_env(ray_cluster, hoist_home), capture_output=True,
         text=True, timeout=300,
     )  # fmt: skip
     assert deployed.returncode == 0, deployed.stderr[-3000:]
-    url = f"http://127.0.0.1:{serve_port}"
+    url = f"http://127.0.0.1:{port}"
     wait_until(lambda: httpx.get(f"{url}/", timeout=5).status_code == 200, 120, "the ingress")
+    return url
+
+
+def test_my_service_as_a_ray_serve_ingress(
+    ray_cluster: Any, serve_port: int, hoist_home: Path, runtime: Runtime
+) -> None:
+    url = serve_run_my_service(ray_cluster, hoist_home, serve_port)
     _launch_and_check(url, runtime)
 
 

@@ -21,7 +21,7 @@ from hoist.server.app import uvicorn_options
 from hoist.server.state import ServerState
 from hoist.settings import Settings
 from tests.conftest import EXAMPLES
-from tests.waiting import wait_until
+from tests.waiting import wait_answering, wait_until
 
 ADMIN_PASSWORD = "admin-test-password-1"
 
@@ -162,15 +162,4 @@ def free_port() -> int:
 def wait_served(proc: subprocess.Popen[Any], url: str, timeout: float = 60) -> None:
     """Wait until the ``hoist serve`` process ``proc`` answers its readiness check at
     ``url``; fails at once (with its error output, when piped) if it exits."""
-    with httpx.Client(base_url=url) as http:
-
-        def ready() -> bool:
-            if proc.poll() is not None:
-                output = proc.stderr.read() if proc.stderr is not None else ""
-                raise AssertionError(f"hoist serve exited ({proc.returncode}): {output}")
-            try:
-                return http.get("/api/v1/ready").status_code == 200
-            except httpx.TransportError:
-                return False
-
-        wait_until(ready, timeout=timeout, what="hoist serve to be ready", poll=0.05)
+    wait_answering(proc, f"{url}/api/v1/ready", timeout, "hoist serve to be ready")

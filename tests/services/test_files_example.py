@@ -18,23 +18,9 @@ from hoist.services.identity import IDENTITY_HEADER, sign
 from tests.conftest import EXAMPLES, HOIST
 from tests.server.conftest import free_port, serve, server_settings
 from tests.services.conftest import ended
-from tests.waiting import wait_until
+from tests.waiting import wait_answering
 
 SECRET = "example-shared-secret"
-
-
-def _served(proc: subprocess.Popen[str], url: str) -> None:
-    with httpx.Client(timeout=5) as http:
-
-        def up() -> bool:
-            if proc.poll() is not None:
-                raise AssertionError(f"the service exited ({proc.returncode})")
-            try:
-                return http.get(url).status_code == 200
-            except httpx.TransportError:
-                return False
-
-        wait_until(up, 60, f"the service at {url}", poll=0.1)
 
 
 def test_files_service_uploads_and_delivers(
@@ -51,7 +37,7 @@ def test_files_service_uploads_and_delivers(
         )  # fmt: skip
         try:
             url = f"http://127.0.0.1:{port}/"
-            _served(proc, url)
+            wait_answering(proc, url, 60)
             files = [
                 ("texts", ("../../notes.txt", b"the cat and the hat", "text/plain")),
                 ("texts", ("notes.txt", b"a dog", "text/plain")),
