@@ -32,6 +32,7 @@ The tree::
     ├── IdentityError               .reason (a signed identity missing, forged or expired: 401)
     ├── DeploymentError             .strategy (a runner could not be built or started)
     │   ├── DeploymentNotReadyError .timeout (not healthy in time; also a TimeoutError)
+│   ├── EngineUnavailableError  .missing, .how (an engine, package or credential is missing)
     │   └── AdaptationError         .check, .path (adapted code failed a validation check)
     ├── StoreError                  the run store could not be read or written
     │   └── StoreUnwritableError    .target, .reason, .unwritten (read-only, no permission, full)
@@ -57,6 +58,7 @@ from hoist.errors.deployment import (
     DeploymentError,
     DeploymentNotFoundError,
     DeploymentNotReadyError,
+    EngineUnavailableError,
     StrategyDefinitionError,
     StrategyNotFoundError,
 )
@@ -95,6 +97,7 @@ __all__ = [
     "DeploymentError",
     "DeploymentNotFoundError",
     "DeploymentNotReadyError",
+    "EngineUnavailableError",
     "EntryPointError",
     "HoistError",
     "IdentityError",

@@ -9,6 +9,7 @@ __all__ = [
     "DeploymentError",
     "DeploymentNotFoundError",
     "DeploymentNotReadyError",
+    "EngineUnavailableError",
     "StrategyDefinitionError",
     "StrategyNotFoundError",
 ]
@@ -84,3 +85,20 @@ class AdaptationError(DeploymentError):
         self.check = check
         self.path = path
         super().__init__(message, strategy=strategy)
+
+
+class EngineUnavailableError(DeploymentError):
+    """A strategy's engine, package or credential is missing here: the message says what
+    and how to provide it (never a fallback to another target).
+
+    Attributes:
+        missing: what is missing (``"the bentoml command"``, ``"a Modal token"``, ...).
+        how: how to provide it.
+    """
+
+    def __init__(self, missing: str, *, strategy: str, how: str) -> None:
+        self.missing, self.how = missing, how
+        super().__init__(
+            f"strategy {strategy!r} cannot deploy here: {missing} is missing; {how}",
+            strategy=strategy,
+        )
