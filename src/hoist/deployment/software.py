@@ -40,7 +40,9 @@ def _error_of(error: Any) -> dict[str, Any]:
     if isinstance(error, Mapping):
         kind = error.get("type") or "Error"
         message = error.get("message")
-        return error_envelope(str(kind), str(message if message is not None else dict(error)))
+        extra = {str(k): v for k, v in error.items() if k not in ("type", "message")}
+        text = str(message if message is not None else dict(error))
+        return error_envelope(str(kind), text, **extra)  # field_errors, run_id... kept
     if isinstance(error, BaseException):
         return error_envelope(type(error).__name__, str(error))
     return error_envelope("Error", "unknown error" if error is None else str(error))
