@@ -3,8 +3,12 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
+# Deployment engines, each in its own environment as a team would have it (their pins
+# clash with Hoist's): the bentoml, langgraph and modal strategies run their commands.
+ENGINES := .engines
+ENGINE_STAMPS := $(ENGINES)/bentoml/.stamp $(ENGINES)/langgraph/.stamp $(ENGINES)/modal/.stamp
 
-.PHONY: demo test lint typecheck bench clean
+.PHONY: demo test lint typecheck bench clean engines
 
 $(STAMP): pyproject.toml scripts/system-deps.sh
 	bash scripts/system-deps.sh
@@ -13,10 +17,18 @@ $(STAMP): pyproject.toml scripts/system-deps.sh
 	$(BIN)/python -m pip install --quiet -e '.[dev,ray,deploy]'
 	touch $(STAMP)
 
+$(ENGINES)/%/.stamp: scripts/engines/%.txt
+	$(PYTHON) -m venv $(ENGINES)/$*
+	$(ENGINES)/$*/bin/python -m pip install --quiet --upgrade pip
+	$(ENGINES)/$*/bin/python -m pip install --quiet -r scripts/engines/$*.txt
+	touch $@
+
+engines: $(ENGINE_STAMPS)
+
 demo: $(STAMP)
 	$(BIN)/python examples/demo.py
 
-test: $(STAMP)
+test: $(STAMP) $(ENGINE_STAMPS)
 	$(BIN)/ruff check src tests benchmarks examples
 	$(BIN)/ruff format --check src tests benchmarks examples
 	$(BIN)/mypy
@@ -35,4 +47,4 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/run_all.py
 
 clean:
-	rm -rf $(VENV) .hoist-demo .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(ENGINES) .hoist-demo .pytest_cache .mypy_cache .ruff_cache

@@ -45,6 +45,15 @@ def need(reason: str) -> None:
     pytest.skip(reason)
 
 
+def engine_command(engine: str, command: str | None = None) -> Path:
+    """The ``command`` (default: ``engine``) of a deployment engine's environment that
+    ``make engines`` builds under ``.engines/<engine>``; missing: `need`."""
+    path = REPO / ".engines" / engine / "bin" / (command or engine)
+    if not path.exists():
+        need(f"{path} is missing: run `make engines`")
+    return path
+
+
 @pytest.fixture(autouse=True)
 def hoist_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     """Every test gets its own HOIST_HOME and a fresh process runtime (and with it a
