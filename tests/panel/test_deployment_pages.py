@@ -17,6 +17,7 @@ import pytest
 from hoist.deployment.manager import DeploymentManager
 from hoist.deployment.models import DeployConfig
 from hoist.deployment.records import DeploymentRecord
+from hoist.server.panel.deployment_forms import JSON_FIELD, invoke_form
 from tests.conftest import write_files
 from tests.panel.browsing import browser, logged_in  # noqa: F401 (a fixture)
 from tests.panel.conftest import Login
@@ -234,3 +235,45 @@ def test_a_viewer_in_the_browser(
         assert page.locator("#deployment-logs").count() == 0
         assert page.locator("#stop").count() == 0
         assert page.locator("#invoke fieldset.readonly button[type=submit]").is_disabled()
+
+
+def test_rollback_to_a_chosen_version(login: Login, panel: LiveServer, tmp_path: Path) -> None:
+    code = write_files(tmp_path / "two", {"main.py": "def predict(inputs):\n    return 'one'\n"})
+    manager = manager_of(panel)
+    manager.deploy(code, "local", "two")
+    (code / "main.py").write_text("def predict(inputs):\n    return 'two'\n")
+    manager.deploy(code, "local", "two")
+    try:
+        http, csrf = login("operator")
+        page = http.get("/deployments/two").text
+        assert '<option value="1">v1</option>' in page  # the version that ran before
+        back = http.post("/deployments/two/rollback", data={"csrf_token": csrf, "version": "1"})
+        assert back.status_code == 303
+        page = http.get("/deployments/two").text
+        assert '<small class="muted">v1</small>' in page
+        assert re.search(r'data-version="2" data-status="replaced"', page)
+        answer = http.post("/deployments/two/invoke", data={"csrf_token": csrf, "inputs": "{}"})
+        assert answer.status_code == 200 and "&#34;one&#34;" in answer.text
+        gone = http.post("/deployments/two/rollback", data={"csrf_token": csrf, "version": "9"})
+        assert gone.status_code == 404 and "two v9" in gone.text
+    finally:
+        manager.stop("two")
+
+
+@pytest.mark.parametrize(
+    ("schema", "generated", "note"),
+    [
+        (None, False, False),
+        ({"type": "object"}, False, False),
+        ({"type": "object", "properties": {"n": {"type": "integer"}}}, True, False),
+        ({"type": "object", "properties": {"n": 3}}, False, True),
+        ({"type": "object", "properties": {"c": {"enum": []}}}, False, True),
+    ],
+)
+def test_the_invoke_form_falls_back_to_json(
+    schema: dict[str, Any] | None, generated: bool, note: bool
+) -> None:
+    found = invoke_form(schema)
+    assert found.generated is generated and (found.note is not None) is note
+    names = [f.name for f in found.form.fields()]
+    assert names == (["n"] if generated else [JSON_FIELD])

@@ -12,7 +12,6 @@ answered envelope is shown as it came: the output, or the error's type and messa
 
 from __future__ import annotations
 
-import weakref
 from typing import Annotated, Any
 
 import anyio.to_thread
@@ -22,7 +21,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 
 from hoist import forms as F
 from hoist.deployment.manager import DeploymentManager
-from hoist.deployment.records import DeploymentRecord
+from hoist.deployment.records import NAME_PATTERN, DeploymentRecord
 from hoist.errors import DeploymentError, NotFoundError, UserInputError
 from hoist.server.accounts import Role
 from hoist.server.auth import Principal
@@ -37,22 +36,15 @@ __all__ = ["LOG_TAIL_LINES", "router"]
 
 router = APIRouter(route_class=PanelRoute, include_in_schema=False)
 
-DeploymentName = Annotated[str, PathParam(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")]
+DeploymentName = Annotated[str, PathParam(pattern=f"^{NAME_PATTERN.pattern}$")]
 LOG_TAIL_LINES = 200
 """Lines of a deployment's logs its page shows (the API and CLI have them all)."""
 _LOG_TAIL_CHARS = 64_000
-_fallback: weakref.WeakKeyDictionary[ServerState, DeploymentManager] = weakref.WeakKeyDictionary()
 
 
 def _manager(state: ServerState) -> DeploymentManager:
-    """The server's deployment manager (``state.deployments``; one over the server's
-    runtime for a state that has none)."""
-    found = getattr(state, "deployments", None)
-    if isinstance(found, DeploymentManager):
-        return found
-    if state not in _fallback:
-        _fallback[state] = DeploymentManager(state.runtime)
-    return _fallback[state]
+    """The server's deployment manager (the one ``/api/v1/deployments`` uses)."""
+    return state.deployments
 
 
 def _tail(text: str) -> str:
@@ -102,7 +94,7 @@ async def _detail(
     operates = _operates(principal)
     data = await anyio.to_thread.run_sync(_read, state, name, operates)
     record: DeploymentRecord = data.pop("record")
-    found = invoke_form(getattr(record, "input_schema", None))
+    found = invoke_form(record.input_schema)
     action = f"/deployments/{record.name}/invoke"
     token = principal.csrf_token if operates else None
     form_html = found.form.render(values, errors, action=action, csrf_token=token)
@@ -138,7 +130,7 @@ async def invoke_page(
     next to their fields with their values (422); a deployment that is not running or
     cannot be reached is said on the page (409)."""
     record = await anyio.to_thread.run_sync(_manager(state).show, name)
-    found = invoke_form(getattr(record, "input_schema", None))
+    found = invoke_form(record.input_schema)
     data = await request.form()
     try:
         inputs = invoke_inputs(found, data)
