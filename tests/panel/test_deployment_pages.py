@@ -17,6 +17,7 @@ import pytest
 from hoist.deployment.manager import DeploymentManager
 from hoist.deployment.models import DeployConfig
 from hoist.deployment.records import DeploymentRecord
+from hoist.errors import DeploymentError
 from hoist.server.panel.deployment_forms import JSON_FIELD, invoke_form
 from tests.conftest import write_files
 from tests.panel.browsing import browser, logged_in  # noqa: F401 (a fixture)
@@ -277,3 +278,17 @@ def test_the_invoke_form_falls_back_to_json(
     assert found.generated is generated and (found.note is not None) is note
     names = [f.name for f in found.form.fields()]
     assert names == (["n"] if generated else [JSON_FIELD])
+
+
+def test_a_failed_deploy_shows_its_error(login: Login, panel: LiveServer, tmp_path: Path) -> None:
+    code = write_files(tmp_path / "broken", {"main.py": "def elsewhere(inputs):\n    return 1\n"})
+    with pytest.raises(DeploymentError):
+        manager_of(panel).deploy(code, "local", "broken")
+    http, _ = login("operator")
+    page = http.get("/deployments/broken")
+    assert page.status_code == 200
+    assert "data-status-badge>failed</span>" in page.text
+    assert re.search(r'<dd class="deployment-error">[^<]*predict', page.text), page.text
+    assert 'id="stop"' not in page.text and 'id="rollback"' not in page.text
+    logs = re.search(r'<pre id="deployment-logs" class="logs-tail">(.*?)</pre>', page.text, re.S)
+    assert logs and "predict" in logs.group(1)  # its log file says why
