@@ -283,5 +283,7 @@ def test_clients_say_what_hoist_has(tmp_path: Path) -> None:
         action.client  # noqa: B018
     assert action.get_serve_app_name() == "serve_clients-0.1.0"
     assert action.get_ray_actor_options() == {"num_cpus": 0.1, "num_gpus": 0}
+    with pytest.raises(TypeError, match="ray_init\\(\\) got runtime_env: this process shares"):
+        action.ray_init(runtime_env={})  # per-replica options go elsewhere
     env = action.get_runtime_env()
     assert Path(env["working_dir"]).resolve() == folder.resolve()

@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import time
 import warnings
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from hoist.deployment.serve_release import PluginRelease, pickle_by_value, plugin_release
 from hoist.deployment.serve_steps import (
@@ -40,6 +40,9 @@ from hoist.deployment.serve_steps import (
     RegisterStep,
 )
 from hoist.plugins.action import BaseAction, P
+
+if TYPE_CHECKING:
+    from hoist.plugins.context import RuntimeContext
 
 __all__ = [
     "BaseDeploymentAction",
@@ -81,7 +84,7 @@ class BaseDeploymentAction(BaseAction[P]):
     max_ongoing_requests: ClassVar[int] = 100
     deploys_itself: ClassVar[bool] = True
 
-    def __init__(self, params: P, ctx: Any) -> None:
+    def __init__(self, params: P, ctx: RuntimeContext) -> None:
         super().__init__(params, ctx)
         self.ray_address: str | None = None
         """The connected cluster's address (set by :meth:`ray_init`)."""
@@ -201,7 +204,8 @@ class BaseDeploymentAction(BaseAction[P]):
 
         The address is ``address`` when given, else a ``ray_address`` params field, else
         ``RAY_ADDRESS`` in ``ctx.env``, else Hoist's configured Ray address; with none,
-        a private Ray is started on loopback.
+        a private Ray is started on loopback (it, and the Serve application deployed
+        there, lives only as long as this process: give an address for a lasting one).
 
         Args:
             **kwargs: ``address``, ``num_cpus`` (of a private Ray), ``timeout``.
