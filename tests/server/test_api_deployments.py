@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -69,6 +70,15 @@ def count(params: CountParams, context: RuntimeContext) -> CountResult:
 @action(name="boom", description="always fails", params=BoomParams)
 def boom(params: BoomParams, context: RuntimeContext) -> None:
     raise RuntimeError("boom: " + params.why)
+"""
+
+
+GATED = """\
+import os as _os
+import time as _time
+
+while not _os.path.exists(_os.environ.get("COUNTER_GATE", "/")):
+    _time.sleep(0.01)  # a gate the test opens: the import blocks until then
 """
 
 
@@ -141,9 +151,6 @@ def test_deploy_local_read_invoke_logs_and_stop(live: LiveServer) -> None:
     assert after.status_code == 409 and "not running" in after.json()["detail"]
 
 
-@pytest.mark.xfail(
-    strict=False, reason="needs DeployedSoftware's envelope to keep the error's field_errors"
-)
 @pytest.mark.parametrize("strategy", ["local", "process"])
 def test_inputs_that_do_not_validate_answer_their_field_errors(
     live: LiveServer, strategy: str
@@ -153,6 +160,43 @@ def test_inputs_that_do_not_validate_answer_their_field_errors(
     bad = op.post(f"{API}/fields-{strategy}/invoke", json={"inputs": {"n": 1000}})
     assert bad.status_code == 422
     assert bad.json()["error"]["field_errors"] == {"n": ["must be <= 100"]}
+    missing = op.post(f"{API}/fields-{strategy}/invoke", json={"inputs": {}})
+    assert missing.status_code == 422
+    assert missing.json()["error"]["field_errors"] == {"n": ["field required"]}
+
+
+def test_auto_lets_the_selector_choose(live: LiveServer) -> None:
+    op = http(live)
+    answer = deploy(op, strategy="auto", name="chosen")
+    assert answer.status_code == 201, answer.text
+    assert answer.json()["strategy"] in {"local", "process"}
+    assert op.post(f"{API}/chosen/invoke", json={"inputs": {"n": 2}}).json()["output"]["total"] == 3
+
+
+def test_the_server_answers_while_a_deploy_waits(tmp_path: Path, hoist_home: Path) -> None:
+    """A deploy blocks its request (the worker waits for a gate file before it imports
+    the action), never the server: other requests are answered meanwhile."""
+    plugins = tmp_path / "plugins"
+    write_plugin(plugins)
+    actions = plugins / "counter" / "plugin" / "actions.py"
+    gate = tmp_path / "gate"
+    actions.write_text(GATED + actions.read_text())
+    with serve(server_settings(hoist_home, plugin_paths=(plugins,))) as live:
+        op = http(live)
+        answers: list[httpx.Response] = []
+        body = {"strategy": "local", "name": "gated", "env_vars": {"COUNTER_GATE": str(gate)}}
+        thread = threading.Thread(target=lambda: answers.append(deploy(op, **body)))
+        thread.start()
+        try:
+            wait_until(lambda: [r["status"] for r in op.get(API).json()] == ["deploying"],
+                       what="the deploy to be under way")  # fmt: skip
+            assert op.get("/api/v1/health").status_code == 200
+            assert not answers  # still waiting for its deployment
+        finally:
+            gate.touch()
+            thread.join(120)
+        assert answers[0].status_code == 201, answers[0].text
+        assert answers[0].json()["status"] == "running"
 
 
 def test_an_error_of_the_deployed_code_is_a_502_with_the_envelope(live: LiveServer) -> None:
@@ -321,12 +365,14 @@ def test_a_deployment_another_process_runs_is_called_through_the_api(
             record = op.get(f"{API}/elsewhere").json()
             assert record["owner"].endswith(f":{proc.pid}")
             answer = op.post(f"{API}/elsewhere/invoke", json={"inputs": {"n": 5}})
-            if answer.status_code == 409:
-                pytest.xfail("needs cross-process invoke")
             assert answer.status_code == 200, answer.text
             assert answer.json()["output"]["total"] == 15
             bad = op.post(f"{API}/elsewhere/invoke", json={"inputs": {"n": "many"}})
-            assert bad.status_code == 422
+            assert bad.status_code == 422 and "n" in bad.json()["error"]["field_errors"]
+            logs = op.get(f"{API}/elsewhere/logs")  # its log file: the server's output
+            assert logs.status_code == 200 and "Started server process" in logs.json()["logs"]
+            stop = op.post(f"{API}/elsewhere/stop")
+            assert stop.status_code == 409 and str(proc.pid) in stop.json()["detail"]
         finally:
             proc.kill()
             proc.wait(30)
