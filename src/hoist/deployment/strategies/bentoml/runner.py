@@ -9,11 +9,8 @@ imports ``bentoml``: the service runs in the engine's environment (``make engine
 
 from __future__ import annotations
 
-import contextlib
 import os
 import shutil
-import signal
-import socket
 import subprocess
 import tempfile
 import time
@@ -28,6 +25,13 @@ from hoist.deployment.strategies.bentoml.cloud import (
     cloud_deploy,
     cloud_terminate,
     require_credentials,
+)
+from hoist.deployment.strategies.bentoml.local import (
+    TextLog,
+    free_port,
+    read_tail,
+    stop_group,
+    url_host,
 )
 from hoist.errors import (
     DeploymentError,
@@ -44,7 +48,6 @@ __all__ = ["BentoMLRunner"]
 STRATEGY = "bentoml"
 PREDICT_PATH = "/predict"
 READY_PATH = "/readyz"
-_LOG_TAIL = 64 * 1024
 _COMMAND_HOW = (
     "run `make engines` (it builds .engines/bentoml with bentoml==1.4.40) and put "
     ".engines/bentoml/bin on PATH, or set the strategy setting `command` to a bentoml "
@@ -220,8 +223,8 @@ class BentoMLRunner(Runner):
         executable = self._executable()
         httpx = _httpx()
         project = self._write_project()
-        port = self.port or _free_port(self.host)
-        self.endpoint = f"http://{_url_host(self.host)}:{port}"
+        port = self.port or free_port(self.host)
+        self.endpoint = f"http://{url_host(self.host)}:{port}"
         argv = [executable, "serve", project.service, "--host", self.host,
                 "--port", str(port), "--working-dir", str(project.folder)]  # fmt: skip
         with self._open_log() as log:
@@ -243,7 +246,7 @@ class BentoMLRunner(Runner):
         require_credentials()
         project = self._write_project()
         with self._open_log() as log:
-            wrapper = _TextLog(log)
+            wrapper = TextLog(log)
             self.endpoint = cloud_deploy(executable, project.folder, self.deployment_name,
                                          self.env_vars, timeout=self.startup_timeout,
                                          log=wrapper)  # fmt: skip
@@ -304,16 +307,16 @@ class BentoMLRunner(Runner):
         ``shutdown_timeout``), or terminate the BentoCloud deployment; idempotent."""
         process, self._process = self._process, None
         if process is not None:
-            _stop_group(process, self.shutdown_timeout)
+            stop_group(process, self.shutdown_timeout)
         if self.target_kind == "cloud" and self.endpoint is not None:
             executable = _find_command(self.command)
             if executable is not None:
                 with self._open_log() as log:
-                    cloud_terminate(executable, self.deployment_name, log=_TextLog(log))
+                    cloud_terminate(executable, self.deployment_name, log=TextLog(log))
             self.endpoint = None
         self._close_client()
         if self._logs is not None:
-            self._last_logs = _read_tail(self._logs)
+            self._last_logs = read_tail(self._logs)
         if self._temp is not None:
             shutil.rmtree(self._temp, ignore_errors=True)
             self._temp, self._logs = None, None
@@ -352,54 +355,7 @@ class BentoMLRunner(Runner):
 
     def get_logs(self) -> str:
         """The tail (64 KiB) of the engine's output (kept after :meth:`stop`)."""
-        return self._last_logs if self._logs is None else _read_tail(self._logs)
-
-
-class _TextLog:
-    """Text writes onto a binary log file."""
-
-    def __init__(self, raw: Any) -> None:
-        self.raw = raw
-
-    def write(self, text: str) -> None:
-        self.raw.write(text.encode("utf-8", "replace"))
-
-    def flush(self) -> None:
-        self.raw.flush()
-
-
-def _stop_group(process: subprocess.Popen[bytes], grace: float) -> None:
-    """SIGTERM the process group, SIGKILL it after ``grace`` seconds; reap the leader."""
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(process.pid, signal.SIGTERM)
-    with contextlib.suppress(subprocess.TimeoutExpired):
-        process.wait(grace)
-    deadline = time.monotonic() + grace
-    while _group_alive(process.pid) and time.monotonic() < deadline:
-        time.sleep(0.05)  # the workers leave after their arbiter
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(process.pid, signal.SIGKILL)
-    process.wait()
-
-
-def _group_alive(pgid: int) -> bool:
-    try:
-        os.killpg(pgid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
-def _read_tail(path: Path) -> str:
-    try:
-        with path.open("rb") as log:
-            size = log.seek(0, os.SEEK_END)
-            log.seek(max(0, size - _LOG_TAIL))
-            return log.read().decode("utf-8", "replace")
-    except OSError:
-        return ""
+        return self._last_logs if self._logs is None else read_tail(self._logs)
 
 
 def _bento_resources(resources: dict[str, Any]) -> dict[str, Any]:
@@ -419,17 +375,6 @@ def _bento_resources(resources: dict[str, Any]) -> dict[str, Any]:
 def _cloud_name(name: str) -> str:
     cleaned = "".join(c if c.isalnum() else "-" for c in name.lower()).strip("-")
     return ("hoist-" + cleaned)[:40].rstrip("-")
-
-
-def _free_port(host: str) -> int:
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    with socket.socket(family, socket.SOCK_STREAM) as probe:
-        probe.bind((host, 0))
-        return int(probe.getsockname()[1])
-
-
-def _url_host(host: str) -> str:
-    return f"[{host}]" if ":" in host else host
 
 
 def _httpx() -> Any:
