@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from tests.server.conftest import LiveServer
+from pathlib import Path
+
+from tests.server.conftest import LiveServer, serve, server_settings
 
 API = "/api/v1/strategies"
 
@@ -15,8 +17,30 @@ def test_viewers_list_the_working_strategies(server: LiveServer) -> None:
     assert {"local", "process"} <= set(names)
     assert names["local"]["source"] == "builtin" and names["local"]["description"]
     assert names["process"]["interface"] == "http"
-    assert answer.json()["broken"] == []
+    assert all(set(b) == {"name", "source", "error"} for b in answer.json()["broken"])
     assert "path" not in names["local"]
+
+
+def test_a_broken_strategy_folder_is_listed_with_its_error(
+    tmp_path: Path, hoist_home: Path
+) -> None:
+    folders = tmp_path / "strategies"
+    (folders / "halfdone").mkdir(parents=True)
+    (folders / "halfdone" / "runner.py").write_text("")
+    with serve(server_settings(hoist_home, strategy_paths=(folders,))) as live:
+        http = live.http(live.token("viewer"))
+        broken = {b["name"]: b for b in http.get(API).json()["broken"]}
+        assert broken["halfdone"]["source"] == "path"
+        assert "config.yaml" in broken["halfdone"]["error"]
+        assert str(folders) not in broken["halfdone"]["error"]
+        explained = http.get(f"{API}/halfdone")
+        assert explained.status_code == 409 and "config.yaml" in explained.json()["detail"]
+        assert str(folders) not in explained.text
+        operator = live.http(live.token("operator"))
+        body = {"plugin": "text_stats", "strategy": "halfdone", "module": "main"}
+        deployed = operator.post("/api/v1/deployments", json=body)
+        assert deployed.status_code == 409 and "halfdone" in deployed.json()["detail"]
+        assert str(folders) not in deployed.text
 
 
 def test_a_strategy_is_explained(server: LiveServer) -> None:

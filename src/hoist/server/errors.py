@@ -34,6 +34,7 @@ from hoist.errors import (
     ResumeError,
     StoreError,
     StoreUnwritableError,
+    StrategyDefinitionError,
     UnknownModeError,
     UserInputError,
     field_errors_from_pydantic,
@@ -84,6 +85,8 @@ def hoist_error_response(exc: HoistError) -> JSONResponse:
         return JSONResponse(_body("invalid params", errors=exc.field_errors), 422)
     if isinstance(exc, UnknownModeError):
         return JSONResponse(_body(exc.message, errors={"mode": [exc.message]}), 422)
+    if isinstance(exc, StrategyDefinitionError):  # the server's folder, not the request
+        return JSONResponse(_body(broken_strategy(exc)), 409)
     if isinstance(exc, NotFoundError):
         extra = {"kind": exc.kind, "name": exc.name, "suggestions": exc.suggestions}
         return JSONResponse(_body(exc.message, **extra), 404)
@@ -100,6 +103,13 @@ def hoist_error_response(exc: HoistError) -> JSONResponse:
     if isinstance(exc, StoreError):
         return _unavailable(exc, "the run store is unavailable")
     return _internal(exc)
+
+
+def broken_strategy(exc: StrategyDefinitionError) -> str:
+    """What a caller is told of a broken strategy folder: its file's name and key, never
+    the server's path."""
+    where = os.path.basename(exc.path) + (f", key {exc.key!r}" if exc.key else "")
+    return f"strategy {exc.strategy!r} is broken ({where}): {exc.problem}"
 
 
 #: Seconds a client is asked to wait after a 503 (the store or the disk may recover).

@@ -86,13 +86,11 @@ def envelope_status(envelope: dict[str, Any]) -> int:
 @contextmanager
 def _as_field(field: str) -> Iterator[None]:
     """A plain :class:`UserInputError` becomes a 422 naming ``field`` (not-found and
-    validation errors keep their own answers; a broken strategy names ``strategy``)."""
+    validation errors, and a broken strategy (409), keep their own answers)."""
     try:
         yield
-    except (NotFoundError, ParamsValidationError):
+    except (NotFoundError, ParamsValidationError, StrategyDefinitionError):
         raise
-    except StrategyDefinitionError as exc:
-        raise ParamsValidationError({"strategy": [exc.message]}, subject="request") from exc
     except UserInputError as exc:
         raise ParamsValidationError({field: [exc.message]}, subject="request") from exc
 

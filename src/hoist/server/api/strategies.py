@@ -51,12 +51,12 @@ def list_strategies(state: State, principal: Viewer) -> StrategyList:
     return StrategyList(strategies=working, broken=broken)
 
 
-@router.get("/{name}", response_model=StrategyDetail, responses=responses(400, 401, 404, 422))
+@router.get("/{name}", response_model=StrategyDetail, responses=responses(401, 404, 409, 422))
 def explain_strategy(name: Name, state: State, principal: Viewer) -> StrategyDetail:
     """A strategy explained: its description, when to choose it (its selector
     instruction) and its defaults (404 listing the strategies for an unknown name)."""
     registry = state.deployments.registry
-    definition = registry.definition(name)  # unknown: 404; broken: 400 naming the key
+    definition = registry.definition(name)  # unknown: 404; broken: 409 naming the key
     config = registry.get_strategy(name)
     return StrategyDetail(
         **_info(definition).model_dump(),
