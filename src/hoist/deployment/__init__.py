@@ -23,17 +23,31 @@ from hoist.deployment.models import (
 from hoist.deployment.registry import StrategyRegistry
 from hoist.deployment.remote import EndpointRunner
 from hoist.deployment.selector import select
+from hoist.deployment.serve_action import BaseDeploymentAction
+from hoist.deployment.serve_steps import (
+    DeploymentContext,
+    DeploymentProgressCategories,
+    DeployStep,
+    InitializeRayStep,
+    RegisterStep,
+)
 from hoist.deployment.software import DeployedSoftware
 
 __all__ = [
     "AdaptationResult",
+    "BaseDeploymentAction",
     "DeployConfig",
+    "DeployStep",
     "DeployStrategy",
     "DeployedSoftware",
+    "DeploymentContext",
     "DeploymentFactory",
     "DeploymentInfo",
+    "DeploymentProgressCategories",
     "DeploymentSetting",
     "EndpointRunner",
+    "InitializeRayStep",
+    "RegisterStep",
     "RunInterface",
     "Runner",
     "StrategyConfig",

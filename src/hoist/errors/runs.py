@@ -64,8 +64,9 @@ class ServeModeError(UnknownModeError):
         where = f"action '{action}'" + (f" of plugin '{plugin}'" if plugin else "")
         UserInputError.__init__(
             self,
-            f"{where} is declared 'method: serve' in config.yaml: it is meant to be deployed "
-            "as a service, and deployment is not available in this version of Hoist; "
+            f"{where} is declared 'method: serve' in config.yaml, but only a "
+            "BaseDeploymentAction (hoist.deployment) deploys itself when run; deploy other "
+            "code with `hoist deploy` (or POST /api/v1/deployments), or, "
             "to run it once as an action, give a mode: local, task or job "
             "(hoist run --mode local, run_plugin(..., mode='local'))",
         )

@@ -46,7 +46,8 @@ def resolve_mode(mode: str | None, plugin: Any = None, action: str | None = None
     ``method:`` in ``config.yaml``, else :data:`DEFAULT_MODE`.
 
     Raises:
-        ServeModeError: the resolved mode is ``serve`` (a deployment, not a run).
+        ServeModeError: the resolved mode is ``serve`` for an action that does not deploy
+            itself (only a ``BaseDeploymentAction`` does: it runs in the default mode).
         UnknownModeError: the resolved mode does not exist.
     """
     if mode is None and plugin is not None and action is not None:
@@ -55,7 +56,17 @@ def resolve_mode(mode: str | None, plugin: Any = None, action: str | None = None
         mode = getattr(entry, "method", None)
     mode = mode or DEFAULT_MODE
     if mode == "serve":
+        if _deploys_itself(plugin, action):
+            return DEFAULT_MODE  # its run deploys it (a BaseDeploymentAction)
         raise ServeModeError(action or "?", getattr(plugin, "code", None))
     if mode not in EXECUTOR_MODES:
         raise UnknownModeError(mode, EXECUTOR_MODES)
     return mode
+
+
+def _deploys_itself(plugin: Any, action: str | None) -> bool:
+    """Whether ``action`` of ``plugin`` is an action whose run deploys it."""
+    load = getattr(plugin, "load_action", None)
+    if load is None or action is None:
+        return False
+    return bool(getattr(load(action), "deploys_itself", False))
