@@ -241,6 +241,31 @@ def test_process_strategy_redeploy_and_rollback(live: LiveServer) -> None:
     assert missing.status_code == 404 and missing.json()["kind"] == "deployment"
 
 
+def test_a_failed_deploy_is_a_409_and_the_running_version_keeps_running(
+    live: LiveServer,
+) -> None:
+    op = http(live)
+    assert deploy(op, strategy="local", name="steady").status_code == 201
+    failed = op.post(
+        API,
+        json={
+            "plugin": "counter",
+            "app": "plugin.actions:app",
+            "strategy": "local",
+            "name": "steady",
+        },
+    )  # the local strategy serves no apps
+    assert failed.status_code == 409, failed.text
+    assert "steady" in failed.json()["detail"] and "v2" in failed.json()["detail"]
+    shown = op.get(f"{API}/steady").json()
+    assert (shown["version"], shown["status"]) == (1, "running")
+    assert [(v["version"], v["status"]) for v in shown["versions"]] == [
+        (1, "running"), (2, "failed"),
+    ]  # fmt: skip
+    answer = op.post(f"{API}/steady/invoke", json={"inputs": {"n": 1}})
+    assert answer.status_code == 200
+
+
 def test_viewers_read_but_may_not_deploy_call_stop_or_read_logs(live: LiveServer) -> None:
     op = http(live)
     assert deploy(op, strategy="local", name="guarded").status_code == 201
