@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import json
 import os
@@ -236,6 +237,12 @@ class ProcessRunner(Runner):
             if answer.status_code == 200:
                 return
 
+    def _wait_exit(self, timeout: float) -> None:
+        if self._process is not None:
+            # Still running after ``timeout``: the failure was the connection's.
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                self._process.wait(timeout)
+
     def _exited(self) -> bool:
         return self._process is None or self._process.poll() is not None
 
@@ -291,6 +298,8 @@ class ProcessRunner(Runner):
             message = f"{self.target!r} did not answer within the timeout of {self.timeout:g} s"
             return _error("TimeoutError", message)
         except httpx.TransportError as exc:
+            # A server that died in the call is seen exited, so the next call restarts it.
+            self._wait_exit(2.0)
             message = f"the process server for {self.target!r} failed the call: {exc!r}"
             return _error("ServerError", message)
         return http_envelope(answer)
