@@ -266,6 +266,21 @@ def test_a_failed_deploy_is_a_409_and_the_running_version_keeps_running(
     assert answer.status_code == 200
 
 
+def test_stopping_the_server_stops_its_deployments(tmp_path: Path, hoist_home: Path) -> None:
+    plugins = tmp_path / "plugins"
+    write_plugin(plugins)
+    settings = server_settings(hoist_home, plugin_paths=(plugins,))
+    with serve(settings) as live:
+        record = deploy(http(live), strategy="process", name="served").json()
+        endpoint = record["endpoint"]
+        assert httpx.get(f"{endpoint}/health").status_code == 200
+    with pytest.raises(httpx.TransportError):
+        httpx.get(f"{endpoint}/health")
+    with serve(settings) as again:
+        shown = http(again, "viewer").get(f"{API}/served").json()
+        assert (shown["status"], shown["health"]) == ("stopped", "unknown")
+
+
 def test_viewers_read_but_may_not_deploy_call_stop_or_read_logs(live: LiveServer) -> None:
     op = http(live)
     assert deploy(op, strategy="local", name="guarded").status_code == 201
