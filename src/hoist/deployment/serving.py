@@ -12,14 +12,15 @@ from __future__ import annotations
 import time
 import urllib.error
 import urllib.request
+import warnings
 from typing import Any
 
 from hoist.errors import DeploymentError
 from hoist.executors.ray.connect import ensure_ray
 
-__all__ = ["app_status", "delete_app", "ensure_serve", "proxy_url", "serve_module"]
+__all__ = ["app_status", "delete_app", "ensure_serve", "proxy_url", "serve_module", "upload_code"]
 
-_STRATEGY = "ray-serve"
+_STRATEGY = "ray_serve"
 
 
 def serve_module() -> Any:
@@ -29,7 +30,10 @@ def serve_module() -> Any:
         DeploymentError: Ray Serve is not installed (naming the package to install).
     """
     try:
-        from ray import serve
+        with warnings.catch_warnings():
+            # Serve's own schemas use pydantic features deprecated in pydantic 2.
+            warnings.simplefilter("ignore", DeprecationWarning)
+            from ray import serve
     except ImportError as exc:
         raise DeploymentError(
             f"Ray Serve is not installed ({exc}): pip install 'ray[serve]'", strategy=_STRATEGY
@@ -137,3 +141,26 @@ def delete_app(name: str, *, blocking: bool = True) -> None:
     serve = serve_module()
     if name in serve.status().applications:
         serve.delete(name, _blocking=blocking)
+
+
+def upload_code(folder: str) -> str:
+    """Upload the code folder to the connected cluster (once per content) and answer its
+    ``gcs://`` URI for a replica's ``runtime_env`` ``working_dir`` (Serve takes only
+    remote URIs there; ``.gitignore``/``.rayignore`` and Ray's default excludes apply).
+
+    Raises:
+        DeploymentError: the folder cannot be packaged or uploaded.
+    """
+    import logging
+
+    from ray._private.runtime_env.working_dir import upload_working_dir_if_needed
+
+    try:
+        logger = logging.getLogger("hoist.deployment")
+        env = upload_working_dir_if_needed(
+            {"working_dir": folder}, include_gitignore=True, logger=logger
+        )
+    except Exception as exc:
+        raise DeploymentError(f"cannot upload the code folder {folder}: {exc}",
+                              strategy=_STRATEGY) from exc  # fmt: skip
+    return str(env["working_dir"])

@@ -1,0 +1,480 @@
+"""``RayServeRunner``: the deployed code as a Ray Serve application, called over HTTP."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import time
+from pathlib import Path
+from typing import Any
+
+from hoist.deployment.base import Runner
+from hoist.deployment.envelope import error_envelope
+from hoist.deployment.serving import (
+    app_status,
+    delete_app,
+    ensure_serve,
+    serve_module,
+    upload_code,
+)
+from hoist.deployment.strategies.ray_serve.logs import replica_logs
+from hoist.errors import DeploymentError, MissingExtraError
+
+__all__ = ["RayServeRunner"]
+
+STRATEGY = "ray_serve"
+_FAILED = ("DEPLOY_FAILED", "UNHEALTHY")
+
+
+class RayServeRunner(Runner):
+    """Serve a callable, a plugin action or an ASGI app as a Ray Serve application.
+
+    The code folder reaches the replicas as their ``runtime_env`` ``working_dir``, and
+    ``env_vars`` as its ``env_vars``. :meth:`start` deploys and waits until Serve reports
+    the application ``RUNNING``; a replica that cannot start (an import error, a raising
+    constructor) fails it with the replica's message, and the application is deleted.
+    :meth:`run` POSTs the inputs to ``{endpoint}/predict`` through Serve's HTTP proxy.
+
+    Args:
+        code_path: the code folder (the plugin folder with ``action``).
+        module: the module holding the callable (``main`` → ``main.py``).
+        callable: the function called with the inputs dict.
+        action: a plugin action to serve instead of ``module:callable``.
+        app: ``"module:attr"``, an ASGI app (e.g. a ``ServeAPI``) in ``code_path``.
+        env_vars: environment variables of the replicas.
+        timeout: seconds one call may take.
+        resources: ``cpu`` and ``gpu`` (count, or ``true`` for one) become the replicas'
+            ``num_cpus`` / ``num_gpus``.
+        address: the Ray cluster (``None``: Hoist's ``ray_address`` setting, else the
+            cluster this process is connected to, else a private loopback head).
+        name: the deployment's name (the Serve application's name is derived from it).
+        app_name: the Serve application's name (default: from ``name`` or the folder).
+        route_prefix: the application's route (default: ``/<app_name>``).
+        http_host, http_port: where Serve's proxy listens when this runner starts Serve.
+        max_ongoing_requests: requests one replica takes at once (Serve's default of 5
+            collapses throughput under concurrency; 100 here).
+        num_replicas: fixed replica count (ignored with ``autoscaling``).
+        autoscaling: Serve's ``autoscaling_config`` (``min_replicas``, ``max_replicas``...).
+        ray_actor_options: extra options of the replicas' actors (merged over resources).
+        deploy_timeout: seconds :meth:`start` waits for the application to run.
+        path: where :meth:`run` POSTs (an app's own route for ``app``).
+        ray_num_cpus: CPUs of a private head started for this runner.
+        log_path: a file the replicas' logs are appended to when the runner stops.
+        **kwargs: ignored (other strategies' settings).
+    """
+
+    def __init__(
+        self,
+        code_path: str | None = None,
+        module: str = "main",
+        callable: str = "predict",
+        *,
+        action: str | None = None,
+        app: str | None = None,
+        env_vars: dict[str, str] | None = None,
+        timeout: float = 300.0,
+        resources: dict[str, Any] | None = None,
+        address: str | None = None,
+        name: str | None = None,
+        app_name: str | None = None,
+        route_prefix: str | None = None,
+        http_host: str = "127.0.0.1",
+        http_port: int | None = None,
+        max_ongoing_requests: int = 100,
+        num_replicas: int = 1,
+        autoscaling: dict[str, Any] | None = None,
+        ray_actor_options: dict[str, Any] | None = None,
+        deploy_timeout: float = 120.0,
+        path: str = "/predict",
+        ray_num_cpus: int = 2,
+        log_path: str | None = None,
+        **kwargs: Any,
+    ) -> None:
+        if action is not None and app is not None:
+            raise DeploymentError("give either action or app, not both", strategy=STRATEGY)
+        if not code_path:
+            raise DeploymentError("ray-serve needs a code folder (code_path)", strategy=STRATEGY)
+        if max_ongoing_requests < 1 or num_replicas < 1:
+            raise DeploymentError(
+                f"max_ongoing_requests ({max_ongoing_requests}) and num_replicas "
+                f"({num_replicas}) must be at least 1",
+                strategy=STRATEGY,
+            )
+        self.code_path = str(Path(code_path).resolve())
+        self.module = module
+        self.callable = callable
+        self.action = action
+        self.app = app
+        self.env_vars = {str(k): str(v) for k, v in (env_vars or {}).items()}
+        self.timeout = timeout
+        self.resources = dict(resources or {})
+        self.address = address
+        self.app_name = app_name or _app_name(name, self.code_path)
+        self.route_prefix = route_prefix or f"/{self.app_name}"
+        self.http_host = http_host
+        self.http_port = http_port
+        self.max_ongoing_requests = max_ongoing_requests
+        self.num_replicas = num_replicas
+        self.autoscaling = dict(autoscaling) if autoscaling else None
+        self.ray_actor_options = dict(ray_actor_options or {})
+        self.deploy_timeout = deploy_timeout
+        self.path = path
+        self.ray_num_cpus = ray_num_cpus
+        self.log_path = log_path
+        self.endpoint: str | None = None
+        self._client: Any = None
+        self._handle: Any = None
+        self._last_logs = ""
+
+    @property
+    def kind(self) -> str:
+        """``action``, ``app`` or ``callable``: what the application serves."""
+        return "action" if self.action else "app" if self.app else "callable"
+
+    @property
+    def target(self) -> str:
+        """The served thing's name, as errors name it."""
+        return self.action or self.app or f"{self.module}:{self.callable}"
+
+    # ------------------------------------------------------------------ deploying
+    def _address(self) -> str | None:
+        if self.address:
+            return self.address
+        from hoist.settings import Settings
+
+        return Settings.from_env().ray_address
+
+    def actor_options(self, working_dir: str | None = None) -> dict[str, Any]:
+        """The replicas' ``ray_actor_options``: resources, the code folder as
+        ``working_dir`` (``working_dir``: its uploaded URI) and ``env_vars``, then
+        ``ray_actor_options`` over them."""
+        options: dict[str, Any] = {}
+        cpu = _number(self.resources.get("cpu"), "cpu")
+        if cpu is not None:
+            options["num_cpus"] = cpu
+        gpu = self.resources.get("gpu")
+        gpus = (1.0 if gpu else 0.0) if isinstance(gpu, bool) else _number(gpu, "gpu")
+        if gpus:
+            options["num_gpus"] = gpus
+        env = {**_settings_env(self.kind), **self.env_vars}
+        folder = working_dir or self.code_path
+        runtime_env: dict[str, Any] = {"working_dir": folder, "env_vars": env}
+        given = dict(self.ray_actor_options)
+        extra_env = given.pop("runtime_env", None) or {}
+        runtime_env.update({k: v for k, v in extra_env.items() if k != "env_vars"})
+        runtime_env["env_vars"].update(extra_env.get("env_vars") or {})
+        options.update(given)
+        options["runtime_env"] = runtime_env
+        return options
+
+    def deployment_options(self, working_dir: str | None = None) -> dict[str, Any]:
+        """The keywords of ``serve.deployment`` for this application."""
+        options: dict[str, Any] = {
+            "name": "hoist",
+            "max_ongoing_requests": self.max_ongoing_requests,
+            "ray_actor_options": self.actor_options(working_dir),
+        }
+        if self.autoscaling:
+            options["autoscaling_config"] = self.autoscaling
+        else:
+            options["num_replicas"] = self.num_replicas
+        return options
+
+    def application(self) -> Any:
+        """The bound Serve application (``Deployment.bind(...)``), its code uploaded to
+        the connected cluster."""
+        serve = serve_module()
+        from hoist.deployment.strategies.ray_serve import replica
+
+        options = self.deployment_options(upload_code(self.code_path))
+        if self.kind == "app":
+            return serve.deployment(replica.app_deployment_class(), **options).bind(self.app)
+        if self.kind == "action":
+            return serve.deployment(replica.ActionReplica, **options).bind(self.action)
+        return serve.deployment(replica.CallableReplica, **options).bind(self.module, self.callable)
+
+    def start(self) -> None:
+        """Deploy the application and wait until it runs and its route answers.
+
+        Raises:
+            RayUnavailableError: Ray cannot be reached or started.
+            DeploymentError: a replica failed to start (its message included), or the
+                application did not run within ``deploy_timeout``; the application is
+                deleted either way.
+        """
+        if self._client is not None and self.is_healthy():
+            return
+        httpx = _httpx()
+        base = ensure_serve(self._address(), host=self.http_host, port=self.http_port,
+                            num_cpus=self.ray_num_cpus)  # fmt: skip
+        serve = serve_module()
+        target = serve.RunTarget(target=self.application(), name=self.app_name,
+                                 route_prefix=self.route_prefix)  # fmt: skip
+        deadline = time.monotonic() + self.deploy_timeout
+        try:
+            serve.run_many([target], wait_for_ingress_deployment_creation=False,
+                           wait_for_applications_running=False)  # fmt: skip
+            self._wait_running(deadline)
+            self.endpoint = base + self.route_prefix.rstrip("/")
+            self._client = httpx.Client(base_url=self.endpoint, timeout=self.timeout)
+            self._wait_route(deadline, httpx)
+            if self.kind != "app":
+                self._handle = serve.get_app_handle(self.app_name)
+        except BaseException:
+            self._teardown()
+            raise
+
+    def _wait_running(self, deadline: float) -> None:
+        delay = 0.05
+        status, message = "NOT_FOUND", ""
+        while time.monotonic() < deadline:
+            status, message = app_status(self.app_name)
+            if status == "RUNNING":
+                return
+            if status in _FAILED:
+                raise DeploymentError(
+                    f"Ray Serve application {self.app_name!r} ({self.target}) failed to "
+                    f"deploy ({status}): {_replica_error(message)}",
+                    strategy=STRATEGY,
+                )
+            time.sleep(delay)  # Serve's controller reports by polling only
+            delay = min(delay * 1.5, 0.5)
+        raise DeploymentError(
+            f"Ray Serve application {self.app_name!r} ({self.target}) was not running after "
+            f"{self.deploy_timeout:g} s (status {status}): {_replica_error(message)}",
+            strategy=STRATEGY,
+        )
+
+    def _wait_route(self, deadline: float, httpx: Any) -> None:
+        # RUNNING comes before the proxy's route table knows the prefix (404 until then).
+        while True:
+            try:
+                if self._client.get("/health", timeout=5.0).status_code == 200:
+                    return
+            except httpx.TransportError:
+                pass
+            if time.monotonic() >= deadline:
+                raise DeploymentError(
+                    f"Ray Serve application {self.app_name!r} runs but {self.endpoint}/health "
+                    f"did not answer within {self.deploy_timeout:g} s",
+                    strategy=STRATEGY,
+                )
+            time.sleep(0.02)  # the proxy's route table updates by polling the controller
+
+    def stop(self) -> None:
+        """Delete the application (its replicas stop) and close the client; idempotent."""
+        self._teardown()
+
+    def _teardown(self) -> None:
+        import sys
+
+        if self._client is not None:
+            self._client.close()
+            self._client = None
+        self._handle = None
+        self.endpoint = None
+        ray = sys.modules.get("ray")
+        if ray is None or not ray.is_initialized():
+            return
+        self._keep_logs()
+        try:
+            delete_app(self.app_name)
+        except Exception as exc:
+            raise DeploymentError(
+                f"cannot delete Ray Serve application {self.app_name!r}: {exc}",
+                strategy=STRATEGY,
+            ) from exc
+
+    def _keep_logs(self) -> None:
+        logs = replica_logs(self.app_name)
+        if not logs:
+            return
+        self._last_logs = logs
+        if self.log_path:
+            try:
+                with open(self.log_path, "a", encoding="utf-8") as out:
+                    out.write(logs)
+            except OSError:
+                pass
+
+    # ------------------------------------------------------------------ calls
+    def run(self, inputs: dict[str, Any]) -> dict[str, Any]:
+        """Call the application once; deploy first when not deployed.
+
+        A callable or an action is called through a ``DeploymentHandle`` (its
+        ``predict`` method: about 3x faster per call than the HTTP proxy); an app, or a
+        runner attached from another process, POSTs ``inputs`` to ``{endpoint}{path}``.
+        """
+        if self._client is None:
+            try:
+                self.start()
+            except DeploymentError as exc:
+                return error_envelope(type(exc).__name__, str(exc))
+        if self._handle is not None:
+            return self._call_handle(inputs)
+        httpx = _httpx()
+        try:
+            answer = self._client.post(self.path, json=inputs)
+        except httpx.TimeoutException:
+            message = f"{self.target!r} did not answer within the timeout of {self.timeout:g} s"
+            return error_envelope("TimeoutError", message)
+        except httpx.TransportError as exc:
+            message = f"Ray Serve's proxy failed the call to {self.target!r}: {exc!r}"
+            return error_envelope("ServerError", message)
+        return _envelope(answer)
+
+    def _call_handle(self, inputs: dict[str, Any]) -> dict[str, Any]:
+        try:
+            answer: dict[str, Any] = self._handle.predict.remote(inputs).result(
+                timeout_s=self.timeout
+            )
+        except TimeoutError:
+            message = f"{self.target!r} did not answer within the timeout of {self.timeout:g} s"
+            return error_envelope("TimeoutError", message)
+        except Exception as exc:
+            message = f"Ray Serve failed the call to {self.target!r}: {exc}"
+            return error_envelope("ServerError", message)
+        return answer
+
+    def is_healthy(self) -> bool:
+        """Whether ``GET {endpoint}/health`` answers 200."""
+        if self._client is None:
+            return False
+        try:
+            return bool(self._client.get("/health", timeout=2.0).status_code == 200)
+        except Exception:
+            return False
+
+    def get_logs(self) -> str:
+        """The tail of the application's replica logs (Ray's session log folder on this
+        machine; a note when they are elsewhere)."""
+        logs = replica_logs(self.app_name)
+        return (
+            logs
+            or self._last_logs
+            or (
+                f"(no Ray Serve replica logs of {self.app_name!r} on this machine: see the "
+                "cluster's session logs, logs/serve/replica_*.log)\n"
+            )
+        )
+
+    def input_schema(self) -> dict[str, Any] | None:
+        """The action's params model's JSON Schema (``None`` for a callable or app)."""
+        if self.kind != "action":
+            return None
+        try:
+            from hoist.executors.local import LocalExecutor
+
+            plugin = LocalExecutor(working_dir=self.code_path).working_plugin()
+            action_cls = plugin.load_action(self.action)
+            schema: dict[str, Any] = action_cls.params_model.model_json_schema()
+        except Exception:
+            return None
+        return schema
+
+    def record_config(self) -> dict[str, Any]:
+        """What another process needs to :meth:`attach` (store it in the record's config)."""
+        from hoist.executors.ray.connect import import_ray
+
+        ray = import_ray()
+        address = self.address
+        if ray.is_initialized():
+            address = str(ray.get_runtime_context().gcs_address)
+        return {"address": address, "app_name": self.app_name, "route_prefix": self.route_prefix,
+                "predict_path": self.path, "health_path": "/health"}  # fmt: skip
+
+    @classmethod
+    def attach(cls, record: Any) -> RayServeRunner | None:
+        """A runner for a ray-serve deployment another process made, from its record
+        (``config`` ``address`` and ``app_name``, else Hoist's ``ray_address`` and the
+        endpoint's last path part); ``None`` without an endpoint."""
+        endpoint = getattr(record, "endpoint", None)
+        if not endpoint:
+            return None
+        config = dict(getattr(record, "config", None) or {})
+        app_name = config.get("app_name") or endpoint.rstrip("/").rsplit("/", 1)[-1]
+        runner = cls(
+            code_path=getattr(record, "snapshot", None) or ".",
+            address=config.get("address"),
+            app_name=app_name,
+            path=config.get("predict_path", "/predict"),
+            timeout=float(config.get("timeout", 300.0)),
+        )
+        runner.endpoint = endpoint
+        runner._client = _httpx().Client(base_url=endpoint, timeout=runner.timeout)
+        return runner
+
+
+_EXCEPTION_LINE = re.compile(r"^([A-Za-z_][\w.]*(?:Error|Exception|Exit|Interrupt)): (.+)$")
+
+
+def _replica_error(message: str, lines: int = 12) -> str:
+    """Serve's failure message led by the replica's own exception line (``Type: text``,
+    the last one in its traceback), then the traceback's last ``lines`` lines."""
+    if not message:
+        return "no message from Serve"
+    text = message.replace("\x1b[36m", "").replace("\x1b[39m", "")
+    found = [m for line in text.splitlines() if (m := _EXCEPTION_LINE.match(line.strip()))]
+    head = f"{found[-1].group(1)}: {found[-1].group(2)}" if found else text.splitlines()[0]
+    tail = "\n".join(f"  {line}" for line in text.strip().splitlines()[-lines:])
+    return f"{head}\nServe's message ends:\n{tail}"
+
+
+def _app_name(name: str | None, code_path: str) -> str:
+    """``hoist-<name>``; without a name, from the folder (``<parent>-v<N>`` for a
+    snapshot folder named by its version) plus a hash of its path."""
+    if name:
+        return f"hoist-{name}"
+    folder = Path(code_path)
+    base = f"{folder.parent.name}-v{folder.name}" if folder.name.isdigit() else folder.name
+    digest = hashlib.sha1(code_path.encode()).hexdigest()[:6]
+    return f"hoist-{base or 'code'}-{digest}"
+
+
+def _number(value: Any, key: str) -> float | None:
+    if value is None or value == "":
+        return None
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        raise DeploymentError(
+            f"resources.{key} must be a number for ray-serve, got {value!r}", strategy=STRATEGY
+        ) from None
+
+
+def _settings_env(kind: str) -> dict[str, str]:
+    """Hoist's settings variables of this process, for replicas that record runs."""
+    if kind != "action":
+        return {}
+    import os
+
+    from hoist.settings import variable_of
+
+    prefix = variable_of("home").removesuffix("HOME")
+    return {k: v for k, v in os.environ.items() if k.startswith(prefix)}
+
+
+def _envelope(answer: Any) -> dict[str, Any]:
+    try:
+        body = answer.json()
+    except ValueError:
+        body = answer.text
+    if isinstance(body, dict) and body.get("status") in ("success", "error"):
+        if body["status"] == "success" and answer.is_success:
+            return body
+        if body["status"] == "error" and isinstance(body.get("error"), dict):
+            return body
+    if answer.is_success:
+        return {"status": "success", "output": body}
+    detail = body.get("detail", body) if isinstance(body, dict) else body
+    text = detail if isinstance(detail, str) else json.dumps(detail)
+    return error_envelope(f"HTTP {answer.status_code}", text)
+
+
+def _httpx() -> Any:
+    try:
+        import httpx
+    except ImportError:  # pragma: no cover - the server extra is missing
+        raise MissingExtraError("server", "httpx") from None
+    return httpx
