@@ -8,7 +8,9 @@ the strategy (``BentoMLRunner``) and by a raw ``bentoml serve`` run by hand, in 
   starting raw ``bentoml serve`` of the already generated project and polling
   ``POST /predict`` until it answers (median of several, alternating); target <= 1.1x.
 
-Both use the engine's ``bentoml`` of ``.engines/bentoml`` (``make engines``), one worker.
+Both use the engine's ``bentoml`` of ``.engines/bentoml`` (``make engines``), one worker,
+BentoML's access log off (the strategy's default); the raw server's output goes to
+/dev/null, the strategy's to its log file.
 
     .venv/bin/python benchmarks/bench_deploy_bentoml.py
 """
@@ -152,7 +154,7 @@ def main() -> None:
     code.mkdir()
     (code / "main.py").write_text(MAIN)
     # raw: the very service the strategy generates, generated once, served by hand
-    options = {"timeout": 300.0, "workers": 1, "resources": {"cpu": "1"}}
+    options = {"timeout": 300.0, "workers": 1, "access_log": False, "resources": {"cpu": "1"}}
     project = write_project(code, HOME / "raw", name="code", module="main",
                             callable="predict", options=options)  # fmt: skip
     ours_start, raw_start = startup(code, project.folder, project.service)

@@ -107,7 +107,7 @@ def test_logs_go_to_the_log_path(deployed: tuple[DeployedSoftware, Path, Path]) 
     software.run({"x": 5})
     text = log.read_text()
     assert "Starting production HTTP BentoServer" in text
-    assert "path=/predict" in text
+    assert "Service sample initialized" in text
     assert "BentoServer" in software.logs()
 
 

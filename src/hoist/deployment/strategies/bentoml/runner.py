@@ -79,6 +79,7 @@ class BentoMLRunner(Runner):
         host: the interface ``bentoml serve`` listens on.
         port: its port (``None`` or 0: a free one).
         workers: BentoML worker processes.
+        access_log: BentoML's access log (one line per request in the log).
         startup_timeout: seconds :meth:`start` waits for ``/readyz``.
         shutdown_timeout: seconds :meth:`stop` gives the server before killing its group.
         deployment_name: the BentoCloud deployment's name (default: the project's name).
@@ -103,6 +104,7 @@ class BentoMLRunner(Runner):
         host: str = "127.0.0.1",
         port: int | None = None,
         workers: int = 1,
+        access_log: bool = False,
         startup_timeout: float = 120.0,
         shutdown_timeout: float = 10.0,
         deployment_name: str | None = None,
@@ -135,6 +137,7 @@ class BentoMLRunner(Runner):
         self.host = host
         self.port = port or 0
         self.workers = int(workers)
+        self.access_log = bool(access_log)
         self.startup_timeout = float(startup_timeout)
         self.shutdown_timeout = float(shutdown_timeout)
         self.name = name or self.code_path.name
@@ -194,7 +197,11 @@ class BentoMLRunner(Runner):
         return self._temp / "project"
 
     def _write_project(self) -> BentoProject:
-        options: dict[str, Any] = {"timeout": self.timeout, "workers": self.workers}
+        options: dict[str, Any] = {
+            "timeout": self.timeout,
+            "workers": self.workers,
+            "access_log": self.access_log,
+        }
         bento_resources = _bento_resources(self.resources)
         if bento_resources:
             options["resources"] = bento_resources
