@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import socket
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,6 +16,7 @@ pytest.importorskip("httpx")
 
 from hoist.deployment import DeployConfig, DeploymentFactory, StrategyRegistry
 from hoist.deployment.records import DeploymentRecord
+from hoist.deployment.selector import select
 from hoist.deployment.strategies.langgraph import LangGraphRunner
 from hoist.errors import DeploymentError, EngineUnavailableError
 from tests.conftest import engine_command, write_files
@@ -70,7 +72,7 @@ def served(command: str, agent_code: Path, tmp_path_factory: pytest.TempPathFact
            ) -> Iterator[LangGraphRunner]:  # fmt: skip
     """One ``langgraph dev`` server for the calls' tests (started once: it takes seconds)."""
     log = tmp_path_factory.mktemp("lg-log") / "server.log"
-    runner = LangGraphRunner(str(agent_code), command=command, timeout=60,
+    runner = LangGraphRunner(str(agent_code), "agent", "graph", command=command, timeout=60,
                              env_vars={"LG_TEST_VAR": "from-hoist"}, log_path=str(log))  # fmt: skip
     runner.start()
     yield runner
@@ -84,6 +86,13 @@ def test_run_answers_the_final_state(served: LangGraphRunner) -> None:
                       "output": {"x": 3, "y": 6, "env": "from-hoist", "history": [3]}}  # fmt: skip
     assert served.is_healthy()
     assert served.endpoint is not None and served.endpoint.startswith("http://127.0.0.1:")
+
+
+def test_the_input_schema_is_the_graphs_state(served: LangGraphRunner) -> None:
+    schema = served.input_schema()
+    assert schema is not None and schema["type"] == "object"
+    assert set(schema["properties"]) == {"x", "y", "env", "history"}
+    assert schema["properties"]["x"]["type"] == "integer"
 
 
 def test_env_vars_reach_the_nodes_only(served: LangGraphRunner) -> None:
@@ -166,13 +175,12 @@ def test_attach_from_a_record_calls_but_cannot_stop(served: LangGraphRunner) -> 
 def test_a_callable_deployed_through_the_factory(
     command: str, sample_code: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A plain predict(inputs) is wrapped in a one-step graph; the factory finds the
-    command on PATH; the server's output goes to log_path; the code folder is not
-    written; stop ends the server's process."""
+    """The contract's way: a plain predict(inputs) (the default main:predict) is wrapped
+    in a one-step graph; the factory finds the command on PATH; the server's output goes
+    to log_path; the code folder is not written; stop ends the server's process."""
     monkeypatch.setenv("PATH", f"{Path(command).parent}{os.pathsep}{os.environ['PATH']}")
     log = tmp_path / "logs" / "1.log"
-    config = DeployConfig(code_path=str(sample_code), module="main", callable="predict",
-                          log_path=str(log))  # fmt: skip
+    config = DeployConfig(code_path=str(sample_code), log_path=str(log))  # main:predict
     software = DeploymentFactory.create("langgraph", config, registry=StrategyRegistry())
     before = sorted(p.name for p in sample_code.iterdir())
     try:
@@ -180,6 +188,7 @@ def test_a_callable_deployed_through_the_factory(
         failed = software.run({"x": 1, "fail": "no"})
         assert failed["status"] == "error"
         assert failed["error"] == {"type": "ValueError", "message": "asked to fail: no"}
+        assert software.input_schema() is None  # a callable takes any object
         runner = software.runner
         assert isinstance(runner, LangGraphRunner)
         process = runner._process
@@ -196,7 +205,7 @@ def test_a_callable_deployed_through_the_factory(
 def test_a_broken_graph_fails_start_with_the_servers_output(
     command: str, agent_code: Path, tmp_path: Path
 ) -> None:
-    runner = LangGraphRunner(str(agent_code), callable="no_such_graph", command=command)
+    runner = LangGraphRunner(str(agent_code), "agent", "no_such_graph", command=command)
     with pytest.raises(DeploymentError, match="exited with code") as caught:
         runner.start()
     assert "no_such_graph" in str(caught.value)
@@ -225,6 +234,19 @@ def test_an_unreachable_url_is_an_error() -> None:
         runner.start()
 
 
+def test_auto_selects_langgraph_for_code_that_imports_it(
+    agent_code: Path, sample_code: Path
+) -> None:
+    registry = StrategyRegistry(entry_points=False)
+    allowed = ["local", "process", "langgraph"]
+    chosen = select(DeployConfig(code_path=str(agent_code)), allowed, registry=registry)
+    assert chosen.strategy == "langgraph" and "agent_graph=True" in chosen.reasoning
+    plain = select(DeployConfig(code_path=str(sample_code)), allowed, registry=registry)
+    assert plain.strategy == "local"
+    with pytest.raises(DeploymentError, match="langgraph: rejected"):
+        select(DeployConfig(code_path=str(sample_code)), ["langgraph"], registry=registry)
+
+
 # ---------------------------------------------------------------------------- bad input
 def test_the_missing_command_is_an_engine_error(
     sample_code: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
@@ -232,7 +254,7 @@ def test_the_missing_command_is_an_engine_error(
     monkeypatch.setenv("PATH", str(tmp_path / "empty-bin"))
     missing = LangGraphRunner.missing()
     assert missing is not None and "`langgraph` command" in missing
-    runner = LangGraphRunner(str(sample_code), module="main", callable="predict")
+    runner = LangGraphRunner(str(sample_code))
     with pytest.raises(EngineUnavailableError) as caught:
         runner.start()
     message = str(caught.value)
@@ -245,8 +267,8 @@ def test_the_missing_command_is_an_engine_error(
 def test_a_command_without_the_inmem_extra_is_an_engine_error(
     tmp_path: Path, sample_code: Path
 ) -> None:
-    """A `langgraph` whose interpreter lacks langgraph-api (the inmem extra)."""
-    fake = write_files(tmp_path / "bin", {"langgraph": "#!/usr/bin/env python3\n"}) / "langgraph"
+    """A `langgraph` whose interpreter (Hoist's own) lacks langgraph-api (the inmem extra)."""
+    fake = write_files(tmp_path / "bin", {"langgraph": f"#!{sys.executable}\n"}) / "langgraph"
     fake.chmod(0o755)
     missing = LangGraphRunner.missing(command=str(fake))
     assert missing is not None and "langgraph-cli[inmem]" in missing

@@ -94,8 +94,8 @@ class LangGraphAPI:
             yield from parse_sse(answer.iter_lines())
 
     def input_schema(self) -> dict[str, Any] | None:
-        """The graph's input JSON Schema (its assistant's ``/schemas``), None when the
-        server knows none or cannot tell."""
+        """The graph's input JSON Schema (its assistant's ``/schemas``: the input schema,
+        else the state's), None when the server knows none (or only "any object")."""
         try:
             found = self._client.post(
                 "/assistants/search", json={"graph_id": self.graph_id, "limit": 1}, timeout=5.0
@@ -104,8 +104,13 @@ class LangGraphAPI:
             schemas = self._client.get(f"/assistants/{assistant}/schemas", timeout=5.0).json()
         except Exception:  # no schema is no error: the caller sends any object
             return None
-        schema = schemas.get("input_schema") if isinstance(schemas, dict) else None
-        return schema if isinstance(schema, dict) and schema else None
+        if not isinstance(schemas, dict):
+            return None
+        # A graph's input is its state unless it declares an input schema of its own.
+        schema = schemas.get("input_schema") or schemas.get("state_schema")
+        if not isinstance(schema, dict) or set(schema) <= {"type", "title"}:
+            return None  # none, or the generic object: any object is fine
+        return schema
 
 
 def parse_sse(lines: Iterator[str]) -> Iterator[dict[str, Any]]:

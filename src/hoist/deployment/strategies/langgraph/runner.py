@@ -56,8 +56,10 @@ class LangGraphRunner(Runner):
 
     Args:
         code_path: the code folder.
-        module: the module holding the graph (``agent`` → ``agent.py``).
-        callable: the graph's attribute in ``module`` (``graph``).
+        module: the module holding the graph (``main`` → ``main.py``; a LangGraph
+            project's is often ``agent``).
+        callable: the graph's attribute in ``module`` (``predict``, as every strategy's
+            default; a graph is often ``graph``).
         action, app: not supported (a plugin action or an ASGI app is not a graph).
         env_vars: environment variables of the server's process (the graph's nodes see
             them); they win over the code's own ``langgraph.json`` ``env`` mapping.
@@ -79,8 +81,8 @@ class LangGraphRunner(Runner):
     def __init__(
         self,
         code_path: str | None = None,
-        module: str = "agent",
-        callable: str = "graph",
+        module: str = "main",
+        callable: str = "predict",
         *,
         action: str | None = None,
         app: str | None = None,
