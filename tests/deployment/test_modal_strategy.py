@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 from pathlib import Path
 
 import pytest
@@ -117,6 +118,30 @@ def test_a_broken_modal_toml_is_named(modal_cmd: str, home: Path) -> None:
     (home / ".modal.toml").write_text("[a]\nactive = true\n[b]\nactive = true\n")
     missing = ModalRunner.missing(command=modal_cmd)
     assert missing is not None and "More than one Modal profile is active" in missing
+
+
+def test_with_a_token_the_deploy_is_modal_deploy_and_its_failure_an_error(
+    modal_cmd: str, home: Path, code: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A token is configured but Modal's server is a closed loopback port: the real
+    `modal deploy` runs and fails, an error (never a success) and nothing deployed. (The
+    real deploy and `.remote` call need a Modal account: not exercised here.)"""
+    (home / ".modal.toml").write_text(TOKENS)
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        closed = sock.getsockname()[1]
+    monkeypatch.setenv("MODAL_SERVER_URL", f"http://127.0.0.1:{closed}")
+    log = tmp_path / "modal.log"
+    runner = ModalRunner(code_path=str(code), command=modal_cmd, deploy_timeout=5,
+                         smoke_inputs={"x": 1}, log_path=str(log))  # fmt: skip
+    with pytest.raises(DeploymentError, match="modal deploy") as caught:
+        runner.start()
+    assert not isinstance(caught.value, EngineUnavailableError)
+    assert not runner.is_healthy()
+    assert "$ modal deploy --name hoist-doubler hoist_modal_app.py" in log.read_text()
+    envelope = runner.run({"x": 1})
+    assert envelope["status"] == "error" and "modal deploy" in envelope["error"]["message"]
+    runner.stop()
 
 
 def test_no_modal_command(tmp_path: Path, code: Path) -> None:

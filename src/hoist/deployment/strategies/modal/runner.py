@@ -238,13 +238,18 @@ class ModalRunner(Runner):
 
     def _modal(self, command: list[str], cwd: Path | None, timeout: float) -> tuple[int, str]:
         env = {**os.environ, **self._env()}
+        what = " ".join(command[1:3])
+        self._append_log(f"$ modal {' '.join(command[1:])}\n")
         try:
             done = subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True,
                                   timeout=timeout, check=False)  # fmt: skip
         except subprocess.TimeoutExpired as exc:
-            raise DeploymentError(f"`{' '.join(command[1:3])}` took over {timeout:g} s",
-                                  strategy=STRATEGY) from exc  # fmt: skip
-        output = f"$ modal {' '.join(command[1:])}\n{done.stdout}{done.stderr}"
+            partial = "".join(_text(part) for part in (exc.stdout, exc.stderr))
+            self._append_log(partial + f"(stopped after {timeout:g} s)\n")
+            tail = " ".join(partial.split())[-400:] or "no output"
+            raise DeploymentError(f"`modal {what}` took over {timeout:g} s (is Modal's server "
+                                  f"reachable?): {tail}", strategy=STRATEGY) from exc  # fmt: skip
+        output = done.stdout + done.stderr
         self._append_log(output)
         return done.returncode, output
 
@@ -313,6 +318,10 @@ class ModalRunner(Runner):
         """The output of ``modal deploy`` and ``modal app stop`` so far (Modal keeps the
         function's own logs: ``modal app logs <app_name>``)."""
         return self._logs
+
+
+def _text(part: str | bytes | None) -> str:
+    return part.decode("utf-8", "replace") if isinstance(part, bytes) else part or ""
 
 
 def _app_name(folder: str) -> str:
