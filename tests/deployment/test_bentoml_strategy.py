@@ -5,6 +5,9 @@ real HTTP, its whole process group stopped by each test."""
 from __future__ import annotations
 
 import os
+import signal
+import socket
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -221,3 +224,28 @@ def test_cloud_login_state_counts_as_credentials(
 def test_unknown_target_is_refused(tmp_path: Path) -> None:
     with pytest.raises(DeploymentError, match=r"settings\.target must be 'local' or 'cloud'"):
         BentoMLRunner(code_path=str(tmp_path), target="moon")
+
+
+def test_the_adapter_writes_a_project_bentoml_serves(bentoml_bin: Path, tmp_path: Path) -> None:
+    from hoist.deployment.adapter import adapt
+    from tests.waiting import wait_answering
+
+    code = write_files(tmp_path / "code", {"main.py": SAMPLE_MAIN})
+    result = adapt(DeployConfig(code_path=str(code)), "bentoml", workdir=tmp_path / "work",
+                   sample_inputs={"x": 1})  # fmt: skip
+    assert sorted(result.files_generated) == ["bentofile.yaml", "service.py"]
+    project = Path(result.adapted_path)
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    argv = [str(bentoml_bin / "bentoml"), "serve", "--host", "127.0.0.1", "--port", str(port)]
+    env = {**os.environ, "BENTOML_DO_NOT_TRACK": "True"}
+    proc = subprocess.Popen(argv, cwd=project, env=env, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, text=True, start_new_session=True)  # fmt: skip
+    try:
+        wait_answering(proc, f"http://127.0.0.1:{port}/readyz", timeout=120)
+        answer = httpx.post(f"http://127.0.0.1:{port}/predict", json={"x": 4}).json()
+        assert answer == {"status": "success", "output": {"doubled": 8}}
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.communicate(timeout=30)  # reaped, its pipe read and closed
