@@ -59,8 +59,8 @@ def test_allowed_restricts_and_an_unknown_allowed_name_is_an_error(
 ) -> None:
     config = DeployConfig(code_path=sample_code)
     assert select(config, ["process"], registry=builtin).strategy == "process"
-    with pytest.raises(StrategyNotFoundError, match="modal"):
-        select(config, ["modal"], registry=builtin)
+    with pytest.raises(StrategyNotFoundError, match="paid_cloud"):
+        select(config, ["paid_cloud"], registry=builtin)
 
 
 def test_no_matching_strategy_is_an_error_listing_each_reason(
@@ -177,8 +177,8 @@ def test_an_llm_answer_outside_the_allowed_list_is_an_error(
 ) -> None:
     llm = LLMConfig(base_url=chat.url, model="tiny")
     config = DeployConfig(code_path=sample_code)
-    chat.answer = '{"strategy": "modal", "reasoning": "cloud"}'
-    with pytest.raises(StrategyNotFoundError, match="modal"):
+    chat.answer = '{"strategy": "paid_cloud", "reasoning": "cloud"}'
+    with pytest.raises(StrategyNotFoundError, match="paid_cloud"):
         select(config, llm=llm, registry=builtin)
     chat.answer = "process"  # a bare name is read, but process is not allowed here
     with pytest.raises(StrategyNotFoundError, match="allowed"):
