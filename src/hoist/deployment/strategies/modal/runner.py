@@ -63,6 +63,7 @@ class ModalRunner(Runner):
         workdir: where the copy is made (a temporary folder by default).
         smoke_inputs: inputs `start` runs locally through the app file before deploying.
         deploy_timeout: seconds ``modal deploy`` may take.
+        check_timeout: seconds the app file's check (import and local call) may take.
         **kwargs: ignored (``action``/``app`` must be None: a callable only).
     """
 
@@ -86,6 +87,7 @@ class ModalRunner(Runner):
         workdir: str | None = None,
         smoke_inputs: dict[str, Any] | None = None,
         deploy_timeout: float = 900.0,
+        check_timeout: float = 120.0,
         **kwargs: Any,
     ) -> None:
         if action is not None or app is not None:
@@ -107,6 +109,7 @@ class ModalRunner(Runner):
         self.workdir = workdir
         self.smoke_inputs = smoke_inputs
         self.deploy_timeout = deploy_timeout
+        self.check_timeout = check_timeout
         self.endpoint: str | None = None  # called through Modal, not over HTTP
         self.app_dir: Path | None = None
         self._own_dir: Path | None = None
@@ -195,7 +198,7 @@ class ModalRunner(Runner):
         folder = self.app_dir if self.app_dir is not None else self.prepare()
         spec = {"file": str(folder / APP_FILE), "inputs": inputs}
         answer = self.engine.script(CHECK_SCRIPT, spec, cwd=folder, env=self._env(),
-                                    timeout=min(self.deploy_timeout, 300.0))  # fmt: skip
+                                    timeout=self.check_timeout)  # fmt: skip
         if not answer.get("ok"):
             step = str(answer.get("step", "import"))
             raise AdaptationError(f"check {step}: {APP_FILE} ({self.module}:{self.callable}): "
@@ -238,7 +241,7 @@ class ModalRunner(Runner):
 
     def _modal(self, command: list[str], cwd: Path | None, timeout: float) -> tuple[int, str]:
         env = {**os.environ, **self._env()}
-        what = " ".join(command[1:3])
+        what = " ".join(part for part in command[1:3] if not part.startswith("-"))
         self._append_log(f"$ modal {' '.join(command[1:])}\n")
         try:
             done = subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True,
