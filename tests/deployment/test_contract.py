@@ -3,7 +3,9 @@
 A strategy contributes nothing but its folder: the suite deploys the same sample code
 folder (``main.py`` with ``def predict(inputs)``, `conftest.SAMPLE_MAIN`) with
 ``DeploymentFactory.create(name, DeployConfig(code_path=...))``; every strategy must run a
-function this way (strategies for apps may also accept ``app=``).
+function this way (strategies for apps may also accept ``app=``). A strategy whose engine
+is missing here (`EngineUnavailableError` when it starts) is skipped locally and fails
+under CI (`tests.conftest.need`).
 """
 
 from __future__ import annotations
@@ -13,6 +15,8 @@ from pathlib import Path
 import pytest
 
 from hoist.deployment import DeployConfig, DeployedSoftware, DeploymentFactory, StrategyRegistry
+from hoist.errors import EngineUnavailableError
+from tests.conftest import need
 
 REGISTRY = StrategyRegistry(entry_points=False)
 STRATEGIES = REGISTRY.list_strategies()
@@ -22,6 +26,11 @@ STRATEGIES = REGISTRY.list_strategies()
 def deployed(request: pytest.FixtureRequest, sample_code: Path):
     config = DeployConfig(code_path=str(sample_code), timeout=60)
     software = DeploymentFactory.create(request.param, config, registry=REGISTRY)
+    try:
+        software.start()  # idempotent: the tests start it again as they need
+    except EngineUnavailableError as exc:
+        software.stop()
+        need(str(exc))
     yield software
     software.stop()
 
