@@ -18,7 +18,7 @@ from hoist.deployment import DeployConfig, DeploymentFactory, StrategyRegistry
 from hoist.deployment.records import DeploymentRecord
 from hoist.deployment.selector import select
 from hoist.deployment.strategies.langgraph import LangGraphRunner
-from hoist.errors import DeploymentError, EngineUnavailableError
+from hoist.errors import DeploymentError, DeploymentNotReadyError, EngineUnavailableError
 from tests.conftest import engine_command, write_files
 from tests.waiting import wait_until
 
@@ -196,7 +196,7 @@ def test_a_callable_deployed_through_the_factory(
     finally:
         software.stop()
     assert sorted(p.name for p in sample_code.iterdir()) == before  # no langgraph.json
-    assert process.poll() is not None
+    assert process.poll() is not None and runner.server_pid == process.pid
     wait_until(lambda: not _group_alive(process.pid), what="the server's group to end")
     assert "Application started up" in log.read_text()
     assert "Application started up" in software.logs()
@@ -212,6 +212,18 @@ def test_a_broken_graph_fails_start_with_the_servers_output(
     assert not runner.is_healthy() and runner._process is None
     answer = runner.run({"x": 1})  # run starts again, and answers the failure
     assert answer["status"] == "error" and "no_such_graph" in answer["error"]["message"]
+
+
+def test_a_graph_slower_than_startup_timeout_is_not_ready_and_stopped(
+    command: str, tmp_path: Path
+) -> None:
+    code = write_files(tmp_path / "slow", {"main.py": "import time\ntime.sleep(120)\n"})
+    runner = LangGraphRunner(str(code), command=command, startup_timeout=3)
+    with pytest.raises(DeploymentNotReadyError):
+        runner.start()
+    assert runner._process is None and runner.server_pid is not None
+    pid = runner.server_pid
+    wait_until(lambda: not _group_alive(pid), what="the server's process group to end")
 
 
 def test_a_taken_port_fails_at_once(command: str, agent_code: Path) -> None:

@@ -9,9 +9,9 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 from hoist.deployment.envelope import error_envelope, http_envelope, success_envelope
-from hoist.errors import MissingExtraError
+from hoist.errors import HoistError, MissingExtraError
 
-__all__ = ["LangGraphAPI", "parse_sse"]
+__all__ = ["LangGraphAPI", "failure_envelope", "parse_sse"]
 
 
 class LangGraphAPI:
@@ -133,6 +133,26 @@ def parse_sse(lines: Iterator[str]) -> Iterator[dict[str, Any]]:
                 data.append(value)
     if data:
         yield {"event": event or "message", "data": _json("\n".join(data))}
+
+
+def failure_envelope(exc: Exception, timeout: float) -> dict[str, Any]:
+    """The error envelope of a call that raised ``exc``: Hoist's own error (the server
+    could not start) by its name, an error status as ``HTTP <code>``, no answer in time
+    as ``TimeoutError``, a failed connection as ``ServerError``.
+
+    Raises:
+        Exception: ``exc`` itself when it is none of these (a bug, not an answer).
+    """
+    httpx = _httpx()
+    if isinstance(exc, HoistError):
+        return error_envelope(type(exc).__name__, str(exc))
+    if isinstance(exc, httpx.HTTPStatusError):
+        return http_envelope(exc.response)
+    if isinstance(exc, httpx.TimeoutException):
+        return error_envelope("TimeoutError", f"no answer within the timeout of {timeout:g} s")
+    if isinstance(exc, httpx.TransportError):
+        return error_envelope("ServerError", f"the LangGraph server failed the call: {exc!r}")
+    raise exc
 
 
 def _graph_error(error: dict[str, Any]) -> dict[str, Any]:

@@ -13,8 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from hoist.deployment.base import Runner
-from hoist.deployment.envelope import error_envelope, http_envelope
-from hoist.deployment.strategies.langgraph.api import LangGraphAPI
+from hoist.deployment.strategies.langgraph.api import LangGraphAPI, failure_envelope
 from hoist.deployment.strategies.langgraph.project import (
     HOW_TO_INSTALL,
     engine_missing,
@@ -134,6 +133,7 @@ class LangGraphRunner(Runner):
         self.owner = owner
         self.endpoint: str | None = self.url
         self.last_thread_id: str | None = None
+        self.server_pid: int | None = None  # the last server's (its process group's) id
         self._api: LangGraphAPI | None = None
         self._process: subprocess.Popen[bytes] | None = None
         self._workdir: Path | None = None
@@ -235,6 +235,7 @@ class LangGraphRunner(Runner):
                     argv, cwd=project, env=env, stdin=subprocess.DEVNULL, stdout=log,
                     stderr=subprocess.STDOUT, start_new_session=True,
                 )  # fmt: skip
+            self.server_pid = self._process.pid
         except OSError as exc:
             raise DeploymentError(f"cannot start {command!r} dev: {exc}",
                                   strategy=STRATEGY) from exc  # fmt: skip
@@ -335,23 +336,13 @@ class LangGraphRunner(Runner):
             exception in the graph by its type's name and message; a failed server as
             ``ServerError``/``TimeoutError``/``HTTP <code>``.
         """
-        import httpx
-
         try:
             api = self._started()
-        except DeploymentError as exc:
-            return error_envelope(type(exc).__name__, str(exc))
-        try:
             thread = thread_id or api.create_thread()
             self.last_thread_id = thread
             return api.wait(thread, inputs)
-        except httpx.TimeoutException:
-            message = f"{self.target!r} did not answer within the timeout of {self.timeout:g} s"
-            return error_envelope("TimeoutError", message)
-        except httpx.HTTPStatusError as exc:
-            return http_envelope(exc.response)
-        except httpx.TransportError as exc:
-            return error_envelope("ServerError", f"the LangGraph server failed the call: {exc!r}")
+        except Exception as exc:
+            return failure_envelope(exc, self.timeout)
 
     def stream(
         self,
@@ -373,23 +364,15 @@ class LangGraphRunner(Runner):
             thread_id: a thread to run on (a new one by default).
             stream_mode: the modes (default: the runner's ``stream_mode``).
         """
-        import httpx
-
         modes = self.stream_mode if stream_mode is None else list(stream_mode)
         try:
             api = self._started()
             thread = thread_id or api.create_thread()
             self.last_thread_id = thread
             yield from api.stream(thread, inputs, modes)
-        except DeploymentError as exc:
-            yield _error_event(type(exc).__name__, str(exc))
-        except httpx.HTTPStatusError as exc:
-            error = http_envelope(exc.response)["error"]
-            yield _error_event(error["type"], error["message"])
-        except httpx.TimeoutException:
-            yield _error_event("TimeoutError", f"no answer within {self.timeout:g} s")
-        except httpx.TransportError as exc:
-            yield _error_event("ServerError", f"the LangGraph server failed the call: {exc!r}")
+        except Exception as exc:
+            error = failure_envelope(exc, self.timeout)["error"]
+            yield {"event": "error", "data": {"error": error["type"], "message": error["message"]}}
 
     def _started(self) -> LangGraphAPI:
         if not self._ready():
@@ -415,10 +398,6 @@ class LangGraphRunner(Runner):
         if self._log_file is None:
             return self._last_logs
         return read_tail(self._log_file)
-
-
-def _error_event(error_type: str, message: str) -> dict[str, Any]:
-    return {"event": "error", "data": {"error": error_type, "message": message}}
 
 
 def _url_host(host: str) -> str:
