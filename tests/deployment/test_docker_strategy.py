@@ -218,6 +218,34 @@ def test_no_code_folder(tmp_path: Path) -> None:
         DockerRunner(code_path=str(tmp_path / "absent")).prepare()
 
 
+def test_attach_reaches_the_deployment_at_the_records_endpoint(code: Path) -> None:
+    """Another process attaches through the record: the container's name comes from the
+    code folder and the published port; calls go to the endpoint (here the proven CMD's
+    app served by the process strategy, as no engine runs here)."""
+    from hoist.deployment.records import DeploymentRecord
+
+    served = DockerRunner(code_path=str(code))
+    process = ProcessRunner(code_path=str(served.prepare()), app="hoist_server:app")
+    process.start()
+    try:
+        config = {"code_path": str(code), "module": "main", "callable": "predict"}
+        record = DeploymentRecord(name="doubler", version=1, strategy="docker", status="running",
+                                  run_id="r", snapshot="", endpoint=process.endpoint,
+                                  config=config)  # fmt: skip
+        attached = DockerRunner.attach(record)
+        assert isinstance(attached, DockerRunner)
+        port = str(process.endpoint).rsplit(":", 1)[1]
+        assert attached.container == f"hoist-doubler-{port}"
+        assert attached.is_healthy()
+        assert attached.run({"x": 2})["output"]["doubled"] == 4
+        attached.close()  # the manager closes what it attached; the deployment keeps running
+        assert process.is_healthy()
+        assert DockerRunner.attach(record.model_copy(update={"endpoint": None})) is None
+    finally:
+        process.stop()
+        served.stop()
+
+
 def test_build_run_health_call_and_remove(code: Path, tmp_path: Path) -> None:
     """With a reachable engine: the real build, container, health check and calls."""
     missing = DockerRunner.missing()

@@ -20,7 +20,7 @@ import subprocess
 import tempfile
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from hoist.deployment.base import Runner
 from hoist.deployment.envelope import error_envelope, http_envelope
@@ -30,6 +30,9 @@ from hoist.deployment.strategies.docker.context import (
     prove,
 )
 from hoist.errors import DeploymentError, DeploymentNotReadyError, EngineUnavailableError
+
+if TYPE_CHECKING:
+    from hoist.deployment.records import DeploymentRecord
 
 __all__ = ["DockerRunner"]
 
@@ -120,6 +123,26 @@ class DockerRunner(Runner):
         gap = _engine_gap(command)
         return None if gap is None else f"{gap[0]}; {gap[1]}"
 
+    @classmethod
+    def attach(cls, record: DeploymentRecord) -> Runner | None:
+        """A runner for the container ``record``'s deployment runs (its name comes from the
+        code folder and the published port): calls, health, ``docker logs`` and ``stop``
+        (``docker rm -f``) from any process on this host; None without an endpoint."""
+        match = re.fullmatch(r"http://127\.0\.0\.1:(\d+)", record.endpoint or "")
+        code_path = record.config.get("code_path")
+        if match is None or not code_path:
+            return None
+        settings = record.config.get("settings") or {}
+        runner = cls(code_path=code_path, module=record.config.get("module", "main"),
+                     callable=record.config.get("callable", "predict"),
+                     command=settings.get("command"))  # fmt: skip
+        import httpx
+
+        runner.endpoint = record.endpoint
+        runner.container = _container_name(Path(code_path).name, int(match.group(1)))
+        runner._client = httpx.Client(base_url=str(record.endpoint), timeout=runner.timeout)
+        return runner
+
     def _docker(self) -> str:
         found = shutil.which(self.command or "docker")
         if found is None:
@@ -188,7 +211,7 @@ class DockerRunner(Runner):
         image = self.image or f"{_slug(context.name)}:{_digest(context)}"
         self._exec([docker, "build", "-t", image, str(context)], self.build_timeout, "build")
         port = self.port or _free_port()
-        name = f"{_slug(context.name)}-{os.getpid()}-{port}"
+        name = _container_name(context.name, port)
         env_args = [arg for key in sorted(self.env_vars) for arg in ("-e", key)]
         publish = f"127.0.0.1:{port}:{CONTAINER_PORT}"
         run = [docker, "run", "-d", "--name", name, "-p", publish, *env_args, image]
@@ -264,6 +287,12 @@ class DockerRunner(Runner):
             subprocess.run([docker, "rm", "-f", container], capture_output=True, check=False)
         self._remove_context()
 
+    def close(self) -> None:
+        """Close the HTTP client (the container keeps running)."""
+        if self._client is not None:
+            self._client.close()
+            self._client = None
+
     def _remove_context(self) -> None:
         if self._own_dir is not None:
             shutil.rmtree(self._own_dir, ignore_errors=True)
@@ -324,6 +353,10 @@ def _engine_gap(command: str | None) -> tuple[str, str] | None:
     error = " ".join((done.stderr or done.stdout).split())[-400:] or f"exit {done.returncode}"
     host = os.environ.get("DOCKER_HOST") or "the default socket"
     return f"a reachable Docker engine at {host} (`docker info`: {error})", ENGINE_HOW
+
+
+def _container_name(folder: str, port: int) -> str:
+    return f"{_slug(folder)}-{port}"
 
 
 def _slug(name: str) -> str:
