@@ -144,6 +144,24 @@ def test_with_a_token_the_deploy_is_modal_deploy_and_its_failure_an_error(
     runner.stop()
 
 
+def test_attach_calls_the_deployed_app_through_modal(
+    modal_cmd: str, home: Path, code: Path
+) -> None:
+    """Modal runs the app, so any process attaches from the record; without a token the
+    call is Modal's own AuthError as an error envelope."""
+    from hoist.deployment.records import DeploymentRecord
+
+    config = {"code_path": str(code), "module": "main", "callable": "predict",
+              "env_vars": {}, "timeout": 30, "settings": {"command": modal_cmd}}  # fmt: skip
+    record = DeploymentRecord(name="doubler", version=1, strategy="modal", status="running",
+                              run_id="r", snapshot="", config=config)  # fmt: skip
+    attached = ModalRunner.attach(record)
+    assert isinstance(attached, ModalRunner) and attached.app_name == "hoist-doubler"
+    envelope = attached.run({"x": 1})
+    assert envelope["status"] == "error" and envelope["error"]["type"] == "modal.AuthError"
+    assert "hoist-doubler.run" in envelope["error"]["message"]
+
+
 def test_no_modal_command(tmp_path: Path, code: Path) -> None:
     absent = str(tmp_path / "nowhere" / "modal")
     missing = ModalRunner.missing(command=absent)
