@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from hoist.deployment import DeployConfig, EndpointRunner
@@ -115,6 +116,14 @@ def deploys(tmp_path: Path) -> Iterator[Any]:
         wait_until(lambda pid=pid: _gone(pid), timeout=30, what=f"server {pid} to end")
 
 
+def _answers(endpoint: str) -> bool:
+    try:
+        httpx.get(f"{endpoint}/health", timeout=2)
+    except httpx.TransportError:
+        return False
+    return True
+
+
 def _running(mgr: DeploymentManager, name: str, proc: subprocess.Popen[bytes]) -> DeploymentRecord:
     def ready() -> DeploymentRecord | None:
         assert proc.poll() is None, f"hoist deploy exited with {proc.returncode}"
@@ -150,6 +159,8 @@ def test_a_process_deployment_is_called_and_read_from_other_processes(
     assert "predicting 2" in logs.out and "predicting 3" in mgr.logs("m")
 
     deploys.kill9(proc)
+    # Its server sees its owner gone and shuts down: nothing serves a stopped record.
+    wait_until(lambda: not _answers(record.endpoint), timeout=60, what="the server to stop")
     (listed,) = mgr.list()
     assert (listed.status, listed.health) == ("stopped", "unknown")
     assert listed.error == f"its process {record.owner} exited"

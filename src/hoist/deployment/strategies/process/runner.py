@@ -211,6 +211,7 @@ class ProcessRunner(Runner):
             "log_level": self.log_level,
             "access_log": self.access_log,
             "shutdown_timeout": self.shutdown_timeout,
+            "parent": os.getpid(),
         }
 
     def _env(self) -> dict[str, str]:

@@ -6,7 +6,9 @@ SPEC``, where SPEC is a JSON object the runner writes:
   plugin folder); ``app`` (kind ``app``, ``"module:attr"`` inside ``code_path``);
 - ``fd``: a listening socket the runner bound and passed down (so the port is taken
   before this process starts and nothing else can take it in between);
-- ``log_level``, ``access_log``, ``shutdown_timeout``: uvicorn's.
+- ``log_level``, ``access_log``, ``shutdown_timeout``: uvicorn's;
+- ``parent``: the pid of the process whose runner started it: when that process is gone
+  (killed, say), the server shuts down as if stopped, so no server outlives its owner.
 
 A target that cannot be loaded ends the process with exit code 3 and one line on stderr
 naming what is wrong (the runner shows it).
@@ -15,8 +17,10 @@ naming what is wrong (the runner shows it).
 from __future__ import annotations
 
 import json
+import os
 import socket
 import sys
+import threading
 from typing import Any
 
 __all__ = ["EXIT_BAD_TARGET", "build_app", "main"]
@@ -75,8 +79,21 @@ def main(argv: list[str] | None = None) -> int:
         timeout_graceful_shutdown=spec.get("shutdown_timeout", 5),
     )
     server = uvicorn.Server(config)
+    parent = spec.get("parent")
+    if isinstance(parent, int):
+        threading.Thread(target=_exit_with_parent, args=(server, parent), daemon=True).start()
     server.run(sockets=[sock])
     return 0
+
+
+def _exit_with_parent(server: Any, parent: int) -> None:
+    """Ask ``server`` to shut down once ``parent`` is no longer this process's parent."""
+    stopped = threading.Event()
+    while not stopped.wait(0.5):  # no event tells a child its parent died: look
+        if os.getppid() != parent:
+            print("hoist process server: its owner process exited; stopping", file=sys.stderr)
+            server.should_exit = True
+            return
 
 
 if __name__ == "__main__":
