@@ -249,3 +249,42 @@ def test_the_adapter_writes_a_project_bentoml_serves(bentoml_bin: Path, tmp_path
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
         proc.communicate(timeout=30)  # reaped, its pipe read and closed
+
+
+OWNER = """
+import json, sys, time
+from hoist.deployment.strategies.bentoml import BentoMLRunner
+
+runner = BentoMLRunner(code_path=sys.argv[1], command=sys.argv[2])
+runner.start()
+print(json.dumps({"pid": runner._process.pid, "endpoint": runner.endpoint}), flush=True)
+time.sleep(600)
+"""
+
+
+def test_the_server_stops_when_its_owner_process_is_killed(
+    bentoml_bin: Path, tmp_path: Path
+) -> None:
+    import json
+    import sys
+
+    from tests.waiting import wait_until
+
+    code = write_files(tmp_path / "code", {"main.py": SAMPLE_MAIN})
+    owner = subprocess.Popen(
+        [sys.executable, "-c", OWNER, str(code), str(bentoml_bin / "bentoml")],
+        stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    assert owner.stdout is not None
+    try:
+        started = json.loads(owner.stdout.readline())
+        answer = httpx.post(f"{started['endpoint']}/predict", json={"x": 1}).json()
+        assert answer == {"status": "success", "output": {"doubled": 2}}
+    finally:
+        owner.kill()
+        owner.communicate(timeout=30)
+    try:
+        wait_until(lambda: _group_gone(started["pid"]), 60, "bentoml serve to stop")
+    finally:
+        if not _group_gone(started["pid"]):
+            os.killpg(started["pid"], signal.SIGKILL)

@@ -202,6 +202,8 @@ class BentoMLRunner(Runner):
             "workers": self.workers,
             "access_log": self.access_log,
         }
+        if self.target_kind == "local":
+            options["owner_pid"] = os.getpid()  # the server stops when this process is gone
         bento_resources = _bento_resources(self.resources)
         if bento_resources:
             options["resources"] = bento_resources
