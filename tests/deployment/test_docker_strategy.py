@@ -172,6 +172,11 @@ def test_the_adapter_renders_the_context(code: Path, tmp_path: Path) -> None:
     assert result.success
     assert sorted(result.files_generated) == [".dockerignore", "Dockerfile", "hoist_server.py"]
     assert command_app(Path(str(result.adapted_path)) / "Dockerfile") == "hoist_server:app"
+    checks = DockerRunner.adapter_check(str(result.adapted_path), {"x": 5})
+    assert checks == ["command", "smoke"]
+    with pytest.raises(AdaptationError, match="asked to fail") as caught:
+        DockerRunner.adapter_check(str(result.adapted_path), {"fail": 1}, env_vars={"A": "b"})
+    assert caught.value.check == "smoke"
 
 
 # ---------------------------------------------------------------- the engine

@@ -242,6 +242,12 @@ def test_the_adapter_renders_the_app_file_the_runner_checks(
     runner = ModalRunner(code_path=result.adapted_path, command=modal_cmd)
     assert runner.check({"x": 5}) == {"status": "success",
                                       "output": {"doubled": 10, "secret": None}}  # fmt: skip
+    runner.stop()
+    checks = ModalRunner.adapter_check(str(result.adapted_path), {"x": 5}, command=modal_cmd)
+    assert checks == ["modal_app", "smoke"]
+    with pytest.raises(AdaptationError, match="asked to fail") as caught:
+        ModalRunner.adapter_check(str(result.adapted_path), {"fail": 1}, command=modal_cmd)
+    assert caught.value.check == "smoke"
 
 
 # ---------------------------------------------------------------- factory and bad input

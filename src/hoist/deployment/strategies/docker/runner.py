@@ -29,7 +29,12 @@ from hoist.deployment.strategies.docker.context import (
     build_context,
     prove,
 )
-from hoist.errors import DeploymentError, DeploymentNotReadyError, EngineUnavailableError
+from hoist.errors import (
+    AdaptationError,
+    DeploymentError,
+    DeploymentNotReadyError,
+    EngineUnavailableError,
+)
 
 if TYPE_CHECKING:
     from hoist.deployment.records import DeploymentRecord
@@ -142,6 +147,25 @@ class DockerRunner(Runner):
         runner.container = _container_name(Path(code_path).name, int(match.group(1)))
         runner._client = httpx.Client(base_url=str(record.endpoint), timeout=runner.timeout)
         return runner
+
+    @classmethod
+    def adapter_check(cls, adapted_path: str, inputs: dict[str, Any] | None = None,
+                      **config: Any) -> list[str]:  # fmt: skip
+        """The adapter's strategy check of an adapted copy: the Dockerfile's CMD proven with
+        the process strategy (`prove`), one call given ``inputs``; the checks passed.
+
+        Raises:
+            AdaptationError: the proof failed; ``smoke`` also when the call answers an error.
+        """
+        runner = cls(**{**config, "code_path": adapted_path})
+        try:
+            envelope = runner.prove(inputs)
+        finally:
+            runner.stop()
+        if envelope is not None and envelope.get("status") != "success":
+            message = f"check smoke: the CMD's app answered {envelope}"
+            raise AdaptationError(message, strategy=STRATEGY, check="smoke", path="hoist_server.py")
+        return ["command"] + (["smoke"] if inputs is not None else [])
 
     def _docker(self) -> str:
         found = shutil.which(self.command or "docker")

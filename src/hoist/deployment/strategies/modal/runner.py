@@ -137,6 +137,30 @@ class ModalRunner(Runner):
         runner._deployed = record.status == "running"
         return runner
 
+    @classmethod
+    def adapter_check(cls, adapted_path: str, inputs: dict[str, Any] | None = None,
+                      **config: Any) -> list[str]:  # fmt: skip
+        """The adapter's strategy check of an adapted copy: its app file imported with the
+        real modal package and, given ``inputs``, run locally (`check`); the checks passed.
+
+        Args:
+            adapted_path: the adapted copy (``hoist_modal_app.py`` rendered in it).
+            inputs: the smoke call's inputs (None: import only).
+            **config: the deploy config's and strategy's keywords (module, env_vars, ...).
+
+        Raises:
+            AdaptationError: a check failed; ``smoke`` also when the call answers an error.
+        """
+        runner = cls(**{**config, "code_path": adapted_path})
+        try:
+            envelope = runner.check(inputs)
+        finally:
+            runner.stop()
+        if envelope is not None and envelope.get("status") != "success":
+            raise AdaptationError(f"check smoke: {APP_FILE}: run.local answered {envelope}",
+                                  strategy=STRATEGY, check="smoke", path=APP_FILE)  # fmt: skip
+        return ["modal_app"] + (["smoke"] if inputs is not None else [])
+
     # ------------------------------------------------------------------ the app file
     def prepare(self) -> Path:
         """Copy the code and write the Modal app file and its settings into the copy.
