@@ -37,6 +37,13 @@ def with_env(inputs):
 
 def over_quota(inputs):
     raise QuotaError("no more calls today")
+
+
+async def slow(inputs):
+    import asyncio
+
+    await asyncio.sleep(inputs.get("seconds", 0))
+    return {"slept": inputs.get("seconds", 0)}
 """
 )
 
@@ -145,6 +152,20 @@ def test_a_custom_exception_type_is_qualified(bentoml_bin: Path, tmp_path: Path)
         runner.stop()
     error = {"type": "main.QuotaError", "message": "no more calls today"}
     assert answer == {"status": "error", "error": error}
+
+
+def test_a_call_over_its_timeout_is_an_error(bentoml_bin: Path, tmp_path: Path) -> None:
+    code = write_files(tmp_path / "code", {"main.py": MAIN})
+    runner = BentoMLRunner(code_path=str(code), callable="slow", timeout=0.5,
+                           command=str(bentoml_bin / "bentoml"))  # fmt: skip
+    try:
+        runner.start()
+        answer = runner.run({"seconds": 30})
+        assert answer["status"] == "error" and answer["error"]["type"] == "TimeoutError"
+        assert "0.5 s" in answer["error"]["message"]
+        assert runner.run({}) == {"status": "success", "output": {"slept": 0}}
+    finally:
+        runner.stop()
 
 
 def test_a_bad_import_is_a_clear_error_and_nothing_runs(bentoml_bin: Path, tmp_path: Path) -> None:
