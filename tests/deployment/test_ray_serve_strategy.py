@@ -134,6 +134,10 @@ def test_callable_env_vars_and_settings(
     assert httpx.get(f"{runner.endpoint}/health", timeout=30).json() == {"status": "ok"}
     bad = httpx.post(f"{runner.endpoint}/predict", content=b"[1, 2]", timeout=30)
     assert bad.status_code == 422 and bad.json()["error"]["type"] == "InvalidInputs"
+    # Once warm, calls go through the DeploymentHandle, with the same answers.
+    wait_until(lambda: runner.calls_through == "handle", what="the handle warmed up")
+    assert runner.run({"x": 21}) == {"status": "success", "output": {"y": 42, "env": "from-hoist"}}
+    assert runner.run({"boom": True})["error"] == {"type": "ValueError", "message": "boom!"}
     # Serve's default of 5 ongoing requests collapses under load: the config's 100 is set.
     assert deployment_config(runner.app_name)["max_ongoing_requests"] == 100
     assert runner.input_schema() is None

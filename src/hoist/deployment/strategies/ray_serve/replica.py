@@ -10,6 +10,10 @@ error or a constructor that raises fails the replica's start with its own messag
 - :func:`app_deployment_class`: an ASGI/``ServeAPI`` app behind ``serve.ingress`` (built
   on the replica), with ``GET /health`` answered in front of it.
 
+The runner ships this module to the replicas by value (``cloudpickle``), so a replica
+imports only what a call needs, never the ``hoist.deployment`` package (its start stays
+as fast as a hand-written deployment's).
+
 The first two answer ``POST …/predict`` with the envelope (200; 422 with
 ``field_errors`` for inputs that do not validate; 500 for an error of the deployed code)
 and ``GET …/health`` with ``{"status": "ok"}``; their ``predict(inputs)`` method answers
@@ -24,12 +28,27 @@ import os
 import sys
 from typing import Any
 
-from hoist.deployment.envelope import error_envelope, error_of, success_envelope
-
 __all__ = ["ActionReplica", "CallableReplica", "app_deployment_class"]
 
 _JSON = "application/json"
 _HEALTHY = b'{"status":"ok"}'
+
+
+def success_envelope(output: Any) -> dict[str, Any]:
+    """``{"status": "success", "output": output}``."""
+    return {"status": "success", "output": output}
+
+
+def error_envelope(error_type: str, message: str, **extra: Any) -> dict[str, Any]:
+    """``{"status": "error", "error": {"type", "message", **extra}}``."""
+    return {"status": "error", "error": {"type": error_type, "message": message, **extra}}
+
+
+def error_of(exc: BaseException) -> dict[str, str]:
+    """`hoist.deployment.envelope.error_of` (imported on the first error only)."""
+    from hoist.deployment.envelope import error_of as of
+
+    return of(exc)
 
 
 def _enter_code_folder() -> str:
@@ -90,6 +109,10 @@ class _Routes:
             return inputs
         body, status_code = await self._answer(inputs)
         return _response(body, status_code)
+
+    async def ping(self) -> bool:
+        """``True``: a no-op a ``DeploymentHandle`` is warmed up with."""
+        return True
 
     async def predict(self, inputs: dict[str, Any]) -> dict[str, Any]:
         """The envelope for ``inputs`` (a ``DeploymentHandle``'s call)."""

@@ -125,6 +125,7 @@ class RayServeRunner(Runner):
         self.endpoint: str | None = None
         self._client: Any = None
         self._handle: Any = None
+        self._generation = 0
         self._last_logs = ""
 
     @property
@@ -136,6 +137,12 @@ class RayServeRunner(Runner):
     def target(self) -> str:
         """The served thing's name, as errors name it."""
         return self.action or self.app or f"{self.module}:{self.callable}"
+
+    @property
+    def calls_through(self) -> str:
+        """``handle`` once :meth:`run` calls through the warm ``DeploymentHandle``,
+        ``http`` while it POSTs through Serve's proxy."""
+        return "handle" if self._handle is not None else "http"
 
     # ------------------------------------------------------------------ deploying
     def _address(self) -> str | None:
@@ -186,7 +193,10 @@ class RayServeRunner(Runner):
         the connected cluster."""
         serve = serve_module()
         from hoist.deployment.strategies.ray_serve import replica
+        from ray import cloudpickle
 
+        # By value: a replica then never imports the hoist.deployment package.
+        cloudpickle.register_pickle_by_value(replica)  # type: ignore[no-untyped-call]
         options = self.deployment_options(upload_code(self.code_path))
         if self.kind == "app":
             return serve.deployment(replica.app_deployment_class(), **options).bind(self.app)
@@ -220,10 +230,29 @@ class RayServeRunner(Runner):
             self._client = httpx.Client(base_url=self.endpoint, timeout=self.timeout)
             self._wait_route(deadline, httpx)
             if self.kind != "app":
-                self._handle = serve.get_app_handle(self.app_name)
+                self._warm_handle(serve)
         except BaseException:
             self._teardown()
             raise
+
+    def _warm_handle(self, serve: Any) -> None:
+        """Get the application's handle on a thread; :meth:`run` uses it once its first
+        call went through (the first call waits for Serve's routing), HTTP until then."""
+        import threading
+
+        self._generation += 1
+        generation = self._generation
+
+        def warm() -> None:
+            try:
+                handle = serve.get_app_handle(self.app_name)
+                handle.ping.remote().result(timeout_s=self.deploy_timeout)
+            except Exception:
+                return  # run() keeps using HTTP
+            if generation == self._generation:
+                self._handle = handle
+
+        threading.Thread(target=warm, name=f"hoist-serve-{self.app_name}", daemon=True).start()
 
     def _wait_running(self, deadline: float) -> None:
         delay = 0.05
@@ -273,6 +302,7 @@ class RayServeRunner(Runner):
             self._client.close()
             self._client = None
         self._handle = None
+        self._generation += 1
         self.endpoint = None
         ray = sys.modules.get("ray")
         if ray is None or not ray.is_initialized():
@@ -303,8 +333,9 @@ class RayServeRunner(Runner):
         """Call the application once; deploy first when not deployed.
 
         A callable or an action is called through a ``DeploymentHandle`` (its
-        ``predict`` method: about 3x faster per call than the HTTP proxy); an app, or a
-        runner attached from another process, POSTs ``inputs`` to ``{endpoint}{path}``.
+        ``predict`` method: about 3x faster per call than the HTTP proxy) once the handle
+        is warm; until then, for an app, or in a runner attached from another process,
+        ``inputs`` are POSTed to ``{endpoint}{path}``.
         """
         if self._client is None:
             try:
