@@ -83,7 +83,8 @@ class BentoMLRunner(Runner):
         startup_timeout: seconds :meth:`start` waits for ``/readyz``.
         shutdown_timeout: seconds :meth:`stop` gives the server before killing its group.
         deployment_name: the BentoCloud deployment's name (default: the project's name).
-        name: the deployment's name (names the BentoML service).
+        name: the deployment's name (names the BentoML service); default: the log file's
+            folder (the manager's ``deployments/<name>/``), else the code folder's name.
         **kwargs: ignored (other strategies' settings).
     """
 
@@ -140,7 +141,8 @@ class BentoMLRunner(Runner):
         self.access_log = bool(access_log)
         self.startup_timeout = float(startup_timeout)
         self.shutdown_timeout = float(shutdown_timeout)
-        self.name = name or self.code_path.name
+        # the manager keeps a deployment's logs in deployments/<name>/<version>.log
+        self.name = name or (self.log_path.parent.name if self.log_path else self.code_path.name)
         self.deployment_name = deployment_name or _cloud_name(self.name)
         self.endpoint: str | None = None
         self.project: BentoProject | None = None
