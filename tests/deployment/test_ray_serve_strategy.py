@@ -257,3 +257,22 @@ def test_bad_settings_are_refused(code: Path) -> None:
         RayServeRunner()
     with pytest.raises(DeploymentError, match=r"resources\.cpu"):
         RayServeRunner(code_path=str(code), resources={"cpu": "lots"}).actor_options()
+
+
+def test_attached_without_an_address_cannot_stop(
+    code: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from hoist.settings import variable_of
+
+    monkeypatch.delenv(variable_of("ray_address"), raising=False)
+
+    class Record:  # deployed on the private Ray of another process
+        endpoint = "http://127.0.0.1:9/hoist-elsewhere"
+        snapshot = str(code)
+        config: dict[str, Any] = {"address": None}
+
+    attached = RayServeRunner.attach(Record())  # type: ignore[arg-type]
+    assert attached is not None and attached.app_name == "hoist-elsewhere"
+    with pytest.raises(DeploymentError, match="private Ray of the process that deployed it"):
+        attached.stop()
+    assert RayServeRunner.attach(type("NoEndpoint", (), {"endpoint": None})()) is None  # type: ignore[arg-type]

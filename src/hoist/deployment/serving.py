@@ -9,6 +9,7 @@ URL; a running Serve instance (and the port it chose) is reused. :func:`app_stat
 
 from __future__ import annotations
 
+import re
 import time
 import urllib.error
 import urllib.request
@@ -18,7 +19,16 @@ from typing import Any
 from hoist.errors import DeploymentError
 from hoist.executors.ray.connect import ensure_ray
 
-__all__ = ["app_status", "delete_app", "ensure_serve", "proxy_url", "serve_module", "upload_code"]
+__all__ = [
+    "app_status",
+    "delete_app",
+    "ensure_serve",
+    "proxy_url",
+    "replica_error",
+    "serve_module",
+    "upload_code",
+    "wait_running",
+]
 
 _STRATEGY = "ray_serve"
 
@@ -164,3 +174,53 @@ def upload_code(folder: str) -> str:
         raise DeploymentError(f"cannot upload the code folder {folder}: {exc}",
                               strategy=_STRATEGY) from exc  # fmt: skip
     return str(env["working_dir"])
+
+
+_FAILED = ("DEPLOY_FAILED", "UNHEALTHY")
+
+
+def wait_running(name: str, what: str, deadline: float, timeout: float) -> None:
+    """Wait until Serve reports application ``name`` ``RUNNING``.
+
+    Args:
+        name: the application.
+        what: what it serves, as the error names it.
+        deadline: ``time.monotonic()`` by which it must run.
+        timeout: the seconds ``deadline`` stands for (for the message).
+
+    Raises:
+        DeploymentError: it failed (``DEPLOY_FAILED``/``UNHEALTHY``: the replica's own
+            exception leads the message), or it did not run by ``deadline``.
+    """
+    status, message = "NOT_FOUND", ""
+    while time.monotonic() < deadline:
+        status, message = app_status(name)
+        if status == "RUNNING":
+            return
+        if status in _FAILED:
+            raise DeploymentError(
+                f"Ray Serve application {name!r} ({what}) failed to deploy ({status}): "
+                f"{replica_error(message)}",
+                strategy=_STRATEGY,
+            )
+        time.sleep(0.05)  # Serve's controller reports by polling only
+    raise DeploymentError(
+        f"Ray Serve application {name!r} ({what}) was not running after {timeout:g} s "
+        f"(status {status}): {replica_error(message)}",
+        strategy=_STRATEGY,
+    )
+
+
+_EXCEPTION_LINE = re.compile(r"^([A-Za-z_][\w.]*(?:Error|Exception|Exit|Interrupt)): (.+)$")
+
+
+def replica_error(message: str, lines: int = 12) -> str:
+    """Serve's failure message led by the replica's own exception line (``Type: text``,
+    the last one in its traceback), then the traceback's last ``lines`` lines."""
+    if not message:
+        return "no message from Serve"
+    text = message.replace("\x1b[36m", "").replace("\x1b[39m", "")
+    found = [m for line in text.splitlines() if (m := _EXCEPTION_LINE.match(line.strip()))]
+    head = f"{found[-1].group(1)}: {found[-1].group(2)}" if found else text.splitlines()[0]
+    tail = "\n".join(f"  {line}" for line in text.strip().splitlines()[-lines:])
+    return f"{head}\nServe's message ends:\n{tail}"

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
-import json
-import re
 import time
 from pathlib import Path
 from typing import Any
@@ -12,19 +9,24 @@ from typing import Any
 from hoist.deployment.base import Runner
 from hoist.deployment.envelope import error_envelope
 from hoist.deployment.serving import (
-    app_status,
     delete_app,
     ensure_serve,
     serve_module,
     upload_code,
+    wait_running,
 )
 from hoist.deployment.strategies.ray_serve.logs import replica_logs
-from hoist.errors import DeploymentError, MissingExtraError
+from hoist.deployment.strategies.ray_serve.support import (
+    STRATEGY,
+    actor_options,
+    app_name_for,
+    http_envelope,
+    httpx_module,
+    settings_env,
+)
+from hoist.errors import DeploymentError
 
 __all__ = ["RayServeRunner"]
-
-STRATEGY = "ray_serve"
-_FAILED = ("DEPLOY_FAILED", "UNHEALTHY")
 
 
 class RayServeRunner(Runner):
@@ -110,7 +112,7 @@ class RayServeRunner(Runner):
         self.timeout = timeout
         self.resources = dict(resources or {})
         self.address = address
-        self.app_name = app_name or _app_name(name, self.code_path)
+        self.app_name = app_name or app_name_for(name, self.code_path)
         self.route_prefix = route_prefix or f"/{self.app_name}"
         self.http_host = http_host
         self.http_port = http_port
@@ -126,6 +128,7 @@ class RayServeRunner(Runner):
         self._client: Any = None
         self._handle: Any = None
         self._generation = 0
+        self._attached = False
         self._last_logs = ""
 
     @property
@@ -156,24 +159,12 @@ class RayServeRunner(Runner):
         """The replicas' ``ray_actor_options``: resources, the code folder as
         ``working_dir`` (``working_dir``: its uploaded URI) and ``env_vars``, then
         ``ray_actor_options`` over them."""
-        options: dict[str, Any] = {}
-        cpu = _number(self.resources.get("cpu"), "cpu")
-        if cpu is not None:
-            options["num_cpus"] = cpu
-        gpu = self.resources.get("gpu")
-        gpus = (1.0 if gpu else 0.0) if isinstance(gpu, bool) else _number(gpu, "gpu")
-        if gpus:
-            options["num_gpus"] = gpus
-        env = {**_settings_env(self.kind), **self.env_vars}
-        folder = working_dir or self.code_path
-        runtime_env: dict[str, Any] = {"working_dir": folder, "env_vars": env}
-        given = dict(self.ray_actor_options)
-        extra_env = given.pop("runtime_env", None) or {}
-        runtime_env.update({k: v for k, v in extra_env.items() if k != "env_vars"})
-        runtime_env["env_vars"].update(extra_env.get("env_vars") or {})
-        options.update(given)
-        options["runtime_env"] = runtime_env
-        return options
+        return actor_options(
+            self.resources,
+            {**settings_env(self.kind), **self.env_vars},
+            working_dir or self.code_path,
+            self.ray_actor_options,
+        )
 
     def deployment_options(self, working_dir: str | None = None) -> dict[str, Any]:
         """The keywords of ``serve.deployment`` for this application."""
@@ -215,7 +206,7 @@ class RayServeRunner(Runner):
         """
         if self._client is not None and self.is_healthy():
             return
-        httpx = _httpx()
+        httpx = httpx_module()
         base = ensure_serve(self._address(), host=self.http_host, port=self.http_port,
                             num_cpus=self.ray_num_cpus)  # fmt: skip
         serve = serve_module()
@@ -225,7 +216,7 @@ class RayServeRunner(Runner):
         try:
             serve.run_many([target], wait_for_ingress_deployment_creation=False,
                            wait_for_applications_running=False)  # fmt: skip
-            self._wait_running(deadline)
+            wait_running(self.app_name, f"{self.target}", deadline, self.deploy_timeout)
             self.endpoint = base + self.route_prefix.rstrip("/")
             self._client = httpx.Client(base_url=self.endpoint, timeout=self.timeout)
             self._wait_route(deadline, httpx)
@@ -254,27 +245,6 @@ class RayServeRunner(Runner):
 
         threading.Thread(target=warm, name=f"hoist-serve-{self.app_name}", daemon=True).start()
 
-    def _wait_running(self, deadline: float) -> None:
-        delay = 0.05
-        status, message = "NOT_FOUND", ""
-        while time.monotonic() < deadline:
-            status, message = app_status(self.app_name)
-            if status == "RUNNING":
-                return
-            if status in _FAILED:
-                raise DeploymentError(
-                    f"Ray Serve application {self.app_name!r} ({self.target}) failed to "
-                    f"deploy ({status}): {_replica_error(message)}",
-                    strategy=STRATEGY,
-                )
-            time.sleep(delay)  # Serve's controller reports by polling only
-            delay = min(delay * 1.5, 0.5)
-        raise DeploymentError(
-            f"Ray Serve application {self.app_name!r} ({self.target}) was not running after "
-            f"{self.deploy_timeout:g} s (status {status}): {_replica_error(message)}",
-            strategy=STRATEGY,
-        )
-
     def _wait_route(self, deadline: float, httpx: Any) -> None:
         # RUNNING comes before the proxy's route table knows the prefix (404 until then).
         while True:
@@ -292,7 +262,26 @@ class RayServeRunner(Runner):
             time.sleep(0.02)  # the proxy's route table updates by polling the controller
 
     def stop(self) -> None:
-        """Delete the application (its replicas stop) and close the client; idempotent."""
+        """Delete the application (its replicas stop) and close the client; idempotent.
+
+        Raises:
+            DeploymentError: attached from another process to an application on a
+                private Ray whose address the record does not hold (it ends with the
+                process that deployed it), or Serve refused the deletion.
+        """
+        if self._attached:
+            self._attached = False
+            address = self._address()
+            if not address:
+                raise DeploymentError(
+                    f"Ray Serve application {self.app_name!r} runs on the private Ray of "
+                    "the process that deployed it (no cluster address in its record): stop "
+                    "it there",
+                    strategy=STRATEGY,
+                )
+            from hoist.executors.ray.connect import ensure_ray
+
+            ensure_ray(address)
         self._teardown()
 
     def _teardown(self) -> None:
@@ -344,7 +333,7 @@ class RayServeRunner(Runner):
                 return error_envelope(type(exc).__name__, str(exc))
         if self._handle is not None:
             return self._call_handle(inputs)
-        httpx = _httpx()
+        httpx = httpx_module()
         try:
             answer = self._client.post(self.path, json=inputs)
         except httpx.TimeoutException:
@@ -353,7 +342,7 @@ class RayServeRunner(Runner):
         except httpx.TransportError as exc:
             message = f"Ray Serve's proxy failed the call to {self.target!r}: {exc!r}"
             return error_envelope("ServerError", message)
-        return _envelope(answer)
+        return http_envelope(answer)
 
     def _call_handle(self, inputs: dict[str, Any]) -> dict[str, Any]:
         try:
@@ -433,79 +422,6 @@ class RayServeRunner(Runner):
             timeout=float(config.get("timeout", 300.0)),
         )
         runner.endpoint = endpoint
-        runner._client = _httpx().Client(base_url=endpoint, timeout=runner.timeout)
+        runner._client = httpx_module().Client(base_url=endpoint, timeout=runner.timeout)
+        runner._attached = True
         return runner
-
-
-_EXCEPTION_LINE = re.compile(r"^([A-Za-z_][\w.]*(?:Error|Exception|Exit|Interrupt)): (.+)$")
-
-
-def _replica_error(message: str, lines: int = 12) -> str:
-    """Serve's failure message led by the replica's own exception line (``Type: text``,
-    the last one in its traceback), then the traceback's last ``lines`` lines."""
-    if not message:
-        return "no message from Serve"
-    text = message.replace("\x1b[36m", "").replace("\x1b[39m", "")
-    found = [m for line in text.splitlines() if (m := _EXCEPTION_LINE.match(line.strip()))]
-    head = f"{found[-1].group(1)}: {found[-1].group(2)}" if found else text.splitlines()[0]
-    tail = "\n".join(f"  {line}" for line in text.strip().splitlines()[-lines:])
-    return f"{head}\nServe's message ends:\n{tail}"
-
-
-def _app_name(name: str | None, code_path: str) -> str:
-    """``hoist-<name>``; without a name, from the folder (``<parent>-v<N>`` for a
-    snapshot folder named by its version) plus a hash of its path."""
-    if name:
-        return f"hoist-{name}"
-    folder = Path(code_path)
-    base = f"{folder.parent.name}-v{folder.name}" if folder.name.isdigit() else folder.name
-    digest = hashlib.sha1(code_path.encode()).hexdigest()[:6]
-    return f"hoist-{base or 'code'}-{digest}"
-
-
-def _number(value: Any, key: str) -> float | None:
-    if value is None or value == "":
-        return None
-    try:
-        return float(value)
-    except (TypeError, ValueError):
-        raise DeploymentError(
-            f"resources.{key} must be a number for ray-serve, got {value!r}", strategy=STRATEGY
-        ) from None
-
-
-def _settings_env(kind: str) -> dict[str, str]:
-    """Hoist's settings variables of this process, for replicas that record runs."""
-    if kind != "action":
-        return {}
-    import os
-
-    from hoist.settings import variable_of
-
-    prefix = variable_of("home").removesuffix("HOME")
-    return {k: v for k, v in os.environ.items() if k.startswith(prefix)}
-
-
-def _envelope(answer: Any) -> dict[str, Any]:
-    try:
-        body = answer.json()
-    except ValueError:
-        body = answer.text
-    if isinstance(body, dict) and body.get("status") in ("success", "error"):
-        if body["status"] == "success" and answer.is_success:
-            return body
-        if body["status"] == "error" and isinstance(body.get("error"), dict):
-            return body
-    if answer.is_success:
-        return {"status": "success", "output": body}
-    detail = body.get("detail", body) if isinstance(body, dict) else body
-    text = detail if isinstance(detail, str) else json.dumps(detail)
-    return error_envelope(f"HTTP {answer.status_code}", text)
-
-
-def _httpx() -> Any:
-    try:
-        import httpx
-    except ImportError:  # pragma: no cover - the server extra is missing
-        raise MissingExtraError("server", "httpx") from None
-    return httpx
