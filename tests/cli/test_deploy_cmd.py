@@ -146,6 +146,12 @@ def test_deploy_bad_input_is_exit_2_and_records_nothing(
     assert missing.code == 2 and "is not a folder" in missing.err
     env = hoist("deploy", str(code), "-s", "local", "--env", "GREETING")
     assert env.code == 2 and "--env" in env.err and "KEY=VALUE" in env.err
+    setting = hoist("deploy", str(code), "-s", "local", "--set", "x")
+    assert setting.code == 2 and "--set" in setting.err and "KEY=VALUE" in setting.err
+    listed = hoist("deploy", str(code), "-s", "local", "--set", "x=[1]")
+    assert listed.code == 2 and "expected one value" in listed.err
+    unknown_setting = hoist("deploy", str(code), "-s", "local", "--set", "nope=1")
+    assert unknown_setting.code == 2 and "no setting 'nope'" in unknown_setting.err
     bad_name = hoist("deploy", str(code), "-s", "local", "--name", "bad name!")
     assert bad_name.code == 2 and "bad name!" in bad_name.err
     assert hoist("deployments", "list").out.strip() == "no deployments"

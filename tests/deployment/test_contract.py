@@ -2,37 +2,85 @@
 
 A strategy contributes nothing but its folder: the suite deploys the same sample code
 folder (``main.py`` with ``def predict(inputs)``, `conftest.SAMPLE_MAIN`) with
-``DeploymentFactory.create(name, DeployConfig(code_path=...))``; every strategy must run a
-function this way (strategies for apps may also accept ``app=``). A strategy whose engine
-is missing here (`EngineUnavailableError` when it starts) is skipped locally and fails
-under CI (`tests.conftest.need`).
+``DeploymentFactory.create(name, DeployConfig(code_path=..., settings=...))``; every
+strategy must run a function this way (strategies for apps may also accept ``app=``).
+
+Engines come from ``make engines`` (`tests.conftest.engine_command`: missing, skipped
+locally and failed under CI) and Ray from the session's cluster. Two engines cannot run
+on this machine nor on CI's (no Docker engine, no Modal token): while their runner says
+what is missing (``missing()``), the suite checks that deploying says it too
+(`EngineUnavailableError`) instead of the contract; with them present, the contract.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from hoist.deployment import DeployConfig, DeployedSoftware, DeploymentFactory, StrategyRegistry
 from hoist.errors import EngineUnavailableError
-from tests.conftest import need
+from tests.conftest import engine_command
 
 REGISTRY = StrategyRegistry(entry_points=False)
 STRATEGIES = REGISTRY.list_strategies()
+ENGINE_COMMANDS = {"bentoml": "bentoml", "langgraph": "langgraph", "modal": "modal"}
+"""Strategies whose ``command`` setting is an engine's command (``make engines``)."""
+NOT_HERE = {"docker": "no Docker engine", "modal": "no Modal token"}
+"""Strategies that cannot deploy on this machine or CI's, and why."""
+
+
+def settings_for(name: str, request: pytest.FixtureRequest) -> dict[str, Any]:
+    """The settings the suite deploys ``name`` with: its engine, the session's Ray."""
+    if name in ENGINE_COMMANDS:
+        return {"command": str(engine_command(name, ENGINE_COMMANDS[name]))}
+    if name.replace("_", "-") == "ray-serve":
+        return {"address": request.getfixturevalue("ray_cluster").address}
+    return {}
+
+
+def missing_here(name: str, settings: dict[str, Any]) -> str | None:
+    """What the strategy's runner says it misses here (None: it can deploy)."""
+    runner_class = REGISTRY.get_runner_class(name)
+    check = getattr(runner_class, "missing", None)
+    if check is None:
+        return None
+    result: str | None = check(**{**REGISTRY.get_strategy(name).settings, **settings})
+    return result
 
 
 @pytest.fixture(params=STRATEGIES)
-def deployed(request: pytest.FixtureRequest, sample_code: Path):
-    config = DeployConfig(code_path=str(sample_code), timeout=60)
-    software = DeploymentFactory.create(request.param, config, registry=REGISTRY)
-    try:
-        software.start()  # idempotent: the tests start it again as they need
-    except EngineUnavailableError as exc:
-        software.stop()
-        need(str(exc))
+def deployed(request: pytest.FixtureRequest, sample_code: Path) -> Any:
+    name = request.param
+    settings = settings_for(name, request)
+    if name in NOT_HERE and missing_here(name, settings) is not None:
+        pytest.skip(f"{name}: {NOT_HERE[name]} here (the missing-engine test checks it)")
+    config = DeployConfig(code_path=str(sample_code), timeout=60, settings=settings)
+    software = DeploymentFactory.create(name, config, registry=REGISTRY)
     yield software
     software.stop()
+
+
+@pytest.mark.parametrize("name", sorted(NOT_HERE))
+def test_a_missing_engine_is_said_never_a_fallback(
+    name: str, request: pytest.FixtureRequest, sample_code: Path
+) -> None:
+    if name not in STRATEGIES:
+        pytest.fail(f"strategy {name} is not discovered")
+    settings = settings_for(name, request)
+    missing = missing_here(name, settings)
+    if missing is None:
+        pytest.skip(f"{name} can deploy here: the contract runs it")
+    config = DeployConfig(code_path=str(sample_code), timeout=60, settings=settings)
+    software = DeploymentFactory.create(name, config, registry=REGISTRY)
+    with pytest.raises(EngineUnavailableError) as raised:
+        software.start()
+    software.stop()
+    assert raised.value.strategy == name and raised.value.how
+    assert raised.value.missing in str(raised.value)
+    answer = software.run({"x": 1})  # a call is an error envelope, never a success
+    assert answer["status"] == "error"
 
 
 def test_every_builtin_folder_is_a_working_strategy() -> None:

@@ -7,7 +7,12 @@ from pathlib import Path
 import pytest
 
 from hoist.deployment import DeployConfig, DeploymentFactory, StrategyRegistry
-from hoist.errors import DeploymentError, StrategyDefinitionError, StrategyNotFoundError
+from hoist.errors import (
+    DeploymentError,
+    StrategyDefinitionError,
+    StrategyNotFoundError,
+    UserInputError,
+)
 from hoist.settings import Settings
 from tests.deployment.conftest import write_strategy
 
@@ -81,6 +86,19 @@ def test_runner_keywords_merge_settings_config_and_defaults(registry: StrategyRe
     assert kwargs["timeout"] == 300.0  # the strategy's setting fills an unset timeout
     assert kwargs["resources"] == {"cpu": "1", "memory": "2Gi", "gpu": False}
     assert kwargs["env_vars"] == {"A": "1"} and kwargs["action"] is None
+
+
+def test_a_deployment_overrides_the_strategy_settings(registry: StrategyRegistry) -> None:
+    config = DeployConfig(code_path="/code", settings={"retries": 5, "timeout": 9}, name="nm")
+    kwargs = DeploymentFactory.create("recording", config, registry=registry).run()["output"]
+    assert kwargs["retries"] == 5 and kwargs["timeout"] == 9.0 and kwargs["name"] == "nm"
+    assert "settings" not in kwargs
+
+
+def test_an_unknown_setting_is_refused_naming_the_known(registry: StrategyRegistry) -> None:
+    config = DeployConfig(code_path="/code", settings={"retires": 5})
+    with pytest.raises(UserInputError, match=r"no setting 'retires' \(its settings: .*retries"):
+        DeploymentFactory.create("recording", config, registry=registry)
 
 
 def test_a_broken_strategy_raises_its_definition_error(tmp_path: Path) -> None:

@@ -349,6 +349,44 @@ def test_unknown_plugin_action_strategy_and_deployment(live: LiveServer) -> None
         {"plugin": "counter", "app": "/tmp/x.py", "strategy": "process"},
         {"plugin": "counter", "action": "count", "strategy": "local", "env_vars": {"A B": "x"}},
         {"plugin": "counter", "action": "count", "strategy": "local", "timeout": 0},
+        # Settings naming a program or a file stay the server's; values are scalars.
+        {
+            "plugin": "counter",
+            "action": "count",
+            "strategy": "bentoml",
+            "settings": {"command": "/bin/sh"},
+        },
+        {
+            "plugin": "counter",
+            "action": "count",
+            "strategy": "modal",
+            "settings": {"python": "/usr/bin/python3"},
+        },
+        {
+            "plugin": "counter",
+            "action": "count",
+            "strategy": "local",
+            "settings": {"log_path": "/etc/passwd"},
+        },
+        {
+            "plugin": "counter",
+            "action": "count",
+            "strategy": "local",
+            "settings": {"python_dir": "/tmp"},
+        },
+        {
+            "plugin": "counter",
+            "action": "count",
+            "strategy": "local",
+            "settings": {"nested": {"a": 1}},
+        },
+        {"plugin": "counter", "action": "count", "strategy": "local", "settings": {"Bad-Key": 1}},
+        {
+            "plugin": "counter",
+            "action": "count",
+            "strategy": "local",
+            "settings": {"no_such_setting": 1},
+        },
     ],
 )
 def test_paths_and_malformed_fields_are_refused(live: LiveServer, body: dict[str, Any]) -> None:

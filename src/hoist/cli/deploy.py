@@ -8,6 +8,7 @@ and its record becomes ``stopped``.
 
 from __future__ import annotations
 
+import json
 import signal
 import threading
 from collections.abc import Callable
@@ -38,8 +39,27 @@ def manager_of(runtime: Runtime, ready_timeout: float = 60.0) -> DeploymentManag
     return manager
 
 
-def env_pairs(pairs: tuple[str, ...]) -> dict[str, str]:
-    """``KEY=VALUE`` pairs of ``--env`` as a dict.
+def setting_pairs(pairs: tuple[str, ...]) -> dict[str, Any]:
+    """``KEY=VALUE`` pairs of ``--set`` as a dict; a value that reads as a JSON scalar
+    (``100``, ``0.5``, ``true``, ``null``) is that, anything else is text.
+
+    Raises:
+        ParamsValidationError: a pair without ``=``, or a JSON list or object.
+    """
+    settings: dict[str, Any] = {}
+    for key, value in env_pairs(pairs, option="--set").items():
+        try:
+            parsed: Any = json.loads(value)
+        except ValueError:
+            parsed = value
+        if isinstance(parsed, dict | list):
+            raise ParamsValidationError({"--set": [f"{key}: expected one value, got {value!r}"]})
+        settings[key] = parsed
+    return settings
+
+
+def env_pairs(pairs: tuple[str, ...], option: str = "--env") -> dict[str, str]:
+    """``KEY=VALUE`` pairs of ``option`` (``--env``) as a dict.
 
     Raises:
         ParamsValidationError: a pair without ``=`` or with an empty key.
@@ -48,7 +68,7 @@ def env_pairs(pairs: tuple[str, ...]) -> dict[str, str]:
     for pair in pairs:
         key, sep, value = pair.partition("=")
         if not sep or not key.strip():
-            raise ParamsValidationError({"--env": [f"expected KEY=VALUE, got {pair!r}"]})
+            raise ParamsValidationError({option: [f"expected KEY=VALUE, got {pair!r}"]})
         env[key.strip()] = value
     return env
 
@@ -63,6 +83,9 @@ def env_pairs(pairs: tuple[str, ...]) -> dict[str, str]:
 @click.option("--callable", "callable_", help="The callable (default: the strategy's).")
 @click.option("--env", "env", multiple=True, metavar="KEY=VALUE",
               help="An environment variable of the deployed code (repeatable).")  # fmt: skip
+@click.option("--set", "settings", multiple=True, metavar="KEY=VALUE",
+              help="A strategy setting for this deployment (repeatable; 100, 0.5, true and "
+                   "null are read as such, anything else as text).")  # fmt: skip
 @click.option("--timeout", type=click.FloatRange(min=0, min_open=True),
               help="Seconds one call may take.")  # fmt: skip
 @click.option("--ready-timeout", type=click.FloatRange(min=0, min_open=True), default=60.0,
@@ -78,6 +101,7 @@ def deploy_cmd(
     module: str | None,
     callable_: str | None,
     env: tuple[str, ...],
+    settings: tuple[str, ...],
     timeout: float | None,
     ready_timeout: float,
 ) -> None:
@@ -88,6 +112,8 @@ def deploy_cmd(
     config = DeployConfig(**{k: v for k, v in given.items() if v is not None})
     if env:
         config.env_vars = env_pairs(env)
+    if settings:
+        config.settings = setting_pairs(settings)
     manager = manager_of(runtime, ready_timeout)
     record = with_progress(manager, lambda: manager.deploy(target, strategy, name, config))
     serve_until_stopped(manager, record)

@@ -4,15 +4,15 @@
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from hoist.deployment.models import DeployConfig, DeploymentInfo
 from hoist.deployment.registry import StrategyRegistry
 from hoist.deployment.software import DeployedSoftware
-from hoist.errors import DeploymentError, HoistError, StrategyNotFoundError
+from hoist.errors import DeploymentError, HoistError, StrategyNotFoundError, UserInputError
 
-__all__ = ["DeploymentFactory"]
+__all__ = ["DeploymentFactory", "check_settings"]
 
 
 class DeploymentFactory:
@@ -98,7 +98,8 @@ class DeploymentFactory:
 
 def _runner_kwargs(registry: StrategyRegistry, name: str, config: DeployConfig) -> dict[str, Any]:
     strategy = registry.get_strategy(name)
-    kwargs: dict[str, Any] = {**strategy.settings, **config.runner_kwargs()}
+    check_settings(registry, name, config.settings)
+    kwargs: dict[str, Any] = {**strategy.settings, **config.settings, **config.runner_kwargs()}
     # The strategy's defaults fill what the config leaves unset.
     given = config.model_fields_set
     interface = strategy.run_interface
@@ -106,7 +107,24 @@ def _runner_kwargs(registry: StrategyRegistry, name: str, config: DeployConfig) 
         kwargs["module"] = interface.module
     if "callable" not in given:
         kwargs["callable"] = interface.callable
-    if "timeout" not in given and isinstance(strategy.settings.get("timeout"), int | float):
-        kwargs["timeout"] = float(strategy.settings["timeout"])
+    settings = {**strategy.settings, **config.settings}
+    if "timeout" not in given and isinstance(settings.get("timeout"), int | float):
+        kwargs["timeout"] = float(settings["timeout"])
     kwargs["resources"] = {**strategy.resources, **config.resources}
     return kwargs
+
+
+def check_settings(registry: StrategyRegistry, name: str, settings: Mapping[str, Any]) -> None:
+    """Refuse ``settings`` the strategy ``name`` does not have (its ``config.yaml``).
+
+    Raises:
+        UserInputError: naming the unknown settings and the strategy's own.
+    """
+    known_settings = registry.get_strategy(name).settings
+    unknown = sorted(set(settings) - set(known_settings))
+    if unknown:
+        known = ", ".join(sorted(known_settings)) or "none"
+        raise UserInputError(
+            f"strategy {name!r} has no setting {', '.join(map(repr, unknown))} "
+            f"(its settings: {known})"
+        )

@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from hoist.deployment.calls import DeploymentCalls
-from hoist.deployment.factory import DeploymentFactory
+from hoist.deployment.factory import DeploymentFactory, check_settings
 from hoist.deployment.liveness import process_owner
 from hoist.deployment.models import DeployConfig
 from hoist.deployment.records import DeploymentRecord, check_name
@@ -124,6 +124,7 @@ class DeploymentManager(DeploymentCalls):
         name = check_name(name if name is not None else config.name or folder.resolve().name)
         if strategy != "auto":
             self.registry.get_strategy(strategy)  # unknown: an error listing the available
+            check_settings(self.registry, strategy, config.settings)
         stored = config.model_dump(
             mode="json", exclude={"code_path", "name", "log_path"}, exclude_unset=True
         )

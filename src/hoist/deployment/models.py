@@ -30,6 +30,9 @@ class DeployConfig(BaseModel):
         timeout: seconds one call may take.
         resources: resource requests (``cpu``, ``memory``, ``gpu``, ...).
         name: the deployment's name (defaults to the code folder's name).
+        settings: this deployment's values of the strategy's ``settings`` (its
+            ``config.yaml`` gives the defaults): ``max_ongoing_requests``, ``address``,
+            ``command``, ...
         log_path: a file the runner appends its service's output to (the manager's
             choice; never part of a stored record's config).
     """
@@ -45,6 +48,7 @@ class DeployConfig(BaseModel):
     timeout: float = Field(default=300.0, gt=0)
     resources: dict[str, Any] = Field(default_factory=dict)
     name: str | None = None
+    settings: dict[str, Any] = Field(default_factory=dict)
     log_path: str | None = None
 
     @field_validator("code_path", "log_path", mode="before")
@@ -53,8 +57,11 @@ class DeployConfig(BaseModel):
         return str(value) if isinstance(value, Path) else value
 
     def runner_kwargs(self) -> dict[str, Any]:
-        """The keyword arguments every runner is built with (``name`` excluded)."""
-        return self.model_dump(exclude={"name"})
+        """The keyword arguments every runner is built with: the fields, ``settings``
+        spread as keywords of their own, ``name`` as `display_name`."""
+        kwargs = self.model_dump(exclude={"settings"})
+        kwargs["name"] = self.display_name()
+        return kwargs
 
     def display_name(self) -> str:
         """``name``, else the code folder's name, else ``callable``."""

@@ -135,6 +135,8 @@ def deploy(
         given["action"] = actions[0]
     if body.env_vars:
         given["env_vars"] = body.env_vars
+    if body.settings:
+        given["settings"] = body.settings
     config = DeployConfig(**given)
     with _as_field("name"):
         record = state.deployments.deploy(
