@@ -17,6 +17,7 @@ from hoist.errors import (
     StrategyDefinitionError,
     StrategyNotFoundError,
 )
+from tests.conftest import engine_command
 from tests.deployment.conftest import SEED_CONFIG, write_strategy
 
 
@@ -149,4 +150,60 @@ def test_no_code_folder_or_a_taken_destination_is_an_error(
     (tmp_path / "work" / "sample").mkdir(parents=True)
     with pytest.raises(DeploymentError, match="already exists"):
         adapt(DeployConfig(code_path=sample_code), "local", workdir=tmp_path / "work",
+              registry=builtin)  # fmt: skip
+
+
+GRAPH = """
+from typing import TypedDict
+
+from langgraph.graph import END, START, StateGraph
+
+
+class State(TypedDict):
+    x: int
+
+
+def double(state: State) -> State:
+    return {"x": state["x"] * 2}
+
+
+builder = StateGraph(State)
+builder.add_node("double", double)
+builder.add_edge(START, "double")
+builder.add_edge("double", END)
+graph = builder.compile()
+"""
+
+
+def test_engine_code_is_checked_in_the_engines_environment(
+    tmp_path: Path, builtin: StrategyRegistry
+) -> None:
+    """LangGraph code does not import in Hoist's interpreter: its import is checked by the
+    Python of the langgraph command's environment."""
+    code = tmp_path / "agent_code"
+    code.mkdir()
+    (code / "agent.py").write_text(GRAPH)
+    command = str(engine_command("langgraph"))
+    config = DeployConfig(code_path=str(code), module="agent", callable="graph",
+                          settings={"command": command})  # fmt: skip
+    result = adapt(config, "langgraph", workdir=tmp_path / "out", registry=builtin)
+    assert result.success and "import" in result.checks, result
+    # The same code checked in Hoist's own interpreter (the local strategy) cannot import.
+    local = DeployConfig(code_path=str(code), module="agent", callable="graph")
+    with pytest.raises(AdaptationError, match="langgraph"):
+        adapt(local, "local", workdir=tmp_path / "out-local", registry=builtin)
+
+
+def test_a_strategy_with_its_own_check_runs_it(
+    tmp_path: Path, builtin: StrategyRegistry, sample_code: Path
+) -> None:
+    """modal checks its generated app file with the real modal package, and the smoke call
+    runs the function locally there (no token needed)."""
+    config = DeployConfig(code_path=str(sample_code),
+                          settings={"command": str(engine_command("modal"))})  # fmt: skip
+    result = adapt(config, "modal", workdir=tmp_path / "out", sample_inputs={"x": 4},
+                   registry=builtin)  # fmt: skip
+    assert result.success and result.checks[-2:] == ["modal_app", "smoke"], result
+    with pytest.raises(AdaptationError, match="smoke"):
+        adapt(config, "modal", workdir=tmp_path / "again", sample_inputs={"fail": "no"},
               registry=builtin)  # fmt: skip

@@ -236,8 +236,9 @@ def test_an_app_file_that_does_not_import_fails_the_check(
 def test_the_adapter_renders_the_app_file_the_runner_checks(
     modal_cmd: str, home: Path, code: Path, tmp_path: Path
 ) -> None:
-    result = adapt(DeployConfig(code_path=code), "modal", workdir=tmp_path / "adapted",
-                   sample_inputs={"x": 1})  # fmt: skip
+    config = DeployConfig(code_path=code, settings={"command": modal_cmd})
+    result = adapt(config, "modal", workdir=tmp_path / "adapted", sample_inputs={"x": 1})
+    assert result.checks[-2:] == ["modal_app", "smoke"]  # the adapter ran the modal check
     assert APP_FILE in result.files_generated and result.success
     runner = ModalRunner(code_path=result.adapted_path, command=modal_cmd)
     assert runner.check({"x": 5}) == {"status": "success",

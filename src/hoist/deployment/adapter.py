@@ -10,7 +10,10 @@ A strategy's ``config.yaml`` ``adapter:`` section (every key optional)::
 
 The checks, in order (the first failure stops them): ``required_files``, ``syntax`` (every
 ``.py``), ``import`` (the entry module and its callable or app, in a subprocess with the
-deploy's ``env_vars``) and ``smoke`` (one call with the sample inputs, in that subprocess).
+deploy's ``env_vars``, run by the engine's Python when the code runs in an engine's
+environment: `Runner.engine_python`) and ``smoke`` (one call with the sample inputs, in
+that subprocess). A runner with an ``adapter_check`` classmethod (``modal``, ``docker``)
+checks its generated files its own way instead of ``import`` and ``smoke``.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
+from hoist.deployment.factory import runner_kwargs
 from hoist.deployment.models import AdaptationResult, DeployConfig, DeploymentSetting
 from hoist.deployment.registry import StrategyRegistry
 from hoist.errors import AdaptationError, DeploymentError, StrategyDefinitionError
@@ -99,7 +103,7 @@ def adapt(
     try:
         _check_required(name, rules, target, config, module, attr, result)
         _check_syntax(name, target, result)
-        _check_import_and_smoke(name, target, config, module, attr, inputs, result)
+        _check_in_its_environment(registry, name, target, config, module, attr, inputs, result)
     except AdaptationError as exc:
         result.success = False
         result.error = str(exc)
@@ -180,11 +184,11 @@ sys.path.insert(0, ".")
 step = "import"
 try:
     target = getattr(importlib.import_module(spec["module"]), spec["attr"])
-    if not callable(target):
-        raise TypeError(f"{spec['module']}:{spec['attr']} is not callable")
+    if not callable(target) and not callable(getattr(target, "invoke", None)):
+        raise TypeError(f"{spec['module']}:{spec['attr']} is not callable (nor a graph)")
     step = "smoke"
     if spec["inputs"] is not None:
-        out = target(spec["inputs"])
+        out = target(spec["inputs"]) if callable(target) else target.invoke(spec["inputs"])
         if inspect.isawaitable(out):
             out = asyncio.run(out)
     print(json.dumps({"ok": True}))
@@ -193,9 +197,28 @@ except BaseException as exc:
 """
 
 
+def _check_in_its_environment(registry: StrategyRegistry, name: str, target: Path,
+                              config: DeployConfig, module: str, attr: str,
+                              inputs: dict[str, Any] | None,
+                              result: AdaptationResult) -> None:  # fmt: skip
+    """The strategy's own check of the copy (its runner's ``adapter_check``: an engine's
+    generated files, in the engine's environment) when it has one; else the import and
+    smoke call, in the engine's Python (`Runner.engine_python`) or Hoist's."""
+    runner_class = registry.get_runner_class(name)
+    kwargs = runner_kwargs(registry, name, config)
+    own_check = getattr(runner_class, "adapter_check", None)
+    if own_check is not None:
+        result.checks.extend(own_check(str(target), inputs, **kwargs))
+        return
+    engine_python = getattr(runner_class, "engine_python", None)
+    python = engine_python(**kwargs) if engine_python is not None else None
+    _check_import_and_smoke(name, target, config, module, attr, inputs, result,
+                            python or sys.executable)  # fmt: skip
+
+
 def _check_import_and_smoke(name: str, target: Path, config: DeployConfig, module: str,
                             attr: str, inputs: dict[str, Any] | None,
-                            result: AdaptationResult) -> None:  # fmt: skip
+                            result: AdaptationResult, python: str) -> None:  # fmt: skip
     if config.action:
         return  # a plugin action is loaded and validated by the plugin system
     smoke = inputs if not config.app else None  # an app's smoke test is its /health
@@ -203,7 +226,7 @@ def _check_import_and_smoke(name: str, target: Path, config: DeployConfig, modul
     spec = json.dumps({"module": module, "attr": attr, "inputs": smoke})
     file = f"{module.replace('.', '/')}.py"
     try:
-        done = subprocess.run([sys.executable, "-c", _PROBE], input=spec, cwd=target, env=env,
+        done = subprocess.run([python, "-c", _PROBE], input=spec, cwd=target, env=env,
                               capture_output=True, text=True,
                               timeout=min(config.timeout, 120.0), check=False)  # fmt: skip
     except subprocess.TimeoutExpired as exc:

@@ -61,6 +61,13 @@ class Runner(ABC):
         return None
 
     @classmethod
+    def engine_python(cls, **settings: Any) -> str | None:
+        """The Python of the environment the deployed code runs in, when it is not
+        Hoist's (an engine's, `hoist.deployment.engines`): the adapter checks the code's
+        import there. None (the default): Hoist's own interpreter."""
+        return None
+
+    @classmethod
     def attach(cls, record: DeploymentRecord) -> Runner | None:
         """A runner controlling the existing deployment ``record`` describes, which another
         process (or a cluster) runs; None when this strategy cannot (the default)."""

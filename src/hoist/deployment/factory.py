@@ -12,7 +12,7 @@ from hoist.deployment.registry import StrategyRegistry
 from hoist.deployment.software import DeployedSoftware
 from hoist.errors import DeploymentError, HoistError, StrategyNotFoundError, UserInputError
 
-__all__ = ["DeploymentFactory", "check_settings"]
+__all__ = ["DeploymentFactory", "check_settings", "runner_kwargs"]
 
 
 class DeploymentFactory:
@@ -59,7 +59,7 @@ class DeploymentFactory:
             raise StrategyNotFoundError(name, allowed)
         definition = registry.get_strategy(name)
         runner_class = registry.get_runner_class(name)
-        kwargs = _runner_kwargs(registry, name, config)
+        kwargs = runner_kwargs(registry, name, config)
         try:
             runner = runner_class(**kwargs)
         except HoistError:
@@ -96,7 +96,10 @@ class DeploymentFactory:
         return f"{name}: {config.description}".rstrip(": ") + ("\n\n" + text if text else "")
 
 
-def _runner_kwargs(registry: StrategyRegistry, name: str, config: DeployConfig) -> dict[str, Any]:
+def runner_kwargs(registry: StrategyRegistry, name: str, config: DeployConfig) -> dict[str, Any]:
+    """The keywords the strategy ``name``'s runner is built with for ``config``: its
+    settings, the deployment's, the config's fields, and the strategy's defaults for what
+    the config leaves unset."""
     strategy = registry.get_strategy(name)
     check_settings(registry, name, config.settings)
     kwargs: dict[str, Any] = {**strategy.settings, **config.settings, **config.runner_kwargs()}

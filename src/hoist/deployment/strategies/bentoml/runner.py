@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from hoist.deployment.base import Runner
+from hoist.deployment.engines import command_python, find_command
 from hoist.deployment.envelope import error_envelope, http_envelope
 from hoist.deployment.strategies.bentoml.build import BentoProject, write_project
 from hoist.deployment.strategies.bentoml.cloud import (
@@ -53,10 +54,6 @@ _COMMAND_HOW = (
     ".engines/bentoml/bin on PATH, or set the strategy setting `command` to a bentoml "
     "executable (`pip install bentoml` in an environment of its own)"
 )
-
-
-def _find_command(command: str) -> str | None:
-    return shutil.which(command)
 
 
 class BentoMLRunner(Runner):
@@ -158,12 +155,17 @@ class BentoMLRunner(Runner):
         return f"{self.module}:{self.callable}"
 
     @classmethod
+    def engine_python(cls, command: str = "bentoml", **settings: Any) -> str | None:
+        """The Python of the bentoml command's environment (where the code runs)."""
+        return command_python(command or "bentoml")
+
+    @classmethod
     def missing(
         cls, command: str = "bentoml", target: str = "local", **settings: Any
     ) -> str | None:
         """What this runner needs that is not here (None when it can deploy): the
         ``bentoml`` command, and for ``target: cloud`` BentoCloud credentials."""
-        if _find_command(command) is None:
+        if find_command(command) is None:
             return f"the bentoml command ({command!r} is not found)"
         if target == "cloud" and cloud_credentials() is None:
             return "BentoCloud credentials"
@@ -182,7 +184,7 @@ class BentoMLRunner(Runner):
 
     # ------------------------------------------------------------------ lifecycle
     def _executable(self) -> str:
-        found = _find_command(self.command)
+        found = find_command(self.command)
         if found is None:
             raise EngineUnavailableError(
                 f"the bentoml command ({self.command!r} is not on PATH)",
@@ -320,7 +322,7 @@ class BentoMLRunner(Runner):
         if process is not None:
             stop_group(process, self.shutdown_timeout)
         if self.target_kind == "cloud" and self.endpoint is not None:
-            executable = _find_command(self.command)
+            executable = find_command(self.command)
             if executable is not None:
                 with self._open_log() as log:
                     cloud_terminate(executable, self.deployment_name, log=TextLog(log))

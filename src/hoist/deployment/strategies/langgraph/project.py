@@ -14,13 +14,13 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
+from hoist.deployment.engines import command_python, find_command
 from hoist.errors import DeploymentError
 
 __all__ = [
     "ENTRY_MODULE",
     "HOW_TO_INSTALL",
     "engine_missing",
-    "find_command",
     "write_project",
 ]
 
@@ -42,14 +42,6 @@ _PROBE = (
 )
 
 
-def find_command(command: str) -> str | None:
-    """The ``langgraph`` command's path: ``command`` itself when it is a path to a file,
-    else its place on PATH; None when there is none."""
-    if "/" in command:
-        return command if Path(command).is_file() else None
-    return shutil.which(command)
-
-
 def engine_missing(command: str) -> str | None:
     """What the ``langgraph dev`` server needs that is not here (None: nothing).
 
@@ -59,7 +51,7 @@ def engine_missing(command: str) -> str | None:
     path = find_command(command)
     if path is None:
         return f"the `{command}` command (langgraph-cli)"
-    python = _interpreter(Path(path))
+    python = command_python(path)
     if python is None:
         return None  # not a Python script: the server's own output tells what it misses
     try:
@@ -73,22 +65,6 @@ def engine_missing(command: str) -> str | None:
         return None
     names = {"langgraph_api": "langgraph-cli[inmem] (langgraph-api)", "langgraph": "langgraph"}
     return f"the package {' and '.join(names[m] for m in missing)} next to `{path}`"
-
-
-def _interpreter(command: Path) -> str | None:
-    try:
-        with command.open("rb") as file:
-            first = file.readline(512).decode("utf-8", "replace").strip()
-    except OSError:
-        return None
-    if not first.startswith("#!"):
-        return None
-    parts = first[2:].split()
-    if not parts:
-        return None
-    if Path(parts[0]).name == "env" and len(parts) > 1:
-        return shutil.which(parts[1])
-    return parts[0] if Path(parts[0]).is_file() else None
 
 
 def write_project(

@@ -13,11 +13,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from hoist.deployment.base import Runner
+from hoist.deployment.engines import command_python, find_command
 from hoist.deployment.strategies.langgraph.api import LangGraphAPI, failure_envelope
 from hoist.deployment.strategies.langgraph.project import (
     HOW_TO_INSTALL,
     engine_missing,
-    find_command,
     write_project,
 )
 from hoist.deployment.strategies.langgraph.server import (
@@ -145,6 +145,11 @@ class LangGraphRunner(Runner):
     def target(self) -> str:
         """The served graph's name, as errors name it."""
         return self.url or f"{self.module}:{self.callable}"
+
+    @classmethod
+    def engine_python(cls, command: str = "langgraph", **settings: Any) -> str | None:
+        """The Python of the langgraph command's environment (where the code runs)."""
+        return command_python(command or "langgraph")
 
     @classmethod
     def missing(cls, **settings: Any) -> str | None:

@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from hoist.deployment.engines import command_python, find_command
 from hoist.errors import DeploymentError
 
 __all__ = ["LOGIN_HOW", "ModalEngine", "Unavailable"]
@@ -112,17 +112,13 @@ class ModalEngine:
 
     def modal(self) -> str | None:
         """The path of the ``modal`` command, or None when there is none."""
-        return shutil.which(self.command or "modal")
+        return find_command(self.command or "modal")
 
     def interpreter(self) -> str | None:
         """The Python that imports ``modal``, or None when there is none."""
         if self.python:
-            return shutil.which(self.python)
-        command = self.modal()
-        if command is None:
-            return None
-        candidate = Path(command).parent / "python"
-        return str(candidate) if candidate.exists() else None
+            return find_command(self.python)
+        return command_python(self.command or "modal")
 
     def unavailable(self, *, need_token: bool = True) -> Unavailable | None:
         """What is missing (the command, the package, a token), or None."""
