@@ -194,7 +194,7 @@ def wait_running(name: str, what: str, deadline: float, timeout: float) -> None:
     """
     status, message = "NOT_FOUND", ""
     while time.monotonic() < deadline:
-        status, message = app_status(name)
+        status, message = _light_status(name)
         if status == "RUNNING":
             return
         if status in _FAILED:
@@ -209,6 +209,27 @@ def wait_running(name: str, what: str, deadline: float, timeout: float) -> None:
         f"(status {status}): {replica_error(message)}",
         strategy=_STRATEGY,
     )
+
+
+def _light_status(name: str) -> tuple[str, str]:
+    """`app_status` through the controller's light per-application status (what
+    ``serve.run`` polls), not the whole instance's details that ``serve.status`` builds."""
+    from ray.serve.context import _get_global_client
+
+    try:
+        client = _get_global_client()
+        if client is None:
+            return "NOT_FOUND", ""
+        overview = client.get_serve_status(name)
+    except Exception:
+        return app_status(name)
+    app = overview.app_status
+    parts = [str(app.message)] if app.message else []
+    for deployment in overview.deployment_statuses:
+        status = str(getattr(deployment.status, "value", deployment.status))
+        if deployment.message and status not in ("HEALTHY", "UPDATING"):
+            parts.append(f"{deployment.name}: {deployment.message}")
+    return str(getattr(app.status, "value", app.status)), "\n".join(parts)
 
 
 _EXCEPTION_LINE = re.compile(r"^([A-Za-z_][\w.]*(?:Error|Exception|Exit|Interrupt)): (.+)$")

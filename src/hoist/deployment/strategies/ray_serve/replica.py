@@ -124,10 +124,12 @@ class _Routes:
 
 
 class CallableReplica(_Routes):
-    """``module:callable`` of the code folder, called with the inputs dict (a sync
-    function on a thread, an async one on the replica's loop)."""
+    """``module:callable`` of the code folder, called with the inputs dict: an async
+    function on the replica's loop; a sync one on a thread (``sync_in_thread``, the
+    default: it may block) or on the loop itself (faster for quick CPU-light functions,
+    but a slow call then holds every other request of the replica)."""
 
-    def __init__(self, module: str, callable: str) -> None:
+    def __init__(self, module: str, callable: str, sync_in_thread: bool = True) -> None:
         _enter_code_folder()
         from hoist._entrypoints import resolve_entrypoint
 
@@ -137,11 +139,14 @@ class CallableReplica(_Routes):
             raise TypeError(f"{entry!r} is not callable: {type(function).__name__}")
         self._function: Any = function
         self._is_async = inspect.iscoroutinefunction(function)
+        self._in_thread = sync_in_thread
 
     async def _answer(self, inputs: dict[str, Any]) -> tuple[dict[str, Any], int]:
         try:
             if self._is_async:
                 output = await self._function(inputs)
+            elif not self._in_thread:
+                output = self._function(inputs)
             else:
                 from starlette.concurrency import run_in_threadpool
 

@@ -62,6 +62,9 @@ class RayServeRunner(Runner):
         deploy_timeout: seconds :meth:`start` waits for the application to run.
         path: where :meth:`run` POSTs (an app's own route for ``app``).
         ray_num_cpus: CPUs of a private head started for this runner.
+        sync_in_thread: a sync callable runs on a thread (it may block); ``False`` runs
+            it on the replica's event loop (as a hand-written ``async def __call__`` that
+            calls it does: faster for quick functions, but a slow one holds the replica).
         log_path: a file the replicas' logs are appended to when the runner stops.
         **kwargs: ignored (other strategies' settings).
     """
@@ -90,6 +93,7 @@ class RayServeRunner(Runner):
         deploy_timeout: float = 120.0,
         path: str = "/predict",
         ray_num_cpus: int = 2,
+        sync_in_thread: bool = True,
         log_path: str | None = None,
         **kwargs: Any,
     ) -> None:
@@ -123,6 +127,7 @@ class RayServeRunner(Runner):
         self.deploy_timeout = deploy_timeout
         self.path = path
         self.ray_num_cpus = ray_num_cpus
+        self.sync_in_thread = sync_in_thread
         self.log_path = log_path
         self.endpoint: str | None = None
         self._client: Any = None
