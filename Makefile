@@ -6,6 +6,9 @@ STAMP := $(VENV)/.installed-stamp
 # Deployment engines, each in its own environment as a team would have it (their pins
 # clash with Hoist's): the bentoml, langgraph and modal strategies run their commands.
 ENGINES := .engines
+# PyTorch (the CPU build on this machine's disk) and Lightning, for autolog's tests only:
+# the demo does not need them.
+ML_STAMP := $(VENV)/.ml-stamp
 ENGINE_STAMPS := $(ENGINES)/bentoml/.stamp $(ENGINES)/langgraph/.stamp $(ENGINES)/modal/.stamp
 
 .PHONY: demo test lint typecheck bench clean engines
@@ -25,10 +28,15 @@ $(ENGINES)/%/.stamp: scripts/engines/%.txt
 
 engines: $(ENGINE_STAMPS)
 
+$(ML_STAMP): $(STAMP)
+	$(BIN)/python -m pip install --quiet torch==2.13.0
+	$(BIN)/python -m pip install --quiet -e '.[dev,ray,deploy,autolog]'
+	touch $@
+
 demo: $(STAMP)
 	$(BIN)/python examples/demo.py
 
-test: $(STAMP) $(ENGINE_STAMPS)
+test: $(STAMP) $(ENGINE_STAMPS) $(ML_STAMP)
 	$(BIN)/ruff check src tests benchmarks examples
 	$(BIN)/ruff format --check src tests benchmarks examples
 	$(BIN)/mypy
