@@ -38,6 +38,10 @@ The tree::
     │   └── StoreUnwritableError    .target, .reason, .unwritten (read-only, no permission, full)
     └── MissingExtraError           .extra (an optional dependency is not installed)
 
+    UserInputError also has (hoist.errors.datasets):
+    ├── DatasetValidationError      .path, .line, .json_path, .rule (a dataset breaks its format)
+    └── DatasetConversionError      .reason (unknown format, or a lossy conversion not allowed)
+
 Lower-layer exceptions (pydantic's, SQLAlchemy's, yaml's) are mapped to these at one
 boundary each and chained with ``from``.
 """
@@ -53,6 +57,7 @@ from hoist.errors.base import (
     UserInputError,
     field_errors_from_pydantic,
 )
+from hoist.errors.datasets import DatasetConversionError, DatasetValidationError
 from hoist.errors.deployment import (
     AdaptationError,
     DeploymentError,
@@ -94,6 +99,8 @@ __all__ = [
     "ActionNotFoundError",
     "AdaptationError",
     "ConfigError",
+    "DatasetConversionError",
+    "DatasetValidationError",
     "DeploymentError",
     "DeploymentNotFoundError",
     "DeploymentNotReadyError",
