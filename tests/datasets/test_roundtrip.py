@@ -1,0 +1,71 @@
+"""Round trips A -> B -> A through every pair of formats reproduce the annotations up to
+each format's documented precision; YOLO -> X -> YOLO reproduces the label files."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from hoist.datasets import FORMATS, convert, read_dataset, stats, write_dataset
+from hoist.datasets.synthetic import generate
+from tests.datasets.compare import YOLO_TOL, assert_same
+
+PAIRS = [(a, b) for a in FORMATS for b in FORMATS if a != b]
+
+
+def _tol(*formats: str) -> float:
+    return YOLO_TOL if "yolo" in formats else 0.0
+
+
+@pytest.mark.parametrize(("a", "b"), PAIRS)
+@pytest.mark.parametrize("kind", ["boxes", "polygons", "keypoints"])
+def test_round_trip(tmp_path: Path, a: str, b: str, kind: str) -> None:
+    original = generate(
+        tmp_path / "gen", images=8, boxes=3, segmentation=kind == "polygons",
+        keypoints=4 if kind == "keypoints" else 0,
+    )  # fmt: skip
+    write_dataset(original, tmp_path / "a", a)
+    first = read_dataset(tmp_path / "a").materialize()
+    assert_same(original, first, _tol(a))
+    convert(tmp_path / "a", to=b, dest=tmp_path / "b")
+    convert(tmp_path / "b", to=a, dest=tmp_path / "a2")
+    back = read_dataset(tmp_path / "a2").materialize()
+    assert_same(first, back, _tol(a, b))
+    assert stats(tmp_path / "a2")["annotations"] == 24
+
+
+@pytest.mark.parametrize("via", ["coco", "native"])
+def test_yolo_labels_come_back_byte_for_byte(tmp_path: Path, via: str) -> None:
+    write_dataset(generate(tmp_path / "gen", images=6, segmentation=True), tmp_path / "y", "yolo")
+    convert(tmp_path / "y", to=via, dest=tmp_path / "mid")
+    convert(tmp_path / "mid", to="yolo", dest=tmp_path / "y2")
+    labels = sorted((tmp_path / "y" / "labels").rglob("*.txt"))
+    assert labels
+    for label in labels:
+        again = tmp_path / "y2" / label.relative_to(tmp_path / "y")
+        assert again.read_text() == label.read_text()
+
+
+def test_yolo_layout_is_what_yolo_tools_expect(tmp_path: Path) -> None:
+    write_dataset(generate(tmp_path / "gen", images=4), tmp_path / "y", "yolo")
+    root = tmp_path / "y"
+    text = (root / "data.yaml").read_text()
+    assert "train: images/train" in text and "val: images/val" in text
+    assert '  0: "class_0"' in text and "nc: 3" in text
+    for image in (root / "images" / "train").iterdir():
+        label = root / "labels" / "train" / (image.stem + ".txt")
+        assert label.is_file()
+        for line in label.read_text().splitlines():
+            cls, *values = line.split()
+            assert int(cls) in range(3) and len(values) == 4
+            assert all(0.0 <= float(v) <= 1.0 and len(v.split(".")[1]) == 6 for v in values)
+
+
+def test_images_are_placed_in_the_target_layout(tmp_path: Path) -> None:
+    write_dataset(generate(tmp_path / "gen", images=4), tmp_path / "n", "native")
+    convert(tmp_path / "n", to="coco", dest=tmp_path / "c")
+    assert sorted(p.name for p in (tmp_path / "c" / "annotations").iterdir()) == [
+        "instances_train.json", "instances_val.json",
+    ]  # fmt: skip
+    assert len(list((tmp_path / "c" / "images" / "val").iterdir())) == 2
