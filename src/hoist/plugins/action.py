@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     import logging
 
     from hoist.plugins.context import RuntimeContext
+    from hoist.plugins.integrations import AutologHandle
     from hoist.plugins.steps.context import BaseStepContext
     from hoist.plugins.steps.registry import StepRegistry
 
@@ -178,6 +179,29 @@ class BaseAction(Generic[P]):
     def log_dev_event(self, name: str, data: dict[str, Any] | None = None) -> None:
         """See :meth:`RuntimeContext.log_dev_event`."""
         self.ctx.log_dev_event(name, data)
+
+    def autolog(self, framework: str, **options: Any) -> AutologHandle:
+        """Report a training library's epochs, losses and metrics as this run's progress
+        and metrics events, with no manual calls: ``self.autolog("lightning")`` before
+        building the ``Trainer``.
+
+        Frameworks: see :mod:`hoist.plugins.integrations` (``lightning``, ``ultralytics``,
+        and any a package declares under the ``hoist.integrations`` entry point group).
+        The hook lasts until ``handle.detach()`` (or leaving ``with self.autolog(...)``),
+        and at the latest until this action object is released after its run.
+
+        Raises:
+            UnknownIntegrationError: no such framework; the message lists the known ones.
+            FrameworkNotInstalledError: the framework is not installed; the message says
+                what to ``pip install``.
+        """
+        import weakref
+
+        from hoist.plugins.integrations import get_integration
+
+        handle = get_integration(framework).attach(self, **options)
+        weakref.finalize(self, handle.detach)
+        return handle
 
 
 def _new_registry() -> StepRegistry[Any]:
