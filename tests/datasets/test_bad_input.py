@@ -146,3 +146,36 @@ def test_destination_must_be_empty(tmp_path: Path) -> None:
     (tmp_path / "out" / "x").write_text("")
     with pytest.raises(DatasetConversionError, match="not empty"):
         convert(root, to="coco", dest=tmp_path / "out")
+
+
+def _voc(tmp_path: Path) -> tuple[Path, Path]:
+    write_dataset(generate(tmp_path / "gen", images=2, splits=("train",)), tmp_path / "v", "voc")
+    return tmp_path / "v", sorted((tmp_path / "v" / "Annotations").iterdir())[0]
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "where", "rule"),
+    [
+        ("<name>class_", "<name>zebra_", "object[1]/name", "unknown class 'zebra_"),
+        ("<xmax>", "<xmax>9999", "object[1]/bndbox", "box outside its image"),
+        ("<ymin>", "<ymin>x", "object[1]/bndbox", "numeric xmin"),
+        ("<filename>", "<filename>gone", "filename", "missing image file"),
+    ],
+)
+def test_voc_rule_names_file_and_element(
+    tmp_path: Path, old: str, new: str, where: str, rule: str
+) -> None:
+    root, xml = _voc(tmp_path)
+    xml.write_text(xml.read_text().replace(old, new, 1))
+    with pytest.raises(DatasetValidationError) as err:
+        _read_all(root)
+    assert err.value.path == str(xml) and err.value.json_path == where
+    assert rule in err.value.rule
+
+
+def test_voc_broken_xml_names_line(tmp_path: Path) -> None:
+    root, xml = _voc(tmp_path)
+    xml.write_text(xml.read_text().replace("</depth>", "</dep>", 1))
+    with pytest.raises(DatasetValidationError, match="not valid XML") as err:
+        _read_all(root)
+    assert err.value.line == 4

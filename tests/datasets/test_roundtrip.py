@@ -3,23 +3,29 @@ each format's documented precision; YOLO -> X -> YOLO reproduces the label files
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
 
 from hoist.datasets import FORMATS, convert, read_dataset, stats, write_dataset
 from hoist.datasets.synthetic import generate
+from hoist.errors import DatasetConversionError
 from tests.datasets.compare import YOLO_TOL, assert_same
 
 PAIRS = [(a, b) for a in FORMATS for b in FORMATS if a != b]
+# VOC holds boxes only: polygons and keypoints through it are test_lossy_conversion's.
+CASES = [
+    (a, b, kind) for a, b in PAIRS for kind in ("boxes", "polygons", "keypoints")
+    if kind == "boxes" or "voc" not in (a, b)
+]  # fmt: skip
 
 
 def _tol(*formats: str) -> float:
-    return YOLO_TOL if "yolo" in formats else 0.0
+    return YOLO_TOL * (("yolo" in formats) + ("voc" in formats))
 
 
-@pytest.mark.parametrize(("a", "b"), PAIRS)
-@pytest.mark.parametrize("kind", ["boxes", "polygons", "keypoints"])
+@pytest.mark.parametrize(("a", "b", "kind"), CASES)
 def test_round_trip(tmp_path: Path, a: str, b: str, kind: str) -> None:
     original = generate(
         tmp_path / "gen", images=8, boxes=3, segmentation=kind == "polygons",
@@ -69,3 +75,36 @@ def test_images_are_placed_in_the_target_layout(tmp_path: Path) -> None:
         "instances_train.json", "instances_val.json",
     ]  # fmt: skip
     assert len(list((tmp_path / "c" / "images" / "val").iterdir())) == 2
+
+
+@pytest.mark.parametrize("source", ["yolo", "coco", "native"])
+@pytest.mark.parametrize("kind", ["polygons", "keypoints"])
+def test_lossy_conversion_refused_then_allowed(tmp_path: Path, source: str, kind: str) -> None:
+    original = generate(
+        tmp_path / "gen", images=4, segmentation=kind == "polygons",
+        keypoints=3 if kind == "keypoints" else 0,
+    )  # fmt: skip
+    write_dataset(original, tmp_path / "s", source)
+    what = "segmentation (a box-only format)" if kind == "polygons" else "keypoints"
+    with pytest.raises(DatasetConversionError, match=rf"would lose {re.escape(what)}"):
+        convert(tmp_path / "s", to="voc", dest=tmp_path / "v")
+    assert not (tmp_path / "v").exists()  # nothing half-written
+    assert not list(tmp_path.glob(".v.partial-*"))
+    convert(tmp_path / "s", to="voc", dest=tmp_path / "v", allow_lossy=True)
+    boxes_only = read_dataset(tmp_path / "v").materialize()
+    for image in original.images:
+        for ann in image.annotations:
+            ann.segmentation = ann.keypoints = None
+    assert_same(original, boxes_only, _tol(source, "voc"))
+
+
+def test_attributes_voc_cannot_hold_are_lossy(tmp_path: Path) -> None:
+    original = generate(tmp_path / "gen", images=2)
+    original.images[0].annotations[0].attributes = {"difficult": 1, "colour": "red"}
+    write_dataset(original, tmp_path / "n", "native")
+    with pytest.raises(DatasetConversionError, match=r"lose attributes \['colour'\]"):
+        convert(tmp_path / "n", to="voc", dest=tmp_path / "v")
+    convert(tmp_path / "n", to="voc", dest=tmp_path / "v", allow_lossy=True)
+    back = read_dataset(tmp_path / "v").materialize()
+    got = {i.file: i for i in back.images}[original.images[0].file]
+    assert got.annotations[0].attributes == {"difficult": 1}

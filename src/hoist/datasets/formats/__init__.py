@@ -6,12 +6,14 @@ from __future__ import annotations
 from hoist.datasets.formats.base import Format
 from hoist.datasets.formats.coco import COCOFormat
 from hoist.datasets.formats.native import NativeFormat
+from hoist.datasets.formats.voc import VOCFormat
 from hoist.datasets.formats.yolo import YOLOFormat
 
-__all__ = ["FORMATS", "COCOFormat", "Format", "NativeFormat", "YOLOFormat"]
+__all__ = ["FORMATS", "COCOFormat", "Format", "NativeFormat", "VOCFormat", "YOLOFormat"]
 
 FORMATS: dict[str, Format] = {
     "yolo": YOLOFormat(),
     "coco": COCOFormat(),
     "native": NativeFormat(),
+    "voc": VOCFormat(),
 }

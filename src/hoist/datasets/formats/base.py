@@ -86,6 +86,7 @@ class Lossy:
     keypoints: bool
     attributes: bool
     multi_polygon: bool = True
+    attribute_keys: tuple[str, ...] | None = None  # the attributes it holds (None: any)
 
     def fit(self, ann: Annotation, image: Image) -> Annotation:
         """``ann`` as this format can hold it (the same object when nothing is lost)."""
@@ -96,8 +97,13 @@ class Lossy:
             lost.append("all but the first polygon of a multi-polygon segmentation")
         if ann.keypoints and not self.keypoints:
             lost.append("keypoints")
+        kept = ann.attributes
         if ann.attributes and not self.attributes:
-            lost.append(f"attributes {sorted(ann.attributes)}")
+            kept = {}
+        elif ann.attributes and self.attribute_keys is not None:
+            kept = {k: v for k, v in ann.attributes.items() if k in self.attribute_keys}
+        if len(kept) != len(ann.attributes):
+            lost.append(f"attributes {sorted(set(ann.attributes) - set(kept))}")
         if not lost:
             return ann
         if not self.allow:
@@ -112,5 +118,5 @@ class Lossy:
         return Annotation(
             ann.category, ann.bbox, seg,
             ann.keypoints if self.keypoints else None,
-            ann.attributes if self.attributes else {},
+            kept,
         )  # fmt: skip
