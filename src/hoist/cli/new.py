@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from hoist.plugins.categories import PluginCategory
+from hoist.plugins.templates import TEMPLATE_CHOICES
 
 __all__ = ["new_cmd"]
 
@@ -16,10 +17,11 @@ __all__ = ["new_cmd"]
 @click.option(
     "--category",
     "-c",
-    type=click.Choice([c.value for c in PluginCategory]),
+    type=click.Choice(TEMPLATE_CHOICES),
     default=PluginCategory.CUSTOM.value,
     show_default=True,
-    help="What the plugin does; decides the starter action.",
+    help="What the plugin does; decides the starter action (train, inference and dataset "
+    "give one starter on that category base).",
 )
 @click.option("--name", help="Display name (default: from CODE).")
 @click.option("--description", default="", help="One line about the plugin.")

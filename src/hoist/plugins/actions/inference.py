@@ -22,6 +22,7 @@ base wraps it with ``serve.deployment``), so this module never imports Ray.
 
 from __future__ import annotations
 
+import sys
 import threading
 import uuid
 from collections.abc import Sequence
@@ -124,10 +125,12 @@ class BaseInferenceAction(BaseAction[P]):
 
     # ------------------------------------------------------------------ model
     def model_key(self) -> tuple[Any, ...]:
-        """This action's model cache key: the class and its :attr:`model_params` values."""
+        """This action's model cache key: the class (module, file, name) and its
+        :attr:`model_params` values."""
         cls = type(self)
         values = tuple(repr(getattr(self.params, name, None)) for name in cls.model_params)
-        return (cls.__module__, cls.__qualname__, *values)
+        source = getattr(sys.modules.get(cls.__module__), "__file__", None)
+        return (cls.__module__, source, cls.__qualname__, *values)
 
     def warm_model(self) -> tuple[Any, bool]:
         """The cached model, loading it first when needed; and whether it was loaded now."""

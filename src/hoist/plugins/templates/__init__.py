@@ -2,7 +2,9 @@
 
 Each category's starter actions live as plain Python files in ``files/<category>/``
 (copied as they are); ``files/base/`` holds ``config.yaml`` and ``README.md`` templates
-(``string.Template``).
+(``string.Template``). Besides the categories, ``--category`` takes the kinds of
+:data:`KINDS` (``train``, ``inference``, ``dataset``): one starter built on that
+category base of :mod:`hoist.plugins.actions`, in a plugin of the kind's category.
 """
 
 from __future__ import annotations
@@ -16,7 +18,14 @@ from string import Template
 from hoist.errors import UserInputError
 from hoist.plugins.categories import PluginCategory
 
-__all__ = ["CATEGORIES_WITH_TEMPLATES", "STARTERS", "ScaffoldError", "scaffold_plugin"]
+__all__ = [
+    "CATEGORIES_WITH_TEMPLATES",
+    "KINDS",
+    "STARTERS",
+    "TEMPLATE_CHOICES",
+    "ScaffoldError",
+    "scaffold_plugin",
+]
 
 FILES = Path(__file__).parent / "files"
 CODE_RULE = re.compile(r"^[a-z][a-z0-9_]*$")
@@ -36,6 +45,8 @@ class Starter:
     description: str
     input_type: str | None = None
     output_type: str | None = None
+    folder: str | None = None
+    """Where ``files/<folder>/<module>.py`` is (default: the category's folder)."""
 
 
 STARTERS: dict[str, list[Starter]] = {
@@ -61,6 +72,21 @@ STARTERS: dict[str, list[Starter]] = {
 
 CATEGORIES_WITH_TEMPLATES = tuple(STARTERS)
 
+_TRAIN, _INFERENCE = STARTERS["neural_net"]
+
+KINDS: dict[str, tuple[str, list[Starter]]] = {
+    "train": ("neural_net", [_TRAIN]),
+    "inference": ("neural_net", [_INFERENCE]),
+    "dataset": ("data_validation", [Starter(
+        "dataset", "dataset", "PrepareDatasetAction", "Fetch, validate and convert a dataset",
+        output_type="Dataset", folder="dataset",
+    )]),
+}  # fmt: skip
+"""Starter kinds beyond the categories: kind -> (the plugin's category, its starters)."""
+
+TEMPLATE_CHOICES = (*CATEGORIES_WITH_TEMPLATES, *KINDS)
+"""What ``hoist new --category`` accepts."""
+
 
 def scaffold_plugin(
     dest_dir: Path | str,
@@ -73,6 +99,9 @@ def scaffold_plugin(
 ) -> Path:
     """Create plugin ``code`` in ``dest_dir/code`` and return its folder.
 
+    ``category`` is a category or one of :data:`KINDS` (``train``, ``inference``,
+    ``dataset``).
+
     Raises:
         ScaffoldError: ``code`` is not a valid plugin code, the category is unknown, or
             the folder exists and is not empty (unless ``force``).
@@ -83,14 +112,17 @@ def scaffold_plugin(
             "lowercase letters, digits and underscores"
         )
     category = str(category)
-    if category not in STARTERS:
+    if category in KINDS:
+        category, starters = KINDS[category]
+    elif category in STARTERS:
+        starters = STARTERS[category]
+    else:
         raise ScaffoldError(
-            f"unknown category {category!r}; choose one of {', '.join(CATEGORIES_WITH_TEMPLATES)}"
+            f"unknown category {category!r}; choose one of {', '.join(TEMPLATE_CHOICES)}"
         )
     root = Path(dest_dir) / code
     if root.exists() and any(root.iterdir()) and not force:
         raise ScaffoldError(f"{root} exists and is not empty; use --force to write into it")
-    starters = STARTERS[category]
     title = name or code.replace("_", " ").title()
     values = {
         "name": title,
@@ -108,7 +140,8 @@ def scaffold_plugin(
     (root / "requirements.txt").write_text("# one requirement per line, e.g. numpy>=1.26\n")
     (root / "plugin" / "__init__.py").write_text(f'"""The {title} plugin."""\n')
     for starter in starters:
-        shutil.copyfile(FILES / category / f"{starter.module}.py",
+        folder = starter.folder or category
+        shutil.copyfile(FILES / folder / f"{starter.module}.py",
                         root / "plugin" / f"{starter.module}.py")  # fmt: skip
     return root
 

@@ -1,11 +1,17 @@
-"""Export records to a CSV file."""
+"""Export records to a CSV file.
+
+The base (``BaseExportAction``) picks the path (``output_dir``/``filename``, default the
+run's artifacts), and records the file with its SHA-256; ``self.track`` reports
+progress per record.
+"""
 
 import csv
+from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
-from hoist import BaseAction, PluginCategory
+from hoist.plugins.actions import BaseExportAction, ExportParams
 
 SAMPLE = [
     {"id": 1, "label": "cat", "score": 0.93},
@@ -14,32 +20,21 @@ SAMPLE = [
 ]
 
 
-class ExportParams(BaseModel):
+class Params(ExportParams):
     records: list[dict[str, Any]] = Field(SAMPLE, description="Rows to export")
-    filename: str = Field("export.csv", pattern=r"^[\w.-]+\.csv$", description="Output file")
 
 
-class ExportResult(BaseModel):
-    path: str
-    rows: int
-    columns: list[str]
-
-
-class ExportAction(BaseAction[ExportParams]):
+class ExportAction(BaseExportAction[Params]):
     """Write records to CSV in the run's artifacts folder."""
 
     action_name = "export"
-    category = PluginCategory.EXPORT
-    result_model = ExportResult
+    export_format = "csv"
 
-    def execute(self) -> ExportResult:
+    def export(self, path: Path) -> int:
         columns = sorted({key for row in self.params.records for key in row})
-        path = self.ctx.artifacts_dir / self.params.filename
         with path.open("w", newline="") as fh:
             writer = csv.DictWriter(fh, fieldnames=columns)
             writer.writeheader()
-            for i, row in enumerate(self.params.records, start=1):
+            for row in self.track(self.params.records):
                 writer.writerow(row)
-                self.set_progress(i, len(self.params.records))
-        self.ctx.add_artifact(path)
-        return ExportResult(path=str(path), rows=len(self.params.records), columns=columns)
+        return len(self.params.records)

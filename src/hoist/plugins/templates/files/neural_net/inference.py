@@ -1,37 +1,37 @@
-"""Run a (simulated) model over inputs."""
+"""Predict with the trained model, in batches.
+
+The base (``BaseInferenceAction``) loads the model once per worker process and keeps it
+warm across runs with the same ``weights_path``, predicts in batches of ``batch_size``
+with progress, and can serve the same model on Ray Serve::
+
+    from hoist.deployment.serve_action import BaseDeploymentAction
+
+    class ServeAction(BaseDeploymentAction[ServeParams]):
+        entrypoint = InferenceAction.serve_deployment(weights_path="weights.json")
+"""
 
 import json
 from pathlib import Path
+from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
-from hoist import BaseAction, PluginCategory
-from hoist.plugins.types import ModelWeights
+from hoist.plugins.actions import BaseInferenceAction, InferenceParams
 
 
-class InferenceParams(BaseModel):
+class Params(InferenceParams):
     inputs: list[float] = Field([0.5, 1.5, 2.5], description="Values to score")
-    weights_path: str | None = Field(None, description="weights.json from train (optional)")
 
 
-class InferenceResult(BaseModel):
-    predictions: list[float]
-
-
-class InferenceAction(BaseAction[InferenceParams]):
+class InferenceAction(BaseInferenceAction[Params]):
     """Score inputs with trained weights."""
 
     action_name = "inference"
-    category = PluginCategory.NEURAL_NET
-    input_type = ModelWeights
-    result_model = InferenceResult
 
-    def execute(self) -> InferenceResult:
-        weights = {"bias": 0.0, "scale": 1.0}
-        if self.params.weights_path:
-            weights = json.loads(Path(self.params.weights_path).read_text())
-        out = []
-        for i, value in enumerate(self.params.inputs, start=1):
-            out.append(round(weights["bias"] + weights["scale"] * value, 4))
-            self.set_progress(i, len(self.params.inputs))
-        return InferenceResult(predictions=out)
+    def load_model(self) -> dict[str, float]:
+        if self.params.weights_path:  # weights.json from the train action
+            return dict(json.loads(Path(self.params.weights_path).read_text()))
+        return {"scale": 1.0, "bias": 0.0}
+
+    def predict_batch(self, items: list[Any]) -> list[float]:
+        return [round(self.model["bias"] + self.model["scale"] * x, 4) for x in items]
