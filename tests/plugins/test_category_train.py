@@ -13,8 +13,11 @@ import pytest
 
 from hoist.errors import ActionFailedError
 from hoist.executors.local import LocalExecutor
+from hoist.pipelines import ActionPipeline
 from hoist.plugins.actions import BaseTrainAction, TrainParams, TrainResult
-from hoist.runs.models import ArtifactEvent, CheckpointEvent, MetricsEvent, ProgressEvent
+from hoist.runs.models import ArtifactEvent, CheckpointEvent, MetricsEvent, ProgressEvent, RunKind
+from hoist.runs.reader import RunFilter
+from hoist.runs.runtime import Runtime
 from hoist.runs.sinks.memory import MemorySink
 
 # val_loss falls until epoch 3, then rises: the best checkpoint is epoch 3.
@@ -184,3 +187,34 @@ def test_epochs_loop_and_binary_state(executor: Any, tmp_path: Path) -> None:
     resumed = ex.execute(Loop, {"epochs": 3, "output_dir": str(out)})
     assert resumed.resumed_from and resumed.resumed_from.endswith("epoch_0002.bin")
     assert resumed.epochs_run == 1
+
+
+class Flaky(Train):
+    """Fails at epoch 3 while ``marker`` exists (same params on resume)."""
+
+    action_name = "flaky_train"
+
+    def train_epoch(self, epoch: int) -> Mapping[str, float]:
+        if epoch == 3 and Path(str(self.params.dataset)).exists():
+            raise RuntimeError("node interrupted")
+        return super().train_epoch(epoch)
+
+
+def test_a_resumed_pipeline_continues_training_from_its_last_checkpoint(
+    runtime: Runtime, tmp_path: Path
+) -> None:
+    Train.trained = []
+    marker = tmp_path / "marker"
+    marker.touch()
+    pipeline = ActionPipeline([Flaky], name="train-resume")
+    executor = LocalExecutor(runtime=runtime)
+    with pytest.raises(ActionFailedError, match="node interrupted"):
+        pipeline.execute({"epochs": 4, "dataset": str(marker)}, executor=executor)
+    runtime.sink.flush()
+    (old,) = runtime.store.list_runs(RunFilter(kind=RunKind.PIPELINE))
+    assert Train.trained == [1, 2]
+    marker.unlink()
+    result = pipeline.execute(resume_from=old.id, executor=executor)
+    assert Train.trained == [1, 2, 3, 4]
+    assert result["resumed_from"].endswith("epoch_0002.json") and result["epochs_run"] == 2
+    assert "/models/" in result["weights_path"]

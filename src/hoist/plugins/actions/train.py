@@ -234,14 +234,26 @@ class BaseTrainAction(BaseAction[P]):
     def create_context(self) -> TrainContext:
         """A fresh :class:`TrainContext` (also ``self.context`` while running)."""
         dataset = getattr(self.params, "dataset", None)
-        out = getattr(self.params, "output_dir", None)
         self._context = TrainContext(
             runtime_ctx=self.ctx,
             params=self.params,
             dataset_path=Path(dataset) if dataset else None,
-            output_dir=Path(out) if out else self.ctx.artifacts_dir,
+            output_dir=self.default_output_dir(),
         )
         return self._context
+
+    def default_output_dir(self) -> Path:
+        """The ``output_dir`` param; else, in a pipeline, ``models/<node>`` of its working
+        folder (so a resumed pipeline continues from the last checkpoint); else the
+        run's artifacts folder."""
+        out = getattr(self.params, "output_dir", None)
+        if out:
+            return Path(out)
+        pipeline = self.ctx.pipeline
+        if pipeline is not None:
+            node = str(self.ctx.extras.get("node") or self.action_name)
+            return Path(pipeline.models_dir) / node
+        return self.ctx.artifacts_dir
 
     def step_result(self, context: BaseStepContext) -> TrainResult:
         """The :class:`TrainResult` of the finished steps."""
