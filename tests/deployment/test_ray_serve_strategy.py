@@ -17,7 +17,6 @@ if importlib.util.find_spec("ray") is None:
     pytest.skip("ray is not installed (pip install 'ray[serve]')", allow_module_level=True)
 httpx = pytest.importorskip("httpx")
 
-from hoist.deployment import DeployConfig, DeployedSoftware, DeploymentFactory  # noqa: E402
 from hoist.deployment.serving import app_status, ensure_serve  # noqa: E402
 from hoist.deployment.strategies.ray_serve import RayServeRunner  # noqa: E402
 from hoist.errors import DeploymentError  # noqa: E402
@@ -25,15 +24,6 @@ from hoist.runs.models import Run  # noqa: E402
 from hoist.runs.reader import RunFilter  # noqa: E402
 from hoist.runs.runtime import get_runtime  # noqa: E402
 from tests.conftest import write_files  # noqa: E402
-
-# The contract every strategy passes, run here against the session's cluster.
-from tests.deployment.test_contract import (  # noqa: E402, F401
-    REGISTRY,
-    test_an_exception_is_an_error_envelope_never_a_success,
-    test_lifecycle_health_and_logs,
-    test_run_batch_answers_in_order,
-    test_runs_the_callable_and_answers_the_envelope,
-)
 from tests.deployment.test_process_strategy import (  # noqa: E402
     APP,
     PLUGIN_ACTIONS,
@@ -62,18 +52,6 @@ MODEL = Model()
 def predict(inputs):
     return MODEL
 """
-
-
-@pytest.fixture
-def deployed(ray_cluster: Any, sample_code: Path) -> Iterator[DeployedSoftware]:
-    """The contract's fixture for this strategy: the session's cluster, no private head."""
-    from hoist.executors.ray.connect import ensure_ray
-
-    ensure_ray(ray_cluster.address)  # address None then means the connected cluster
-    config = DeployConfig(code_path=str(sample_code), timeout=60)
-    software = DeploymentFactory.create(STRATEGY, config, registry=REGISTRY)
-    yield software
-    software.stop()
 
 
 @pytest.fixture

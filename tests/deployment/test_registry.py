@@ -134,3 +134,14 @@ def test_a_bad_runner_names_the_file(
     registry = StrategyRegistry([tmp_path], builtin=False, entry_points=False)
     with pytest.raises(StrategyDefinitionError, match=words):
         registry.get_runner_class("bad")
+
+
+def test_a_hyphen_reads_as_an_underscore() -> None:
+    """``ray-serve`` (as the issue and Kapso-style names write it) is ``ray_serve``."""
+    registry = StrategyRegistry(entry_points=False)
+    assert registry.canonical("ray-serve") == "ray_serve"
+    assert (
+        registry.strategy_exists("ray-serve")
+        and registry.get_strategy("ray-serve").name == "ray_serve"
+    )
+    assert registry.list_strategies(["ray-serve", "local"]) == ["local", "ray_serve"]

@@ -42,9 +42,9 @@ class DeploymentFactory:
                 strategy's rules match).
         """
         registry = registry or StrategyRegistry.get()
-        name = strategy.value if isinstance(strategy, enum.Enum) else strategy
-        if not isinstance(name, str):
+        if not isinstance(strategy, str | enum.Enum):
             raise TypeError(f"strategy must be a name or DeployStrategy, got {strategy!r}")
+        name = registry.canonical(strategy)
         if not isinstance(config, DeployConfig):
             raise TypeError(f"config must be a DeployConfig, got {type(config).__name__}")
         if name == "auto":

@@ -122,6 +122,7 @@ class DeploymentManager(DeploymentCalls):
         if not isinstance(config, DeployConfig):
             raise TypeError(f"config must be a DeployConfig, got {type(config).__name__}")
         name = check_name(name if name is not None else config.name or folder.resolve().name)
+        strategy = self.registry.canonical(strategy)  # ray-serve is recorded ray_serve
         if strategy != "auto":
             self.registry.get_strategy(strategy)  # unknown: an error listing the available
             check_settings(self.registry, strategy, config.settings)
@@ -247,10 +248,14 @@ class DeploymentManager(DeploymentCalls):
             if other.version != record.version and other.status == "running":
                 self.records.update(record.name, other.version, status="replaced",
                                     health="unknown")  # fmt: skip
+        # What another process needs to attach (a Serve app's cluster and name, ...).
+        record_config = getattr(software.runner, "record_config", None)
+        extra = record_config() if callable(record_config) else {}
         done = self.records.update(record.name, record.version, status="running",
                                    health="healthy", endpoint=software.endpoint,
                                    owner=self.owner, error=None,
-                                   input_schema=software.input_schema())  # fmt: skip
+                                   input_schema=software.input_schema(),
+                                   config={**record.config, **extra})  # fmt: skip
         ctx.emit_result(done.model_dump(mode="json", exclude={"config"}))
         ctx.emit_status(RunStatus.SUCCEEDED)
         self.sink.flush()

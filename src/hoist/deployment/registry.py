@@ -100,6 +100,10 @@ class StrategyRegistry:
         """
         return self._require(_name(name), sorted(self._ok))
 
+    def canonical(self, name: str | enum.Enum) -> str:
+        """The name a strategy is recorded under (``ray-serve`` → ``ray_serve``)."""
+        return _name(name)
+
     def get_strategy(self, name: str) -> StrategyConfig:
         """The strategy's ``config.yaml``. Raises like `definition`."""
         config = self.definition(name).config
@@ -175,7 +179,10 @@ class StrategyRegistry:
 
 
 def _name(strategy: Any) -> str:
-    return str(strategy.value) if isinstance(strategy, enum.Enum) else str(strategy)
+    """A strategy's name from a name or `DeployStrategy` member; ``-`` is read as ``_``
+    (``ray-serve`` is ``ray_serve``: names are identifiers, as folders and enum members)."""
+    name = str(strategy.value) if isinstance(strategy, enum.Enum) else str(strategy)
+    return name.replace("-", "_")
 
 
 def _load_runner(definition: StrategyDefinition) -> type[Runner]:
