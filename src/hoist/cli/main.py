@@ -36,6 +36,7 @@ class _LazyGroup(click.Group):
         "strategies": "hoist.cli.strategies:strategies",
         "deploy": "hoist.cli.deploy:deploy_cmd",
         "deployments": "hoist.cli.deployments:deployments",
+        "datasets": "hoist.cli.datasets:datasets",
     }
 
     def list_commands(self, ctx: click.Context) -> list[str]:

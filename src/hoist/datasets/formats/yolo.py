@@ -4,7 +4,9 @@ under ``labels/<split>/<stem>.txt``.
 
 A label line is ``class cx cy w h`` (detection), ``class x1 y1 x2 y2 ...`` (segmentation,
 one polygon; its box is the polygon's bounds) or, when ``data.yaml`` has
-``kpt_shape: [k, 3]``, ``class cx cy w h`` followed by ``k`` keypoint triples (pose).
+``kpt_shape: [k, 3]``, ``class cx cy w h`` followed by ``k`` keypoint triples (pose; a
+pose dataset has no polygons, and an annotation without keypoints is written with
+``k`` unlabelled ``0 0 0`` triples).
 Coordinates are normalised by the image's size.
 
 Precision: normalised values are written with 6 decimals, so a coordinate comes back
@@ -106,8 +108,9 @@ class YOLOFormat:
         copy_images: bool = True,
     ) -> int:  # fmt: skip
         """Write ``stream`` under ``dest``; returns the number of images written."""
-        lossy = Lossy(self.name, allow_lossy, True, True, False, multi_polygon=False)
         kcount = stream.keypoint_count
+        # A pose dataset (kpt_shape) holds boxes with keypoints, a segment dataset polygons.
+        lossy = Lossy(self.name, allow_lossy, not kcount, bool(kcount), False, multi_polygon=False)
         splits: list[str] = []
         count = 0
         fmt = f"{{:.{DECIMALS}f}}".format
