@@ -254,3 +254,24 @@ def test_entry_point_integrations_run_through_autolog(toy_distribution: Path) ->
     assert [e.name for e in events if e.type == "custom"] == ["toy-detached"]
     with pytest.raises(FrameworkNotInstalledError, match="pip install 'absent-framework'"):
         get_integration("absent").attach(_context())
+
+
+def test_detach_all_ends_every_hook_an_action_attached(tmp_path: Path) -> None:
+    pl = _lightning()
+    from hoist.plugins.integrations import detach_all
+
+    original_init = pl.Trainer.__init__
+
+    class Fails(BaseAction[AnyParams]):
+        def execute(self) -> None:
+            self.autolog("lightning")
+            self.autolog("lightning", category="again")
+            raise RuntimeError("boom")
+
+    action = Fails(AnyParams(), _context())
+    with pytest.raises(RuntimeError):
+        action.run()
+    assert pl.Trainer.__init__ is not original_init  # still attached: the action lives on
+    assert detach_all(action) == 2
+    assert pl.Trainer.__init__ is original_init
+    assert detach_all(action) == 0

@@ -195,13 +195,10 @@ class BaseAction(Generic[P]):
             FrameworkNotInstalledError: the framework is not installed; the message says
                 what to ``pip install``.
         """
-        import weakref
-
         from hoist.plugins.integrations import get_integration
+        from hoist.plugins.integrations.base import own
 
-        handle = get_integration(framework).attach(self, **options)
-        weakref.finalize(self, handle.detach)
-        return handle
+        return own(self, get_integration(framework).attach(self, **options))
 
 
 def _new_registry() -> StepRegistry[Any]:

@@ -13,6 +13,7 @@ from hoist.plugins.integrations.base import (
     FrameworkNotInstalledError,
     Integration,
     UnknownIntegrationError,
+    detach_all,
 )
 from hoist.plugins.integrations.registry import (
     ENTRY_POINT_GROUP,
@@ -26,6 +27,7 @@ __all__ = [
     "FrameworkNotInstalledError",
     "Integration",
     "UnknownIntegrationError",
+    "detach_all",
     "get_integration",
     "known_integrations",
 ]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import importlib.util
 import threading
+import weakref
 from collections.abc import Callable, Mapping
 from typing import Any, ClassVar
 
@@ -16,7 +17,9 @@ __all__ = [
     "Integration",
     "ThreadScopedHooks",
     "UnknownIntegrationError",
+    "detach_all",
     "numeric_metrics",
+    "own",
     "runtime_context",
 ]
 
@@ -103,6 +106,32 @@ class AutologHandle:
 
     def __exit__(self, *exc: object) -> None:
         self.detach()
+
+
+_OWNED: weakref.WeakKeyDictionary[Any, list[AutologHandle]] = weakref.WeakKeyDictionary()
+_OWNED_LOCK = threading.Lock()
+
+
+def own(owner: Any, handle: AutologHandle) -> AutologHandle:
+    """Tie ``handle`` to ``owner`` (an action): :func:`detach_all` on it, or its release,
+    detaches the handle."""
+    with _OWNED_LOCK:
+        _OWNED.setdefault(owner, []).append(handle)
+    weakref.finalize(owner, handle.detach)
+    return handle
+
+
+def detach_all(owner: Any) -> int:
+    """Detach every handle :func:`own` tied to ``owner``; returns how many were attached.
+
+    Meant for the end of an action's run, so a hook never outlives the run it reports to.
+    """
+    with _OWNED_LOCK:
+        handles = _OWNED.pop(owner, [])
+    attached = [handle for handle in handles if handle.attached]
+    for handle in attached:
+        handle.detach()
+    return len(attached)
 
 
 class ThreadScopedHooks:
