@@ -164,9 +164,9 @@ def test_an_unknown_framework_lists_the_known() -> None:
     with pytest.raises(UnknownIntegrationError) as info:
         get_integration("kerass")
     assert "'kerass'" in str(info.value)
-    assert "known: lightning, ultralytics" in str(info.value)
+    assert "known: lightning, transformers, ultralytics" in str(info.value)
     assert isinstance(info.value, UserInputError)
-    assert known_integrations() == ["lightning", "ultralytics"]
+    assert known_integrations() == ["lightning", "transformers", "ultralytics"]
 
 
 def test_ultralytics_not_installed_names_what_to_install() -> None:
@@ -238,7 +238,7 @@ def toy_distribution(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterato
 
 
 def test_entry_point_integrations_run_through_autolog(toy_distribution: Path) -> None:
-    assert known_integrations() == ["absent", "lightning", "toy", "ultralytics"]
+    assert known_integrations() == ["absent", "lightning", "toy", "transformers", "ultralytics"]
 
     class UsesToy(BaseAction[AnyParams]):
         def execute(self) -> None:

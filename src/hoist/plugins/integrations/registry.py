@@ -16,6 +16,7 @@ ENTRY_POINT_GROUP = "hoist.integrations"
 #: Built-in integrations, imported only when asked for (their frameworks are optional).
 BUILTINS: dict[str, str] = {
     "lightning": "hoist.plugins.integrations.lightning:LightningIntegration",
+    "transformers": "hoist.plugins.integrations.transformers:TransformersIntegration",
     "ultralytics": "hoist.plugins.integrations.ultralytics:UltralyticsIntegration",
 }
 _ALIASES = {
@@ -23,6 +24,8 @@ _ALIASES = {
     "pytorch-lightning": "lightning",
     "lightning.pytorch": "lightning",
     "yolo": "ultralytics",
+    "huggingface": "transformers",
+    "hf": "transformers",
 }
 
 
