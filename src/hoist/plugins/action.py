@@ -185,8 +185,9 @@ class BaseAction(Generic[P]):
         and metrics events, with no manual calls: ``self.autolog("lightning")`` before
         building the ``Trainer``.
 
-        Frameworks: see :mod:`hoist.plugins.integrations` (``lightning``, ``ultralytics``,
-        and any a package declares under the ``hoist.integrations`` entry point group).
+        Frameworks: see :mod:`hoist.plugins.integrations` (``lightning``, ``transformers``,
+        ``ultralytics``, and any a package declares under the ``hoist.integrations`` entry
+        point group).
         The hook lasts until ``handle.detach()`` (or leaving ``with self.autolog(...)``),
         and at the latest until this action object is released after its run.
 

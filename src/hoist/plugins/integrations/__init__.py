@@ -2,8 +2,8 @@
 library's callbacks so its epochs become progress events (category ``"train"``) and its
 logged losses and metrics become metrics events, with no manual calls.
 
-One module per framework (:mod:`.lightning`, :mod:`.ultralytics`); packages add more under
-the ``hoist.integrations`` entry point group (see :mod:`.registry`).
+One module per framework (:mod:`.lightning`, :mod:`.transformers`, :mod:`.ultralytics`);
+packages add more under the ``hoist.integrations`` entry point group (see :mod:`.registry`).
 """
 
 from __future__ import annotations
