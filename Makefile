@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-stamp
 # Deployment engines, each in its own environment as a team would have it (their pins
 # clash with Hoist's): the bentoml, langgraph and modal strategies run their commands.
 ENGINES := .engines
-# PyTorch (the CPU build on this machine's disk) and Lightning, for autolog's tests only:
+# PyTorch (the CPU build on this machine's disk), Lightning and transformers, for autolog's tests only:
 # the demo does not need them.
 ML_STAMP := $(VENV)/.ml-stamp
 ENGINE_STAMPS := $(ENGINES)/bentoml/.stamp $(ENGINES)/langgraph/.stamp $(ENGINES)/modal/.stamp

@@ -26,6 +26,7 @@ from hoist.errors import (
 from hoist.plugins.action import BaseAction
 from hoist.plugins.awaitables import resolve
 from hoist.plugins.context import RuntimeContext
+from hoist.plugins.integrations.base import detach_all
 from hoist.runs.models import RunStatus
 
 __all__ = [
@@ -118,7 +119,11 @@ def invoke_action(action_cls: type[BaseAction[Any]], params: BaseModel, ctx: Run
 def run_action(action_cls: type[BaseAction[Any]], params: BaseModel, ctx: RuntimeContext) -> Any:
     """Execute ``action_cls`` and check its result against ``result_model``, recording
     nothing about how it ends (run it inside :func:`recorded`)."""
-    value = resolve(action_cls(params, ctx).run())
+    action = action_cls(params, ctx)
+    try:
+        value = resolve(action.run())
+    finally:
+        detach_all(action)  # an autolog hook never outlives its run, even a failed one
     return _check_result(action_cls, value, ctx.run_id)
 
 
