@@ -108,3 +108,14 @@ def test_attributes_voc_cannot_hold_are_lossy(tmp_path: Path) -> None:
     back = read_dataset(tmp_path / "v").materialize()
     got = {i.file: i for i in back.images}[original.images[0].file]
     assert got.annotations[0].attributes == {"difficult": 1}
+
+
+def test_annotations_only_conversion(tmp_path: Path) -> None:
+    write_dataset(generate(tmp_path / "gen", images=4), tmp_path / "y", "yolo")
+    convert(tmp_path / "y", to="coco", dest=tmp_path / "c", copy_images=False)
+    assert not list((tmp_path / "c" / "images").rglob("*.png"))
+    convert(tmp_path / "c", to="native", dest=tmp_path / "n", copy_images=False)
+    assert_same(
+        read_dataset(tmp_path / "y").materialize(), read_dataset(tmp_path / "c", "coco",
+        on_issue=lambda issue: None).materialize(), YOLO_TOL,
+    )  # fmt: skip

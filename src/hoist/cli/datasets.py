@@ -33,7 +33,11 @@ def datasets() -> None:
     "--allow-lossy", is_flag=True,
     help="Drop what the target cannot hold (segmentation into a box-only format).",
 )  # fmt: skip
-@click.option("--no-images", is_flag=True, help="Write annotations only (no image links/copies).")
+@click.option(
+    "--no-images",
+    is_flag=True,
+    help="Annotations only: images neither copied nor required (YOLO reads their sizes).",
+)
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
 def convert_cmd(
     src: Path, to: str, dest: Path, source_format: str | None, allow_lossy: bool,

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from hoist.datasets.formats import FORMATS
-from hoist.datasets.formats.base import Format, IssueHandler, raise_issue
+from hoist.datasets.formats.base import MISSING_IMAGE, Format, IssueHandler, raise_issue
 from hoist.datasets.model import Dataset, DatasetStream, Image
 from hoist.errors.datasets import DatasetConversionError, DatasetValidationError
 
@@ -100,6 +100,8 @@ def convert(
     attributes) is refused with the reason unless ``allow_lossy``. The output is written
     to a temporary sibling folder and moved to ``dest`` when complete, so a refused or
     failed conversion leaves nothing half-written. ``dest`` must not exist or be empty.
+    With ``copy_images=False`` only annotations are converted: image files are neither
+    copied nor required (except by YOLO, whose labels need each image's size).
     ``progress`` is called with the number of images done so far.
     """
     src_path, dest_path = Path(src), Path(dest)
@@ -107,7 +109,7 @@ def convert(
     source = _format(src_path, source_format)
     if dest_path.exists() and (not dest_path.is_dir() or any(dest_path.iterdir())):
         raise DatasetConversionError(f"destination {dest_path} exists and is not empty")
-    stream = source.read(src_path)
+    stream = source.read(src_path, raise_issue if copy_images else _images_optional)
     if progress is not None:
         stream.images = _counting(stream.images, progress)
     tmp = dest_path.with_name(f".{dest_path.name}.partial-{os.getpid()}")
@@ -120,6 +122,13 @@ def convert(
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return ConvertResult(source.name, target.name, dest_path, count)
+
+
+def _images_optional(issue: DatasetValidationError) -> None:
+    """Annotations-only conversion: a missing image file is not a problem (YOLO still
+    needs each image for its size)."""
+    if not issue.rule.startswith(MISSING_IMAGE):
+        raise issue
 
 
 def _counting(images: Iterable[Image], progress: Callable[[int], None]) -> Iterator[Image]:

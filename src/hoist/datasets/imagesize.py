@@ -12,7 +12,7 @@ __all__ = ["IMAGE_SUFFIXES", "image_size"]
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif")
 
 
-def image_size(path: Path) -> tuple[int, int] | None:
+def image_size(path: str | Path) -> tuple[int, int] | None:
     """``(width, height)`` of an image file, or None when its header is not one we know."""
     with open(path, "rb") as f:
         head = f.read(32)

@@ -49,7 +49,9 @@ class Image:
     height: int
     split: str = "train"
     annotations: list[Annotation] = field(default_factory=list)
-    path: Path | None = None  # where the image file is, when read from disk
+    # Where the image file is, when read from disk (a str on the streaming readers' hot
+    # path: pathlib interns every part, which grows with the number of files).
+    path: str | Path | None = None
     attributes: dict[str, Any] = field(default_factory=dict)
 
 

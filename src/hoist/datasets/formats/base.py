@@ -14,6 +14,7 @@ from hoist.datasets.model import Annotation, DatasetStream, Image
 from hoist.errors.datasets import DatasetConversionError, DatasetValidationError
 
 __all__ = [
+    "MISSING_IMAGE",
     "Format",
     "IssueHandler",
     "Lossy",
@@ -21,6 +22,9 @@ __all__ = [
     "place_image",
     "raise_issue",
 ]
+
+MISSING_IMAGE = "missing image file"
+"""How every reader's rule about an absent image file begins."""
 
 IssueHandler = Callable[[DatasetValidationError], None]
 """Called with each broken rule a reader finds: the default raises it; ``validate``
@@ -58,17 +62,17 @@ def box_inside(bbox: tuple[float, float, float, float], width: int, height: int)
     x, y, w, h = bbox
     tx, ty = width * 1e-6 + 1e-9, height * 1e-6 + 1e-9
     return (
-        w >= 0 and h >= 0 and x >= -tx and y >= -ty
+        w >= -tx and h >= -ty and x >= -tx and y >= -ty
         and x + w <= width + tx and y + h <= height + ty
     )  # fmt: skip
 
 
-def place_image(image: Image, target: Path, copy_images: bool) -> None:
+def place_image(image: Image, target: str | Path, copy_images: bool) -> None:
     """Put ``image``'s file at ``target``: a hard link when the file system allows it
     (no copy for a conversion on one disk), else a copy."""
-    if not copy_images or image.path is None or target.exists():
+    if not copy_images or image.path is None or os.path.exists(target):
         return
-    target.parent.mkdir(parents=True, exist_ok=True)
+    os.makedirs(os.path.dirname(target), exist_ok=True)
     try:
         os.link(image.path, target)
     except OSError:

@@ -7,7 +7,8 @@ Boxes only: ``bndbox`` is ``xmin ymin xmax ymax`` in VOC's 1-based inclusive pix
 ``difficult``, ``truncated``, ``occluded`` and ``pose`` are the annotation's attributes.
 Precision: coordinates are written with up to 6 decimals (integers as integers), so a
 round trip is within 1e-6 px. Image files share one folder: names are unique across
-splits. Errors name the XML file and the element (``object[2]/bndbox``). Reading streams.
+splits. Errors name the XML file and the element (``object[2]/bndbox``). Reading streams
+(one XML at a time, split lists read line by line).
 """
 
 from __future__ import annotations
@@ -72,23 +73,27 @@ class VOCFormat:
 
     def _images(self, path: Path, names: list[str], on_issue: IssueHandler) -> Iterator[Image]:
         index = {n: i for i, n in enumerate(names)}
+        root = str(path)
         sets = path / "ImageSets" / "Main"
         split_files = sorted(sets.glob("*.txt")) if sets.is_dir() else []
-        if split_files:
-            plan = [
-                (f.stem, [s.split()[0] for s in f.read_text().splitlines() if s.strip()])
-                for f in split_files if f.stem != "trainval" or len(split_files) == 1
-            ]  # fmt: skip
-        else:
-            stems = sorted(e.name[:-4] for e in os.scandir(path / "Annotations")
-                           if e.name.endswith(".xml"))  # fmt: skip
-            plan = [("train", stems)]
-        for split, stems in plan:
-            for stem in stems:
-                xml = path / "Annotations" / f"{stem}.xml"
-                image = _parse(xml, split, path, index, on_issue)
-                if image is not None:
-                    yield image
+        if len(split_files) > 1:
+            split_files = [f for f in split_files if f.stem != "trainval"]
+        for split_file in split_files:
+            with open(split_file) as lines:  # one stem at a time
+                for raw in lines:
+                    if raw.strip():
+                        stem = raw.split()[0]
+                        xml = os.path.join(root, "Annotations", stem + ".xml")
+                        image = _parse(xml, split_file.stem, root, index, on_issue)
+                        if image is not None:
+                            yield image
+        if not split_files:
+            with os.scandir(path / "Annotations") as it:
+                for entry in it:
+                    if entry.name.endswith(".xml"):
+                        image = _parse(entry.path, "train", root, index, on_issue)
+                        if image is not None:
+                            yield image
 
     def write(
         self, stream: DatasetStream, dest: Path, *, allow_lossy: bool = False,
@@ -99,6 +104,7 @@ class VOCFormat:
         for sub in ("Annotations", "JPEGImages", "ImageSets/Main"):
             (dest / sub).mkdir(parents=True, exist_ok=True)
         split_files: dict[str, TextIO] = {}
+        dest_s = str(dest)
         count = 0
         try:
             for image in stream.images:
@@ -109,7 +115,7 @@ class VOCFormat:
                     )
                 stem = os.path.splitext(image.file)[0]
                 f.write(stem + "\n")
-                place_image(image, dest / "JPEGImages" / image.file, copy_images)
+                place_image(image, os.path.join(dest_s, "JPEGImages", image.file), copy_images)
                 objects = []
                 for ann in image.annotations:
                     ann = lossy.fit(ann, image)
@@ -130,7 +136,8 @@ class VOCFormat:
                     f"<depth>3</depth></size>\n  <segmented>0</segmented>\n"
                     + "".join(objects) + "</annotation>\n"
                 )  # fmt: skip
-                (dest / "Annotations" / f"{stem}.xml").write_text(xml)
+                with open(os.path.join(dest_s, "Annotations", stem + ".xml"), "w") as out:
+                    out.write(xml)
                 count += 1
         finally:
             for f in split_files.values():
@@ -140,34 +147,34 @@ class VOCFormat:
 
 
 def _parse(
-    xml: Path, split: str, path: Path, index: dict[str, int], on_issue: IssueHandler
+    xml: str, split: str, root: str, index: dict[str, int], on_issue: IssueHandler
 ) -> Image | None:
     def bad(rule: str, at: str | None = None, line: int | None = None) -> None:
-        on_issue(DatasetValidationError(rule, path=str(xml), json_path=at, line=line))
+        on_issue(DatasetValidationError(rule, path=xml, json_path=at, line=line))
 
-    if not xml.is_file():
+    if not os.path.isfile(xml):
         bad("missing annotation file listed in the split's ImageSets file")
         return None
     try:
-        root = ET.parse(xml).getroot()
+        tree = ET.parse(xml).getroot()
     except ET.ParseError as exc:
         bad(f"not valid XML: {exc}", line=exc.position[0])
         return None
-    file = (root.findtext("filename") or "").strip()
+    file = (tree.findtext("filename") or "").strip()
     try:
-        width = int(float(root.findtext("size/width") or ""))
-        height = int(float(root.findtext("size/height") or ""))
+        width = int(float(tree.findtext("size/width") or ""))
+        height = int(float(tree.findtext("size/height") or ""))
     except ValueError:
         bad("<size> needs numeric <width> and <height>", "size")
         return None
     if not file:
         bad("<filename> is missing", "filename")
         return None
-    image_path = path / "JPEGImages" / file
-    if not image_path.is_file():
+    image_path = os.path.join(root, "JPEGImages", file)
+    if not os.path.isfile(image_path):
         bad(f"missing image file {image_path}", "filename")
     image = Image(file, width, height, split, [], image_path)
-    for i, obj in enumerate(root.iter("object"), 1):
+    for i, obj in enumerate(tree.iter("object"), 1):
         at = f"object[{i}]"
         name = (obj.findtext("name") or "").strip()
         if name not in index:

@@ -11,7 +11,8 @@ Coordinates are normalised by the image's size.
 
 Precision: normalised values are written with 6 decimals, so a coordinate comes back
 within ``0.5e-6 * image size`` pixels (0.002 px on a 4000 px image); a YOLO → X → YOLO
-round trip reproduces the label files exactly. Reading streams one image at a time.
+round trip reproduces the label files exactly. Reading streams one image at a time, in
+directory order, holding no list of the folder (memory independent of its size).
 """
 
 from __future__ import annotations
@@ -76,32 +77,31 @@ class YOLOFormat:
     ) -> Iterator[Image]:
         for split, images_dir in splits:
             labels_dir = _labels_dir(images_dir)
-            files = sorted(
-                e.name for e in os.scandir(images_dir)
-                if e.is_file() and e.name.lower().endswith(IMAGE_SUFFIXES)
-            ) if images_dir.is_dir() else []  # fmt: skip
-            stems = {os.path.splitext(f)[0] for f in files}
-            if labels_dir.is_dir():
-                for entry in sorted(os.scandir(labels_dir), key=lambda e: e.name):
-                    stem, ext = os.path.splitext(entry.name)
-                    if ext == ".txt" and stem not in stems:
-                        on_issue(DatasetValidationError(
-                            f"missing image file: no image named '{stem}.*' in {images_dir}",
-                            path=entry.path,
-                        ))  # fmt: skip
-            for name in files:
-                image_path = images_dir / name
-                size = image_size(image_path)
-                if size is None:
-                    on_issue(
-                        DatasetValidationError("unreadable image header", path=str(image_path))
-                    )
-                    continue
-                image = Image(name, size[0], size[1], split, [], image_path)
-                label = labels_dir / (os.path.splitext(name)[0] + ".txt")
-                if label.is_file():
-                    image.annotations = _parse_labels(label, image, nc, kcount, on_issue)
-                yield image
+            matched = 0
+            # Directory order, never a list of the folder: memory does not grow with it.
+            if not images_dir.is_dir():
+                on_issue(DatasetValidationError(
+                    f"the {split} image folder {images_dir} does not exist",
+                    path=str(images_dir)))  # fmt: skip
+                continue
+            images_s, labels_s = str(images_dir), str(labels_dir)
+            with os.scandir(images_dir) as it:
+                for entry in it:
+                    name = entry.name
+                    if not name.lower().endswith(IMAGE_SUFFIXES) or not entry.is_file():
+                        continue
+                    image_path = os.path.join(images_s, name)
+                    size = image_size(image_path)
+                    if size is None:
+                        on_issue(DatasetValidationError("unreadable image header", path=image_path))
+                        continue
+                    image = Image(name, size[0], size[1], split, [], image_path)
+                    label = os.path.join(labels_s, os.path.splitext(name)[0] + ".txt")
+                    if os.path.isfile(label):
+                        matched += 1
+                        image.annotations = _parse_labels(label, image, nc, kcount, on_issue)
+                    yield image
+            _orphans(labels_dir, images_dir, matched, on_issue)
 
     def write(
         self, stream: DatasetStream, dest: Path, *, allow_lossy: bool = False,
@@ -113,13 +113,14 @@ class YOLOFormat:
         lossy = Lossy(self.name, allow_lossy, not kcount, bool(kcount), False, multi_polygon=False)
         splits: list[str] = []
         count = 0
+        dest_s = str(dest)
         fmt = f"{{:.{DECIMALS}f}}".format
         for image in stream.images:
             if image.split not in splits:
                 splits.append(image.split)
                 (dest / "labels" / image.split).mkdir(parents=True, exist_ok=True)
                 (dest / "images" / image.split).mkdir(parents=True, exist_ok=True)
-            place_image(image, dest / "images" / image.split / image.file, copy_images)
+            place_image(image, os.path.join(dest_s, "images", image.split, image.file), copy_images)
             lines = []
             w, h = image.width, image.height
             for ann in image.annotations:
@@ -141,7 +142,7 @@ class YOLOFormat:
                 lines.append(line)
             stem = os.path.splitext(image.file)[0]
             text = "\n".join(lines) + ("\n" if lines else "")
-            with open(dest / "labels" / image.split / f"{stem}.txt", "w") as f:
+            with open(os.path.join(dest_s, "labels", image.split, stem + ".txt"), "w") as f:
                 f.write(text)
             count += 1
         data: dict[str, Any] = {"path": "."}
@@ -184,6 +185,30 @@ def _dump_yaml(data: dict[str, Any]) -> str:
     return "\n".join(out) + "\n"
 
 
+def _orphans(labels_dir: Path, images_dir: Path, matched: int, on_issue: IssueHandler) -> None:
+    """Report label files without an image: counted first (one pass, no list), and only
+    when the count differs from the labels read, looked up one by one."""
+    if not labels_dir.is_dir():
+        return
+    with os.scandir(labels_dir) as it:
+        total = sum(1 for e in it if e.name.endswith(".txt"))
+    if total == matched:
+        return
+    with os.scandir(labels_dir) as it:
+        for entry in it:
+            stem, ext = os.path.splitext(entry.name)
+            if ext != ".txt":
+                continue
+            if not any(
+                (images_dir / (stem + sfx)).is_file()
+                for suffix in IMAGE_SUFFIXES for sfx in (suffix, suffix.upper())
+            ):  # fmt: skip
+                on_issue(DatasetValidationError(
+                    f"missing image file: no image named '{stem}.*' in {images_dir}",
+                    path=entry.path,
+                ))  # fmt: skip
+
+
 def _labels_dir(images_dir: Path) -> Path:
     """The label folder YOLO tools pair with an image folder: the last ``images`` part
     replaced by ``labels``."""
@@ -196,7 +221,7 @@ def _labels_dir(images_dir: Path) -> Path:
 
 
 def _parse_labels(
-    label: Path, image: Image, nc: int, kcount: int, on_issue: IssueHandler
+    label: str, image: Image, nc: int, kcount: int, on_issue: IssueHandler
 ) -> list[Annotation]:
     out: list[Annotation] = []
     w, h = image.width, image.height
@@ -207,7 +232,7 @@ def _parse_labels(
                 continue
 
             def bad(rule: str, lineno: int = lineno) -> None:
-                on_issue(DatasetValidationError(rule, path=str(label), line=lineno))
+                on_issue(DatasetValidationError(rule, path=label, line=lineno))
 
             try:
                 cls = int(parts[0])
