@@ -22,12 +22,14 @@ from hoist.datasets.convert import (
 )
 from hoist.datasets.formats import FORMATS
 from hoist.datasets.model import Annotation, Dataset, DatasetStream, Image
+from hoist.datasets.ref import DatasetRef
 
 __all__ = [
     "FORMATS",
     "Annotation",
     "ConvertResult",
     "Dataset",
+    "DatasetRef",
     "DatasetStream",
     "Image",
     "ValidationReport",
