@@ -371,6 +371,13 @@ class RayServeRunner(Runner):
         except Exception:
             return False
 
+    def close(self) -> None:
+        """Close this runner's HTTP client; the application keeps running (what the
+        manager calls on a runner it attached to ask one thing)."""
+        if self._client is not None:
+            self._client.close()
+            self._client = None
+
     def get_logs(self) -> str:
         """The tail of the application's replica logs (Ray's session log folder on this
         machine; a note when they are elsewhere)."""
