@@ -82,4 +82,21 @@ def test_dataset_bad_input(tmp_path: Path, labels: Path) -> None:
         (tmp_path / "empty").mkdir()
         run(DatasetAction, source=str(tmp_path / "empty"))
     with pytest.raises(ActionFailedError, match="does not implement convert"):
-        run(DatasetAction, source=str(labels), convert_to="coco")
+        run(DatasetAction, source=str(labels), convert_to="parquet")
+
+
+def test_the_default_steps_are_hoist_datasets(tmp_path: Path) -> None:
+    """Without overrides, a YOLO dataset is validated and converted by hoist.datasets."""
+    from hoist.datasets import synthetic, write_dataset
+
+    source = tmp_path / "yolo"
+    write_dataset(synthetic.generate(tmp_path / "images", images=4, boxes=2), source, "yolo")
+    result, _ = run(DatasetAction, source=str(source), convert_to="coco")
+    converted = Path(result.path)  # the converted dataset, beside the fetched one
+    assert result.converted_to == "coco" and converted.name == "dataset-coco"
+    assert any(converted.rglob("*.json"))
+    # A label with an unknown class id is a validation failure naming the file and line.
+    label = next((source / "labels").rglob("*.txt"))
+    label.write_text("99 0.5 0.5 0.1 0.1\n")
+    with pytest.raises(ActionFailedError, match=rf"{label.name}.*:1"):
+        run(DatasetAction, source=str(source))

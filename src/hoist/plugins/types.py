@@ -17,9 +17,11 @@ __all__ = [
     "Dataset",
     "ImageDataset",
     "ModelWeights",
+    "NativeDataset",
     "ONNXModel",
     "TextCorpus",
     "TorchModel",
+    "VOCDataset",
     "YOLODataset",
     "is_compatible",
 ]
@@ -67,6 +69,20 @@ class COCODataset(ImageDataset):
 
     format = "coco"
     description = "COCO-format dataset"
+
+
+class VOCDataset(ImageDataset):
+    """Images with Pascal VOC XML annotations."""
+
+    format = "voc"
+    description = "Pascal VOC dataset"
+
+
+class NativeDataset(ImageDataset):
+    """Images with Hoist's lossless JSON Lines annotations (``hoist.datasets``' native)."""
+
+    format = "native"
+    description = "Hoist-native dataset"
 
 
 class TextCorpus(Dataset):

@@ -13,8 +13,9 @@ A plugin overrides what its data needs::
 Default steps: ``fetch`` copies ``source`` (a file or folder) into ``path`` (default:
 the run's ``artifacts/dataset``); ``validate`` reports empty datasets and whatever
 :meth:`DatasetAction.validate` finds (failing the run when ``strict``); ``convert`` runs
-only when ``convert_to`` is set, through :meth:`DatasetAction.convert`, which a plugin
-overrides (Hoist's own format converters plug in here once ``hoist.datasets`` exists).
+only when ``convert_to`` is set, through :meth:`DatasetAction.convert`. By default
+``validate`` and ``convert`` are `hoist.datasets`' (yolo, coco, voc, native); a plugin
+overrides them for formats of its own.
 """
 
 from __future__ import annotations
@@ -89,14 +90,37 @@ class DatasetAction(BaseAction[P]):
             self.context.set_progress(i, len(files))
 
     def validate(self, path: Path) -> list[str]:
-        """Problems found in the dataset at ``path`` (each naming the file and rule)."""
-        return []
+        """Problems found in the dataset at ``path`` (each naming the file and rule): by
+        default `hoist.datasets.validate` when ``path`` holds a format it knows (yolo,
+        coco, voc, native; the ``format`` param when given), else none."""
+        from hoist import datasets
+        from hoist.errors import DatasetConversionError
+
+        given = getattr(self.params, "format", None)
+        if given is not None and given not in datasets.FORMATS:
+            return []  # a format of the plugin's own: its validate() knows it
+        try:
+            report = datasets.validate(path, given)
+        except DatasetConversionError:
+            return []  # not a format hoist.datasets reads
+        return [str(issue) for issue in report.issues]
 
     def convert(self, path: Path, to: str) -> Path:
-        """Convert the dataset at ``path`` to format ``to``; return the new folder."""
-        raise NotImplementedError(
-            f"convert_to={to!r}: {type(self).__qualname__} does not implement convert(path, to)"
-        )
+        """Convert the dataset at ``path`` to format ``to``; return the new folder
+        (``<path>-<to>`` beside it). By default `hoist.datasets.convert` (lossless only)."""
+        from hoist import datasets
+
+        if to not in datasets.FORMATS:
+            raise NotImplementedError(
+                f"convert_to={to!r}: not a format hoist.datasets writes "
+                f"({', '.join(sorted(datasets.FORMATS))}); {type(self).__qualname__} does not "
+                "implement convert(path, to) for it"
+            )
+        given = getattr(self.params, "format", None)
+        dest = path.parent / f"{path.name}-{to}"
+        datasets.convert(path, to=to, dest=dest,
+                         source_format=given if given in datasets.FORMATS else None)  # fmt: skip
+        return dest
 
     @property
     def context(self) -> DatasetContext:
