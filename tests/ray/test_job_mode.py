@@ -92,7 +92,11 @@ def test_logs_of_the_job(executor: Any, calc_plugin: Path) -> None:
     handle = _submit(executor, calc_plugin, "boom", {"a": 3})
     with pytest.raises(ActionFailedError):
         handle.result(timeout=60)
-    assert f"run {handle.run_id} failed: boom 3" in executor.get_logs(handle.run_id)
+    # The run is recorded failed before Ray has shipped the job's last output lines.
+    wait_until(
+        lambda: f"run {handle.run_id} failed: boom 3" in executor.get_logs(handle.run_id),
+        60, "the job's logs to show its failure",
+    )  # fmt: skip
     streamed = "".join(executor.stream_logs(handle.run_id))
     assert f"run {handle.run_id} failed" in streamed
 

@@ -22,7 +22,6 @@ import os
 import signal
 import subprocess
 import sys
-import warnings
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -118,19 +117,19 @@ def test_my_service_on_uvicorn_fans_out_on_ray(
 
 
 @pytest.fixture
-def serve_port(connected: Any) -> Iterator[int]:
-    """Ray Serve started on the test's cluster, its HTTP proxy on a free loopback port;
-    shut down after the test."""
-    with warnings.catch_warnings():  # Ray Serve's own pydantic models use deprecated Field keys
-        warnings.simplefilter("ignore", DeprecationWarning)
-        from ray import serve
+def serve_port(ray_cluster: Any, connected: Any) -> Iterator[int]:
+    """Ray Serve on the test's cluster, its HTTP proxy on loopback: the one already running
+    (a deployment test may have started it, and Serve keeps its first port), else started
+    on a free port; shut down after the test."""
+    from urllib.parse import urlsplit
 
-    port = free_port()
-    serve.start(http_options={"host": "127.0.0.1", "port": port})
+    from hoist.deployment.serving import ensure_serve, serve_module
+
+    url = ensure_serve(ray_cluster.address)
     try:
-        yield port
+        yield int(urlsplit(url).port or 80)
     finally:
-        serve.shutdown()
+        serve_module().shutdown()
 
 
 def serve_run_my_service(

@@ -349,31 +349,7 @@ def test_unknown_plugin_action_strategy_and_deployment(live: LiveServer) -> None
         {"plugin": "counter", "app": "/tmp/x.py", "strategy": "process"},
         {"plugin": "counter", "action": "count", "strategy": "local", "env_vars": {"A B": "x"}},
         {"plugin": "counter", "action": "count", "strategy": "local", "timeout": 0},
-        # Settings naming a program or a file stay the server's; values are scalars.
-        {
-            "plugin": "counter",
-            "action": "count",
-            "strategy": "bentoml",
-            "settings": {"command": "/bin/sh"},
-        },
-        {
-            "plugin": "counter",
-            "action": "count",
-            "strategy": "modal",
-            "settings": {"python": "/usr/bin/python3"},
-        },
-        {
-            "plugin": "counter",
-            "action": "count",
-            "strategy": "local",
-            "settings": {"log_path": "/etc/passwd"},
-        },
-        {
-            "plugin": "counter",
-            "action": "count",
-            "strategy": "local",
-            "settings": {"python_dir": "/tmp"},
-        },
+        # Setting values are scalars, names match the pattern, and each one exists.
         {
             "plugin": "counter",
             "action": "count",
@@ -456,3 +432,24 @@ def test_a_deployment_another_process_runs_is_called_through_the_api(
             proc.wait(30)
             assert proc.stderr is not None
             proc.stderr.close()
+
+
+@pytest.mark.parametrize(
+    "settings",
+    [
+        {"command": "/bin/sh"},
+        {"python": "/usr/bin/python3"},
+        {"host": "0.0.0.0"},
+        {"log_path": "/etc/passwd"},
+        {"python_dir": "/tmp"},
+    ],
+)
+def test_settings_naming_a_program_or_file_are_the_servers(
+    live: LiveServer, settings: dict[str, Any]
+) -> None:
+    op = http(live)
+    body = {"plugin": "counter", "action": "count", "strategy": "local", "settings": settings}
+    answer = op.post(API, json=body)
+    assert answer.status_code == 403, answer.text
+    assert next(iter(settings)) in answer.json()["detail"]
+    assert op.get(API).json() == []

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field
 
 from hoist.server.schemas import NAME_PATTERN
 
@@ -28,6 +28,7 @@ __all__ = [
     "StrategyDetail",
     "StrategyInfo",
     "StrategyList",
+    "server_only_settings",
 ]
 
 DEPLOYMENT_NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,99}$"
@@ -45,7 +46,13 @@ EnvValue = Annotated[str, Field(max_length=10_000)]
 SettingName = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,63}$")]
 SettingValue = Annotated[str | int | float | bool | None, Field(union_mode="left_to_right")]
 _SERVER_ONLY_SETTINGS = frozenset({"command", "python", "host"})
-"""Settings that name a program (or where it listens) on the server: never from a request."""
+
+
+def server_only_settings(settings: dict[str, Any]) -> list[str]:
+    """The ``settings`` a request may not give: those naming a program, a file or an
+    interface of the server (``command``, ``python``, ``host``, ``*_path``, ``*_dir``)."""
+    return sorted(k for k in settings
+                  if k in _SERVER_ONLY_SETTINGS or k.endswith(("_path", "_dir")))  # fmt: skip
 
 
 class _Strict(BaseModel):
@@ -80,6 +87,7 @@ class DeployRequest(_Strict):
         default_factory=dict,
         max_length=200,
         description="Environment variables of the deployed code (answers mask the values).",
+        json_schema_extra={"additionalProperties": False},  # only names that match
     )
     timeout: float | None = Field(None, gt=0, le=86_400, description="Seconds one call may take.")
     settings: dict[SettingName, SettingValue] = Field(
@@ -87,19 +95,9 @@ class DeployRequest(_Strict):
         max_length=50,
         description="Values of the strategy's settings (`GET /api/v1/strategies/{name}`), "
         "except those naming a program or a file on the server (`command`, `python`, "
-        "`*_path`, `*_dir`): those stay the server's.",
+        "`*_path`, `*_dir`): those stay the server's (403).",
+        json_schema_extra={"additionalProperties": False},  # only names that match
     )
-
-    @field_validator("settings")
-    @classmethod
-    def _no_programs_or_paths(cls, settings: dict[str, Any]) -> dict[str, Any]:
-        for key in settings:
-            if key in _SERVER_ONLY_SETTINGS or key.endswith(("_path", "_dir")):
-                raise ValueError(
-                    f"setting {key!r} names a program or a file on the server: "
-                    "only the server's strategy configuration may set it"
-                )
-        return settings
 
 
 class DeploymentInfo(BaseModel):

@@ -40,8 +40,10 @@ from hoist.server.deployment_schemas import (
     DeployRequest,
     InvokeRequest,
     RollbackRequest,
+    server_only_settings,
 )
 from hoist.server.deps import Operator, State, Viewer, responses
+from hoist.server.errors import ApiError
 
 __all__ = ["deployment_info", "envelope_status", "router"]
 
@@ -136,6 +138,13 @@ def deploy(
     if body.env_vars:
         given["env_vars"] = body.env_vars
     if body.settings:
+        refused = server_only_settings(body.settings)
+        if refused:
+            raise ApiError(
+                403,
+                f"settings {', '.join(map(repr, refused))} name a program, a file or an "
+                "interface of the server: only the server's strategy configuration sets them",
+            )
         given["settings"] = body.settings
     config = DeployConfig(**given)
     with _as_field("name"):

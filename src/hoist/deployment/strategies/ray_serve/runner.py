@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from hoist.deployment.base import Runner
-from hoist.deployment.envelope import error_envelope
+from hoist.deployment.envelope import error_envelope, http_envelope
 from hoist.deployment.serving import (
     delete_app,
     ensure_serve,
@@ -20,7 +20,6 @@ from hoist.deployment.strategies.ray_serve.support import (
     STRATEGY,
     actor_options,
     app_name_for,
-    http_envelope,
     httpx_module,
     settings_env,
 )

@@ -4,18 +4,15 @@ HTTP answers read as envelopes."""
 from __future__ import annotations
 
 import hashlib
-import json
 from pathlib import Path
 from typing import Any
 
-from hoist.deployment.envelope import error_envelope
 from hoist.errors import DeploymentError, MissingExtraError
 
 __all__ = [
     "STRATEGY",
     "actor_options",
     "app_name_for",
-    "http_envelope",
     "httpx_module",
     "number",
     "settings_env",
@@ -56,23 +53,6 @@ def settings_env(kind: str) -> dict[str, str]:
 
     prefix = variable_of("home").removesuffix("HOME")
     return {k: v for k, v in os.environ.items() if k.startswith(prefix)}
-
-
-def http_envelope(answer: Any) -> dict[str, Any]:
-    try:
-        body = answer.json()
-    except ValueError:
-        body = answer.text
-    if isinstance(body, dict) and body.get("status") in ("success", "error"):
-        if body["status"] == "success" and answer.is_success:
-            return body
-        if body["status"] == "error" and isinstance(body.get("error"), dict):
-            return body
-    if answer.is_success:
-        return {"status": "success", "output": body}
-    detail = body.get("detail", body) if isinstance(body, dict) else body
-    text = detail if isinstance(detail, str) else json.dumps(detail)
-    return error_envelope(f"HTTP {answer.status_code}", text)
 
 
 def httpx_module() -> Any:
