@@ -269,7 +269,7 @@ def test_the_factory_builds_it_and_start_needs_a_token(
 
 @pytest.mark.parametrize("kwargs", [{"action": "double"}, {"app": "main:app"}])
 def test_an_action_or_an_app_is_refused(kwargs: dict[str, str], code: Path) -> None:
-    with pytest.raises(DeploymentError, match="deploys a callable"):
+    with pytest.raises(DeploymentError, match="serves a callable"):
         ModalRunner(code_path=str(code), **kwargs)
 
 

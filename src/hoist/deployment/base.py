@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from hoist.deployment.records import DeploymentRecord
 
-__all__ = ["Runner"]
+__all__ = ["Runner", "refuse_action_or_app"]
 
 
 class Runner(ABC):
@@ -72,3 +72,32 @@ class Runner(ABC):
         """A runner controlling the existing deployment ``record`` describes, which another
         process (or a cluster) runs; None when this strategy cannot (the default)."""
         return None
+
+
+def refuse_action_or_app(
+    strategy: str,
+    action: str | None,
+    app: str | None,
+    *,
+    serves: str = "a callable (module:callable)",
+    why: str = "",
+    instead: str = "process or ray_serve",
+) -> None:
+    """Refuse a plugin action or an app for a strategy whose engine serves only ``serves``
+    (its environment has no Hoist to run an action or an app).
+
+    Raises:
+        DeploymentError: ``action`` or ``app`` is given; the message says what the strategy
+            serves, why (``why``) and which strategies deploy it (``instead``).
+    """
+    if action is None and app is None:
+        return
+    from hoist.errors import DeploymentError
+
+    what = f"action {action!r}" if action is not None else f"app {app!r}"
+    reason = f": {why}" if why else ""
+    raise DeploymentError(
+        f"the {strategy} strategy serves {serves}, not the {what}{reason}; "
+        f"deploy it with the {instead} strategy",
+        strategy=strategy,
+    )

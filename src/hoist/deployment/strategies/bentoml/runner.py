@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from hoist.deployment.base import Runner
+from hoist.deployment.base import Runner, refuse_action_or_app
 from hoist.deployment.engines import command_python, find_command
 from hoist.deployment.envelope import error_envelope, http_envelope
 from hoist.deployment.strategies.bentoml.build import BentoProject, write_project
@@ -109,14 +109,8 @@ class BentoMLRunner(Runner):
         name: str | None = None,
         **kwargs: Any,
     ) -> None:
-        if action is not None or app is not None:
-            what = f"plugin action {action!r}" if action else f"app {app!r}"
-            raise DeploymentError(
-                f"the bentoml strategy serves a module:callable, not the {what}: its code "
-                "needs Hoist, which the BentoML engine's environment does not have (deploy "
-                "it with the process or ray_serve strategy)",
-                strategy=STRATEGY,
-            )
+        refuse_action_or_app(STRATEGY, action, app, why="its code needs Hoist, which the "
+                             "BentoML engine's environment does not have")  # fmt: skip
         if target not in ("local", "cloud"):
             raise DeploymentError(
                 f"settings.target must be 'local' or 'cloud', got {target!r}", strategy=STRATEGY

@@ -22,7 +22,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from hoist.deployment.base import Runner
+from hoist.deployment.base import Runner, refuse_action_or_app
 from hoist.deployment.envelope import error_envelope, http_envelope
 from hoist.deployment.strategies.docker.context import (
     CONTAINER_PORT,
@@ -95,11 +95,7 @@ class DockerRunner(Runner):
         build_timeout: float = 1800.0,
         **kwargs: Any,
     ) -> None:
-        if action is not None or app is not None:
-            what = f"plugin action {action!r}" if action else f"ASGI app {app!r}"
-            raise DeploymentError(
-                f"the docker strategy serves a callable (module:callable), not a {what}: "
-                "deploy it with the process or ray_serve strategy", strategy=STRATEGY)  # fmt: skip
+        refuse_action_or_app(STRATEGY, action, app)
         self.code_path = str(Path(code_path).resolve()) if code_path else None
         self.module, self.callable = module, callable
         self.env_vars = dict(env_vars or {})

@@ -12,7 +12,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from hoist.deployment.base import Runner
+from hoist.deployment.base import Runner, refuse_action_or_app
 from hoist.deployment.engines import command_python, find_command
 from hoist.deployment.strategies.langgraph.api import LangGraphAPI, failure_envelope
 from hoist.deployment.strategies.langgraph.project import (
@@ -100,13 +100,8 @@ class LangGraphRunner(Runner):
         owner: str | None = None,
         **kwargs: Any,
     ) -> None:
-        if action is not None or app is not None:
-            what = f"action {action!r}" if action is not None else f"app {app!r}"
-            raise DeploymentError(
-                f"the langgraph strategy serves a graph (or a callable), not the {what}: "
-                "deploy it with the process or local strategy",
-                strategy=STRATEGY,
-            )
+        refuse_action_or_app(STRATEGY, action, app, serves="a graph (or a callable)",
+                             instead="process or local")  # fmt: skip
         if not url and not code_path:
             raise DeploymentError(
                 "the langgraph strategy needs code_path (the folder holding the graph) or "

@@ -21,7 +21,7 @@ import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from hoist.deployment.base import Runner
+from hoist.deployment.base import Runner, refuse_action_or_app
 from hoist.deployment.envelope import error_envelope
 from hoist.deployment.strategies.modal.engine import (
     CALL_SCRIPT,
@@ -90,11 +90,7 @@ class ModalRunner(Runner):
         check_timeout: float = 120.0,
         **kwargs: Any,
     ) -> None:
-        if action is not None or app is not None:
-            what = f"plugin action {action!r}" if action else f"ASGI app {app!r}"
-            raise DeploymentError(
-                f"the modal strategy deploys a callable (module:callable), not a {what}: "
-                "deploy it with the process or ray_serve strategy", strategy=STRATEGY)  # fmt: skip
+        refuse_action_or_app(STRATEGY, action, app)
         self.code_path = str(Path(code_path).resolve()) if code_path else None
         self.module, self.callable = module, callable
         self.env_vars = dict(env_vars or {})
