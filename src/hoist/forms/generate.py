@@ -244,10 +244,13 @@ def _unwrap(prop: Mapping[str, Any], defs: Mapping[str, Any]) -> tuple[dict[str,
             rest = [v for v in variants if v.get("type") != "null"]
             nullable = nullable or len(rest) < len(variants)
             if len(rest) != 1:
-                # A union: scalars are typed as text (pydantic picks the variant), the
-                # rest as JSON.
+                # A union: scalars are typed as text (pydantic picks the variant), and
+                # so is one a string can satisfy (a path or a DatasetRef: people type
+                # the path); the rest as JSON.
                 outer = {k: v for k, v in current.items() if k not in ("anyOf", "oneOf")}
-                if all(v.get("type") in _SCALARS for v in rest):
+                if all(v.get("type") in _SCALARS for v in rest) or any(
+                    v.get("type") == "string" for v in rest
+                ):
                     outer["type"] = "string"
                 return outer, nullable
             current = {

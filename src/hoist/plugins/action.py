@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import sys
 import typing
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
 
@@ -34,7 +35,8 @@ P = TypeVar("P", bound=BaseModel)
 
 def _snake(name: str) -> str:
     name = re.sub(r"Action$", "", name) or name
-    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
+    # "TrainOnYOLO" -> train_on_yolo, "HTTPFetch" -> http_fetch, "Train2D" -> train2_d
+    return re.sub(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])", "_", name).lower()
 
 
 class BaseAction(Generic[P]):
@@ -104,9 +106,13 @@ class BaseAction(Generic[P]):
         if isinstance(params, BaseModel):
             params = params.model_dump()
         try:
-            return model.model_validate(params or {})  # type: ignore[return-value]
+            valid = model.model_validate(params or {})
         except ValidationError as exc:
             raise ParamsValidationError(field_errors_from_pydantic(exc.errors())) from None
+        wrong = _datasets_off_format(valid, cls.input_type)
+        if wrong:
+            raise ParamsValidationError(wrong)
+        return valid  # type: ignore[return-value]
 
     # ------------------------------------------------------------------ work
     def run(self) -> Any:
@@ -200,6 +206,27 @@ class BaseAction(Generic[P]):
         from hoist.plugins.integrations.base import own
 
         return own(self, get_integration(framework).attach(self, **options))
+
+
+def _datasets_off_format(
+    params: BaseModel, input_type: type[DataType] | None
+) -> dict[str, list[str]]:
+    """Params holding a :class:`~hoist.datasets.DatasetRef` in another format than
+    ``input_type`` names (``YOLODataset`` needs ``yolo``): field -> why."""
+    wanted = getattr(input_type, "format", None)
+    ref_module = sys.modules.get("hoist.datasets.ref")  # no DatasetRef exists before it loads
+    if wanted is None or ref_module is None or input_type is None:
+        return {}
+    problems: dict[str, list[str]] = {}
+    for name in type(params).model_fields:
+        value = getattr(params, name)
+        if isinstance(value, ref_module.DatasetRef) and value.format != wanted:
+            problems[name] = [
+                f"the dataset at {value.path} is {value.format}, but this action takes "
+                f"{input_type.name} ({wanted}): convert it first (`hoist datasets convert "
+                f"--to {wanted}`, or a dataset action with convert_to: {wanted})"
+            ]
+    return problems
 
 
 def _new_registry() -> StepRegistry[Any]:

@@ -27,6 +27,7 @@ from typing import Any, ClassVar
 
 from pydantic import BaseModel, Field
 
+from hoist.datasets.ref import DatasetRef
 from hoist.errors import UserInputError
 from hoist.plugins.action import BaseAction, P
 from hoist.plugins.actions.results import DatasetResult
@@ -151,11 +152,25 @@ class DatasetAction(BaseAction[P]):
         assert isinstance(context, DatasetContext) and context.path is not None
         final = context.converted_path or context.path
         files = [p for p in final.rglob("*") if p.is_file()]
+        fmt = context.converted_to or context.format
         return DatasetResult(
-            path=str(final), format=context.converted_to or context.format, files=len(files),
+            path=str(final), format=fmt, files=len(files),
             bytes=sum(p.stat().st_size for p in files), errors=list(context.errors),
-            converted_to=context.converted_to,
+            converted_to=context.converted_to, dataset=_ref_to(final, fmt),
         )  # fmt: skip
+
+
+def _ref_to(path: Path, fmt: str | None) -> DatasetRef | None:
+    """The final dataset as a :class:`DatasetRef`; None for a format of the plugin's own."""
+    from hoist.datasets import FORMATS
+    from hoist.errors import DatasetConversionError
+
+    if fmt is not None:
+        return DatasetRef(path=str(path), format=fmt) if fmt.lower() in FORMATS else None
+    try:
+        return DatasetRef.at(path)
+    except DatasetConversionError:
+        return None
 
 
 class _DatasetStep(BaseStep[DatasetContext]):

@@ -6,6 +6,8 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from hoist.datasets.ref import DatasetRef
+
 __all__ = [
     "CheckpointInfo",
     "DatasetResult",
@@ -97,7 +99,12 @@ class UploadResult(BaseModel):
 
 
 class DatasetResult(BaseModel):
-    """The dataset after fetch, validate and convert."""
+    """The dataset after fetch, validate and convert.
+
+    ``dataset`` is the final dataset as pipeline data (its folder and format, when the
+    format is one `hoist.datasets` reads): a pipeline hands it to the next action's
+    ``dataset`` param, whose ``input_type`` format it must match.
+    """
 
     path: str
     format: str | None = None
@@ -105,3 +112,4 @@ class DatasetResult(BaseModel):
     bytes: int
     errors: list[str] = Field(default_factory=list)
     converted_to: str | None = None
+    dataset: DatasetRef | None = None

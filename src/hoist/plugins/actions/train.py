@@ -31,6 +31,7 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, Field
 
+from hoist.datasets.ref import DatasetRef
 from hoist.plugins.action import BaseAction, P
 from hoist.plugins.actions.files import sha256_file, write_atomic
 from hoist.plugins.actions.results import CheckpointInfo, TrainResult
@@ -49,7 +50,9 @@ _EPOCH_FILE = re.compile(r"^epoch_(\d+)\.(json|bin)$")
 class TrainParams(BaseModel):
     """The standard params of a training action; subclass to add your own."""
 
-    dataset: str | None = Field(None, description="Dataset folder or file")
+    dataset: DatasetRef | str | None = Field(
+        None, description="Dataset folder or file, or a dataset (path and format) from a pipeline"
+    )
     output_dir: str | None = Field(
         None, description="Where checkpoints and weights go (default: the run's artifacts)"
     )
@@ -69,6 +72,8 @@ class TrainContext(BaseStepContext):
 
     Attributes:
         dataset_path: the ``dataset`` param as a path.
+        dataset: the ``dataset`` param when it is a :class:`~hoist.datasets.DatasetRef`
+            (a pipeline's dataset action gives one), else None.
         output_dir: where checkpoints (``checkpoints/``) and weights are written.
         start_epoch: the first epoch this run trains (1, or after the resumed one).
         resumed_from: the checkpoint file resumed from.
@@ -80,6 +85,7 @@ class TrainContext(BaseStepContext):
     """
 
     dataset_path: Path | None = None
+    dataset: DatasetRef | None = None
     output_dir: Path = field(default_factory=Path.cwd)
     start_epoch: int = 1
     resumed_from: str | None = None
@@ -234,10 +240,12 @@ class BaseTrainAction(BaseAction[P]):
     def create_context(self) -> TrainContext:
         """A fresh :class:`TrainContext` (also ``self.context`` while running)."""
         dataset = getattr(self.params, "dataset", None)
+        ref = dataset if isinstance(dataset, DatasetRef) else None
         self._context = TrainContext(
             runtime_ctx=self.ctx,
             params=self.params,
-            dataset_path=Path(dataset) if dataset else None,
+            dataset_path=(ref.location if ref else Path(dataset)) if dataset else None,
+            dataset=ref,
             output_dir=self.default_output_dir(),
         )
         return self._context
