@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the test suite and benchmarks use: chromium (panel browser
-# tests, driven by Playwright with executable_path=/usr/bin/chromium) and wrk (HTTP load).
+# tests, driven by Playwright with executable_path=/usr/bin/chromium), wrk (HTTP load) and
+# openssh-server (the storage tests' SFTP server: an sshd each test run starts on loopback).
 # Does nothing when they are present; skips quietly when not root or not on Debian, where
 # the tests that need them skip (and fail under CI=true).
 set -euo pipefail
 missing=()
 command -v chromium >/dev/null 2>&1 || missing+=(chromium)
 command -v wrk >/dev/null 2>&1 || missing+=(wrk)
+[ -x /usr/sbin/sshd ] || missing+=(openssh-server)
 if [ ${#missing[@]} -eq 0 ]; then exit 0; fi
 if [ "$(id -u)" != "0" ] || ! command -v apt-get >/dev/null 2>&1; then
     echo "system-deps: missing ${missing[*]} (install them with apt-get as root)" >&2

@@ -81,6 +81,11 @@ class Settings:
             ``HOIST_LLM_API_KEY`` (``OPENAI_API_KEY`` when unset); an OpenAI-compatible
             endpoint the deployment selector may ask (``strategy="auto"``). ``None``: the
             selector uses its rules only.
+        storage_config: ``HOIST_STORAGE_CONFIG``; the YAML file naming storage locations
+            (``hoist.storage``). ``None``: ``<home>/storage.yaml`` when it exists.
+        artifacts: ``HOIST_ARTIFACTS``; a storage location (a name from the storage
+            config, or a URL such as ``s3://bucket/prefix``) that keeps runs' artifacts.
+            ``None``: each run's local ``artifacts/`` folder only.
     """
 
     home: Path = field(default_factory=lambda: Path.home() / ".hoist")
@@ -105,6 +110,8 @@ class Settings:
     llm_base_url: str | None = None
     llm_model: str | None = None
     llm_api_key: str | None = field(default=None, repr=False)
+    storage_config: Path | None = None
+    artifacts: str | None = None
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -118,6 +125,7 @@ class Settings:
         origins = env.get("HOIST_CORS_ORIGINS", "")
         paths = env.get("HOIST_PLUGIN_PATHS", "")
         strategy_paths = env.get("HOIST_STRATEGY_PATHS", "")
+        storage = env.get("HOIST_STORAGE_CONFIG")
         return cls(
             home=Path(home).expanduser() if home else Path.home() / ".hoist",
             database_url=env.get("HOIST_DATABASE_URL") or None,
@@ -143,7 +151,14 @@ class Settings:
             llm_base_url=env.get("HOIST_LLM_BASE_URL") or None,
             llm_model=env.get("HOIST_LLM_MODEL") or None,
             llm_api_key=env.get("HOIST_LLM_API_KEY") or env.get("OPENAI_API_KEY") or None,
+            storage_config=Path(storage).expanduser() if storage else None,
+            artifacts=env.get("HOIST_ARTIFACTS") or None,
         )
+
+    @property
+    def storage_config_path(self) -> Path:
+        """The storage config file: ``storage_config``, else ``<home>/storage.yaml``."""
+        return self.storage_config or self.home / "storage.yaml"
 
     @property
     def store_url(self) -> str:
