@@ -1,0 +1,217 @@
+"""Download a URL to a file: resumable (HTTP ``Range``), checksum-verified, with progress.
+
+The bytes go to ``<dest>.part`` first; an interrupted download leaves it there, and the
+next attempt (in the same call, or a later one) asks the server for the rest only. The
+part becomes ``dest`` only once it is complete and, when a sha256 was given, matches it;
+a mismatch removes it. A leaf: it knows URLs and files, not runs (an action reaches it
+through ``ctx.download``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from hoist.errors import HoistError, UserInputError
+
+__all__ = ["DEFAULT_CHUNK_SIZE", "ChecksumMismatchError", "DownloadError", "download"]
+
+DEFAULT_CHUNK_SIZE = 1 << 20
+"""Bytes read from the network (and hashed) at a time."""
+
+Progress = Callable[[int, int | None], None]
+_CONTENT_RANGE = re.compile(r"bytes (\d+)-(\d+)/(\d+|\*)")
+
+
+class DownloadError(HoistError):
+    """A URL could not be downloaded (unreachable, refused, cut off too often).
+
+    Attributes:
+        url: what was asked for (without credentials).
+        problem: what went wrong.
+    """
+
+    def __init__(self, url: str, problem: str) -> None:
+        self.url, self.problem = url, problem
+        super().__init__(f"download {url}: {problem}")
+
+
+class ChecksumMismatchError(UserInputError):
+    """A file's sha256 is not the one expected; the file was not kept.
+
+    Attributes:
+        source: the URL or file checked.
+        expected, actual: sha256 hex digests.
+    """
+
+    def __init__(self, source: str, expected: str, actual: str) -> None:
+        self.source, self.expected, self.actual = source, expected, actual
+        super().__init__(
+            f"{source}: sha256 mismatch (expected {expected}, got {actual}); nothing kept"
+        )
+
+
+def download(
+    url: str,
+    dest: str | os.PathLike[str],
+    *,
+    sha256: str | None = None,
+    progress: Progress | None = None,
+    resume: bool = True,
+    chunk_size: int = DEFAULT_CHUNK_SIZE,
+    retries: int = 3,
+    timeout: float = 30.0,
+    headers: dict[str, str] | None = None,
+) -> Path:
+    """Download ``url`` (http or https) to ``dest`` and return ``dest``.
+
+    Args:
+        url: what to fetch.
+        dest: the file to write (its folder is created). When it exists and matches
+            ``sha256``, nothing is fetched.
+        sha256: the expected hex digest; checked before ``dest`` is written.
+        progress: called with (bytes done, total bytes or ``None``) after each chunk.
+        resume: continue a ``<dest>.part`` left by an earlier attempt (``False``: start
+            afresh).
+        chunk_size: bytes read at a time.
+        retries: how many times a cut-off transfer is resumed within this call.
+        timeout: seconds to wait for the server (connect and each read).
+        headers: extra request headers (e.g. authorization).
+
+    Raises:
+        ChecksumMismatchError: the bytes do not match ``sha256`` (the part is removed).
+        DownloadError: the server is unreachable or answers an error, or the transfer
+            was cut off more than ``retries`` times (the part is kept for a later call).
+    """
+    import httpx
+
+    target = Path(dest)
+    expected = sha256.lower() if sha256 else None
+    if expected and target.is_file() and _sha256_of(target, chunk_size) == expected:
+        size = target.stat().st_size
+        if progress:
+            progress(size, size)
+        return target
+    target.parent.mkdir(parents=True, exist_ok=True)
+    part = target.with_name(target.name + ".part")
+    if not resume:
+        part.unlink(missing_ok=True)
+    with httpx.Client(timeout=timeout, follow_redirects=True, headers=headers) as client:
+        for attempt in range(retries + 1):
+            try:
+                _fetch(client, url, part, progress=progress, chunk_size=chunk_size)
+                break
+            except (httpx.TransportError, _CutOff) as exc:
+                if attempt == retries:
+                    problem = f"{_reason(exc)} (partial file kept: {part})"
+                    raise DownloadError(_safe(url), problem) from None
+            except httpx.HTTPStatusError as exc:
+                raise DownloadError(_safe(url), f"HTTP {exc.response.status_code}") from None
+    if expected:
+        actual = _sha256_of(part, chunk_size)
+        if actual != expected:
+            part.unlink(missing_ok=True)
+            raise ChecksumMismatchError(_safe(url), expected, actual)
+    os.replace(part, target)
+    return target
+
+
+class _CutOff(Exception):
+    """The server sent fewer bytes than it announced."""
+
+
+def _fetch(
+    client: Any, url: str, part: Path, *, progress: Progress | None, chunk_size: int
+) -> None:
+    """Fetch the rest of ``url`` into ``part`` (appending when the server honours Range)."""
+    have = part.stat().st_size if part.exists() else 0
+    request_headers = {"Range": f"bytes={have}-"} if have else {}
+    with client.stream("GET", url, headers=request_headers) as response:
+        if response.status_code == 416 and have:
+            if _complete_size(response) == have:  # the part is already whole
+                if progress:
+                    progress(have, have)
+                return
+            part.unlink()  # the part does not fit the file any more: start again
+            raise _CutOff("the server's file changed; starting again")
+        response.raise_for_status()
+        start = _resumed_at(response, have)
+        total = _total_size(response, start)
+        done = start
+        with part.open("r+b" if start else "wb") as out:
+            out.truncate(start)
+            out.seek(start)
+            pending = bytearray()
+            try:
+                # Pieces as they arrive, written per chunk_size: what came before a cut
+                # is kept in the part (iter_bytes(chunk_size) would drop its buffer).
+                for piece in response.iter_bytes():
+                    pending += piece
+                    if len(pending) >= chunk_size:
+                        out.write(pending)
+                        done += len(pending)
+                        pending.clear()
+                        if progress:
+                            progress(done, total)
+            finally:
+                out.write(pending)
+                done += len(pending)
+            if progress and pending:
+                progress(done, total)
+    if total is not None and done < total:
+        raise _CutOff(f"connection closed at {done} of {total} bytes")
+
+
+def _resumed_at(response: Any, have: int) -> int:
+    """Where the body starts: ``have`` for a 206 that continues the part, else 0."""
+    if response.status_code != 206:
+        return 0
+    found = _CONTENT_RANGE.fullmatch(response.headers.get("content-range", "").strip())
+    if found is None or int(found.group(1)) != have:
+        raise _CutOff("the server answered a range that does not continue the part")
+    return have
+
+
+def _total_size(response: Any, start: int) -> int | None:
+    found = _CONTENT_RANGE.fullmatch(response.headers.get("content-range", "").strip())
+    if found is not None and found.group(3) != "*":
+        return int(found.group(3))
+    length = response.headers.get("content-length")
+    if length is None or response.headers.get("content-encoding"):
+        return None
+    return start + int(length)
+
+
+def _complete_size(response: Any) -> int | None:
+    found = re.fullmatch(r"bytes \*/(\d+)", response.headers.get("content-range", "").strip())
+    return int(found.group(1)) if found else None
+
+
+def _sha256_of(path: Path, chunk_size: int) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        while chunk := fh.read(chunk_size):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _safe(url: str) -> str:
+    """``url`` without a password or query string (tokens travel there)."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    if parts.port:
+        host = f"{host}:{parts.port}"
+    if parts.username:
+        host = f"{parts.username}@{host}"
+    return urlunsplit((parts.scheme, host, parts.path, "", ""))
+
+
+def _reason(exc: BaseException) -> str:
+    text = str(exc) or type(exc).__name__
+    return text if isinstance(exc, _CutOff) else f"unreachable: {text}"
