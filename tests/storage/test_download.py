@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from hoist.errors import StorageNotFoundError, StorageUnreachableError
 from hoist.storage.download import ChecksumMismatchError, DownloadError, download
 
 PAYLOAD = bytes(range(256)) * 4096  # 1 MiB
@@ -169,8 +170,8 @@ def test_an_existing_file_that_matches_is_not_fetched(server: FileServer, tmp_pa
 def test_missing_file_and_unreachable_server_are_clear_errors(
     server: FileServer, tmp_path: Path
 ) -> None:
-    with pytest.raises(DownloadError, match="HTTP 404"):
+    with pytest.raises(StorageNotFoundError, match="HTTP 404"):
         download(f"{server.url}/nothing.bin", tmp_path / "x")
-    with pytest.raises(DownloadError, match="unreachable") as caught:
+    with pytest.raises(StorageUnreachableError, match="unreachable") as caught:
         download("http://user:secret@127.0.0.1:1/x.bin?token=abc", tmp_path / "y", retries=0)
     assert "secret" not in str(caught.value) and "abc" not in str(caught.value)

@@ -16,7 +16,13 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from hoist.errors import HoistError, UserInputError
+from hoist.errors import (
+    StorageError,
+    StorageNotFoundError,
+    StoragePermissionError,
+    StorageUnreachableError,
+    UserInputError,
+)
 
 __all__ = ["DEFAULT_CHUNK_SIZE", "ChecksumMismatchError", "DownloadError", "download"]
 
@@ -27,17 +33,12 @@ Progress = Callable[[int, int | None], None]
 _CONTENT_RANGE = re.compile(r"bytes (\d+)-(\d+)/(\d+|\*)")
 
 
-class DownloadError(HoistError):
-    """A URL could not be downloaded (unreachable, refused, cut off too often).
-
-    Attributes:
-        url: what was asked for (without credentials).
-        problem: what went wrong.
+class DownloadError(StorageError):
+    """A transfer was cut off more often than it may be retried (the part is kept, so a
+    later call continues it). Unreachable servers, missing files and refused requests
+    raise :class:`StorageUnreachableError`, :class:`StorageNotFoundError` and
+    :class:`StoragePermissionError`; ``location`` is then the URL (without credentials).
     """
-
-    def __init__(self, url: str, problem: str) -> None:
-        self.url, self.problem = url, problem
-        super().__init__(f"download {url}: {problem}")
 
 
 class ChecksumMismatchError(UserInputError):
@@ -84,8 +85,11 @@ def download(
 
     Raises:
         ChecksumMismatchError: the bytes do not match ``sha256`` (the part is removed).
-        DownloadError: the server is unreachable or answers an error, or the transfer
-            was cut off more than ``retries`` times (the part is kept for a later call).
+        StorageUnreachableError: the server cannot be reached.
+        StorageNotFoundError, StoragePermissionError, StorageError: the server answers
+            404, 401/403 or another error status.
+        DownloadError: the transfer was cut off more than ``retries`` times (the part is
+            kept for a later call).
     """
     import httpx
 
@@ -107,10 +111,9 @@ def download(
                 break
             except (httpx.TransportError, _CutOff) as exc:
                 if attempt == retries:
-                    problem = f"{_reason(exc)} (partial file kept: {part})"
-                    raise DownloadError(_safe(url), problem) from None
+                    raise _failure(url, exc, part) from None
             except httpx.HTTPStatusError as exc:
-                raise DownloadError(_safe(url), f"HTTP {exc.response.status_code}") from None
+                raise _status_failure(url, exc.response.status_code) from None
     if expected:
         actual = _sha256_of(part, chunk_size)
         if actual != expected:
@@ -128,6 +131,8 @@ def _fetch(
     client: Any, url: str, part: Path, *, progress: Progress | None, chunk_size: int
 ) -> None:
     """Fetch the rest of ``url`` into ``part`` (appending when the server honours Range)."""
+    import httpx
+
     have = part.stat().st_size if part.exists() else 0
     request_headers = {"Range": f"bytes={have}-"} if have else {}
     with client.stream("GET", url, headers=request_headers) as response:
@@ -157,6 +162,8 @@ def _fetch(
                         pending.clear()
                         if progress:
                             progress(done, total)
+            except httpx.TransportError as exc:
+                raise _CutOff(f"connection lost after {done + len(pending)} bytes") from exc
             finally:
                 out.write(pending)
                 done += len(pending)
@@ -212,6 +219,23 @@ def _safe(url: str) -> str:
     return urlunsplit((parts.scheme, host, parts.path, "", ""))
 
 
-def _reason(exc: BaseException) -> str:
-    text = str(exc) or type(exc).__name__
-    return text if isinstance(exc, _CutOff) else f"unreachable: {text}"
+def _failure(url: str, exc: BaseException, part: Path) -> StorageError:
+    safe = _safe(url)
+    kept = f" (partial file kept: {part})" if part.exists() else ""
+    if isinstance(exc, _CutOff):
+        return DownloadError(f"{exc}{kept}", location=safe, url=safe)
+    detail = str(exc).replace(url, safe) or type(exc).__name__
+    return StorageUnreachableError(f"unreachable: {detail}{kept}", location=safe, url=safe)
+
+
+def _status_failure(url: str, status: int) -> StorageError:
+    safe = _safe(url)
+    kinds: dict[int, type[StorageError]] = {
+        401: StoragePermissionError,
+        403: StoragePermissionError,
+        404: StorageNotFoundError,
+        410: StorageNotFoundError,
+    }
+    problem = {401: "not authorised", 403: "forbidden", 404: "not found", 410: "gone"}
+    text = f"HTTP {status}" + (f" ({problem[status]})" if status in problem else "")
+    return kinds.get(status, StorageError)(text, location=safe, url=safe)

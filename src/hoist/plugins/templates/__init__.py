@@ -137,6 +137,7 @@ def scaffold_plugin(
         text = Template((FILES / "base" / template).read_text()).substitute(values)
         (root / target).write_text(text)
     shutil.copyfile(FILES / "base" / "gitignore", root / ".gitignore")
+    shutil.copyfile(FILES / "base" / "hoistignore", root / ".hoistignore")
     (root / "requirements.txt").write_text("# one requirement per line, e.g. numpy>=1.26\n")
     (root / "plugin" / "__init__.py").write_text(f'"""The {title} plugin."""\n')
     for starter in starters:
