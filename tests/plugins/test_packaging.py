@@ -13,6 +13,7 @@ import tarfile
 from pathlib import Path
 from typing import Any
 
+import pathspec
 import pytest
 from tests.conftest import write_files
 
@@ -219,3 +220,17 @@ def test_cli_package(hoist: Any, plugin: Path, tmp_path: Path) -> None:
     assert ".hoistignore:2" in broken.err and "not a valid gitignore pattern" in broken.err
     missing = hoist("plugins", "package", str(tmp_path / "nowhere"))
     assert missing.code == 2 and "does not exist" in missing.err
+
+
+def test_the_fast_matcher_agrees_with_pathspec() -> None:
+    from hoist.plugins.packaging.ignore import _Matcher
+
+    lines = [*DEFAULT_IGNORES, "*.log", "!keep.log", "build/", "docs/**/draft*", "/top.txt",
+             "a?c", "[xy]z"]  # fmt: skip
+    spec = pathspec.GitIgnoreSpec.from_lines(lines)
+    paths = ["x.log", "sub/keep.log", "keep.log", "build/", "src/build/", "docs/a/b/draft1.md",
+             "docs/draft.md", "top.txt", "sub/top.txt", "abc", "sub/axc", "yz", "zz",
+             "plugin/main.py", "plugin/__pycache__/", "m.pyc", "dist/", "sub/dist/"]  # fmt: skip
+    fast = _Matcher(spec)
+    assert fast.any_pattern is not None
+    assert [fast(p) for p in paths] == [bool(spec.match_file(p)) for p in paths]

@@ -1,4 +1,6 @@
-"""``hoist plugins list|show|sync``: find plugins, show their actions, update config.yaml."""
+"""``hoist plugins list|show|sync|package|publish|install``: find plugins, show their
+actions, update config.yaml; package a plugin, publish it to a storage location, install
+a published one."""
 
 from __future__ import annotations
 
@@ -21,11 +23,27 @@ def plugins() -> None:
 @plugins.command("list")
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
 @click.option("--json", "as_json", is_flag=True)
-def list_cmd(paths: tuple[Path, ...], as_json: bool) -> None:
-    """Plugins (folders with a config.yaml) under PATHS (default: this folder), and
-    those installed packages declare (entry points in the hoist.plugins group)."""
+@click.option(
+    "--remote",
+    metavar="LOCATION",
+    help="List the plugin versions published at a storage location (a name or a URL).",
+)
+@click.pass_obj
+def list_cmd(runtime: Any, paths: tuple[Path, ...], as_json: bool, remote: str | None) -> None:
+    """Plugins (folders with a config.yaml) under PATHS (default: this folder and the
+    folder `hoist plugins install` fills), and those installed packages declare (entry
+    points in the hoist.plugins group); with --remote, what a storage location holds."""
     from hoist.plugins.discovery import discover_plugins
+    from hoist.plugins.packaging import default_plugin_folder
 
+    if remote is not None:
+        if paths:
+            raise click.UsageError("give either PATHS or --remote, not both")
+        _list_remote(remote, runtime.settings, as_json)
+        return
+    if not paths:
+        installed = default_plugin_folder(runtime.settings)
+        paths = (Path("."), installed) if installed.is_dir() else ()
     found = discover_plugins(*paths)
     if as_json:
         click.echo(json.dumps([_summary(p) for p in found], indent=2))
@@ -113,6 +131,121 @@ def sync_cmd(plugin: Path, use_ast: bool | None, prune: bool, dry_run: bool) -> 
         click.echo(f"{report.path} would change (dry run)")
     else:
         click.secho(f"updated {report.path}", fg="green")
+
+
+@plugins.command("package")
+@click.argument("path", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Folder to write the archive and its .sha256 to (default: PATH/dist).",
+)
+def package_cmd(path: Path, out: Path | None) -> None:
+    """Write the plugin in PATH as a reproducible <code>-<version>.tar.gz (the same files
+    give the same bytes), leaving out what .hoistignore names, with a manifest inside
+    and a .sha256 beside it."""
+    from hoist.plugins.packaging import build_package
+
+    built = build_package(path, out)
+    size = built.archive.stat().st_size
+    click.secho(f"packaged {built.archive}", fg="green")
+    click.echo(f"  {len(built.manifest.files)} files, {_size(size)}")
+    click.echo(f"  sha256 {built.sha256}  ({built.checksum_file.name})")
+
+
+@plugins.command("publish")
+@click.argument("path", type=click.Path(exists=True, path_type=Path))
+@click.option(
+    "--to",
+    "to",
+    required=True,
+    metavar="LOCATION",
+    help="A storage location: a name from the storage config, or a URL.",
+)
+@click.option("--force", is_flag=True, help="Replace the version if it is published.")
+@click.pass_obj
+def publish_cmd(runtime: Any, path: Path, to: str, force: bool) -> None:
+    """Upload PATH (a plugin folder, packaged first, or a package archive) and its
+    checksum to LOCATION under <code>/<version>/. A published version is not replaced
+    without --force."""
+    from hoist.plugins.packaging import publish_plugin
+
+    published = publish_plugin(path, to, force=force, settings=runtime.settings)
+    click.secho(f"published {published.code} {published.version}", fg="green")
+    click.echo(f"  {published.url}")
+    ref = published.url if "://" in to else f"{to}:{published.code}@{published.version}"
+    click.echo(f"  install:  hoist plugins install {ref}")
+
+
+@plugins.command("install")
+@click.argument("source", metavar="URL|PATH|LOCATION:CODE[@VERSION]")
+@click.option(
+    "--into",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Plugin folder to install into (default: the first of HOIST_PLUGIN_PATHS, "
+    "else <home>/plugins).",
+)
+@click.option("--sha256", help="The archive's expected sha256 (default: its .sha256 file).")
+@click.option("--force", is_flag=True, help="Replace an installed plugin of the same code.")
+@click.pass_obj
+def install_cmd(
+    runtime: Any, source: str, into: Path | None, sha256: str | None, force: bool
+) -> None:
+    """Install a plugin package: download it, check its sha256, and unpack it into the
+    plugin folder (refused, nothing written, when the checksum differs or an entry
+    would leave the folder)."""
+    from hoist.plugins.packaging import install_plugin
+
+    if sha256 is not None and not _is_sha256(sha256):
+        raise click.BadParameter("must be 64 hex digits", param_hint="--sha256")
+    installed = install_plugin(
+        source, into=into, sha256=sha256, force=force, settings=runtime.settings
+    )
+    manifest = installed.manifest
+    click.secho(f"installed {manifest.code} {manifest.version} in {installed.path}", fg="green")
+    if manifest.requirements:
+        click.echo(f"  requirements: {', '.join(manifest.requirements)}")
+    click.echo(f"  try it:  hoist plugins show {installed.path}")
+
+
+def _list_remote(remote: str, settings: Any, as_json: bool) -> None:
+    from hoist.plugins.packaging import list_published
+
+    published = list_published(remote, settings=settings)
+    if as_json:
+        rows = [
+            {"code": p.code, "version": p.version, "path": p.path, "url": p.url,
+             "size": p.size, "complete": p.complete,
+             "modified": p.modified.isoformat() if p.modified else None}
+            for p in published
+        ]  # fmt: skip
+        click.echo(json.dumps(rows, indent=2))
+        return
+    if not published:
+        click.echo(f"nothing published at {remote}")
+        return
+    table = Table(show_edge=False, header_style="bold")
+    for column in ("CODE", "VERSION", "SIZE", "PUBLISHED", "ARCHIVE"):
+        table.add_column(column)
+    for p in published:
+        when = p.modified.strftime("%Y-%m-%d %H:%M") if p.modified else ""
+        size = _size(p.size) if p.size is not None else ""
+        note = "" if p.complete else " (incomplete: no .sha256)"
+        table.add_row(p.code, p.version, size, when, p.path + note)
+    Console().print(table)
+
+
+def _is_sha256(text: str) -> bool:
+    return len(text) == 64 and all(c in "0123456789abcdefABCDEF" for c in text)
+
+
+def _size(size: int) -> str:
+    value = float(size)
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if value < 1024 or unit == "GiB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{size} B"
 
 
 def _summary(definition: Any) -> dict[str, Any]:

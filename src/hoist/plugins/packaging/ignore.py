@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import re
 import stat
+from collections.abc import Callable
 from pathlib import Path
 
 import pathspec
@@ -111,14 +112,16 @@ class _Matcher:
     def __init__(self, spec: pathspec.GitIgnoreSpec) -> None:
         self.spec = spec
         active = [p for p in spec.patterns if p.include is not None]
-        regexes = [p.regex for p in active if getattr(p, "regex", None) is not None]
-        self.any: re.Pattern[str] | None = None
+        regexes = [r for p in active if (r := getattr(p, "regex", None)) is not None]
+        self.any_pattern: Callable[[str], re.Match[str] | None] | None = None
         if len(regexes) == len(active):  # else every path takes the slow way
             names = re.compile(r"\(\?P<\w+>")  # group names would clash when joined
-            joined = "|".join(f"(?:{names.sub('(?:', r.pattern)})" for r in regexes if r)
-            self.any = re.compile(joined or "(?!)")
+            joined = re.compile("|".join(f"(?:{names.sub('(?:', r.pattern)})" for r in regexes))
+            # gitignore's regexes are anchored (^...): match() tries position 0 only
+            anchored = all(r.pattern.startswith("^") for r in regexes)
+            self.any_pattern = joined.match if anchored else joined.search
 
     def __call__(self, path: str) -> bool:
-        if self.any is not None and self.any.search(path) is None:
+        if self.any_pattern is not None and self.any_pattern(path) is None:
             return False
         return bool(self.spec.match_file(path))

@@ -140,7 +140,7 @@ def fetch_archive(
     if ref is not None:
         location_name, code, version = ref
         loc = open_target(location_name, settings)
-        version = version or _newest(loc, code, settings)
+        version = _published_version(loc, code, version, settings)
         folder = f"{code}/{version}"
         return _fetch_from(loc, f"{folder}/{archive_name(code, version)}", scratch, sha256,
                            progress, f"{location_name}:{code}@{version}")  # fmt: skip
@@ -183,13 +183,22 @@ def _http_checksum(url: str, scratch: Path) -> str:
     return parse_checksum(sidecar.read_text(errors="replace"), f"{url}.sha256")
 
 
-def _newest(loc: StorageLocation, code: str, settings: Settings | None) -> str:
-    versions = [
-        p.version for p in list_published(loc, settings=settings) if p.code == code and p.complete
-    ]
+def _published_version(
+    loc: StorageLocation, code: str, version: str | None, settings: Settings | None
+) -> str:
+    """``version`` when it is published whole at ``loc``, else the newest one."""
+    versions = [p.version for p in list_published(loc, settings=settings)
+                if p.code == code and p.complete]  # fmt: skip
     if not versions:
         raise PackagingError(f"{loc.name}:{code}", f"no version of {code} is published there")
-    return max(versions, key=version_key)
+    if version is None:
+        return max(versions, key=version_key)
+    if version not in versions:
+        known = ", ".join(sorted(versions, key=version_key))
+        raise PackagingError(
+            f"{loc.name}:{code}@{version}", f"not published there (published: {known})"
+        )
+    return version
 
 
 def local_digest(path: Path) -> str:
