@@ -19,6 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from hoist.plugins.config import load_config
 from hoist.plugins.packaging.contents import read_archive
 from hoist.plugins.packaging.errors import PackagingError, PluginExistsError
 from hoist.plugins.packaging.manifest import Manifest, sha256_file
@@ -136,6 +137,10 @@ def _check_files(staging: Path, manifest: Manifest, source: str) -> None:
         path = staging / record.path
         if not path.is_file() or sha256_file(path) != record.sha256:
             raise PackagingError(source, f"{record.path} does not match the manifest's sha256")
+    code = load_config(staging / "config.yaml").code
+    if code != manifest.code:
+        problem = f"its config.yaml says code {code!r}, its manifest {manifest.code!r}"
+        raise PackagingError(source, problem)
 
 
 def _swap_into_place(staging: Path, target: Path) -> None:
