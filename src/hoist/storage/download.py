@@ -23,6 +23,7 @@ from hoist.errors import (
     StorageUnreachableError,
     UserInputError,
 )
+from hoist.storage.secrets import redact_text, redact_url
 
 __all__ = ["DEFAULT_CHUNK_SIZE", "ChecksumMismatchError", "DownloadError", "download"]
 
@@ -207,16 +208,8 @@ def _sha256_of(path: Path, chunk_size: int) -> str:
 
 
 def _safe(url: str) -> str:
-    """``url`` without a password or query string (tokens travel there)."""
-    from urllib.parse import urlsplit, urlunsplit
-
-    parts = urlsplit(url)
-    host = parts.hostname or ""
-    if parts.port:
-        host = f"{host}:{parts.port}"
-    if parts.username:
-        host = f"{parts.username}@{host}"
-    return urlunsplit((parts.scheme, host, parts.path, "", ""))
+    """``url`` as errors show it: password and secret-looking query values redacted."""
+    return redact_url(url)
 
 
 def _failure(url: str, exc: BaseException, part: Path) -> StorageError:
@@ -224,7 +217,7 @@ def _failure(url: str, exc: BaseException, part: Path) -> StorageError:
     kept = f" (partial file kept: {part})" if part.exists() else ""
     if isinstance(exc, _CutOff):
         return DownloadError(f"{exc}{kept}", location=safe, url=safe)
-    detail = str(exc).replace(url, safe) or type(exc).__name__
+    detail = redact_text(str(exc).replace(url, safe), ()) or type(exc).__name__
     return StorageUnreachableError(f"unreachable: {detail}{kept}", location=safe, url=safe)
 
 
