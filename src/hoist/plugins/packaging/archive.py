@@ -9,18 +9,16 @@ entry; ``<archive>.sha256`` beside the archive holds its digest in ``sha256sum``
 
 from __future__ import annotations
 
-import gzip
 import hashlib
 import os
-import queue
 import tarfile
 import tempfile
-import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
 from hoist.plugins.config import load_config
+from hoist.plugins.packaging.deflate import DeflateWriter
 from hoist.plugins.packaging.errors import PackagingError
 from hoist.plugins.packaging.ignore import select_files
 from hoist.plugins.packaging.manifest import (
@@ -139,32 +137,16 @@ class _HashingWriter:
 
 
 class _TarStream:
-    """Tar blocks gathered into ~1 MiB batches that a second thread compresses (zlib lets
-    go of the GIL), as ``tar czf`` pipes into a separate gzip."""
+    """Tar blocks gathered into ~1 MiB batches, deflated on two threads
+    (:class:`~hoist.plugins.packaging.deflate.DeflateWriter`) while files are read."""
 
     def __init__(self, sink: _HashingWriter) -> None:
-        self.gz = gzip.GzipFile(
-            filename="", mode="wb", fileobj=sink, compresslevel=COMPRESS_LEVEL, mtime=0
-        )
+        self.gz = DeflateWriter(sink, level=COMPRESS_LEVEL)
         self.pending = bytearray()
         self.written = 0
-        self.batches: queue.Queue[bytes | None] = queue.Queue(maxsize=4)
-        self.failure: BaseException | None = None
-        self.worker = threading.Thread(target=self._compress, name="hoist-package-gzip")
-        self.worker.start()
-
-    def _compress(self) -> None:
-        while (batch := self.batches.get()) is not None:
-            if self.failure is None:
-                try:
-                    self.gz.write(batch)
-                except BaseException as exc:  # re-raised in the packaging thread
-                    self.failure = exc
 
     def _send(self) -> None:
-        if self.failure is not None:
-            raise self.failure
-        self.batches.put(bytes(self.pending))
+        self.gz.write(bytes(self.pending))
         self.pending.clear()
 
     def entry(self, name: str, data_or_size: bytes | int, mode: int) -> None:
@@ -193,16 +175,11 @@ class _TarStream:
         if rest:
             self.add(bytes(_RECORD - rest))
         self._send()
-        self.stop()
-        if self.failure is not None:
-            raise self.failure
         self.gz.close()
 
     def stop(self) -> None:
-        """Let the compressing thread end (called again after close: harmless)."""
-        if self.worker.is_alive():
-            self.batches.put(None)
-            self.worker.join()
+        """Stop the compressing threads (after close: harmless)."""
+        self.gz.abort()
 
 
 def _add_file(stream: _TarStream, name: str, path: str) -> FileRecord:
