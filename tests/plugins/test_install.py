@@ -17,6 +17,19 @@ from typing import Any
 
 import pytest
 from tests.conftest import write_files
+from tests.storage.conftest import (  # the real servers, shared with tests/storage
+    file_location,
+    location,
+    s3_location,
+    s3_server,
+    sftp_location,
+    sshd_server,
+)
+
+from hoist.storage import StorageLocation
+
+__all__ = ["file_location", "location", "s3_location", "s3_server", "sftp_location",
+           "sshd_server"]  # fmt: skip
 
 from hoist.plugins.discovery import discover_plugins
 from hoist.plugins.packaging import (
@@ -24,9 +37,12 @@ from hoist.plugins.packaging import (
     PackagingError,
     PluginExistsError,
     UnsafeArchiveError,
+    VersionExistsError,
     build_package,
     default_plugin_folder,
     install_plugin,
+    list_published,
+    publish_plugin,
 )
 from hoist.server.catalog import PluginCatalog
 from hoist.settings import Settings
@@ -262,3 +278,26 @@ def test_install_from_a_url_checks_the_checksum_beside_it(
     with pytest.raises(ChecksumMismatchError):
         install_plugin(f"{url}/{package.name}", into=tmp_path / "other")
     assert not (tmp_path / "other").exists()
+
+
+# ------------------------------------------------- on each storage provider's server
+def test_publish_list_and_install_on_a_real_storage_server(
+    location: StorageLocation, package: Path, tmp_path: Path
+) -> None:
+    published = publish_plugin(package, location)
+    assert (published.code, published.version, published.complete) == ("greeter", "1.2.0", True)
+    with pytest.raises(VersionExistsError, match="--force"):
+        publish_plugin(package, location)
+    publish_plugin(package, location, force=True)
+    assert [(p.code, p.version, p.complete) for p in list_published(location)] == [
+        ("greeter", "1.2.0", True)
+    ]
+    into = tmp_path / "plugins"
+    installed = install_plugin("greeter", location=location, into=into)
+    assert installed.manifest.version == "1.2.0"
+    assert (into / "greeter" / "plugin" / "greet.py").read_text() == ACTION
+    # a checksum that names other bytes: refused, nothing written
+    location.write_bytes("greeter/1.2.0/greeter-1.2.0.tar.gz.sha256", b"0" * 64 + b"\n")
+    with pytest.raises(ChecksumMismatchError):
+        install_plugin("greeter@1.2.0", location=location, into=tmp_path / "again")
+    assert not (tmp_path / "again").exists()

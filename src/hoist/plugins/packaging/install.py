@@ -18,14 +18,18 @@ import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from hoist.plugins.config import load_config
 from hoist.plugins.packaging.contents import read_archive
 from hoist.plugins.packaging.errors import PackagingError, PluginExistsError
 from hoist.plugins.packaging.manifest import Manifest, sha256_file
-from hoist.plugins.packaging.remote import fetch_archive
+from hoist.plugins.packaging.remote import fetch_archive, fetch_published
 from hoist.settings import Settings
 from hoist.storage.download import ChecksumMismatchError
+
+if TYPE_CHECKING:
+    from hoist.storage import StorageLocation
 
 __all__ = [
     "InstalledPlugin",
@@ -62,6 +66,7 @@ def install_plugin(
     force: bool = False,
     settings: Settings | None = None,
     progress: Progress | None = None,
+    location: StorageLocation | None = None,
 ) -> InstalledPlugin:
     """Install a plugin package from a file, a URL or a published reference.
 
@@ -76,6 +81,8 @@ def install_plugin(
         force: replace an installed plugin of the same code.
         settings: for the default folder and the storage config.
         progress: called with (bytes, total) while the archive downloads.
+        location: a storage location to install from; ``source`` is then
+            ``CODE[@VERSION]``.
 
     Raises:
         ChecksumMismatchError: the archive is not the one its checksum names.
@@ -87,9 +94,15 @@ def install_plugin(
     settings = settings or Settings.from_env()
     target_root = Path(into) if into is not None else default_plugin_folder(settings)
     with tempfile.TemporaryDirectory(prefix="hoist-install-") as scratch:
-        archive, expected, label = fetch_archive(
-            str(source), Path(scratch), sha256=sha256, settings=settings, progress=progress
-        )
+        if location is not None:
+            code, _, version = str(source).partition("@")
+            archive, expected, label = fetch_published(
+                location, code, version or None, Path(scratch), sha256=sha256, progress=progress
+            )
+        else:
+            archive, expected, label = fetch_archive(
+                str(source), Path(scratch), sha256=sha256, settings=settings, progress=progress
+            )
         return install_archive(archive, expected, into=target_root, force=force, source=label)
 
 

@@ -33,6 +33,7 @@ if TYPE_CHECKING:
 __all__ = [
     "PublishedPackage",
     "fetch_archive",
+    "fetch_published",
     "list_published",
     "local_digest",
     "open_target",
@@ -140,10 +141,7 @@ def fetch_archive(
     if ref is not None:
         location_name, code, version = ref
         loc = open_target(location_name, settings)
-        version = _published_version(loc, code, version, settings)
-        folder = f"{code}/{version}"
-        return _fetch_from(loc, f"{folder}/{archive_name(code, version)}", scratch, sha256,
-                           progress, f"{location_name}:{code}@{version}")  # fmt: skip
+        return fetch_published(loc, code, version, scratch, sha256=sha256, progress=progress)
     if "://" not in source:
         raise PackagingError(
             source, "no such archive; give a file, a URL, or LOCATION:CODE[@VERSION]"
@@ -154,6 +152,28 @@ def fetch_archive(
         archive = download(source, scratch / name, sha256=expected, progress=progress)
         return archive, expected, source
     return _fetch_from(open_target(base, settings), name, scratch, sha256, progress, source)
+
+
+def fetch_published(
+    loc: StorageLocation,
+    code: str,
+    version: str | None,
+    scratch: Path,
+    *,
+    sha256: str | None = None,
+    progress: Progress | None = None,
+) -> tuple[Path, str, str]:
+    """Download ``code`` ``version`` (default: the newest whole one) published at ``loc``
+    into ``scratch``; returns (archive, expected sha256, label).
+
+    Raises:
+        PackagingError: that version (or any) is not published there.
+        StorageError: the location cannot be read.
+    """
+    version = _published_version(loc, code, version, None)
+    path = f"{code}/{version}/{archive_name(code, version)}"
+    label = f"{loc.name}:{code}@{version}"
+    return _fetch_from(loc, path, scratch, sha256, progress, label)
 
 
 def version_key(version: str) -> tuple[tuple[int, int | str], ...]:
