@@ -158,6 +158,13 @@ def test_an_output_folder_inside_the_plugin_is_left_out(plugin: Path) -> None:
     assert not any(m.name.startswith("packages/") for m in members(again.archive))
 
 
+def test_the_plugin_folder_itself_as_output_leaves_its_archive_out(plugin: Path) -> None:
+    first = build_package(plugin, plugin)
+    second = build_package(plugin, plugin)
+    assert first.sha256 == second.sha256
+    assert not any(m.name.endswith((".tar.gz", ".sha256")) for m in members(second.archive))
+
+
 def test_defaults_cover_caches_and_vcs() -> None:
     assert {"__pycache__/", "*.py[cod]", ".git/"} <= set(DEFAULT_IGNORES)
 

@@ -72,10 +72,12 @@ def build_package(
     config = load_config(plugin / "config.yaml")
     check_version(config.version, str(plugin / "config.yaml"))
     out = Path(out_dir) if out_dir is not None else plugin / "dist"
-    files = select_files(plugin, exclude=(out,))
-    out.mkdir(parents=True, exist_ok=True)
     name = f"{config.code}-{config.version}.tar.gz"
     target = out / name
+    # never the archive itself (``--out`` may be the plugin folder)
+    own = {os.path.realpath(target), os.path.realpath(f"{target}.sha256")}
+    files = [f for f in select_files(plugin, exclude=(out,)) if os.path.realpath(f[1]) not in own]
+    out.mkdir(parents=True, exist_ok=True)
     handle, temp_name = tempfile.mkstemp(prefix=f".{name}.", dir=out)
     try:
         with os.fdopen(handle, "wb") as raw:
