@@ -36,8 +36,9 @@ pytestmark = [
 ]
 
 
-@pytest.fixture(autouse=True)
-def _ml_stack() -> None:
+@pytest.fixture
+def ml_stack() -> None:
+    """torch and Lightning, or skip (fail under CI)."""
     for module in ("torch", "lightning"):
         if importlib.util.find_spec(module) is None:
             need(f"{module} is not installed: pip install -e '.[autolog]' torch==2.13.0")
@@ -85,7 +86,7 @@ def _children(sink: MemorySink, parent: str) -> dict[str, Run]:
     return {str(r.meta.get("node")): r for r in sink.runs.values() if r.parent_id == parent}
 
 
-def test_detect_flow_trains_a_detector_that_beats_the_mean_box(tmp_path: Path) -> None:
+def test_detect_flow_trains_a_detector_that_beats_the_mean_box(ml_stack: None) -> None:
     COCO = _coco()
     sink = MemorySink()
     executor = LocalExecutor(sink=sink, progress_interval=0)
@@ -178,7 +179,9 @@ def test_detect_flow_trains_a_detector_that_beats_the_mean_box(tmp_path: Path) -
         )
 
 
-def test_a_resumed_flow_skips_finished_nodes_and_training_continues(runtime: Runtime) -> None:
+def test_a_resumed_flow_skips_finished_nodes_and_training_continues(
+    ml_stack: None, runtime: Runtime
+) -> None:
     executor = LocalExecutor(runtime=runtime, progress_interval=0)
     pipeline = pipeline_from_config(load_plugin(DETECT), "detect_flow")
     small = {"images": 48, "epochs": 3}
@@ -213,7 +216,7 @@ def test_a_resumed_flow_skips_finished_nodes_and_training_continues(runtime: Run
     assert bars == [(4, 5), (5, 5)]
 
 
-def test_the_dataset_actions_refuse_what_they_cannot_use(tmp_path: Path) -> None:
+def test_the_dataset_actions_refuse_what_they_cannot_use(ml_stack: None) -> None:
     executor = LocalExecutor(sink=MemorySink(), progress_interval=0)
     generated = run_plugin(DETECT, "generate", {"images": 8}, executor=executor)
     label = Path(generated.path) / "labels" / "train" / "shape_00000.txt"
@@ -222,3 +225,50 @@ def test_the_dataset_actions_refuse_what_they_cannot_use(tmp_path: Path) -> None
         run_plugin(DETECT, "convert", {"path": generated.path}, executor=executor)
     with pytest.raises(ActionFailedError, match="expected coco"):
         run_plugin(DETECT, "train", {"dataset": generated.path, "epochs": 1}, executor=executor)
+
+
+def _filtered_png(path: Path, rows: list[bytes], kinds: list[int]) -> None:
+    """A grayscale PNG whose row ``y`` is stored with PNG filter ``kinds[y]`` (the
+    filters as the PNG specification defines them, written here independently)."""
+
+    def paeth(a: int, b: int, c: int) -> int:
+        p = a + b - c
+        pa, pb, pc = abs(p - a), abs(p - b), abs(p - c)
+        return a if pa <= pb and pa <= pc else b if pb <= pc else c
+
+    data, prev = b"", bytes(len(rows[0]))
+    for row, kind in zip(rows, kinds, strict=True):
+        out = bytearray([kind])
+        for x, value in enumerate(row):
+            a, b, c = (row[x - 1] if x else 0), prev[x], (prev[x - 1] if x else 0)
+            predicted = [0, a, b, (a + b) // 2, paeth(a, b, c)][kind]
+            out.append((value - predicted) % 256)
+        data, prev = data + bytes(out), row
+
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        crc = zlib.crc32(kind + body) & 0xFFFFFFFF
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", crc)
+
+    header = struct.pack(">IIBBBBB", len(rows[0]), len(rows), 8, 0, 0, 0, 0)
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header)
+                     + chunk(b"IDAT", zlib.compress(data)) + chunk(b"IEND", b""))  # fmt: skip
+
+
+def test_the_plugins_png_reader_undoes_every_row_filter(tmp_path: Path) -> None:
+    import random
+
+    spec = importlib.util.spec_from_file_location("detect_shapes_png", DETECT / "plugin" / "png.py")
+    assert spec is not None and spec.loader is not None
+    png = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(png)  # a standard-library module: loaded from its file
+    read_gray_png = png.read_gray_png
+    rng = random.Random(3)
+    rows = [rng.randbytes(9) for _ in range(10)]
+    _filtered_png(tmp_path / "f.png", rows, [0, 1, 2, 3, 4, 4, 3, 2, 1, 0])
+    assert read_gray_png(tmp_path / "f.png") == (9, 10, b"".join(rows))
+    header = struct.pack(">IIBBBBB", 2, 2, 8, 2, 0, 0, 0)  # RGB: refused, naming the file
+    crc = struct.pack(">I", zlib.crc32(b"IHDR" + header) & 0xFFFFFFFF)
+    rgb = tmp_path / "rgb.png"
+    rgb.write_bytes(b"\x89PNG\r\n\x1a\n" + struct.pack(">I", 13) + b"IHDR" + header + crc)
+    with pytest.raises(ValueError, match=r"rgb\.png: only 8-bit grayscale.*color type 2"):
+        read_gray_png(rgb)
