@@ -12,7 +12,6 @@ from __future__ import annotations
 import hashlib
 import os
 import re
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +22,7 @@ from hoist.errors import (
     StorageUnreachableError,
     UserInputError,
 )
+from hoist.storage.entries import Progress
 from hoist.storage.secrets import redact_text, redact_url
 
 __all__ = ["DEFAULT_CHUNK_SIZE", "ChecksumMismatchError", "DownloadError", "download"]
@@ -30,7 +30,6 @@ __all__ = ["DEFAULT_CHUNK_SIZE", "ChecksumMismatchError", "DownloadError", "down
 DEFAULT_CHUNK_SIZE = 1 << 20
 """Bytes read from the network (and hashed) at a time."""
 
-Progress = Callable[[int, int | None], None]
 _CONTENT_RANGE = re.compile(r"bytes (\d+)-(\d+)/(\d+|\*)")
 
 

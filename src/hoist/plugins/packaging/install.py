@@ -15,7 +15,6 @@ import os
 import shutil
 import tarfile
 import tempfile
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -29,7 +28,7 @@ from hoist.settings import Settings
 from hoist.storage.download import ChecksumMismatchError
 
 if TYPE_CHECKING:
-    from hoist.storage import StorageLocation
+    from hoist.storage import Progress, StorageLocation
 
 __all__ = [
     "InstalledPlugin",
@@ -37,8 +36,6 @@ __all__ = [
     "install_archive",
     "install_plugin",
 ]
-
-Progress = Callable[[int, int | None], None]
 
 
 @dataclass(frozen=True)

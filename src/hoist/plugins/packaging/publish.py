@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import tempfile
-from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -17,11 +16,9 @@ from hoist.plugins.packaging.remote import PublishedPackage, local_digest, open_
 from hoist.settings import Settings
 
 if TYPE_CHECKING:
-    from hoist.storage import StorageLocation
+    from hoist.storage import Progress, StorageLocation
 
 __all__ = ["publish_plugin"]
-
-Progress = Callable[[int, int | None], None]
 
 
 def publish_plugin(

@@ -14,7 +14,6 @@ whole; one without is listed as incomplete and not installed.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -28,7 +27,7 @@ from hoist.settings import Settings
 from hoist.storage.download import ChecksumMismatchError, download
 
 if TYPE_CHECKING:
-    from hoist.storage import StorageLocation
+    from hoist.storage import Progress, StorageLocation
 
 __all__ = [
     "PublishedPackage",
@@ -41,7 +40,6 @@ __all__ = [
     "version_key",
 ]
 
-Progress = Callable[[int, int | None], None]
 _REF = re.compile(
     r"^(?P<location>[A-Za-z0-9_.-]+):(?P<code>[a-z][a-z0-9_\-]*)(?:@(?P<version>[^/@]+))?$"
 )
