@@ -36,7 +36,12 @@ The tree::
     │   └── AdaptationError         .check, .path (adapted code failed a validation check)
     ├── StoreError                  the run store could not be read or written
     │   └── StoreUnwritableError    .target, .reason, .unwritten (read-only, no permission, full)
-    └── MissingExtraError           .extra (an optional dependency is not installed)
+    ├── MissingExtraError           .extra (an optional dependency is not installed)
+    └── StorageError                .location, .url, .path, .problem (no secret, ever)
+        ├── StorageNotFoundError    the path, bucket or folder does not exist
+        ├── StoragePermissionError  refused: wrong or missing credentials, not allowed
+        ├── StorageUnreachableError connection refused, unknown host, timeout
+        └── StorageReadOnlyError    a write to a read-only location (http)
 
     UserInputError also has (hoist.errors.datasets):
     ├── DatasetValidationError      .path, .line, .json_path, .rule (a dataset breaks its format)
@@ -93,6 +98,13 @@ from hoist.errors.services import (
     ServiceBusyError,
     UploadTooLargeError,
 )
+from hoist.errors.storage import (
+    StorageError,
+    StorageNotFoundError,
+    StoragePermissionError,
+    StorageReadOnlyError,
+    StorageUnreachableError,
+)
 
 __all__ = [
     "ActionFailedError",
@@ -125,6 +137,11 @@ __all__ = [
     "RunWriteError",
     "ServeModeError",
     "ServiceBusyError",
+    "StorageError",
+    "StorageNotFoundError",
+    "StoragePermissionError",
+    "StorageReadOnlyError",
+    "StorageUnreachableError",
     "StoreError",
     "StoreUnwritableError",
     "StrategyDefinitionError",
