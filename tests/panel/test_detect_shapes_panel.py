@@ -49,9 +49,11 @@ def test_detect_flow_shows_live_bars_and_the_epoch_bar(browser: Any, panel: Live
         if importlib.util.find_spec(module) is None:
             need(f"{module} is not installed: pip install -e '.[autolog]' torch==2.13.0")
     admin = panel.client("admin")
-    run_id = admin.launch("detect_shapes", pipeline="detect_flow",
-                          params={"images": 160, "epochs": 10})  # fmt: skip
-    with logged_in(browser, panel, "viewer", f"/runs/{run_id}") as (page, _):
+    with logged_in(browser, panel, "viewer", "/runs") as (page, _):
+        # Launched once the browser is in, so its page is live before training starts.
+        run_id = admin.launch("detect_shapes", pipeline="detect_flow",
+                              params={"images": 160, "epochs": 20})  # fmt: skip
+        page.goto(f"/runs/{run_id}")
         page.wait_for_function(RUNNING)
         page.goto(page.evaluate(TRAIN_LINK))
         epoch_bar = page.locator('#part-progress [data-bar="cat-train"]')
@@ -60,7 +62,7 @@ def test_detect_flow_shows_live_bars_and_the_epoch_bar(browser: Any, panel: Live
         wait_badge(page, "succeeded")
         page.wait_for_function(
             "() => document.querySelector('#part-progress [data-bar=\"cat-train\"] .bar-detail')"
-            "?.textContent === '10 / 10'"
+            "?.textContent === '20 / 20'"
         )
         page.wait_for_selector('#charts figure[data-series="train.val_iou"] polyline')
 
