@@ -13,6 +13,9 @@ import hashlib
 import os
 import tarfile
 import tempfile
+from collections import deque
+from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
@@ -42,7 +45,9 @@ ENTRY_MTIME = 315532800
 COMPRESS_LEVEL = 6  # gzip's own default, so `tar czf` compares like with like
 _BLOCK = tarfile.BLOCKSIZE
 _RECORD = tarfile.RECORDSIZE
-_READ_WHOLE = 1 << 20
+_READ_WHOLE = 256 * 1024  # larger files are streamed, not read ahead whole
+_BATCH, _AHEAD = 64, 4  # files per read-ahead batch, batches read ahead
+_ZEROS = bytes(_BLOCK)
 _FLUSH_AT = 1 << 20
 
 
@@ -74,9 +79,11 @@ def build_package(
     out = Path(out_dir) if out_dir is not None else plugin / "dist"
     name = f"{config.code}-{config.version}.tar.gz"
     target = out / name
-    # never the archive itself (``--out`` may be the plugin folder)
-    own = {os.path.realpath(target), os.path.realpath(f"{target}.sha256")}
-    files = [f for f in select_files(plugin, exclude=(out,)) if os.path.realpath(f[1]) not in own]
+    files = select_files(plugin, exclude=(out,))
+    inside = Path(os.path.realpath(out))
+    if inside.is_relative_to(plugin):  # never the archive itself (--out PLUGIN, say)
+        own = (inside / name).relative_to(plugin).as_posix()
+        files = [f for f in files if f[0] not in (own, f"{own}.sha256")]
     out.mkdir(parents=True, exist_ok=True)
     handle, temp_name = tempfile.mkstemp(prefix=f".{name}.", dir=out)
     try:
@@ -84,7 +91,7 @@ def build_package(
             hashing = _HashingWriter(raw)
             stream = _TarStream(hashing)
             try:
-                records = [_add_file(stream, entry, path) for entry, path in files]
+                records = _add_files(stream, files)
                 manifest = Manifest(
                     code=config.code,
                     name=config.name,
@@ -153,11 +160,20 @@ class _TarStream:
 
     def entry(self, name: str, data_or_size: bytes | int, mode: int) -> None:
         """A file's header, then (given bytes) its data and padding."""
-        size = data_or_size if isinstance(data_or_size, int) else len(data_or_size)
-        self.add(_header(name, size, mode))
-        if not isinstance(data_or_size, int):
-            self.add(data_or_size)
-            self.pad(size)
+        if isinstance(data_or_size, int):
+            self.add(_header(name, data_or_size, mode))
+            return
+        size = len(data_or_size)
+        # one append per piece, one size check per file: this runs 10,000 times a package
+        pending = self.pending
+        before = len(pending)
+        pending += _header(name, size, mode)
+        pending += data_or_size
+        if size % _BLOCK:
+            pending += _ZEROS[: _BLOCK - size % _BLOCK]
+        self.written += len(pending) - before
+        if len(pending) >= _FLUSH_AT:
+            self._send()
 
     def add(self, data: bytes | bytearray) -> None:
         self.pending += data
@@ -184,21 +200,58 @@ class _TarStream:
         self.gz.abort()
 
 
-def _add_file(stream: _TarStream, name: str, path: str) -> FileRecord:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        st = os.fstat(fd)
-        mode = 0o755 if st.st_mode & 0o111 else 0o644
-        if st.st_size > _READ_WHOLE:
-            with os.fdopen(os.dup(fd), "rb") as fh:
-                return _stream_large(stream, name, fh, st.st_size, mode, path)
-        data = os.read(fd, st.st_size + 1)
-    finally:
-        os.close(fd)
-    if len(data) != st.st_size:
-        raise PackagingError(path, "the file changed while it was packaged")
-    stream.entry(name, data, mode)
-    return FileRecord(name, len(data), hashlib.sha256(data).hexdigest())
+def _add_files(stream: _TarStream, files: list[tuple[str, str]]) -> list[FileRecord]:
+    """Every file into the tar: small ones read ahead by two threads (opening and
+    reading let go of the GIL), large ones streamed here."""
+    records = []
+    with ThreadPoolExecutor(2, thread_name_prefix="hoist-read") as pool:
+        for name, path, data, mode in _read_ahead(files, pool):
+            if data is None:
+                with open(path, "rb") as fh:
+                    size = os.fstat(fh.fileno()).st_size
+                    records.append(_stream_large(stream, name, fh, size, mode, path))
+                continue
+            stream.entry(name, data, mode)
+            records.append(FileRecord(name, len(data), hashlib.sha256(data).hexdigest()))
+    return records
+
+
+def _read_ahead(
+    files: list[tuple[str, str]], pool: ThreadPoolExecutor
+) -> Iterator[tuple[str, str, bytes | None, int]]:
+    """(name, path, bytes or None for a large file, mode) in order, a few batches ahead."""
+    batches = iter([files[i : i + _BATCH] for i in range(0, len(files), _BATCH)])
+    window: deque[tuple[list[tuple[str, str]], Future[list[tuple[bytes | None, int]]]]] = deque()
+    for batch in batches:
+        window.append((batch, pool.submit(_read_small, [path for _, path in batch])))
+        if len(window) > _AHEAD:
+            yield from _finished(*window.popleft())
+    while window:
+        yield from _finished(*window.popleft())
+
+
+def _finished(
+    batch: list[tuple[str, str]], read: Future[list[tuple[bytes | None, int]]]
+) -> Iterator[tuple[str, str, bytes | None, int]]:
+    for (name, path), (data, mode) in zip(batch, read.result(), strict=True):
+        yield name, path, data, mode
+
+
+def _read_small(paths: list[str]) -> list[tuple[bytes | None, int]]:
+    """Each file's bytes (``None`` when larger than _READ_WHOLE) and normalised mode."""
+    out: list[tuple[bytes | None, int]] = []
+    for path in paths:
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            st = os.fstat(fd)
+            mode = 0o755 if st.st_mode & 0o111 else 0o644
+            data = os.read(fd, st.st_size + 1) if st.st_size <= _READ_WHOLE else None
+        finally:
+            os.close(fd)
+        if data is not None and len(data) != st.st_size:
+            raise PackagingError(path, "the file changed while it was packaged")
+        out.append((data, mode))
+    return out
 
 
 def _stream_large(
@@ -206,7 +259,7 @@ def _stream_large(
 ) -> FileRecord:
     stream.entry(name, size, mode)
     digest, done = hashlib.sha256(), 0
-    while chunk := fh.read(_READ_WHOLE):
+    while chunk := fh.read(_FLUSH_AT):
         done += len(chunk)
         if done > size:
             break

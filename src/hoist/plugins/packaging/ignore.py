@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import re
-import stat
 from collections.abc import Callable
 from pathlib import Path
 
@@ -82,20 +81,20 @@ def select_files(root: Path, *, exclude: tuple[Path, ...] = ()) -> list[tuple[st
         folder, prefix = pending.pop()
         with os.scandir(folder) as entries:
             for entry in entries:
+                # DirEntry's type checks read the folder listing: no stat per file
                 name = prefix + entry.name
-                mode = entry.stat(follow_symlinks=False).st_mode
-                if stat.S_ISDIR(mode):
+                if entry.is_dir(follow_symlinks=False):
                     if ignored(name + "/") or os.path.realpath(entry.path) in skipped:
                         continue
                     pending.append((entry.path, name + "/"))
                 elif ignored(name) or (
-                    stat.S_ISLNK(mode) and ignored(name + "/")  # a linked .venv
+                    entry.is_symlink() and ignored(name + "/")  # a linked .venv
                 ):
                     continue
-                elif stat.S_ISREG(mode):
+                elif entry.is_file(follow_symlinks=False):
                     found.append((name, entry.path))
                 else:
-                    kind = "a symlink" if stat.S_ISLNK(mode) else "not a regular file"
+                    kind = "a symlink" if entry.is_symlink() else "not a regular file"
                     raise PackagingError(
                         str(root),
                         f"{name} is {kind}; packages hold plain files only "
