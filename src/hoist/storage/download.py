@@ -77,7 +77,8 @@ def download(
         sha256: the expected hex digest; checked before ``dest`` is written.
         progress: called with (bytes done, total bytes or ``None``) after each chunk.
         resume: continue a ``<dest>.part`` left by an earlier attempt (``False``: start
-            afresh).
+            afresh). Give ``sha256`` when the file at ``url`` may change between
+            attempts: a part continued with other bytes is then caught and removed.
         chunk_size: bytes read at a time.
         retries: how many times a cut-off transfer is resumed within this call.
         timeout: seconds to wait for the server (connect and each read).

@@ -5,6 +5,11 @@ with no user or group name, one fixed modification time, modes normalised (0644,
 0755 for a file with an executable bit), no folder entries, and a gzip header without a
 file name or time. The manifest (:mod:`~hoist.plugins.packaging.manifest`) is the last
 entry; ``<archive>.sha256`` beside the archive holds its digest in ``sha256sum`` format.
+
+Speed (10,000 small files at least as fast as ``tar czf``, see
+``benchmarks/bench_packaging.py``): small files are read ahead by two threads, tar
+headers are built in one step, and the stream is deflated in blocks on two more threads
+(:mod:`~hoist.plugins.packaging.deflate`), none of which changes the bytes.
 """
 
 from __future__ import annotations
