@@ -233,8 +233,10 @@ class StorageLocation:
         dest._refuse_write(dest_rel)
         files = self._files_below(rel)
         counter = ByteCounter(progress, _total(files))
-        fs = self._filesystem()
-        same_storage = self._provider.server_side_copy and dest._filesystem() is fs
+        with self._errors(rel):
+            fs = self._filesystem()
+        with dest._errors(dest_rel):
+            same_storage = self._provider.server_side_copy and dest._filesystem() is fs
         for entry in files:
             target = _join(dest_rel, _below(entry.path, rel))
             with self._errors(entry.path), dest._errors(target):
@@ -249,8 +251,10 @@ class StorageLocation:
     # -- internals -------------------------------------------------------------------
 
     def _filesystem(self) -> AbstractFileSystem:
+        """The filesystem, made (and, for SFTP, connected) on first use: call it inside
+        ``_errors(path)``, so a refused login names the path it was for."""
         if self._fs is None:
-            with self._lock, self._errors(""):
+            with self._lock:
                 if self._fs is None:
                     options = {**self._target.url_options, **self._options}
                     self._fs = self._provider.filesystem(self._target, options)

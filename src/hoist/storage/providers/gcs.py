@@ -11,6 +11,7 @@ from hoist.storage.providers.base import (
     Classified,
     Provider,
     Target,
+    chain,
     missing_bucket,
     named_in_chain,
 )
@@ -64,6 +65,11 @@ class GCSProvider(Provider):
                 return StoragePermissionError, f"permission denied ({code}): {http}"
             if code == 404:
                 return StorageNotFoundError, "not found"
+        if any(str(e).startswith("Forbidden") for e in chain(exc)):  # gcsfs's 403
+            return (
+                StoragePermissionError,
+                "permission denied (HTTP 403: wrong account, or no access)",
+            )
         if named_in_chain(exc, "RefreshError", "DefaultCredentialsError"):
             return StoragePermissionError, "credentials refused or missing"
         if named_in_chain(exc, "ClientConnectorError", "ServerDisconnectedError"):

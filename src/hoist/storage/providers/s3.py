@@ -11,6 +11,7 @@ from hoist.storage.providers.base import (
     Classified,
     Provider,
     Target,
+    chain,
     missing_bucket,
     named_in_chain,
 )
@@ -67,10 +68,11 @@ class S3Provider(Provider):
             return found
         if named_in_chain(exc, "NoCredentialsError", "PartialCredentialsError"):
             return StoragePermissionError, "no credentials (configure key and secret)"
-        if wrong := named_in_chain(exc, "PermissionError"):
-            text = str(wrong)
+        if denied := named_in_chain(exc, "PermissionError"):
+            text = " ".join(str(e) for e in chain(denied))
             if "signature" in text.lower() or "InvalidAccessKeyId" in text:
                 return StoragePermissionError, "permission denied: wrong credentials"
+            return StoragePermissionError, "permission denied (wrong credentials, or no access)"
         if named_in_chain(exc, "EndpointConnectionError", "ConnectTimeoutError"):
             return StorageUnreachableError, "unreachable: could not connect to the endpoint"
         if named_in_chain(exc, "ReadTimeoutError"):
