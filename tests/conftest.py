@@ -192,6 +192,10 @@ def ray_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
 
     # Before anything imports ray: it reads these once, at import.
     os.environ.update(LOOPBACK_ENV)
+    # A runtime env that fails to install is tried once, not Ray's default three times
+    # (a fresh virtualenv and pip run each): the tests check what Hoist does with the
+    # failure, not how often Ray retries. The head inherits it.
+    os.environ.setdefault("RUNTIME_ENV_RETRY_TIMES", "1")
     cluster = LocalRayCluster(num_cpus=2)  # its own temp folder, removed when it stops
     try:
         cluster.start()
