@@ -156,6 +156,18 @@ class Settings:
         )
 
     @property
+    def plugin_install_folder(self) -> Path:
+        """Where ``hoist plugins install`` puts plugins: the first of ``plugin_paths``,
+        else ``<home>/plugins``."""
+        return self.plugin_paths[0] if self.plugin_paths else self.home / "plugins"
+
+    @property
+    def plugin_search_paths(self) -> tuple[Path, ...]:
+        """Where the server and the CLI look for plugins: ``plugin_paths``, else the
+        current folder and the install folder."""
+        return self.plugin_paths or (Path("."), self.plugin_install_folder)
+
+    @property
     def storage_config_path(self) -> Path:
         """The storage config file: ``storage_config``, else ``<home>/storage.yaml``."""
         return self.storage_config or self.home / "storage.yaml"

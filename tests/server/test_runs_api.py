@@ -24,7 +24,7 @@ API = "/api/v1"
 
 def test_plugins_and_action_schemas(admin: HoistClient) -> None:
     codes = [p["code"] for p in admin.list_plugins()]
-    assert codes == ["sim_train", "text_stats"]
+    assert codes == ["detect_shapes", "sim_train", "text_stats"]
     plugin = admin.get_plugin("sim_train")
     assert plugin["pipelines"][0]["name"] == "train_flow"
     train = next(a for a in plugin["actions"] if a["name"] == "train")

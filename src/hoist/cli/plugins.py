@@ -34,17 +34,13 @@ def list_cmd(runtime: Any, paths: tuple[Path, ...], as_json: bool, remote: str |
     folder `hoist plugins install` fills), and those installed packages declare (entry
     points in the hoist.plugins group); with --remote, what a storage location holds."""
     from hoist.plugins.discovery import discover_plugins
-    from hoist.plugins.packaging import default_plugin_folder
 
     if remote is not None:
         if paths:
             raise click.UsageError("give either PATHS or --remote, not both")
         _list_remote(remote, runtime.settings, as_json)
         return
-    if not paths:
-        installed = default_plugin_folder(runtime.settings)
-        paths = (Path("."), installed) if installed.is_dir() else ()
-    found = discover_plugins(*paths)
+    found = discover_plugins(*(paths or runtime.settings.plugin_search_paths))
     if as_json:
         click.echo(json.dumps([_summary(p) for p in found], indent=2))
     elif not found:

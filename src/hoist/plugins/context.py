@@ -244,10 +244,33 @@ class RuntimeContext:
     @property
     def artifacts_dir(self) -> Path:
         """This run's own folder for output files (created on first use)."""
-        base = self.runs_dir if self.runs_dir is not None else Path.cwd() / ".hoist-runs"
-        path = base / self.run_id / "artifacts"
+        path = self._run_folder / "artifacts"
         path.mkdir(parents=True, exist_ok=True)
         return path
+
+    @property
+    def _run_folder(self) -> Path:
+        base = self.runs_dir if self.runs_dir is not None else Path.cwd() / ".hoist-runs"
+        return base / self.run_id
+
+    def download(self, url: str, *, sha256: str | None = None, name: str | None = None) -> Path:
+        """Download ``url`` into this run's ``cache/`` folder: resumable (an interrupted
+        or cancelled download continues from its ``.part`` file), checked against
+        ``sha256`` when given, with progress events (category ``download``).
+
+        Raises:
+            ChecksumMismatchError: the file's SHA-256 is not ``sha256`` (it is removed).
+            StorageError: the URL cannot be read (its message names it, without secrets).
+        """
+        from hoist.storage.download import download
+
+        file = name or url.split("?", 1)[0].rstrip("/").rsplit("/", 1)[-1] or "download"
+        dest = self._run_folder / "cache" / file
+
+        def report(done: int, total: int | None) -> None:
+            self.set_progress(done, total or done, "download")
+
+        return download(url, dest, sha256=sha256, progress=report)
 
     def add_artifact(self, path: str | Path, name: str | None = None) -> None:
         """Record an output file (paths inside :attr:`artifacts_dir` are kept relative)."""

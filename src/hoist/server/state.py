@@ -76,7 +76,7 @@ class ServerState:
             # Its runs, queued ones included, are heartbeated thrice per stale span.
             heartbeat_interval=min(5.0, settings.stale_after / 3),
         )
-        self.catalog = PluginCatalog(settings.plugin_paths)
+        self.catalog = PluginCatalog(settings.plugin_search_paths)
         self.launcher = Launcher(
             self.runtime, self.sink, self.catalog, stale_after=settings.stale_after
         )

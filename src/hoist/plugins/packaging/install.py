@@ -51,8 +51,7 @@ class InstalledPlugin:
 def default_plugin_folder(settings: Settings | None = None) -> Path:
     """Where installs go by default: the first of ``plugin_paths``, else
     ``<home>/plugins``."""
-    settings = settings or Settings.from_env()
-    return settings.plugin_paths[0] if settings.plugin_paths else settings.home / "plugins"
+    return (settings or Settings.from_env()).plugin_install_folder
 
 
 def install_plugin(

@@ -10,7 +10,6 @@ import csv
 import random
 import time
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Any
 
 from pydantic import Field
@@ -38,8 +37,8 @@ class TrainAction(BaseTrainAction[Params]):
         self.train_set, self.val_set = self.load_data()
 
     def load_data(self) -> tuple[list[tuple[float, float]], list[tuple[float, float]]]:
-        if self.params.dataset:  # a CSV file with x,y columns
-            with Path(self.params.dataset).open() as fh:
+        if self.context.dataset_path:  # the `dataset` param: a CSV file with x,y columns
+            with self.context.dataset_path.open() as fh:
                 rows = [(float(r["x"]), float(r["y"])) for r in csv.DictReader(fh)]
         else:  # generated: y = 2x + 1 with a little noise
             rng = random.Random(0)
