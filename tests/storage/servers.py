@@ -12,6 +12,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 from dataclasses import dataclass, field
 from functools import partial
@@ -51,6 +52,21 @@ def _answers(port: int, banner: bytes | None = None) -> bool:
         return False
 
 
+def _spawn(
+    command: list[str], log: Path, env: dict[str, str] | None = None
+) -> subprocess.Popen[bytes]:
+    """Start a server logging to ``log`` (a pipe nobody reads would fill and stall it)."""
+    with log.open("wb") as sink:
+        return subprocess.Popen(command, env=env, stdout=sink, stderr=subprocess.STDOUT)
+
+
+def _started(proc: subprocess.Popen[bytes], log: Path, check: Any, what: str) -> None:
+    """Wait until ``check()`` or the process exits (then fail with its log's tail)."""
+    wait_until(lambda: proc.poll() is not None or check(), 60, what)
+    if proc.poll() is not None:
+        raise RuntimeError(f"{what} exited: {log.read_text(errors='replace')[-2000:]}")
+
+
 def _stop(proc: subprocess.Popen[Any]) -> None:
     if proc.poll() is None:
         proc.terminate()
@@ -59,8 +75,6 @@ def _stop(proc: subprocess.Popen[Any]) -> None:
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
-    if proc.stderr is not None:
-        proc.stderr.close()
 
 
 # -- S3 (moto) ------------------------------------------------------------------------
@@ -116,12 +130,11 @@ def start_moto(*, auth: bool = True) -> S3Server:
     # The first three calls (making the user, its key and its policy) go unchecked.
     env["INITIAL_NO_AUTH_ACTION_COUNT"] = "3" if auth else "inf"
     command = [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)]
-    proc = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    log = Path(tempfile.mkdtemp(prefix="hoist-moto-")) / "moto.log"
+    proc = _spawn(command, log, env)
     endpoint = f"http://127.0.0.1:{port}"
     try:
-        wait_until(lambda: proc.poll() is not None or _answers(port), 60, "moto_server")
-        if proc.poll() is not None:
-            raise RuntimeError(f"moto_server exited: {proc.stderr.read().decode()[-2000:]}")  # type: ignore[union-attr]
+        _started(proc, log, lambda: _answers(port), "moto_server")
         key, secret = _iam_user(endpoint) if auth else ("testing", "testing")
     except BaseException:
         _stop(proc)
@@ -204,11 +217,10 @@ def start_sshd(folder: Path) -> SSHServer:
         # What Debian's service makes at boot; root's sshd refuses to start without it.
         Path("/run/sshd").mkdir(mode=0o755, exist_ok=True)
     command = [str(SSHD), "-D", "-e", "-f", str(config)]
-    proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    log = folder / "sshd.log"
+    proc = _spawn(command, log)
     try:
-        wait_until(lambda: proc.poll() is not None or _answers(port, b"SSH-"), 30, "sshd")
-        if proc.poll() is not None:
-            raise RuntimeError(f"sshd exited: {proc.stderr.read().decode()[-2000:]}")  # type: ignore[union-attr]
+        _started(proc, log, lambda: _answers(port, b"SSH-"), "sshd")
     except BaseException:
         _stop(proc)
         raise
