@@ -4,6 +4,7 @@ message, its chain, a traceback or a repr."""
 
 from __future__ import annotations
 
+import logging
 import pickle
 import traceback
 from pathlib import Path
@@ -146,3 +147,18 @@ def test_unknown_scheme_and_bad_urls() -> None:
         open_location("ftp://host/x", config=StorageConfig())
     with pytest.raises(StorageError, match=r"names no bucket"):
         open_location("s3:///just-a-path", config=StorageConfig())
+
+
+def test_no_secret_reaches_the_logs(
+    s3_server: S3Server, sshd_server: SSHServer, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    config = s3_config(s3_server, f"s3://{BUCKET}/logged")
+    location = open_location("s3", config=config)
+    location.write_bytes("a.txt", b"1")
+    password = "hunter2-Logged-pw"
+    url = f"sftp://{sshd_server.user}:{password}@127.0.0.1:{sshd_server.port}{tmp_path}"
+    with pytest.raises(StoragePermissionError):
+        open_location(url, config=StorageConfig()).read_bytes("a.txt")
+    assert caplog.records  # the libraries did log, at DEBUG
+    assert s3_server.secret not in caplog.text and password not in caplog.text

@@ -40,9 +40,13 @@ def test_reads(served: StorageLocation, tmp_path: Path) -> None:
     assert served.url_of("sub/b.bin") == f"{served.url}/sub/b.bin"
 
 
-def test_lists_the_index_pages(served: StorageLocation) -> None:
+def test_lists_the_index_pages(served: StorageLocation, tmp_path: Path) -> None:
     assert [(e.path, e.is_dir) for e in served.list()] == [("a.txt", False), ("sub", True)]
     assert [e.path for e in served.list(recursive=True)] == ["a.txt", "sub/b.bin"]
+    assert served.info("sub").is_dir and served.info("").is_dir
+    served.download("", tmp_path / "all")
+    assert (tmp_path / "all" / "sub" / "b.bin").read_bytes() == DATA
+    assert (tmp_path / "all" / "a.txt").read_bytes() == b"alpha"
 
 
 def test_copies_out_to_a_writable_location(served: StorageLocation, tmp_path: Path) -> None:

@@ -34,7 +34,10 @@ class Entry:
 
 def entry_from_info(info: Mapping[str, Any], path: str) -> Entry:
     """An :class:`Entry` at ``path`` from one of fsspec's ``info``/``ls`` dictionaries."""
-    is_dir = info.get("type") == "directory"
+    # HTTP knows no folders: an index page (HTML at a URL ending in "/", after any
+    # redirect) stands for one.
+    index_page = info.get("mimetype") == "text/html" and str(info.get("url", "")).endswith("/")
+    is_dir = info.get("type") == "directory" or index_page
     size = info.get("size")
     return Entry(
         path=path,
