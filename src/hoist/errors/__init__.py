@@ -13,7 +13,8 @@ The tree::
     │   │   ├── RunNotFoundError
     │   │   ├── LockNotFoundError   no ``@app.lock(name)`` form for a ``tracer.lock(name)``
     │   │   ├── StrategyNotFoundError no deployment strategy by that name (or not allowed)
-    │   │   └── DeploymentNotFoundError no deployment by that name (or no such version)
+    │   │   ├── DeploymentNotFoundError no deployment by that name (or no such version)
+    │   │   └── StorageLocationNotFoundError no storage location by that name
     │   ├── UnknownModeError
     │   │   └── ServeModeError      the action is declared ``method: serve`` (a deployment)
     │   ├── IncompatibleTypesError  output_type → input_type mismatch
@@ -100,6 +101,7 @@ from hoist.errors.services import (
 )
 from hoist.errors.storage import (
     StorageError,
+    StorageLocationNotFoundError,
     StorageNotFoundError,
     StoragePermissionError,
     StorageReadOnlyError,
@@ -138,6 +140,7 @@ __all__ = [
     "ServeModeError",
     "ServiceBusyError",
     "StorageError",
+    "StorageLocationNotFoundError",
     "StorageNotFoundError",
     "StoragePermissionError",
     "StorageReadOnlyError",

@@ -3,10 +3,11 @@ secret (keys, passwords and tokens are redacted before a message is built)."""
 
 from __future__ import annotations
 
-from hoist.errors.base import HoistError
+from hoist.errors.base import HoistError, NotFoundError
 
 __all__ = [
     "StorageError",
+    "StorageLocationNotFoundError",
     "StorageNotFoundError",
     "StoragePermissionError",
     "StorageReadOnlyError",
@@ -48,3 +49,10 @@ class StorageUnreachableError(StorageError):
 
 class StorageReadOnlyError(StorageError):
     """A write to a location that only reads (``http(s)://``)."""
+
+
+class StorageLocationNotFoundError(NotFoundError):
+    """A bare name that no location of the storage config has (nor a local folder); the
+    message suggests the nearest configured name."""
+
+    kind = "storage location"

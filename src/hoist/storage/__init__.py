@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from hoist.storage.config import LocationConfig, StorageConfig, load_storage_config
     from hoist.storage.entries import Entry, Progress
     from hoist.storage.location import StorageLocation
-    from hoist.storage.resolve import StorageLocationNotFoundError, open_location
+    from hoist.storage.resolve import open_location
 
 __all__ = [
     "Entry",
@@ -29,7 +29,6 @@ __all__ = [
     "Progress",
     "StorageConfig",
     "StorageLocation",
-    "StorageLocationNotFoundError",
     "load_storage_config",
     "open_location",
 ]
@@ -41,7 +40,6 @@ _EXPORTS = {
     "StorageConfig": "hoist.storage.config",
     "load_storage_config": "hoist.storage.config",
     "StorageLocation": "hoist.storage.location",
-    "StorageLocationNotFoundError": "hoist.storage.resolve",
     "open_location": "hoist.storage.resolve",
 }
 

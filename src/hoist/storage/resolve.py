@@ -6,19 +6,13 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from hoist.errors import NotFoundError, StorageError
+from hoist.errors import StorageError, StorageLocationNotFoundError
 from hoist.storage.config import StorageConfig, load_storage_config
 from hoist.storage.location import StorageLocation
 from hoist.storage.providers import provider_for
 from hoist.storage.secrets import is_secret_name, redact_url
 
-__all__ = ["StorageLocationNotFoundError", "open_location"]
-
-
-class StorageLocationNotFoundError(NotFoundError):
-    """A name that no storage location of the config has (nor a local folder)."""
-
-    kind = "storage location"
+__all__ = ["open_location"]
 
 
 def open_location(
@@ -32,7 +26,7 @@ def open_location(
     Raises:
         StorageError: an unknown scheme or a malformed URL.
         ConfigError: the config file is broken, or a credential variable is not set.
-        NotFoundError: a bare name that is neither configured nor an existing path.
+        StorageLocationNotFoundError: a bare name that is neither configured nor an existing path.
     """
     config = load_storage_config() if config is None else config
     if isinstance(target, os.PathLike):
