@@ -98,6 +98,7 @@ class S3Server:
     key: str
     secret: str
     proc: subprocess.Popen[bytes] = field(repr=False)
+    log: Path | None = field(default=None, repr=False)
 
     def client(self) -> Any:
         """A boto3 S3 client with the server's keys."""
@@ -118,8 +119,10 @@ class S3Server:
         return name
 
     def stop(self) -> None:
-        """End the server process."""
+        """End the server process (and remove its log)."""
         _stop(self.proc)
+        if self.log is not None:
+            shutil.rmtree(self.log.parent, ignore_errors=True)
 
 
 def start_moto(*, auth: bool = True) -> S3Server:
@@ -139,7 +142,7 @@ def start_moto(*, auth: bool = True) -> S3Server:
     except BaseException:
         _stop(proc)
         raise
-    return S3Server(endpoint=endpoint, key=key, secret=secret, proc=proc)
+    return S3Server(endpoint=endpoint, key=key, secret=secret, proc=proc, log=log)
 
 
 def _iam_user(endpoint: str) -> tuple[str, str]:
