@@ -60,6 +60,6 @@ def test_a_wrong_checksum_fails_the_run_and_keeps_nothing(
     executor = LocalExecutor(sink=sink, runtime=runtime, progress_interval=0)
     with pytest.raises(ActionFailedError) as info:
         executor.execute(Fetch, {"url": f"{http.url}/weights.bin", "sha256": "0" * 64})
-    assert info.value.error_type == "ChecksumMismatchError"
+    assert info.value.error_type == "hoist.errors.ChecksumMismatchError"
     (run,) = sink.runs.values()
     assert not [p for p in (runtime.runs_dir / run.id).rglob("*") if p.is_file()]

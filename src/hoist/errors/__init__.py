@@ -42,11 +42,20 @@ The tree::
         ├── StorageNotFoundError    the path, bucket or folder does not exist
         ├── StoragePermissionError  refused: wrong or missing credentials, not allowed
         ├── StorageUnreachableError connection refused, unknown host, timeout
-        └── StorageReadOnlyError    a write to a read-only location (http)
+        ├── StorageReadOnlyError    a write to a read-only location (http)
+        └── DownloadError           a transfer cut off more often than retried (part kept)
 
     UserInputError also has (hoist.errors.datasets):
     ├── DatasetValidationError      .path, .line, .json_path, .rule (a dataset breaks its format)
     └── DatasetConversionError      .reason (unknown format, or a lossy conversion not allowed)
+
+    and (hoist.errors.packaging, hoist.errors.storage):
+    ├── PackagingError              .path (a plugin that cannot be packaged)
+    ├── IgnoreFileError             a ConfigError: .path, .line (a broken .hoistignore pattern)
+    ├── UnsafeArchiveError          .archive, .member, .reason (an entry would leave the target)
+    ├── VersionExistsError          .code, .version, .location (published already; --force)
+    ├── PluginExistsError           .path (installed already; --force)
+    └── ChecksumMismatchError       .source, .expected, .actual (the file is not kept)
 
 Lower-layer exceptions (pydantic's, SQLAlchemy's, yaml's) are mapped to these at one
 boundary each and chained with ``from``.
@@ -72,6 +81,13 @@ from hoist.errors.deployment import (
     EngineUnavailableError,
     StrategyDefinitionError,
     StrategyNotFoundError,
+)
+from hoist.errors.packaging import (
+    IgnoreFileError,
+    PackagingError,
+    PluginExistsError,
+    UnsafeArchiveError,
+    VersionExistsError,
 )
 from hoist.errors.runs import (
     ActionFailedError,
@@ -100,6 +116,8 @@ from hoist.errors.services import (
     UploadTooLargeError,
 )
 from hoist.errors.storage import (
+    ChecksumMismatchError,
+    DownloadError,
     StorageError,
     StorageLocationNotFoundError,
     StorageNotFoundError,
@@ -112,23 +130,28 @@ __all__ = [
     "ActionFailedError",
     "ActionNotFoundError",
     "AdaptationError",
+    "ChecksumMismatchError",
     "ConfigError",
     "DatasetConversionError",
     "DatasetValidationError",
     "DeploymentError",
     "DeploymentNotFoundError",
     "DeploymentNotReadyError",
+    "DownloadError",
     "EngineUnavailableError",
     "EntryPointError",
     "HoistError",
     "IdentityError",
+    "IgnoreFileError",
     "IncompatibleTypesError",
     "LockExpiredError",
     "LockNotFoundError",
     "MissingExtraError",
     "NotFoundError",
+    "PackagingError",
     "ParamsValidationError",
     "PipelineDefinitionError",
+    "PluginExistsError",
     "PluginNotFoundError",
     "ResultValidationError",
     "ResumeError",
@@ -150,8 +173,10 @@ __all__ = [
     "StrategyDefinitionError",
     "StrategyNotFoundError",
     "UnknownModeError",
+    "UnsafeArchiveError",
     "UploadTooLargeError",
     "UserInputError",
+    "VersionExistsError",
     "field_errors_from_pydantic",
 ]
 

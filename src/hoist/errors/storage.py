@@ -3,9 +3,11 @@ secret (keys, passwords and tokens are redacted before a message is built)."""
 
 from __future__ import annotations
 
-from hoist.errors.base import HoistError, NotFoundError
+from hoist.errors.base import HoistError, NotFoundError, UserInputError
 
 __all__ = [
+    "ChecksumMismatchError",
+    "DownloadError",
     "StorageError",
     "StorageLocationNotFoundError",
     "StorageNotFoundError",
@@ -56,3 +58,26 @@ class StorageLocationNotFoundError(NotFoundError):
     message suggests the nearest configured name."""
 
     kind = "storage location"
+
+
+class DownloadError(StorageError):
+    """A transfer was cut off more often than it may be retried (the part is kept, so a
+    later call continues it). Unreachable servers, missing files and refused requests
+    raise :class:`StorageUnreachableError`, :class:`StorageNotFoundError` and
+    :class:`StoragePermissionError`; ``location`` is then the URL (without credentials).
+    """
+
+
+class ChecksumMismatchError(UserInputError):
+    """A file's sha256 is not the one expected; the file was not kept.
+
+    Attributes:
+        source: the URL or file checked.
+        expected, actual: sha256 hex digests.
+    """
+
+    def __init__(self, source: str, expected: str, actual: str) -> None:
+        self.source, self.expected, self.actual = source, expected, actual
+        super().__init__(
+            f"{source}: sha256 mismatch (expected {expected}, got {actual}); nothing kept"
+        )

@@ -16,11 +16,12 @@ from pathlib import Path
 from typing import Any
 
 from hoist.errors import (
+    ChecksumMismatchError,
+    DownloadError,
     StorageError,
     StorageNotFoundError,
     StoragePermissionError,
     StorageUnreachableError,
-    UserInputError,
 )
 from hoist.storage.entries import Progress
 from hoist.storage.secrets import redact_text, redact_url
@@ -31,29 +32,6 @@ DEFAULT_CHUNK_SIZE = 1 << 20
 """Bytes read from the network (and hashed) at a time."""
 
 _CONTENT_RANGE = re.compile(r"bytes (\d+)-(\d+)/(\d+|\*)")
-
-
-class DownloadError(StorageError):
-    """A transfer was cut off more often than it may be retried (the part is kept, so a
-    later call continues it). Unreachable servers, missing files and refused requests
-    raise :class:`StorageUnreachableError`, :class:`StorageNotFoundError` and
-    :class:`StoragePermissionError`; ``location`` is then the URL (without credentials).
-    """
-
-
-class ChecksumMismatchError(UserInputError):
-    """A file's sha256 is not the one expected; the file was not kept.
-
-    Attributes:
-        source: the URL or file checked.
-        expected, actual: sha256 hex digests.
-    """
-
-    def __init__(self, source: str, expected: str, actual: str) -> None:
-        self.source, self.expected, self.actual = source, expected, actual
-        super().__init__(
-            f"{source}: sha256 mismatch (expected {expected}, got {actual}); nothing kept"
-        )
 
 
 def download(
