@@ -9,10 +9,11 @@ from __future__ import annotations
 import contextlib
 import itertools
 import logging
+import os
 import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from hoist.errors import RunCancelledError
 from hoist.plugins.env import PluginEnvironment
@@ -35,6 +36,9 @@ from hoist.runs.models import (
     StepEvent,
 )
 from hoist.runs.sinks.base import EventSink
+
+if TYPE_CHECKING:
+    from hoist.storage import StorageConfig, StorageLocation
 
 __all__ = ["RuntimeContext"]
 
@@ -90,6 +94,8 @@ class RuntimeContext:
             cancels this run too.
         client_factory: builds :attr:`client` on first use (executors pass one when a
             Hoist server is configured).
+        storage_config: the named storage locations :meth:`storage` knows (default: read
+            on first use from the process runtime's settings).
     """
 
     def __init__(
@@ -105,6 +111,7 @@ class RuntimeContext:
         extras: Mapping[str, Any] | None = None,
         parent: RuntimeContext | None = None,
         client_factory: Callable[[RuntimeContext], Any] | None = None,
+        storage_config: StorageConfig | None = None,
     ) -> None:
         self.run_id = run_id
         self.job_id = job_id or run_id
@@ -124,6 +131,8 @@ class RuntimeContext:
         self._logger: logging.LoggerAdapter | None = None  # type: ignore[type-arg]
         self._last_progress: dict[str | None, float] = {}
         self._pending_progress: dict[str | None, tuple[float, float]] = {}
+        self._storage_config = storage_config
+        self._locations: dict[str, StorageLocation] = {}
 
     # ------------------------------------------------------------------ event plumbing
     def _next_seq(self) -> int:
@@ -271,6 +280,39 @@ class RuntimeContext:
             self.set_progress(done, total or done, "download")
 
         return download(url, dest, sha256=sha256, progress=report)
+
+    def storage(self, location: str | os.PathLike[str]) -> StorageLocation:
+        """A storage location to read inputs from and write outputs to: a name from the
+        storage config (``ctx.storage("data")``), a URL (``s3://bucket/prefix``,
+        ``sftp://...``, ``file://...``) or a local folder. The config is read on first use
+        and each location opened once per run::
+
+            data = self.ctx.storage("data")
+            table = data.read_bytes("iris/train.csv")
+            data.write_bytes(f"results/{self.ctx.run_id}.json", payload)
+
+        Raises:
+            StorageLocationNotFoundError: a bare name that is not configured.
+            ConfigError: the storage config is broken, or a credential is not set.
+            StorageError: a malformed URL or an unknown scheme (operations on the
+                location raise it too, naming the location and path, never a secret).
+        """
+        from hoist.storage import open_location
+
+        key = os.fspath(location)
+        found = self._locations.get(key)
+        if found is None:
+            found = open_location(location, config=self._storage_settings())
+            self._locations[key] = found
+        return found
+
+    def _storage_settings(self) -> StorageConfig:
+        if self._storage_config is None:
+            from hoist.runs.runtime import get_runtime
+            from hoist.storage import load_storage_config
+
+            self._storage_config = load_storage_config(settings=get_runtime().settings)
+        return self._storage_config
 
     def add_artifact(self, path: str | Path, name: str | None = None) -> None:
         """Record an output file (paths inside :attr:`artifacts_dir` are kept relative)."""
