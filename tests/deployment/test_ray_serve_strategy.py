@@ -35,6 +35,10 @@ STRATEGY = "ray_serve"
 
 MAIN = """
 import os
+import threading
+
+def where(inputs):
+    return threading.current_thread().name
 
 def predict(inputs):
     if inputs.get("boom"):
@@ -130,6 +134,17 @@ def test_settings_reach_serve(ray_cluster: Any, code: Path, runners: list[RaySer
     assert config["num_replicas"] == 2
     assert config["ray_actor_options"]["num_cpus"] == 0.25
     assert runner.run({"x": 1})["status"] == "success"
+
+
+def test_a_sync_callable_runs_on_a_thread_unless_told_not_to(
+    ray_cluster: Any, code: Path, runners: list[RayServeRunner]
+) -> None:
+    threaded = make(runners, ray_cluster, code_path=str(code), callable="where",
+                    app_name="threaded", resources={"cpu": "0.25"})  # fmt: skip
+    inline = make(runners, ray_cluster, code_path=str(code), callable="where",
+                  app_name="inline", sync_in_thread=False, resources={"cpu": "0.25"})  # fmt: skip
+    assert threaded.run({})["output"].startswith("hoist-call")
+    assert not inline.run({})["output"].startswith("hoist-call")
 
 
 def test_plugin_action_validates_its_params(

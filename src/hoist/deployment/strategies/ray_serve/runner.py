@@ -12,23 +12,21 @@ from hoist.deployment.serving import (
     delete_app,
     ensure_serve,
     serve_module,
-    upload_code,
     wait_running,
 )
 from hoist.deployment.strategies.ray_serve.logs import replica_logs
+from hoist.deployment.strategies.ray_serve.spec import ServeApplicationSpec
 from hoist.deployment.strategies.ray_serve.support import (
     STRATEGY,
-    actor_options,
     app_name_for,
     httpx_module,
-    settings_env,
 )
 from hoist.errors import DeploymentError
 
 __all__ = ["RayServeRunner"]
 
 
-class RayServeRunner(Runner):
+class RayServeRunner(ServeApplicationSpec, Runner):
     """Serve a callable, a plugin action or an ASGI app as a Ray Serve application.
 
     The code folder reaches the replicas as their ``runtime_env`` ``working_dir``, and
@@ -136,16 +134,6 @@ class RayServeRunner(Runner):
         self._last_logs = ""
 
     @property
-    def kind(self) -> str:
-        """``action``, ``app`` or ``callable``: what the application serves."""
-        return "action" if self.action else "app" if self.app else "callable"
-
-    @property
-    def target(self) -> str:
-        """The served thing's name, as errors name it."""
-        return self.action or self.app or f"{self.module}:{self.callable}"
-
-    @property
     def calls_through(self) -> str:
         """``handle`` once :meth:`run` calls through the warm ``DeploymentHandle``,
         ``http`` while it POSTs through Serve's proxy."""
@@ -158,46 +146,6 @@ class RayServeRunner(Runner):
         from hoist.settings import Settings
 
         return Settings.from_env().ray_address
-
-    def actor_options(self, working_dir: str | None = None) -> dict[str, Any]:
-        """The replicas' ``ray_actor_options``: resources, the code folder as
-        ``working_dir`` (``working_dir``: its uploaded URI) and ``env_vars``, then
-        ``ray_actor_options`` over them."""
-        return actor_options(
-            self.resources,
-            {**settings_env(self.kind), **self.env_vars},
-            working_dir or self.code_path,
-            self.ray_actor_options,
-        )
-
-    def deployment_options(self, working_dir: str | None = None) -> dict[str, Any]:
-        """The keywords of ``serve.deployment`` for this application."""
-        options: dict[str, Any] = {
-            "name": "hoist",
-            "max_ongoing_requests": self.max_ongoing_requests,
-            "ray_actor_options": self.actor_options(working_dir),
-        }
-        if self.autoscaling:
-            options["autoscaling_config"] = self.autoscaling
-        else:
-            options["num_replicas"] = self.num_replicas
-        return options
-
-    def application(self) -> Any:
-        """The bound Serve application (``Deployment.bind(...)``), its code uploaded to
-        the connected cluster."""
-        serve = serve_module()
-        from hoist.deployment.strategies.ray_serve import replica
-        from ray import cloudpickle
-
-        # By value: a replica then never imports the hoist.deployment package.
-        cloudpickle.register_pickle_by_value(replica)  # type: ignore[no-untyped-call]
-        options = self.deployment_options(upload_code(self.code_path))
-        if self.kind == "app":
-            return serve.deployment(replica.app_deployment_class(), **options).bind(self.app)
-        if self.kind == "action":
-            return serve.deployment(replica.ActionReplica, **options).bind(self.action)
-        return serve.deployment(replica.CallableReplica, **options).bind(self.module, self.callable)
 
     def start(self) -> None:
         """Deploy the application and wait until it runs and its route answers.
