@@ -1,14 +1,21 @@
 """``BaseUploadAction`` / ``UploadContext``: files to a storage location, skipping what is
 already there by checksum and resuming interrupted transfers.
 
-Destinations are local folders or ``file://`` URLs for now (storage providers come
-later: override :meth:`BaseUploadAction.resolve_destination` and
-:meth:`BaseUploadAction.transfer` for another store). Each file is written to
-``.<name>.hoist-part`` and renamed into place once its SHA-256 matches the source, so
-a destination never holds half a file; an interrupted upload leaves the part file,
-and the next run continues from its end.
+The destination is a storage location (:mod:`hoist.storage`): a configured name
+(``models``), a URL (``s3://bucket/prefix``, ``sftp://user@host/path``, ``file://...``)
+or a local folder. Each file is written to ``.<name>.hoist-part`` beside its final name
+and only then moved into place, so the destination never shows half a file:
 
-A plugin may only choose the files::
+- local folders and SFTP: the part file is appended to; an interrupted upload leaves
+  it, and the next run continues from its end (the finished part is checked against the
+  source's SHA-256 and rewritten if it does not match), then renamed into place;
+- S3 and other object stores cannot append: an interrupted file is uploaded again from
+  its start, then copied into place on the server (one atomic write of the final name)
+  and the part object removed.
+
+A file whose destination has the same size and SHA-256 (:meth:`StorageLocation.checksum
+<hoist.storage.StorageLocation.checksum>`, streamed) is skipped. A plugin may only choose
+the files::
 
     class Upload(BaseUploadAction[UploadParams]):
         def files(self):
@@ -17,15 +24,13 @@ A plugin may only choose the files::
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar
-from urllib.parse import unquote, urlparse
+from typing import IO, TYPE_CHECKING, Any, ClassVar
 
 from pydantic import BaseModel, Field
 
-from hoist.errors import UserInputError
+from hoist.errors import StorageNotFoundError, UserInputError
 from hoist.plugins.action import BaseAction, P
 from hoist.plugins.actions.files import CHUNK, sha256_file
 from hoist.plugins.actions.results import FileOutcome, UploadResult
@@ -34,7 +39,12 @@ from hoist.plugins.steps.base import BaseStep
 from hoist.plugins.steps.context import BaseStepContext
 from hoist.plugins.steps.registry import StepRegistry
 
-__all__ = ["BaseUploadAction", "UploadContext", "UploadParams", "part_path"]
+if TYPE_CHECKING:
+    from hoist.storage import StorageLocation
+
+__all__ = ["BaseUploadAction", "UploadContext", "UploadParams", "part_name", "part_path"]
+
+APPENDING_SCHEMES = frozenset({"file", "sftp"})
 
 
 class UploadParams(BaseModel):
@@ -42,7 +52,9 @@ class UploadParams(BaseModel):
 
     source: str | None = Field(None, description="A file or folder to upload")
     destination: str | None = Field(
-        None, description="Folder or file:// URL (default: the run's artifacts/uploaded)"
+        None,
+        description="A storage location name, a URL (s3://, sftp://, file://) or a folder "
+        "(default: the run's artifacts/uploaded)",
     )
     pattern: str = Field("*", description="Glob of the files in source (** for subfolders)")
 
@@ -53,19 +65,25 @@ class UploadContext(BaseStepContext):
 
     Attributes:
         source_root: the folder names are relative to.
-        destination: the resolved destination folder.
+        destination: the resolved destination location.
         files: the files to upload, with their SHA-256.
         outcomes: what happened to each file.
     """
 
     source_root: Path | None = None
-    destination: Path | None = None
+    destination: StorageLocation | None = None
     files: list[tuple[Path, str]] = field(default_factory=list)
     outcomes: list[FileOutcome] = field(default_factory=list)
 
 
+def part_name(path: str) -> str:
+    """The partial file an upload to ``path`` (``/``-separated) writes before moving it."""
+    folder, _, name = path.rpartition("/")
+    return f"{folder}/.{name}.hoist-part" if folder else f".{name}.hoist-part"
+
+
 def part_path(target: Path) -> Path:
-    """The partial file an upload to ``target`` writes before renaming."""
+    """The partial file an upload to the local file ``target`` writes before renaming."""
     return target.with_name(f".{target.name}.hoist-part")
 
 
@@ -99,34 +117,30 @@ class BaseUploadAction(BaseAction[P]):
         pattern = str(getattr(self.params, "pattern", "*"))
         return sorted(p for p in root.glob(pattern) if p.is_file())
 
-    def resolve_destination(self) -> Path:
-        """The destination folder: the ``destination`` param (a path or ``file://`` URL).
+    def resolve_destination(self) -> StorageLocation:
+        """The destination: the ``destination`` param (a location name, a URL or a
+        folder) through :meth:`RuntimeContext.storage
+        <hoist.plugins.context.RuntimeContext.storage>`, else the run's
+        ``artifacts/uploaded`` folder.
 
         Raises:
-            UserInputError: another URL scheme (only local storage is supported yet).
+            StorageError: an unknown scheme or a malformed URL.
+            StorageLocationNotFoundError: a name the storage config does not have.
         """
         dest = getattr(self.params, "destination", None)
         if not dest:
-            return self.ctx.artifacts_dir / "uploaded"
-        parsed = urlparse(str(dest))
-        if parsed.scheme == "file":
-            return Path(unquote(parsed.path))
-        if parsed.scheme and len(parsed.scheme) > 1:
-            raise UserInputError(
-                f"destination {dest!r}: scheme '{parsed.scheme}' is not supported yet; "
-                "use a local folder or a file:// URL"
-            )
-        return Path(str(dest))
+            return self.ctx.storage(self.ctx.artifacts_dir / "uploaded")
+        return self.ctx.storage(str(dest))
 
-    def transfer(self, source: Path, part: Path, offset: int) -> int:
-        """Append ``source`` from byte ``offset`` to ``part``; return bytes written.
-        Checks for cancellation between chunks."""
+    def transfer(self, source: Path, sink: IO[bytes], offset: int) -> int:
+        """Write ``source`` from byte ``offset`` to ``sink`` (the open part file); return
+        bytes written. Checks for cancellation between chunks."""
         written = 0
-        with source.open("rb") as src, part.open("ab") as dst:
+        with source.open("rb") as src:
             src.seek(offset)
             while chunk := src.read(self.chunk_size):
                 self.ctx.check_cancelled()
-                dst.write(chunk)
+                sink.write(chunk)
                 written += len(chunk)
         return written
 
@@ -138,29 +152,29 @@ class BaseUploadAction(BaseAction[P]):
         return self._context
 
     # ------------------------------------------------------------------ one file
-    def upload_file(self, source: Path, sha256: str, target: Path) -> FileOutcome:
-        """Upload one file: skip it when ``target`` has the same SHA-256, continue a
-        part file left by an interrupted run, verify, then rename into place."""
+    def upload_file(self, source: Path, sha256: str, name: str) -> FileOutcome:
+        """Upload one file to ``name`` below the destination: skip it when the same
+        SHA-256 is there, continue a part file left by an interrupted run (where the
+        storage can append), verify, then move it into place."""
+        dest = self.context.destination
+        assert dest is not None
         size = source.stat().st_size
-        name = str(target.relative_to(self.context.destination)) if self.context.destination \
-            else target.name  # fmt: skip
-        if target.is_file() and target.stat().st_size == size and sha256_file(target) == sha256:
+        if _same_file(dest, name, size, sha256):
             return FileOutcome(name=name, status="skipped", size=size, sha256=sha256)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        part = part_path(target)
-        offset = part.stat().st_size if part.is_file() else 0
-        if offset > size:
-            part.unlink()
-            offset = 0
-        written = self.transfer(source, part, offset)
-        if sha256_file(part) != sha256:  # the part file did not match the source: redo
-            part.unlink()
-            offset, written = 0, self.transfer(source, part, 0)
-            if sha256_file(part) != sha256:
+        part = _PartFile(dest, name)
+        offset = part.resumable_size(size)
+        written = self._write_part(source, part, offset)
+        if offset and dest.checksum(part.path) != sha256:  # the old part did not match
+            offset, written = 0, self._write_part(source, part, 0)
+            if dest.checksum(part.path) != sha256:
                 raise OSError(f"{source}: the uploaded copy's checksum does not match")
-        os.replace(part, target)
+        part.move_into_place()
         status = "resumed" if offset else "uploaded"
         return FileOutcome(name=name, status=status, size=size, sha256=sha256, transferred=written)
+
+    def _write_part(self, source: Path, part: _PartFile, offset: int) -> int:
+        with part.open(append=offset > 0) as sink:
+            return self.transfer(source, sink, offset)
 
     # ------------------------------------------------------------------ steps
     def setup_steps(self, registry: StepRegistry[Any]) -> None:
@@ -179,7 +193,7 @@ class BaseUploadAction(BaseAction[P]):
         count = {s: sum(o.status == s for o in context.outcomes)
                  for s in ("uploaded", "skipped", "resumed")}  # fmt: skip
         return UploadResult(
-            destination=str(context.destination),
+            destination=context.destination.url if context.destination else "",
             uploaded=count["uploaded"], skipped=count["skipped"], resumed=count["resumed"],
             bytes=sum(o.transferred for o in context.outcomes),
             files=context.outcomes,
@@ -200,7 +214,6 @@ class CollectFilesStep(_UploadStep):
     def execute(self, context: UploadContext) -> None:
         context.source_root = self.action.source_root()
         context.destination = self.action.resolve_destination()
-        context.destination.mkdir(parents=True, exist_ok=True)
         files = self.action.files()
         for i, path in enumerate(files, start=1):
             context.files.append((path, sha256_file(path)))
@@ -218,11 +231,67 @@ class UploadFilesStep(_UploadStep):
         root = context.source_root if context.source_root.is_dir() else context.source_root.parent
         total = len(context.files)
         for i, (path, digest) in enumerate(context.files, start=1):
-            target = context.destination / path.relative_to(root)
-            outcome = self.action.upload_file(path, digest, target)
+            name = path.relative_to(root).as_posix()
+            outcome = self.action.upload_file(path, digest, name)
             context.outcomes.append(outcome)
             self.action.log("upload_file", outcome.model_dump())
             self.action.set_progress(i, total, self.action.progress_category)
             context.set_progress(i, total)
         if not total:
             self.action.log_message("no files matched; nothing to upload", "warning")
+
+
+def _same_file(dest: StorageLocation, name: str, size: int, sha256: str) -> bool:
+    """Whether ``name`` is there with this size and SHA-256 (size first: cheap)."""
+    try:
+        entry = dest.info(name)
+    except StorageNotFoundError as exc:
+        if exc.problem != "not found":
+            raise
+        return False
+    return not entry.is_dir and entry.size == size and dest.checksum(name) == sha256
+
+
+class _PartFile:
+    """The part file of one upload, on storage that can append and rename (local, SFTP)
+    or not (object stores: written whole, then copied into place on the server).
+
+    Appending and renaming use the location's filesystem (``_filesystem``,
+    ``_fs_path``, ``_errors``): :class:`~hoist.storage.StorageLocation` offers neither yet.
+    """
+
+    def __init__(self, dest: StorageLocation, name: str) -> None:
+        self.dest, self.name, self.path = dest, name, part_name(name)
+        self.appends = dest.url.split("://", 1)[0].lower() in APPENDING_SCHEMES
+
+    def resumable_size(self, size: int) -> int:
+        """Bytes already in the part file that a resumed upload keeps (0: start over)."""
+        if not self.appends:
+            return 0
+        try:
+            done = self.dest.info(self.path).size or 0
+        except StorageNotFoundError as exc:
+            if exc.problem != "not found":
+                raise
+            return 0
+        return done if done <= size else 0
+
+    def open(self, *, append: bool) -> IO[bytes]:
+        """The part file, to append to or to write from its start."""
+        if not (append and self.appends):
+            return self.dest.open(self.path, "wb")
+        dest = self.dest
+        with dest._errors(self.path):
+            fs = dest._filesystem()
+            dest._make_parent(fs, self.path)
+            return fs.open(dest._fs_path(self.path), "ab")  # type: ignore[no-any-return]
+
+    def move_into_place(self) -> None:
+        """Give the part file its final name in one step."""
+        dest = self.dest
+        if not self.appends:
+            dest.copy_to(self.path, dest, self.name)  # a server-side copy: atomic
+            dest.remove(self.path)
+            return
+        with dest._errors(self.name):
+            dest._filesystem().mv(dest._fs_path(self.path), dest._fs_path(self.name))
