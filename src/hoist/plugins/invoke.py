@@ -27,7 +27,9 @@ from hoist.plugins.action import BaseAction
 from hoist.plugins.awaitables import resolve
 from hoist.plugins.context import RuntimeContext
 from hoist.plugins.integrations.base import detach_all
+from hoist.runs.artifacts import publish_run_artifacts
 from hoist.runs.models import RunStatus
+from hoist.runs.runtime import get_runtime
 
 __all__ = [
     "Outcome",
@@ -60,7 +62,9 @@ def recorded(ctx: RuntimeContext) -> Iterator[Outcome]:
     """Run the ``with`` body as ``ctx``'s run: ``running`` first; then the outcome's value
     as its result and ``succeeded``, or its error and traceback and ``failed``, or
     ``cancelled`` (a :class:`~hoist.errors.RunCancelledError`, an interrupt, an asyncio
-    task's cancellation). The run's context is closed before it ends.
+    task's cancellation). The run's context is closed before it ends; with
+    ``HOIST_ARTIFACTS`` set, its ``artifacts/`` folder is published there first
+    (:mod:`hoist.runs.artifacts`).
 
     Raises:
         ActionFailedError: the body raised (the original is chained as ``__cause__``);
@@ -71,7 +75,10 @@ def recorded(ctx: RuntimeContext) -> Iterator[Outcome]:
     outcome = Outcome()
     ctx.emit_status(RunStatus.RUNNING)
     try:
-        yield outcome
+        try:
+            yield outcome
+        finally:  # however it ends, before its end is recorded; never raises
+            publish_run_artifacts(ctx, get_runtime().settings)
     except RunCancelledError:
         reason = ctx.cancel_reason or ""
         if reason.startswith("timeout"):

@@ -4,14 +4,19 @@ the files in their folder."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path, PurePosixPath
-from typing import Annotated, Any
+from typing import IO, Annotated, Any
+from urllib.parse import quote
 
 import anyio
 from fastapi import APIRouter, Header, Query, Request, Response
 from fastapi import Path as PathParam
 from fastapi.responses import FileResponse, StreamingResponse
 
+from hoist.errors import ConfigError, StorageError, StorageNotFoundError
+from hoist.runs.artifacts import CHUNK, ArtifactStore, published_store
 from hoist.runs.models import Run, RunKind, RunStatus
 from hoist.runs.reader import RunFilter
 from hoist.server.api import API_PREFIX
@@ -22,6 +27,7 @@ from hoist.server.schemas import (
     NAME_PATTERN,
     ArtifactInfo,
     CancelResult,
+    ErrorBody,
     EventPage,
     LaunchRequest,
     LaunchResult,
@@ -40,6 +46,9 @@ _MAX_SEQ = 2**31 - 1
 #: Artifact path limits, below every common file system's (255 per name, 4096 in all).
 _MAX_NAME = 255
 _MAX_PATH = 1024
+_STORAGE_FAILED: dict[int | str, dict[str, Any]] = {
+    502: {"model": ErrorBody, "description": "The storage holding the run's artifacts failed"}
+}
 _SSE: dict[int | str, dict[str, Any]] = {
     200: {"content": {"text/event-stream": {}}, "description": "An SSE stream"}
 }
@@ -170,31 +179,77 @@ def stream_events(
 
 
 @router.get(
-    "/{run_id}/artifacts", response_model=list[ArtifactInfo], responses=responses(401, 404, 422)
+    "/{run_id}/artifacts",
+    response_model=list[ArtifactInfo],
+    responses={**responses(401, 404, 422), **_STORAGE_FAILED},
 )
 def list_artifacts(run_id: RunId, state: State, principal: Viewer) -> list[ArtifactInfo]:
-    """Files in the run's folder (paths relative to it, sizes in bytes)."""
+    """Files in the run's folder (paths relative to it, sizes in bytes), with those of its
+    ``artifacts/`` published to a storage location (``HOIST_ARTIFACTS``) when the run
+    ended; 502 when that location cannot be read."""
     run = state.store.get_run(run_id)
-    base = (state.runtime.runs_dir / run.id).resolve()
-    if not base.is_dir():
-        return []
-    files = sorted(p for p in base.rglob("*") if p.is_file() and p.resolve().is_relative_to(base))
-    return [ArtifactInfo(path=p.relative_to(base).as_posix(), size=p.stat().st_size) for p in files]
+    files = dict(ArtifactStore(state.runtime.runs_dir).list(run.id))
+    remote = _published(state, run.id)
+    if remote is not None:
+        with _storage_errors():
+            found = remote.list(run.id)
+        files = {**dict(found), **files}  # the local copy, where there is one, wins
+    return [ArtifactInfo(path=path, size=size) for path, size in sorted(files.items())]
 
 
 @router.get(
     "/{run_id}/artifacts/{path:path}",
     response_class=FileResponse,
-    responses={200: {"content": {"application/octet-stream": {}}}, **responses(400, 401, 404)},
-)
-def get_artifact(run_id: RunId, path: str, state: State, principal: Viewer) -> FileResponse:
-    """A file from the run's folder; paths that leave the folder are refused (400)."""
+    responses={
+        200: {"content": {"application/octet-stream": {}}},
+        **responses(400, 401, 404),
+        **_STORAGE_FAILED,
+    },
+)  # fmt: skip
+def get_artifact(run_id: RunId, path: str, state: State, principal: Viewer) -> Response:
+    """A file from the run's folder, or from where its artifacts were published when it
+    is not there (any more); paths that leave the folder are refused (400)."""
     run = state.store.get_run(run_id)
     base = (state.runtime.runs_dir / run.id).resolve()
     target = _inside(base, path)
-    if not target.is_file():
+    if target.is_file():
+        return FileResponse(target, filename=target.name)
+    remote = _published(state, run.id)
+    if remote is None:
         raise ApiError(404, "no such file in the run folder")
-    return FileResponse(target, filename=target.name)
+    with _storage_errors():
+        try:
+            source = remote.open(run.id, path)
+        except (FileNotFoundError, StorageNotFoundError):
+            raise ApiError(404, "no such file in the run folder") from None
+    name = PurePosixPath(path).name
+    return StreamingResponse(
+        _chunks(source),
+        media_type="application/octet-stream",
+        headers={"Content-Disposition": f"attachment; filename*=UTF-8''{quote(name)}"},
+    )
+
+
+def _published(state: Any, run_id: str) -> ArtifactStore | None:
+    """Where ``run_id``'s artifacts were published (its newest record), or ``None``."""
+    events = state.store.events_of_type(run_id, ("custom",), 50, newest_first=True)
+    with _storage_errors():
+        return published_store(run_id, events, state.runtime.runs_dir, state.runtime.settings)
+
+
+def _chunks(source: IO[bytes]) -> Iterator[bytes]:
+    with source:
+        while chunk := source.read(CHUNK):
+            yield chunk
+
+
+@contextmanager
+def _storage_errors() -> Iterator[None]:
+    """A storage location that fails becomes 502 with its message (never a secret)."""
+    try:
+        yield
+    except (StorageError, ConfigError) as exc:
+        raise ApiError(502, f"run artifacts: {exc}") from None
 
 
 @router.put(
