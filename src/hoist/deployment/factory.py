@@ -31,7 +31,9 @@ class DeploymentFactory:
         Args:
             strategy: a strategy's name or a `DeployStrategy` member; ``"auto"`` lets the
                 selector's rules choose among ``strategies`` (`hoist.deployment.selector`).
-            config: what to deploy.
+            config: what to deploy; its ``code_path`` may be a published plugin package
+                (an archive, its URL or ``LOCATION:CODE[@VERSION]``: see
+                :func:`~hoist.plugins.packaging.materialize`).
             strategies: the strategies allowed (all when ``None``).
             registry: where to find strategies (the process registry by default).
 
@@ -47,6 +49,8 @@ class DeploymentFactory:
         name = registry.canonical(strategy)
         if not isinstance(config, DeployConfig):
             raise TypeError(f"config must be a DeployConfig, got {type(config).__name__}")
+        if config.code_path:
+            config = _with_unpacked_code(config)
         if name == "auto":
             from hoist.deployment.selector import select
 
@@ -94,6 +98,19 @@ class DeploymentFactory:
         config = registry.get_strategy(name)
         text = registry.get_selector_instruction(name).strip()
         return f"{name}: {config.description}".rstrip(": ") + ("\n\n" + text if text else "")
+
+
+def _with_unpacked_code(config: DeployConfig) -> DeployConfig:
+    """``config`` with a published package as ``code_path`` replaced by its unpacked
+    folder (:func:`~hoist.plugins.packaging.materialize`); else ``config`` as it is."""
+    from hoist.plugins.packaging.materialize import is_package_source, materialize
+    from hoist.runs.runtime import get_runtime
+
+    assert config.code_path is not None
+    if not is_package_source(config.code_path):
+        return config
+    folder = materialize(config.code_path, settings=get_runtime().settings)
+    return config.model_copy(update={"code_path": str(folder)})
 
 
 def runner_kwargs(registry: StrategyRegistry, name: str, config: DeployConfig) -> dict[str, Any]:

@@ -12,7 +12,8 @@ safely).
 
 The modules: :mod:`.ignore` (which files), :mod:`.manifest`, :mod:`.archive` (build),
 :mod:`.contents` (entries checked), :mod:`.remote` (listing and fetching),
-:mod:`.publish`, :mod:`.install`; their errors in :mod:`.errors`.
+:mod:`.publish`, :mod:`.install`, :mod:`.materialize` (a package as code to run: Ray
+job mode, deployments); their errors in :mod:`.errors`.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from hoist.plugins.packaging.errors import (
 from hoist.plugins.packaging.ignore import DEFAULT_IGNORES, IGNORE_FILE
 from hoist.plugins.packaging.install import InstalledPlugin, default_plugin_folder, install_plugin
 from hoist.plugins.packaging.manifest import MANIFEST_NAME, FileRecord, Manifest
+from hoist.plugins.packaging.materialize import is_package_source, materialize
 from hoist.plugins.packaging.publish import publish_plugin
 from hoist.plugins.packaging.remote import PublishedPackage, list_published
 from hoist.storage.download import ChecksumMismatchError
@@ -51,7 +53,9 @@ __all__ = [
     "build_package",
     "default_plugin_folder",
     "install_plugin",
+    "is_package_source",
     "list_published",
+    "materialize",
     "publish_plugin",
     "read_archive",
 ]
