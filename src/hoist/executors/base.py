@@ -282,6 +282,7 @@ class Executor(RuntimeBound, ABC):
             runs_dir=self.runs_dir,
             progress_interval=self.progress_interval,
             client_factory=self.client_factory,
+            settings=self.runtime.settings,
         )
 
     @property

@@ -38,6 +38,7 @@ from hoist.runs.models import (
 from hoist.runs.sinks.base import EventSink
 
 if TYPE_CHECKING:
+    from hoist.settings import Settings
     from hoist.storage import StorageConfig, StorageLocation
 
 __all__ = ["RuntimeContext"]
@@ -95,7 +96,9 @@ class RuntimeContext:
         client_factory: builds :attr:`client` on first use (executors pass one when a
             Hoist server is configured).
         storage_config: the named storage locations :meth:`storage` knows (default: read
-            on first use from the process runtime's settings).
+            on first use from :attr:`settings`).
+        settings: the executor's settings (its storage config, where artifacts go);
+            default: the process runtime's.
     """
 
     def __init__(
@@ -112,6 +115,7 @@ class RuntimeContext:
         parent: RuntimeContext | None = None,
         client_factory: Callable[[RuntimeContext], Any] | None = None,
         storage_config: StorageConfig | None = None,
+        settings: Settings | None = None,
     ) -> None:
         self.run_id = run_id
         self.job_id = job_id or run_id
@@ -132,6 +136,7 @@ class RuntimeContext:
         self._last_progress: dict[str | None, float] = {}
         self._pending_progress: dict[str | None, tuple[float, float]] = {}
         self._storage_config = storage_config
+        self._settings = settings
         self._locations: dict[str, StorageLocation] = {}
 
     # ------------------------------------------------------------------ event plumbing
@@ -306,12 +311,20 @@ class RuntimeContext:
             self._locations[key] = found
         return found
 
+    @property
+    def settings(self) -> Settings:
+        """The settings this run follows: its executor's, else the process runtime's."""
+        if self._settings is None:
+            from hoist.runs.runtime import get_runtime
+
+            self._settings = get_runtime().settings
+        return self._settings
+
     def _storage_settings(self) -> StorageConfig:
         if self._storage_config is None:
-            from hoist.runs.runtime import get_runtime
             from hoist.storage import load_storage_config
 
-            self._storage_config = load_storage_config(settings=get_runtime().settings)
+            self._storage_config = load_storage_config(settings=self.settings)
         return self._storage_config
 
     def add_artifact(self, path: str | Path, name: str | None = None) -> None:

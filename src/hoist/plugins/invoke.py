@@ -29,7 +29,6 @@ from hoist.plugins.context import RuntimeContext
 from hoist.plugins.integrations.base import detach_all
 from hoist.runs.artifacts import publish_run_artifacts
 from hoist.runs.models import RunStatus
-from hoist.runs.runtime import get_runtime
 
 __all__ = [
     "Outcome",
@@ -78,7 +77,7 @@ def recorded(ctx: RuntimeContext) -> Iterator[Outcome]:
         try:
             yield outcome
         finally:  # however it ends, before its end is recorded; never raises
-            publish_run_artifacts(ctx, get_runtime().settings)
+            publish_run_artifacts(ctx, ctx.settings)
     except RunCancelledError:
         reason = ctx.cancel_reason or ""
         if reason.startswith("timeout"):
