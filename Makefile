@@ -36,12 +36,14 @@ $(ML_STAMP): $(STAMP)
 demo: $(STAMP)
 	$(BIN)/python examples/demo.py
 
+# Two test workers: tests on the session's Ray head share one worker, other modules stay
+# whole (tests/conftest.py groups them), so the suite waits on servers and Ray in parallel.
 test: $(STAMP) $(ENGINE_STAMPS) $(ML_STAMP)
 	$(BIN)/ruff check src tests benchmarks examples
 	$(BIN)/ruff format --check src tests benchmarks examples
 	$(BIN)/mypy
 	$(BIN)/lint-imports
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n 2 --dist loadgroup
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks examples

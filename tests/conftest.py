@@ -209,3 +209,17 @@ def ray_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     gc.collect()  # pools and executors left by tests end their actors while Ray answers
     disconnect()  # their teardown hooks, then ray.shutdown(): never connected past stop()
     cluster.stop()
+
+
+RAY_FIXTURES = frozenset({"ray_cluster", "serve_port"})
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Under ``pytest -n 2 --dist loadgroup`` (what ``make test`` runs): every test that
+    uses the session's Ray head goes to one worker (one Ray head on the machine, not
+    one per worker), and every other module stays whole on one worker (its module
+    fixtures, such as a live server, start once)."""
+    for item in items:
+        uses_ray = RAY_FIXTURES & set(getattr(item, "fixturenames", ()))
+        group = "ray" if uses_ray else item.nodeid.split("::", 1)[0]
+        item.add_marker(pytest.mark.xdist_group(group))

@@ -1,4 +1,5 @@
-"""Upload files to a folder (or a file:// URL).
+"""Upload files to a storage location: a folder, a URL (s3://, sftp://, file://) or a
+name from the storage config (see the README's Storage section).
 
 The base (``BaseUploadAction``) reports progress per file, skips files already there
 with the same SHA-256, and resumes a file an interrupted run left half-written.
