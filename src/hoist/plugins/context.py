@@ -9,13 +9,13 @@ from __future__ import annotations
 import contextlib
 import itertools
 import logging
-import os
 import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from hoist.errors import RunCancelledError
+from hoist.plugins.context_resources import RunResources
 from hoist.plugins.env import PluginEnvironment
 from hoist.runs.models import (
     ArtifactEvent,
@@ -78,7 +78,7 @@ class _ContextLogger(logging.LoggerAdapter):  # type: ignore[type-arg]
         return msg, kwargs
 
 
-class RuntimeContext:
+class RuntimeContext(RunResources):
     """The run-time services of one run.
 
     Args:
@@ -266,66 +266,6 @@ class RuntimeContext:
     def _run_folder(self) -> Path:
         base = self.runs_dir if self.runs_dir is not None else Path.cwd() / ".hoist-runs"
         return base / self.run_id
-
-    def download(self, url: str, *, sha256: str | None = None, name: str | None = None) -> Path:
-        """Download ``url`` into this run's ``cache/`` folder: resumable (an interrupted
-        or cancelled download continues from its ``.part`` file), checked against
-        ``sha256`` when given, with progress events (category ``download``).
-
-        Raises:
-            ChecksumMismatchError: the file's SHA-256 is not ``sha256`` (it is removed).
-            StorageError: the URL cannot be read (its message names it, without secrets).
-        """
-        from hoist.storage.download import download
-
-        file = name or url.split("?", 1)[0].rstrip("/").rsplit("/", 1)[-1] or "download"
-        dest = self._run_folder / "cache" / file
-
-        def report(done: int, total: int | None) -> None:
-            self.set_progress(done, total or done, "download")
-
-        return download(url, dest, sha256=sha256, progress=report)
-
-    def storage(self, location: str | os.PathLike[str]) -> StorageLocation:
-        """A storage location to read inputs from and write outputs to: a name from the
-        storage config (``ctx.storage("data")``), a URL (``s3://bucket/prefix``,
-        ``sftp://...``, ``file://...``) or a local folder. The config is read on first use
-        and each location opened once per run::
-
-            data = self.ctx.storage("data")
-            table = data.read_bytes("iris/train.csv")
-            data.write_bytes(f"results/{self.ctx.run_id}.json", payload)
-
-        Raises:
-            StorageLocationNotFoundError: a bare name that is not configured.
-            ConfigError: the storage config is broken, or a credential is not set.
-            StorageError: a malformed URL or an unknown scheme (operations on the
-                location raise it too, naming the location and path, never a secret).
-        """
-        from hoist.storage import open_location
-
-        key = os.fspath(location)
-        found = self._locations.get(key)
-        if found is None:
-            found = open_location(location, config=self._storage_settings())
-            self._locations[key] = found
-        return found
-
-    @property
-    def settings(self) -> Settings:
-        """The settings this run follows: its executor's, else the process runtime's."""
-        if self._settings is None:
-            from hoist.runs.runtime import get_runtime
-
-            self._settings = get_runtime().settings
-        return self._settings
-
-    def _storage_settings(self) -> StorageConfig:
-        if self._storage_config is None:
-            from hoist.storage import load_storage_config
-
-            self._storage_config = load_storage_config(settings=self.settings)
-        return self._storage_config
 
     def add_artifact(self, path: str | Path, name: str | None = None) -> None:
         """Record an output file (paths inside :attr:`artifacts_dir` are kept relative)."""
