@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 
 from hoist._entrypoints import MissingAttributeError, resolve_entrypoint
+from hoist._yaml_lines import file_line_of, line_of, read_yaml
 from hoist.errors import ConfigError
 from hoist.plugins.categories import PluginCategory
 from hoist.plugins.config import PluginConfig, load_config, parse_config
 from hoist.plugins.types import DataType, ModelWeights, YOLODataset
-from hoist.plugins.yaml_lines import file_line_of, line_of, read_yaml
 
 
 def write(tmp_path: Path, text: str) -> Path:

@@ -19,9 +19,9 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from hoist._yaml_lines import is_map, line_of, plain, read_yaml
 from hoist.deployment.models import StrategyConfig
 from hoist.errors import ConfigError, StrategyDefinitionError
-from hoist.plugins.yaml_lines import is_map, line_of, plain, read_yaml
 
 __all__ = [
     "BUILTIN_DIR",

@@ -18,10 +18,10 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from hoist._yaml_lines import file_line_of
 from hoist.errors import ConfigError, NotFoundError, PipelineDefinitionError
 from hoist.pipelines.nodes import PipelineNode, Resources, node
 from hoist.pipelines.pipeline import ActionPipeline
-from hoist.plugins.yaml_lines import file_line_of
 
 if TYPE_CHECKING:
     from hoist.plugins.discovery import PluginDefinition

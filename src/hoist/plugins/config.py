@@ -33,10 +33,10 @@ from pydantic import (
 )
 
 from hoist._entrypoints import resolve_entrypoint
+from hoist._yaml_lines import is_map, key_line, line_of, plain, read_yaml
 from hoist.errors import ConfigError, field_errors_from_pydantic
 from hoist.plugins import types as data_types
 from hoist.plugins.categories import PluginCategory
-from hoist.plugins.yaml_lines import is_map, key_line, line_of, plain, read_yaml
 
 __all__ = [
     "DATA_TYPES",

@@ -18,12 +18,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from hoist._yaml_lines import plain, read_yaml
 from hoist.errors import ConfigError
 from hoist.plugins.ast_scan import ast_scan_plugin
 from hoist.plugins.config import parse_config
 from hoist.plugins.loader import PluginNamespace
 from hoist.plugins.scan import ActionInfo, scan_package
-from hoist.plugins.yaml_lines import plain, read_yaml
 
 __all__ = ["SyncReport", "sync_config"]
 

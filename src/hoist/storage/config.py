@@ -26,11 +26,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from hoist._yaml_lines import line_of, plain, read_yaml
 from hoist.errors import ConfigError
 from hoist.settings import Settings
 from hoist.storage.providers import PROVIDERS, Provider, Target
 from hoist.storage.secrets import is_secret_name, split_userinfo
-from hoist.storage.yaml_lines import Node, line_of, parse_yaml
 
 __all__ = ["LocationConfig", "StorageConfig", "load_storage_config"]
 
@@ -143,11 +143,11 @@ def load_storage_config(
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"cannot read the storage config: {exc}", path=str(path)) from None
-    doc = parse_yaml(text, str(path))
+    doc = read_yaml(text, str(path))
     return StorageConfig(_locations(doc, path), path=path, environ=environ)
 
 
-def _locations(doc: Node, path: Path) -> dict[str, LocationConfig]:
+def _locations(doc: Any, path: Path) -> dict[str, LocationConfig]:
     if doc is None:
         return {}
     if not isinstance(doc, Mapping):
@@ -163,7 +163,7 @@ def _locations(doc: Node, path: Path) -> dict[str, LocationConfig]:
     return {str(name): _location(doc, str(name), path) for name in section}
 
 
-def _location(doc: Node, name: str, path: Path) -> LocationConfig:
+def _location(doc: Any, name: str, path: Path) -> LocationConfig:
     def fail(problem: str, *keys: str) -> ConfigError:
         line = line_of(doc, ["storage", name, *keys])
         return ConfigError(
@@ -191,7 +191,7 @@ def _location(doc: Node, name: str, path: Path) -> LocationConfig:
         target = PROVIDERS[scheme].parse(url)
     except ValueError as exc:
         raise fail(str(exc), "url") from None
-    options = _plain(body.get("options") or {})
+    options = plain(body.get("options") or {})
     if not isinstance(options, dict):
         raise fail("'options' must be a mapping of option -> value", "options")
     for key in _secret_keys(options):
@@ -219,7 +219,7 @@ def _credentials(node: Any, fail: Any) -> tuple[dict[str, str], Path | None]:
         return {}, None
     if not isinstance(node, Mapping) or not node or set(node) - {"env", "file"}:
         raise fail("'credentials' is {env: {option: VARIABLE}} or {file: path}", "credentials")
-    env = _plain(node.get("env") or {})
+    env = plain(node.get("env") or {})
     if not isinstance(env, dict) or not all(isinstance(v, str) for v in env.values()):
         raise fail("'env' maps option names to environment variable names", "credentials", "env")
     file = node.get("file")
@@ -239,7 +239,7 @@ def _read_credentials(location: LocationConfig) -> Mapping[str, Any]:
         problem = f"cannot read the credentials file ({type(exc).__name__})"
         raise ConfigError(problem, path=str(file), key=key) from None
     try:
-        data = _plain(parse_yaml(text, str(file)))
+        data = plain(read_yaml(text, str(file)))
     except ConfigError as exc:
         problem = "the credentials file is not valid YAML or JSON"
         raise ConfigError(problem, path=str(file), line=exc.line, key=key) from None
@@ -257,16 +257,3 @@ def _secret_keys(options: Mapping[str, Any], prefix: str = "") -> list[str]:
         elif is_secret_name(str(key)) and value not in (None, False, "", "anon"):
             found.append(dotted)
     return found
-
-
-def _plain(node: Any) -> Any:
-    if isinstance(node, Mapping):
-        return {str(k): _plain(v) for k, v in node.items()}
-    if isinstance(node, list):
-        return [_plain(v) for v in node]
-    if isinstance(node, bool):
-        return bool(node)
-    for kind in (str, int, float):
-        if isinstance(node, kind):
-            return kind(node)
-    return node

@@ -17,8 +17,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from hoist._yaml_lines import plain, read_yaml
 from hoist.errors import ConfigError, DeploymentError, EngineUnavailableError
-from hoist.plugins.yaml_lines import plain, read_yaml
 
 __all__ = [
     "LOGIN_HOW",
