@@ -9,6 +9,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 from hoist.errors import MissingExtraError, StorageError, StorageNotFoundError
 
@@ -20,6 +21,7 @@ __all__ = [
     "Provider",
     "Target",
     "bucket_of",
+    "bucket_target",
     "chain",
     "missing_bucket",
     "named_in_chain",
@@ -108,6 +110,15 @@ def named_in_chain(exc: BaseException, *names: str) -> BaseException | None:
         if any(cls.__name__ in names for cls in type(item).__mro__):
             return item
     return None
+
+
+def bucket_target(url: str, scheme: str) -> Target:
+    """``<scheme>://bucket/prefix`` as a target rooted at ``bucket/prefix`` (S3, GCS)."""
+    parts = urlsplit(url)
+    if not parts.netloc:
+        raise ValueError(f"{url!r} names no bucket ({scheme}://bucket/prefix)")
+    root = f"{parts.netloc}/{parts.path.strip('/')}".rstrip("/")
+    return Target(scheme=scheme, root=root, url=f"{scheme}://{root}")
 
 
 def bucket_of(target: Target) -> str:

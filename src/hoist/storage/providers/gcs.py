@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
 
 from hoist.errors import StorageNotFoundError, StoragePermissionError, StorageUnreachableError
 from hoist.storage.providers.base import (
     Classified,
     Provider,
     Target,
+    bucket_target,
     chain,
     missing_bucket,
     named_in_chain,
@@ -37,11 +37,7 @@ class GCSProvider(Provider):
 
     def parse(self, url: str) -> Target:
         """``gs://bucket/prefix`` to root ``bucket/prefix``."""
-        parts = urlsplit(url)
-        if not parts.netloc:
-            raise ValueError(f"{url!r} names no bucket (gs://bucket/prefix)")
-        root = f"{parts.netloc}/{parts.path.strip('/')}".rstrip("/")
-        return Target(scheme="gs", root=root, url=f"gs://{root}")
+        return bucket_target(url, "gs")
 
     def filesystem(self, target: Target, options: Mapping[str, Any]) -> AbstractFileSystem:
         """A ``GCSFileSystem`` with the options as given."""

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
 
 from hoist.errors import StorageError, StoragePermissionError, StorageUnreachableError
 from hoist.storage.providers.base import (
     Classified,
     Provider,
     Target,
+    bucket_target,
     chain,
     missing_bucket,
     named_in_chain,
@@ -44,11 +44,7 @@ class S3Provider(Provider):
 
     def parse(self, url: str) -> Target:
         """``s3://bucket/prefix`` to root ``bucket/prefix``."""
-        parts = urlsplit(url)
-        if not parts.netloc:
-            raise ValueError(f"{url!r} names no bucket (s3://bucket/prefix)")
-        root = f"{parts.netloc}/{parts.path.strip('/')}".rstrip("/")
-        return Target(scheme="s3", root=root, url=f"s3://{root}")
+        return bucket_target(url, "s3")
 
     def filesystem(self, target: Target, options: Mapping[str, Any]) -> AbstractFileSystem:
         """An ``S3FileSystem`` with the options mapped to s3fs's names."""
