@@ -155,6 +155,14 @@ class Settings:
             artifacts=env.get("HOIST_ARTIFACTS") or None,
         )
 
+    def storage_environ(self) -> dict[str, str]:
+        """The storage variables a worker elsewhere needs (where artifacts go, which
+        storage config names the locations); only those set."""
+        environ = {"HOIST_ARTIFACTS": self.artifacts}
+        if self.storage_config is not None:
+            environ["HOIST_STORAGE_CONFIG"] = str(self.storage_config)
+        return {k: v for k, v in environ.items() if v}
+
     @property
     def plugin_install_folder(self) -> Path:
         """Where ``hoist plugins install`` puts plugins: the first of ``plugin_paths``,

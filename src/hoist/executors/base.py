@@ -292,9 +292,18 @@ class Executor(RuntimeBound, ABC):
         return server_client_factory(self.runtime)
 
     def _server_secrets(self) -> dict[str, str]:
-        """What a worker in another process needs for ``ctx.client`` (secret values)."""
+        """What a worker in another process needs for ``ctx.client`` and, with
+        ``HOIST_ARTIFACTS`` set, to publish its runs' artifacts (the storage variables
+        and the credentials the storage config names): secret values."""
         runtime = self.runtime
-        return runtime.settings.with_(token=runtime.token).server_environ()
+        settings = runtime.settings
+        secrets = settings.with_(token=runtime.token).server_environ()
+        if settings.artifacts:
+            from hoist.storage import load_storage_config
+
+            secrets.update(settings.storage_environ())
+            secrets.update(load_storage_config(settings=settings).credential_environ())
+        return secrets
 
     def run_node(self, node: Any, prepared: PreparedRun, ctx: RuntimeContext) -> Any:
         """Run one pipeline node's action; its run is open (:meth:`context_for`).

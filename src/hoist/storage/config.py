@@ -106,6 +106,14 @@ class StorageConfig:
     path: Path | None = None
     environ: Mapping[str, str] = field(default_factory=lambda: os.environ, repr=False)
 
+    def credential_environ(self) -> dict[str, str]:
+        """The credential variables the locations name (``credentials: {env: ...}``)
+        with their values, those set: what a worker in another process needs."""
+        names = {
+            v for location in self.locations.values() for v in location.credentials_env.values()
+        }
+        return {name: self.environ[name] for name in sorted(names) if self.environ.get(name)}
+
     def covering(self, url: str) -> LocationConfig | None:
         """The configured location whose URL is ``url`` or a parent of it (the longest),
         so an ad-hoc URL below ``models`` gets the options and credentials of ``models``."""
