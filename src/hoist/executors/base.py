@@ -72,6 +72,8 @@ class Executor(RuntimeBound, ABC):
         runtime: the store/settings to use (default: the process runtime).
         progress_interval: minimum spacing of progress events per category.
         log: where runs are read back (default: see :attr:`log`).
+        working_dir: the plugin folder actions are named in (``execute('train', ...)``),
+            or a published package: an archive, its URL or ``LOCATION:CODE[@VERSION]``.
     """
 
     mode: ClassVar[str] = ""
@@ -87,14 +89,27 @@ class Executor(RuntimeBound, ABC):
         progress_interval: float = 0.02,
         working_dir: str | Path | None = None,
     ) -> None:
-        self.working_dir = None if working_dir is None else Path(working_dir)
         self._sink = sink
         self._runtime = runtime
+        self.working_dir = None if working_dir is None else self._code_folder(working_dir)
         self.env = PluginEnvironment(env)
         self.job_id = job_id
         self.progress_interval = progress_interval
         self._runs_dir: Path | None = None
         self._log: RunLog | None = log
+
+    def _code_folder(self, code: str | Path) -> Path:
+        """The plugin folder ``working_dir`` names: a folder as it is, or a published
+        package (an archive, its URL or ``LOCATION:CODE[@VERSION]``) verified and
+        unpacked by :func:`~hoist.plugins.packaging.materialize`."""
+        folder = Path(code)
+        if folder.is_dir():
+            return folder
+        from hoist.plugins.packaging.materialize import is_package_source, materialize
+
+        if is_package_source(code):
+            return materialize(code, settings=self.runtime.settings)
+        return folder
 
     # ------------------------------------------------------------------ wiring
 

@@ -255,18 +255,6 @@ class RuntimeContext(RunResources):
         self._emit(MetricsEvent, values=dict(values), category=category)
 
     # ------------------------------------------------------------------ files, state
-    @property
-    def artifacts_dir(self) -> Path:
-        """This run's own folder for output files (created on first use)."""
-        path = self._run_folder / "artifacts"
-        path.mkdir(parents=True, exist_ok=True)
-        return path
-
-    @property
-    def _run_folder(self) -> Path:
-        base = self.runs_dir if self.runs_dir is not None else Path.cwd() / ".hoist-runs"
-        return base / self.run_id
-
     def add_artifact(self, path: str | Path, name: str | None = None) -> None:
         """Record an output file (paths inside :attr:`artifacts_dir` are kept relative)."""
         file = Path(path)

@@ -1,9 +1,11 @@
-"""What a run reaches beyond its own events: the settings it follows, named storage
-locations (``ctx.storage``) and downloads into its cache (``ctx.download``)."""
+"""What a run reaches beyond its own events: its folder (``ctx.artifacts_dir``), the
+settings it follows, named storage locations (``ctx.storage``) and downloads into its
+cache (``ctx.download``)."""
 
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -15,19 +17,28 @@ __all__ = ["RunResources"]
 
 
 class RunResources:
-    """The part of :class:`~hoist.plugins.context.RuntimeContext` that opens storage and
-    downloads (its constructor sets the attributes below)."""
+    """The part of :class:`~hoist.plugins.context.RuntimeContext` that reaches files,
+    storage and downloads (its constructor sets the attributes below; ``set_progress``
+    is its progress event)."""
 
+    run_id: str
+    runs_dir: Path | None
+    set_progress: Callable[[float, float, str | None], None]
     _settings: Settings | None
     _storage_config: StorageConfig | None
     _locations: dict[str, StorageLocation]
 
     @property
-    def _run_folder(self) -> Path:
-        raise NotImplementedError
+    def artifacts_dir(self) -> Path:
+        """This run's own folder for output files (created on first use)."""
+        path = self._run_folder / "artifacts"
+        path.mkdir(parents=True, exist_ok=True)
+        return path
 
-    def set_progress(self, current: float, total: float, category: str | None = None) -> None:
-        raise NotImplementedError
+    @property
+    def _run_folder(self) -> Path:
+        base = self.runs_dir if self.runs_dir is not None else Path.cwd() / ".hoist-runs"
+        return base / self.run_id
 
     def download(self, url: str, *, sha256: str | None = None, name: str | None = None) -> Path:
         """Download ``url`` into this run's ``cache/`` folder: resumable (an interrupted

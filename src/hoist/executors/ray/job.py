@@ -86,9 +86,8 @@ class RayJobExecutor(Executor):
         poll_interval: how often (s) the driver reads the run's status from the store.
         job_check_interval: how often (s) it asks Ray for the job's status.
         **kwargs: see :class:`~hoist.executors.base.Executor` (``working_dir``: the
-            plugin folder, so ``submit('train', {...})`` names its action; or a
-            published package: an archive, its URL or ``LOCATION:CODE[@VERSION]``,
-            verified and unpacked by :func:`~hoist.plugins.packaging.materialize`).
+            plugin folder, so ``submit('train', {...})`` names its action, or a
+            published package).
 
     Example (the seed's job API)::
 
@@ -118,9 +117,7 @@ class RayJobExecutor(Executor):
         job_check_interval: float = 0.25,
         **kwargs: Any,
     ) -> None:
-        code = kwargs.pop("working_dir", None)
         super().__init__(**kwargs)
-        self.working_dir = None if code is None else self._code_folder(code)
         self.address = address or dashboard_url
         self.resources = {
             "entrypoint_num_cpus": entrypoint_num_cpus,
@@ -137,14 +134,6 @@ class RayJobExecutor(Executor):
         self.job_check_interval = job_check_interval
         self._client: Any = None
         self._lock = threading.Lock()
-
-    def _code_folder(self, code: str | Path) -> Path:
-        """The plugin folder of ``working_dir``: itself, or a published package unpacked."""
-        from hoist.plugins.packaging.materialize import is_package_source, materialize
-
-        if is_package_source(code):
-            return materialize(code, settings=self.runtime.settings)
-        return Path(code)
 
     # ------------------------------------------------------------------ cluster
     @property

@@ -16,7 +16,7 @@ from fastapi import Path as PathParam
 from fastapi.responses import FileResponse, StreamingResponse
 
 from hoist.errors import ConfigError, StorageError, StorageNotFoundError
-from hoist.runs.artifacts import CHUNK, ArtifactStore, published_store
+from hoist.runs.artifacts import CHUNK, ArtifactStore, published_store, safe_path
 from hoist.runs.models import Run, RunKind, RunStatus
 from hoist.runs.reader import RunFilter
 from hoist.server.api import API_PREFIX
@@ -288,15 +288,11 @@ async def put_artifact(
 def _inside(base: Path, relative: str) -> Path:
     """``base / relative``, refusing absolute paths, ``..``, symlinks out of ``base``, and
     names or paths longer than file systems take."""
+    try:
+        safe_path(relative)
+    except ValueError as exc:
+        raise ApiError(400, str(exc)) from None
     parts = PurePosixPath(relative).parts
-    if (
-        not relative
-        or "\x00" in relative
-        or "\\" in relative
-        or relative.startswith("/")
-        or any(part in ("..", ".") for part in parts)
-    ):
-        raise ApiError(400, "artifact paths must stay inside the run folder")
     if len(relative.encode()) > _MAX_PATH or any(len(p.encode()) > _MAX_NAME for p in parts):
         raise ApiError(
             400,
