@@ -39,10 +39,11 @@ def write_files(root: Path, files: dict[str, str]) -> Path:
 
 
 def need(reason: str) -> None:
-    """Skip locally, fail under CI, when a real component is missing."""
+    """Skip locally, fail under CI, when a real component is missing (in a test, a
+    fixture, or at a test module's top)."""
     if IN_CI:
         pytest.fail(f"required under CI=true: {reason}")
-    pytest.skip(reason)
+    pytest.skip(reason, allow_module_level=True)
 
 
 def engine_command(engine: str, command: str | None = None) -> Path:

@@ -4,11 +4,15 @@ verified before anything is unpacked."""
 
 from __future__ import annotations
 
+import importlib.util
 from pathlib import Path
 
 import pytest
 
-pytest.importorskip("uvicorn")
+from tests.conftest import need, write_files
+
+if importlib.util.find_spec("uvicorn") is None:
+    need("uvicorn is not installed (pip install 'hoist[server]')")
 
 from hoist.deployment import DeployConfig, DeploymentFactory, StrategyRegistry
 from hoist.plugins.packaging import (
@@ -17,7 +21,6 @@ from hoist.plugins.packaging import (
     publish_plugin,
 )
 from hoist.runs.runtime import Runtime
-from tests.conftest import write_files
 from tests.deployment.test_process_strategy import PLUGIN_ACTIONS, PLUGIN_CONFIG
 
 

@@ -11,25 +11,26 @@ from typing import Any
 
 import pytest
 
+from tests.conftest import need, write_files
+
 # Not imported here: Ray reads its loopback settings once, at import (the cluster fixture
 # sets them first).
 if importlib.util.find_spec("ray") is None:
-    pytest.skip("ray is not installed (pip install 'ray[serve]')", allow_module_level=True)
-httpx = pytest.importorskip("httpx")
+    need("ray is not installed (pip install 'ray[serve]')")
+import httpx
 
-from hoist.deployment.serving import app_status, ensure_serve  # noqa: E402
-from hoist.deployment.strategies.ray_serve import RayServeRunner  # noqa: E402
-from hoist.errors import DeploymentError  # noqa: E402
-from hoist.runs.models import Run  # noqa: E402
-from hoist.runs.reader import RunFilter  # noqa: E402
-from hoist.runs.runtime import get_runtime  # noqa: E402
-from tests.conftest import write_files  # noqa: E402
-from tests.deployment.test_process_strategy import (  # noqa: E402
+from hoist.deployment.serving import app_status, ensure_serve
+from hoist.deployment.strategies.ray_serve import RayServeRunner
+from hoist.errors import DeploymentError
+from hoist.runs.models import Run
+from hoist.runs.reader import RunFilter
+from hoist.runs.runtime import get_runtime
+from tests.deployment.test_process_strategy import (
     APP,
     PLUGIN_ACTIONS,
     PLUGIN_CONFIG,
 )
-from tests.waiting import wait_until  # noqa: E402
+from tests.waiting import wait_until
 
 STRATEGY = "ray_serve"
 

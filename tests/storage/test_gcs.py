@@ -5,18 +5,20 @@ of the exceptions gcsfs itself raises for each HTTP status."""
 
 from __future__ import annotations
 
+import importlib.util
 import json
 from pathlib import Path
-
-import pytest
 
 from hoist.errors import StorageNotFoundError, StoragePermissionError, StorageUnreachableError
 from hoist.storage import StorageConfig, load_storage_config, open_location
 from hoist.storage.failures import ErrorContext, storage_error
 from hoist.storage.providers import PROVIDERS
+from tests.conftest import need
 
-gcsfs = pytest.importorskip("gcsfs")
-from gcsfs.retry import HttpError, validate_response  # noqa: E402
+if importlib.util.find_spec("gcsfs") is None:
+    need("gcsfs is not installed (pip install 'hoist[storage]')")
+import gcsfs
+from gcsfs.retry import HttpError, validate_response
 
 KEY = {
     "type": "service_account",
