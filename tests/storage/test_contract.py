@@ -160,3 +160,21 @@ def test_urls_children_and_escapes(location: StorageLocation) -> None:
     with pytest.raises(StorageError, match="leaves the location"):
         child.read_bytes("../../outside.txt")
     assert repr(child) == f"StorageLocation(name={child.name!r}, url={child.url!r})"
+
+
+def test_append_where_the_storage_can_and_move(location: StorageLocation) -> None:
+    location.write_bytes("part/a.bin", b"first ")
+    if location.appendable:
+        with location.open("part/a.bin", "ab") as out:
+            out.write(b"second")
+        assert location.read_bytes("part/a.bin") == b"first second"
+    else:  # an object store writes objects whole: said, not silently rewritten
+        with pytest.raises(StorageError, match="cannot append here"):
+            location.open("part/a.bin", "ab")
+        assert location.read_bytes("part/a.bin") == b"first "
+    assert location.appendable == (location.url.split("://")[0] in ("file", "sftp"))
+    location.move("part/a.bin", "done/a.bin")
+    assert not location.exists("part/a.bin")
+    assert location.read_bytes("done/a.bin").startswith(b"first ")
+    with pytest.raises(StorageNotFoundError):
+        location.move("part/missing.bin", "done/b.bin")

@@ -66,16 +66,28 @@ class StorageLocation:
 
     # -- reading ---------------------------------------------------------------------
 
+    @property
+    def appendable(self) -> bool:
+        """Whether :meth:`open` takes ``"ab"`` here (folders on disk, SFTP; not object
+        stores, whose objects are written whole)."""
+        return self._provider.appendable
+
     def open(self, path: str, mode: str = "rb") -> IO[bytes]:
-        """Open a file: ``"rb"`` to read, ``"wb"`` to write (parents are made)."""
-        if mode not in ("rb", "wb"):
-            raise ValueError(f"mode must be 'rb' or 'wb', not {mode!r}")
+        """Open a file: ``"rb"`` to read, ``"wb"`` to write, ``"ab"`` to append where
+        :attr:`appendable` (parents are made for a write)."""
+        if mode not in ("rb", "wb", "ab"):
+            raise ValueError(f"mode must be 'rb', 'wb' or 'ab', not {mode!r}")
+        if mode == "ab" and not self.appendable:
+            raise StorageError(
+                "cannot append here (objects are written whole)",
+                location=self.name, url=self.url, path=path,
+            )  # fmt: skip
         rel = self._relative(path)
-        if mode == "wb":
+        if mode != "rb":
             self._refuse_write(rel)
         with self._errors(rel):
             fs = self._filesystem()
-            if mode == "wb":
+            if mode != "rb":
                 self._make_parent(fs, rel)
             raw = fs.open(self._fs_path(rel), mode)
         return cast(IO[bytes], TranslatedFile(raw, self._context, rel))
@@ -185,6 +197,16 @@ class StorageLocation:
             )
         with self._errors(rel):
             self._filesystem().rm(self._fs_path(rel), recursive=recursive)
+
+    def move(self, path: str, new_path: str) -> None:
+        """Rename a file within this location (on object stores: a server-side copy, then
+        the old one removed)."""
+        rel, new_rel = self._relative(path), self._relative(new_path)
+        self._refuse_write(new_rel)
+        with self._errors(rel):
+            fs = self._filesystem()
+            self._make_parent(fs, new_rel)
+            fs.mv(self._fs_path(rel), self._fs_path(new_rel))
 
     # -- transfers -------------------------------------------------------------------
 

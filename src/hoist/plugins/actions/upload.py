@@ -44,8 +44,6 @@ if TYPE_CHECKING:
 
 __all__ = ["BaseUploadAction", "UploadContext", "UploadParams", "part_name", "part_path"]
 
-APPENDING_SCHEMES = frozenset({"file", "sftp"})
-
 
 class UploadParams(BaseModel):
     """The standard params of an upload action; subclass to add your own."""
@@ -253,16 +251,12 @@ def _same_file(dest: StorageLocation, name: str, size: int, sha256: str) -> bool
 
 
 class _PartFile:
-    """The part file of one upload, on storage that can append and rename (local, SFTP)
-    or not (object stores: written whole, then copied into place on the server).
-
-    Appending and renaming use the location's filesystem (``_filesystem``,
-    ``_fs_path``, ``_errors``): :class:`~hoist.storage.StorageLocation` offers neither yet.
-    """
+    """The part file of one upload, on storage that can append (local, SFTP: an
+    interrupted upload continues it) or not (object stores: written whole)."""
 
     def __init__(self, dest: StorageLocation, name: str) -> None:
         self.dest, self.name, self.path = dest, name, part_name(name)
-        self.appends = dest.url.split("://", 1)[0].lower() in APPENDING_SCHEMES
+        self.appends = dest.appendable
 
     def resumable_size(self, size: int) -> int:
         """Bytes already in the part file that a resumed upload keeps (0: start over)."""
@@ -278,20 +272,8 @@ class _PartFile:
 
     def open(self, *, append: bool) -> IO[bytes]:
         """The part file, to append to or to write from its start."""
-        if not (append and self.appends):
-            return self.dest.open(self.path, "wb")
-        dest = self.dest
-        with dest._errors(self.path):
-            fs = dest._filesystem()
-            dest._make_parent(fs, self.path)
-            return fs.open(dest._fs_path(self.path), "ab")  # type: ignore[no-any-return]
+        return self.dest.open(self.path, "ab" if append and self.appends else "wb")
 
     def move_into_place(self) -> None:
-        """Give the part file its final name in one step."""
-        dest = self.dest
-        if not self.appends:
-            dest.copy_to(self.path, dest, self.name)  # a server-side copy: atomic
-            dest.remove(self.path)
-            return
-        with dest._errors(self.name):
-            dest._filesystem().mv(dest._fs_path(self.path), dest._fs_path(self.name))
+        """Give the part file its final name (a rename, or a server-side copy)."""
+        self.dest.move(self.path, self.name)

@@ -63,6 +63,8 @@ class Provider(ABC):
     has_directories: bool = False
     #: The filesystem copies within itself without the bytes passing through here.
     server_side_copy: bool = False
+    #: A file can be opened to append to it (folders on disk, SFTP; not object stores).
+    appendable: bool = False
 
     @abstractmethod
     def parse(self, url: str) -> Target:

@@ -21,6 +21,7 @@ class LocalProvider(Provider):
     schemes = ("file",)
     server_side_copy = True
     has_directories = True
+    appendable = True
 
     def parse(self, url: str) -> Target:
         """``file:///abs/dir`` (or ``file://localhost/abs/dir``) to its absolute root."""

@@ -31,6 +31,7 @@ class SFTPProvider(Provider):
     schemes = ("sftp", "ssh")
     module = "paramiko"
     has_directories = True
+    appendable = True
 
     def parse(self, url: str) -> Target:
         """``sftp://user[:password]@host[:port]/abs/path``; the password becomes a secret
