@@ -24,6 +24,7 @@ from hoist.runs.models import CustomEvent
 from hoist.settings import Settings
 
 if TYPE_CHECKING:  # the storage layer (and fsspec) loads only when a run uses it
+    from hoist.runs.store import RunStore
     from hoist.storage import Progress, StorageLocation
 
 __all__ = [
@@ -31,6 +32,8 @@ __all__ = [
     "PUBLISHED_EVENT",
     "ArtifactStore",
     "PublishingContext",
+    "find_published",
+    "list_run_files",
     "publish_run_artifacts",
     "published_store",
 ]
@@ -69,19 +72,31 @@ class ArtifactStore:
         where = self.location.url if self.location is not None else str(self.runs_dir)
         return f"ArtifactStore({where!r})"
 
-    def list(self, run_id: str) -> list[tuple[str, int]]:
+    def list(self, run_id: str, under: str | None = None) -> list[tuple[str, int]]:
         """``(path, size)`` of the run's files, sorted by path.
 
+        Args:
+            run_id: the run.
+            under: only the files below this sub-folder of the run's folder
+                (``artifacts``, ``out``); on a location, only ``artifacts`` has files.
+
         Raises:
+            ValueError: ``under`` leaves the run's folder.
             StorageError: the location cannot be listed (names it, never a secret).
         """
+        below = None if under is None else safe_path(under)
         if self.location is None:
             base = (self.runs_dir / run_id).resolve()
-            if not base.is_dir():
+            folder = base if below is None else base / below
+            if folder.is_symlink() or not folder.is_dir():  # a folder leading out: nothing
                 return []
-            return [(rel, path.stat().st_size) for rel, path in _regular_files(base, base)]
-        folder = self.location.child(run_id)
-        entries = folder.list(ARTIFACTS, recursive=True) if folder.exists(ARTIFACTS) else []
+            prefix = "" if below is None else f"{below}/"
+            return [(prefix + rel, size) for rel, size in _sized(_regular_files(folder, base))]
+        below = below or ARTIFACTS
+        if PurePosixPath(below).parts[0] != ARTIFACTS:
+            return []
+        there = self.location.child(run_id)
+        entries = there.list(below, recursive=True) if there.exists(below) else []
         return sorted((e.path, e.size or 0) for e in entries if not e.is_dir)
 
     def open(self, run_id: str, path: str) -> IO[bytes]:
@@ -262,6 +277,65 @@ def published_store(
     if config.covering(root) is None:
         return None
     return ArtifactStore(runs_dir, open_location(root, config=config))
+
+
+def find_published(
+    store: RunStore, run_id: str, runs_dir: Path, settings: Settings
+) -> ArtifactStore | None:
+    """:func:`published_store` of ``run_id``, from its newest custom events in ``store``
+    (the reference is recorded right before the run's terminal status).
+
+    Raises:
+        StorageError: the location it names cannot be opened.
+        ConfigError: the storage config is broken, or a credential is not set.
+    """
+    events = store.events_of_type(run_id, ("custom",), 50, newest_first=True)
+    return published_store(run_id, events, runs_dir, settings)
+
+
+def list_run_files(
+    runs_dir: Path,
+    run_id: str,
+    folders: Iterable[str] | None = None,
+    *,
+    store: RunStore | None = None,
+    settings: Settings | None = None,
+) -> list[tuple[str, int]]:
+    """``(path, size)`` of a run's files, sorted by path: the one listing behind the API's
+    ``GET /runs/{id}/artifacts`` and the run page's files.
+
+    The files of the run's local folder (only those below ``folders``, when given), and,
+    when ``store`` and ``settings`` are given and the run published its artifacts to a
+    location this process may read (:func:`find_published`), those of its ``artifacts/``
+    there. A file in both places is listed once, as the local copy.
+
+    Raises:
+        StorageError: the location cannot be opened or listed (names it, never a secret).
+        ConfigError: the storage config is broken, or a credential is not set.
+    """
+    local = ArtifactStore(runs_dir)
+    names = None if folders is None else tuple(folders)
+    if names is None:
+        files = dict(local.list(run_id))
+    else:
+        files = {path: size for name in names for path, size in local.list(run_id, name)}
+    if store is not None and settings is not None and (names is None or ARTIFACTS in names):
+        remote = find_published(store, run_id, runs_dir, settings)
+        if remote is not None:
+            files = {**dict(remote.list(run_id)), **files}  # the local copy wins
+    return sorted(files.items())
+
+
+def _sized(files: list[tuple[str, Path]]) -> list[tuple[str, int]]:
+    """``(path, size)`` of each file still there (one removed or renamed meanwhile, such
+    as an upload's ``.part`` file, is left out)."""
+    found = []
+    for rel, path in files:
+        try:
+            found.append((rel, path.stat().st_size))
+        except OSError:
+            continue
+    return found
 
 
 def _regular_files(folder: Path, base: Path) -> list[tuple[str, Path]]:

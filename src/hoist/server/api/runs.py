@@ -16,7 +16,7 @@ from fastapi import Path as PathParam
 from fastapi.responses import FileResponse, StreamingResponse
 
 from hoist.errors import ConfigError, StorageError, StorageNotFoundError
-from hoist.runs.artifacts import CHUNK, ArtifactStore, published_store, safe_path
+from hoist.runs.artifacts import CHUNK, ArtifactStore, find_published, list_run_files, safe_path
 from hoist.runs.models import Run, RunKind, RunStatus
 from hoist.runs.reader import RunFilter
 from hoist.server.api import API_PREFIX
@@ -188,13 +188,12 @@ def list_artifacts(run_id: RunId, state: State, principal: Viewer) -> list[Artif
     ``artifacts/`` published to a storage location (``HOIST_ARTIFACTS``) when the run
     ended; 502 when that location cannot be read."""
     run = state.store.get_run(run_id)
-    files = dict(ArtifactStore(state.runtime.runs_dir).list(run.id))
-    remote = _published(state, run.id)
-    if remote is not None:
-        with _storage_errors():
-            found = remote.list(run.id)
-        files = {**dict(found), **files}  # the local copy, where there is one, wins
-    return [ArtifactInfo(path=path, size=size) for path, size in sorted(files.items())]
+    runtime = state.runtime
+    with _storage_errors():
+        files = list_run_files(
+            runtime.runs_dir, run.id, store=state.store, settings=runtime.settings
+        )
+    return [ArtifactInfo(path=path, size=size) for path, size in files]
 
 
 @router.get(
@@ -232,9 +231,8 @@ def get_artifact(run_id: RunId, path: str, state: State, principal: Viewer) -> R
 
 def _published(state: Any, run_id: str) -> ArtifactStore | None:
     """Where ``run_id``'s artifacts were published (its newest record), or ``None``."""
-    events = state.store.events_of_type(run_id, ("custom",), 50, newest_first=True)
     with _storage_errors():
-        return published_store(run_id, events, state.runtime.runs_dir, state.runtime.settings)
+        return find_published(state.store, run_id, state.runtime.runs_dir, state.runtime.settings)
 
 
 def _chunks(source: IO[bytes]) -> Iterator[bytes]:

@@ -29,6 +29,7 @@ from hoist.server.panel.outputs import (
 )
 from hoist.server.panel.reads import MAX_METRIC_POINTS, main_percent, percent
 from hoist.server.panel.run_files import RunFiles, run_files
+from hoist.settings import Settings
 
 __all__ = ["Bar", "Node", "RunDigest", "digest_run", "run_state"]
 
@@ -216,9 +217,18 @@ def _artifacts(store: RunStore, run: Run, runs_dir: Path) -> list[dict[str, Any]
     return out
 
 
-def digest_run(store: RunStore, run: Run, runs_dir: Path, *, outputs: bool = True) -> RunDigest:
+def digest_run(
+    store: RunStore,
+    run: Run,
+    runs_dir: Path,
+    *,
+    outputs: bool = True,
+    settings: Settings | None = None,
+) -> RunDigest:
     """Read everything but the log of ``run``'s page (and its outputs unless asked:
-    the live parts leave them out, the page appends new outputs by itself)."""
+    the live parts leave them out, the page appends new outputs by itself). With
+    ``settings`` (the server's), its files include the artifacts it published to a
+    storage location."""
     overall, categories = _overall(store, run)
     tree = _tree(store, run)
     artifacts = _artifacts(store, run, runs_dir)
@@ -237,7 +247,7 @@ def digest_run(store: RunStore, run: Run, runs_dir: Path, *, outputs: bool = Tru
         artifacts=artifacts,
         outputs=output_window(store, run.id) if outputs else OutputWindow([], False),
         result=result_view(store, run),
-        files=run_files(runs_dir, run.id),
+        files=run_files(runs_dir, run.id, store=store, settings=settings),
     )
 
 

@@ -71,7 +71,7 @@ def _run_context(
     posted: LockPost | None = None, notice: str | None = None,
 ) -> dict[str, Any]:  # fmt: skip
     run = state.store.get_run(run_id)
-    digest = digest_run(state.store, run, state.runtime.runs_dir)
+    digest = digest_run(state.store, run, state.runtime.runs_dir, settings=state.runtime.settings)
     window = log_window(state.store, run.id, before, LOG_PAGE)
     lines = log_lines(window.events)
     locks = locks_context(state.store, run, principal, posted, notice)
@@ -86,7 +86,10 @@ def _log_context(state: ServerState, run_id: str, before: int) -> dict[str, Any]
 
 def _parts_context(state: ServerState, run_id: str, principal: Principal) -> dict[str, Any]:
     run = state.store.get_run(run_id)
-    digest = digest_run(state.store, run, state.runtime.runs_dir, outputs=False)
+    runtime = state.runtime
+    digest = digest_run(
+        state.store, run, runtime.runs_dir, outputs=False, settings=runtime.settings
+    )
     return {"run": run, "d": digest, **locks_context(state.store, run, principal)}
 
 
