@@ -86,6 +86,12 @@ class Settings:
         artifacts: ``HOIST_ARTIFACTS``; a storage location (a name from the storage
             config, or a URL such as ``s3://bucket/prefix``) that keeps runs' artifacts.
             ``None``: each run's local ``artifacts/`` folder only.
+        mcp_expose: ``HOIST_MCP_EXPOSE`` (comma-separated); the plugins and actions the
+            MCP server offers to agents, as patterns on ``plugin`` or ``plugin.action``
+            (``*`` and ``?`` wildcards: ``train_*``, ``shapes.predict``, ``shapes.*``).
+            Empty (the default): every plugin the catalog offers.
+        mcp_call_wait: ``HOIST_MCP_CALL_WAIT``; seconds an MCP action tool waits for its
+            run to end (reporting progress) before it answers with the run id instead.
     """
 
     home: Path = field(default_factory=lambda: Path.home() / ".hoist")
@@ -112,6 +118,8 @@ class Settings:
     llm_api_key: str | None = field(default=None, repr=False)
     storage_config: Path | None = None
     artifacts: str | None = None
+    mcp_expose: tuple[str, ...] = ()
+    mcp_call_wait: float = 10.0
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -122,7 +130,6 @@ class Settings:
         """
         env = os.environ if environ is None else environ
         home = env.get("HOIST_HOME")
-        origins = env.get("HOIST_CORS_ORIGINS", "")
         paths = env.get("HOIST_PLUGIN_PATHS", "")
         strategy_paths = env.get("HOIST_STRATEGY_PATHS", "")
         storage = env.get("HOIST_STORAGE_CONFIG")
@@ -136,7 +143,7 @@ class Settings:
             server_port=_int(env, "HOIST_SERVER_PORT", DEFAULT_SERVER_PORT, 0, 65535),
             secret_key=env.get("HOIST_SECRET_KEY") or None,
             admin_password=env.get("HOIST_ADMIN_PASSWORD") or None,
-            cors_origins=tuple(o.strip() for o in origins.split(",") if o.strip()),
+            cors_origins=_names(env, "HOIST_CORS_ORIGINS"),
             max_body_bytes=_int(env, "HOIST_MAX_BODY_BYTES", DEFAULT_MAX_BODY_BYTES, 1, None),
             max_upload_bytes=_int(env, "HOIST_MAX_UPLOAD_BYTES", DEFAULT_MAX_UPLOAD_BYTES, 1, None),
             secure_cookies=_bool(env, "HOIST_SECURE_COOKIES"),
@@ -153,6 +160,8 @@ class Settings:
             llm_api_key=env.get("HOIST_LLM_API_KEY") or env.get("OPENAI_API_KEY") or None,
             storage_config=Path(storage).expanduser() if storage else None,
             artifacts=env.get("HOIST_ARTIFACTS") or None,
+            mcp_expose=_names(env, "HOIST_MCP_EXPOSE"),
+            mcp_call_wait=_float(env, "HOIST_MCP_CALL_WAIT", 10.0, 0.0),
         )
 
     def storage_environ(self) -> dict[str, str]:
@@ -237,6 +246,10 @@ def _float(env: Mapping[str, str], name: str, default: float, low: float) -> flo
     if not value >= low or value == float("inf"):  # NaN fails the first test
         raise UserInputError(f"{name} must be a finite number >= {low:g}, got {raw!r}")
     return value
+
+
+def _names(env: Mapping[str, str], name: str) -> tuple[str, ...]:
+    return tuple(part.strip() for part in env.get(name, "").split(",") if part.strip())
 
 
 def _networks(env: Mapping[str, str], name: str) -> tuple[str, ...]:

@@ -37,6 +37,7 @@ class _LazyGroup(click.Group):
         "deploy": "hoist.cli.deploy:deploy_cmd",
         "deployments": "hoist.cli.deployments:deployments",
         "datasets": "hoist.cli.datasets:datasets",
+        "mcp": "hoist.cli.mcp:mcp",
     }
 
     def list_commands(self, ctx: click.Context) -> list[str]:

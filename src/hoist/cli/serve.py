@@ -51,7 +51,8 @@ def serve_cmd(
     On first start an admin account is created and its password printed once (unless
     HOIST_ADMIN_PASSWORD sets it; it must pass the password rules). Several servers can
     share one PostgreSQL store. X-Forwarded-For is believed only from
-    HOIST_TRUSTED_PROXIES.
+    HOIST_TRUSTED_PROXIES. With the `mcp` extra, AI agents reach it at /mcp (MCP's
+    streamable HTTP, an API token as bearer).
     """
     for module in ("uvicorn", "fastapi"):
         if importlib.util.find_spec(module) is None:
@@ -74,11 +75,14 @@ def serve_cmd(
     if not UserStore(runtime.store.engine).count():
         check_admin_password(settings)  # refused here: a clear message and exit code 2
     app = create_app(settings, runtime, register=register)
-    click.echo(
-        f"hoist server on http://{settings.server_host}:{settings.server_port} "
-        f"(store {runtime.store.safe_url})",
-        err=True,
-    )
+    base = f"http://{settings.server_host}:{settings.server_port}"
+    mcp_note = ""
+    if importlib.util.find_spec("mcp") is not None:
+        from hoist.mcp.transports import MCP_PATH, mount_mcp
+
+        mount_mcp(app)  # AI agents, with the same accounts and roles
+        mcp_note = f"; MCP at {base}{MCP_PATH}"
+    click.echo(f"hoist server on {base} (store {runtime.store.safe_url}){mcp_note}", err=True)
     uvicorn.run(
         app,
         host=settings.server_host,

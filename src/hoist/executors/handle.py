@@ -112,6 +112,12 @@ class RunHandle(str):
             self._sync()
         yield from follow_events(self._log, self.run_id, after_seq)
 
+    @property
+    def future(self) -> Future[Any] | None:
+        """The in-process result (done when the run ends), when the run executes in this
+        process; ``None`` otherwise (wait on the store instead)."""
+        return self._future
+
     def done(self) -> bool:
         """True once the run reached a terminal status."""
         if self._future is not None:

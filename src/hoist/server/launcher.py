@@ -168,6 +168,12 @@ class Launcher:
             waiting[run_id].cancel()
         return asked
 
+    def handle(self, run_id: str) -> RunHandle | None:
+        """The handle of a run started by this process and not forgotten yet, else
+        ``None`` (read the store instead)."""
+        with self._lock:
+            return self._handles.get(run_id)
+
     def _keep(self, handle: RunHandle) -> None:
         with self._lock:
             for run_id in [rid for rid, h in self._handles.items() if h.done()]:

@@ -1,0 +1,23 @@
+"""The MCP server's tools: fixed ones (catalog, runs, services, deployments) and one per
+exposed action, all listed and dispatched through :func:`available_tools`."""
+
+from __future__ import annotations
+
+from hoist.mcp.tools.base import Tool, ToolContext
+from hoist.mcp.tools.catalog import action_tools, catalog_tools, tool_name
+from hoist.mcp.tools.runs import run_tools, run_view
+from hoist.mcp.tools.services import service_tools
+
+__all__ = ["FIXED_TOOLS", "Tool", "ToolContext", "available_tools", "run_view", "tool_name"]
+
+FIXED_TOOLS: tuple[Tool, ...] = (*catalog_tools(), *run_tools(), *service_tools())
+"""The tools every server offers, whatever its plugins."""
+
+
+def available_tools(ctx: ToolContext) -> dict[str, Tool]:
+    """Every tool ``ctx``'s caller sees, by name: the fixed ones, then one per exposed
+    action (a viewer sees the launching tools too; calling one is refused)."""
+    tools = {tool.name: tool for tool in FIXED_TOOLS}
+    for tool in action_tools(ctx):
+        tools.setdefault(tool.name, tool)
+    return tools
