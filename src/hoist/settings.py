@@ -11,6 +11,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 from hoist.errors import UserInputError
 
@@ -172,6 +173,26 @@ class Settings:
             environ["HOIST_STORAGE_CONFIG"] = str(self.storage_config)
         return {k: v for k, v in environ.items() if v}
 
+    def process_environ(self, *, passwords: bool = True) -> dict[str, str]:
+        """The variables that start another Hoist process (an MCP client's ``hoist.mcp``,
+        say) on this store, these plugins and this storage; only those set, and never a
+        token or key. ``passwords=False`` writes ``***`` for the database URL's password
+        (for a snippet shown on screen)."""
+        database_url = self.database_url
+        if database_url and not passwords:
+            database_url = _hide_password(database_url)
+        environ = {
+            "HOIST_HOME": str(self.home),
+            "HOIST_DATABASE_URL": database_url,
+            "HOIST_PLUGIN_PATHS": os.pathsep.join(
+                str(p.resolve()) for p in self.plugin_search_paths
+            ),
+            "HOIST_MCP_EXPOSE": ",".join(self.mcp_expose),
+            "HOIST_RAY_ADDRESS": self.ray_address,
+            **self.storage_environ(),
+        }
+        return {k: v for k, v in environ.items() if v}
+
     @property
     def plugin_install_folder(self) -> Path:
         """Where ``hoist plugins install`` puts plugins: the first of ``plugin_paths``,
@@ -246,6 +267,14 @@ def _float(env: Mapping[str, str], name: str, default: float, low: float) -> flo
     if not value >= low or value == float("inf"):  # NaN fails the first test
         raise UserInputError(f"{name} must be a finite number >= {low:g}, got {raw!r}")
     return value
+
+
+def _hide_password(url: str) -> str:
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    host = parts.netloc.rpartition("@")[2]
+    return urlunsplit(parts._replace(netloc=f"{parts.username or ''}:***@{host}"))
 
 
 def _names(env: Mapping[str, str], name: str) -> tuple[str, ...]:
