@@ -26,8 +26,8 @@ from hoist.errors import HoistError
 from hoist.mcp.access import Caller, Exposure
 from hoist.mcp.prompts import PROMPTS, get_prompt
 from hoist.mcp.resources import RESOURCE_TEMPLATES, list_resources, read_resource
-from hoist.mcp.tools import FIXED_TOOLS, ToolContext, available_tools
-from hoist.mcp.tools.base import NO_PROGRESS, Progress
+from hoist.mcp.tools import ToolContext, available_tools, find_tool
+from hoist.mcp.tools.base import Progress
 from hoist.server.errors import hoist_error_response
 from hoist.server.state import ServerState
 
@@ -91,9 +91,7 @@ def create_mcp_server(
         ctx: ServerRequestContext[Any], params: types.CallToolRequestParams
     ) -> types.CallToolResult:
         call = tool_context(ctx)
-        tool = next((t for t in FIXED_TOOLS if t.name == params.name), None)
-        if tool is None:
-            tool = (await anyio.to_thread.run_sync(available_tools, call)).get(params.name)
+        tool = await anyio.to_thread.run_sync(find_tool, call, params.name)
         if tool is None:
             raise MCPError(types.INVALID_PARAMS, f"no tool named {params.name!r}")
         return await tool.call(call, params.arguments or {})
@@ -154,11 +152,11 @@ def create_mcp_server(
     )
 
 
-def _progress_of(ctx: ServerRequestContext[Any]) -> Progress:
-    """Progress notifications for this request, when its client asked for them."""
-    token = (ctx.meta or {}).get("progress_token")
-    if token is None:
-        return NO_PROGRESS
+def _progress_of(ctx: ServerRequestContext[Any]) -> Progress | None:
+    """Progress notifications for this request; ``None`` when its client asked for none."""
+    meta = ctx.meta or {}
+    if meta.get("progress_token", meta.get("progressToken")) is None:
+        return None
     session = ctx.session
 
     async def report(progress: float, total: float | None, message: str | None) -> None:

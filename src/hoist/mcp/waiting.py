@@ -11,13 +11,15 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Coroutine
+from collections.abc import Awaitable
+from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import Any
 
+import anyio.abc
 import anyio.to_thread
 
-from hoist.mcp.tools.base import Progress
+from hoist.mcp.tools.base import NO_PROGRESS, Progress
 from hoist.runs.events import ProgressEvent, StatusEvent
 from hoist.runs.models import Run
 from hoist.server.state import ServerState
@@ -42,57 +44,84 @@ class WaitOutcome:
 
 
 async def wait_for_run(
-    state: ServerState, run_id: str, timeout: float, progress: Progress
+    state: ServerState,
+    run_id: str,
+    timeout: float,
+    progress: Progress | None,
 ) -> WaitOutcome:
-    """Wait up to ``timeout`` seconds for ``run_id`` to end, reporting its progress.
+    """Wait up to ``timeout`` seconds for ``run_id`` to end, reporting its progress
+    (``progress``: ``None`` when the client asked for none).
 
     Raises:
         RunNotFoundError: no such run.
     """
-    store = state.store
-    run = await anyio.to_thread.run_sync(store.get_run, run_id)
-    if run.status.is_terminal:
-        return WaitOutcome(run, True)
-    handle = state.launcher.handle(run.id)
-    finished = None
-    if handle is not None and handle.future is not None:
-        finished = asyncio.wrap_future(handle.future)
-    sub = state.hub.subscribe(run.id)
+    handle = state.launcher.handle(run_id)
+    finished = None if handle is None else _finished(handle.future)
+    if finished is not None and progress is None:
+        # A run of this process and nobody to report to: its in-process result says
+        # when it ended; one read of its record then (after this process's writes).
+        with anyio.move_on_after(timeout):
+            await finished.wait()
+        return await anyio.to_thread.run_sync(_outcome, state, run_id, True)
+    return await _follow(state, run_id, timeout, progress or NO_PROGRESS, finished)
+
+
+def _finished(future: Future[Any] | None) -> anyio.Event | None:
+    """An event set when ``future`` is done (the future itself is left alone: cancelling
+    an asyncio wrapper of it would cancel a run still queued)."""
+    if future is None:
+        return None
+    done = anyio.Event()
+    loop = asyncio.get_running_loop()
+    future.add_done_callback(lambda _: loop.call_soon_threadsafe(done.set))
+    return done
+
+
+def _outcome(state: ServerState, run_id: str, flush: bool) -> WaitOutcome:
+    if flush:
+        state.sink.flush()
+    run = state.store.get_run(run_id)
+    return WaitOutcome(run, run.status.is_terminal)
+
+
+async def _follow(
+    state: ServerState,
+    run_id: str,
+    timeout: float,
+    progress: Progress,
+    finished: anyio.Event | None,
+) -> WaitOutcome:
+    """Wait on the event hub, reporting the progress events the run writes."""
+    outcome = await anyio.to_thread.run_sync(_outcome, state, run_id, False)
+    if outcome.ended:
+        return outcome
+    run_id = outcome.run.id
+    sub = state.hub.subscribe(run_id)
     deadline = time.monotonic() + timeout
     last = 0
     try:
         while True:
-            last, ended = await _report(state, run.id, last, progress)
-            if ended or (finished is not None and finished.done()):
-                if handle is not None:
-                    await anyio.to_thread.run_sync(state.sink.flush)
-                run = await anyio.to_thread.run_sync(store.get_run, run.id)
-                if run.status.is_terminal:
-                    return WaitOutcome(run, True)
+            last, ended = await _report(state, run_id, last, progress)
+            if ended or (finished is not None and finished.is_set()):
+                outcome = await anyio.to_thread.run_sync(_outcome, state, run_id, True)
+                if outcome.ended:
+                    return outcome
             left = deadline - time.monotonic()
             if left <= 0:
-                run = await anyio.to_thread.run_sync(store.get_run, run.id)
-                return WaitOutcome(run, run.status.is_terminal)
-            await _woken(sub.wait(min(left, _MAX_SLEEP)), finished)
+                return await anyio.to_thread.run_sync(_outcome, state, run_id, False)
+            with anyio.move_on_after(min(left, _MAX_SLEEP)):
+                async with anyio.create_task_group() as group:
+                    group.start_soon(_then_cancel, sub.wait(_MAX_SLEEP), group)
+                    if finished is not None:
+                        group.start_soon(_then_cancel, finished.wait(), group)
             sub.take()
     finally:
-        if finished is not None and not finished.done():
-            finished.cancel()  # only the asyncio wrapper: the run goes on
-        state.hub.unsubscribe(run.id, sub)
+        state.hub.unsubscribe(run_id, sub)
 
 
-async def _woken(hub_wake: Coroutine[Any, Any, bool], finished: asyncio.Future[Any] | None) -> None:
-    """Until the hub wakes the wait, the run's in-process result arrives, or the hub's
-    wait times out."""
-    waiter = asyncio.ensure_future(hub_wake)
-    waits: set[asyncio.Future[Any]] = {waiter}
-    if finished is not None and not finished.done():
-        waits.add(finished)
-    try:
-        await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        if not waiter.done():
-            waiter.cancel()
+async def _then_cancel(waiting: Awaitable[Any], group: anyio.abc.TaskGroup) -> None:
+    await waiting
+    group.cancel_scope.cancel()
 
 
 async def _report(

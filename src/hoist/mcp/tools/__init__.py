@@ -4,11 +4,19 @@ exposed action, all listed and dispatched through :func:`available_tools`."""
 from __future__ import annotations
 
 from hoist.mcp.tools.base import Tool, ToolContext
-from hoist.mcp.tools.catalog import action_tools, catalog_tools, tool_name
+from hoist.mcp.tools.catalog import action_tools, catalog_tools, find_action_tool, tool_name
 from hoist.mcp.tools.runs import run_tools, run_view
 from hoist.mcp.tools.services import service_tools
 
-__all__ = ["FIXED_TOOLS", "Tool", "ToolContext", "available_tools", "run_view", "tool_name"]
+__all__ = [
+    "FIXED_TOOLS",
+    "Tool",
+    "ToolContext",
+    "available_tools",
+    "find_tool",
+    "run_view",
+    "tool_name",
+]
 
 FIXED_TOOLS: tuple[Tool, ...] = (*catalog_tools(), *run_tools(), *service_tools())
 """The tools every server offers, whatever its plugins."""
@@ -21,3 +29,11 @@ def available_tools(ctx: ToolContext) -> dict[str, Tool]:
     for tool in action_tools(ctx):
         tools.setdefault(tool.name, tool)
     return tools
+
+
+def find_tool(ctx: ToolContext, name: str) -> Tool | None:
+    """The tool called ``name`` (``None``: no such tool, or not exposed)."""
+    return _FIXED_BY_NAME.get(name) or find_action_tool(ctx, name)
+
+
+_FIXED_BY_NAME = {tool.name: tool for tool in FIXED_TOOLS}

@@ -62,13 +62,14 @@ class ToolContext:
         state: the server's resources (catalog, launcher, store, services, deployments).
         caller: who the call acts as.
         exposure: the plugins and actions agents may use.
-        progress: sends progress notifications to the waiting client.
+        progress: sends progress notifications to the waiting client (``None``: it
+            asked for none).
     """
 
     state: ServerState
     caller: Caller
     exposure: Exposure
-    progress: Progress
+    progress: Progress | None
 
 
 async def _no_progress(progress: float, total: float | None, message: str | None) -> None:

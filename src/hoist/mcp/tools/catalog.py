@@ -26,7 +26,7 @@ from hoist.server.accounts import Role
 from hoist.server.catalog import describe_action, describe_plugin
 from hoist.server.schemas import NAME_PATTERN, LaunchRequest
 
-__all__ = ["action_tools", "catalog_tools", "tool_name"]
+__all__ = ["action_tools", "catalog_tools", "find_action_tool", "tool_name"]
 
 _MAX_NAME = 64
 _UNSAFE = re.compile(r"[^A-Za-z0-9_-]")
@@ -62,6 +62,16 @@ def action_tools(ctx: ToolContext) -> list[Tool]:
                 continue
             tools.append(_action_tool(plugin.code, name, described))
     return tools
+
+
+def find_action_tool(ctx: ToolContext, name: str) -> Tool | None:
+    """The exposed action tool called ``name``, describing only that action; ``None``
+    when there is none."""
+    for plugin in _exposed_plugins(ctx):
+        for action in plugin.action_names():
+            if tool_name(plugin.code, action) == name and ctx.exposure.action(plugin.code, action):
+                return _action_tool(plugin.code, action, describe_action(plugin, action))
+    return None
 
 
 def _action_tool(plugin: str, action: str, described: dict[str, Any]) -> Tool:
