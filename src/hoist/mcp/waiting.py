@@ -24,7 +24,7 @@ from hoist.runs.events import ProgressEvent, StatusEvent
 from hoist.runs.models import Run
 from hoist.server.state import ServerState
 
-__all__ = ["WaitOutcome", "wait_for_run"]
+__all__ = ["WaitOutcome", "final_outcome", "wait_for_run"]
 
 _PAGE = 500
 _MAX_SLEEP = 1.0  # seconds between checks when nothing wakes the wait (a lost run, say)
@@ -62,7 +62,7 @@ async def wait_for_run(
         # when it ended; one read of its record then (after this process's writes).
         with anyio.move_on_after(timeout):
             await finished.wait()
-        return await anyio.to_thread.run_sync(_outcome, state, run_id, True)
+        return await anyio.to_thread.run_sync(final_outcome, state, run_id, True)
     return await _follow(state, run_id, timeout, progress or NO_PROGRESS, finished)
 
 
@@ -77,7 +77,8 @@ def _finished(future: Future[Any] | None) -> anyio.Event | None:
     return done
 
 
-def _outcome(state: ServerState, run_id: str, flush: bool) -> WaitOutcome:
+def final_outcome(state: ServerState, run_id: str, flush: bool = True) -> WaitOutcome:
+    """The run's record now (after this process's writes, with ``flush``)."""
     if flush:
         state.sink.flush()
     run = state.store.get_run(run_id)
@@ -92,7 +93,7 @@ async def _follow(
     finished: anyio.Event | None,
 ) -> WaitOutcome:
     """Wait on the event hub, reporting the progress events the run writes."""
-    outcome = await anyio.to_thread.run_sync(_outcome, state, run_id, False)
+    outcome = await anyio.to_thread.run_sync(final_outcome, state, run_id, False)
     if outcome.ended:
         return outcome
     run_id = outcome.run.id
@@ -103,12 +104,12 @@ async def _follow(
         while True:
             last, ended = await _report(state, run_id, last, progress)
             if ended or (finished is not None and finished.is_set()):
-                outcome = await anyio.to_thread.run_sync(_outcome, state, run_id, True)
+                outcome = await anyio.to_thread.run_sync(final_outcome, state, run_id, True)
                 if outcome.ended:
                     return outcome
             left = deadline - time.monotonic()
             if left <= 0:
-                return await anyio.to_thread.run_sync(_outcome, state, run_id, False)
+                return await anyio.to_thread.run_sync(final_outcome, state, run_id, False)
             with anyio.move_on_after(min(left, _MAX_SLEEP)):
                 async with anyio.create_task_group() as group:
                     group.start_soon(_then_cancel, sub.wait(_MAX_SLEEP), group)

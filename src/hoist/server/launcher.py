@@ -67,8 +67,10 @@ class Launcher:
                 found = self._executors[mode] = executor_class(mode)(**options)
             return found
 
-    def launch(self, request: LaunchRequest) -> str:
-        """Start what ``request`` names; returns the new run's id (already stored).
+    def launch(self, request: LaunchRequest, *, record_now: bool = True) -> str:
+        """Start what ``request`` names; returns the new run's id (already stored unless
+        ``record_now`` is false: a caller that waits for the run and flushes the sink
+        itself saves a commit).
 
         Raises:
             PluginNotFoundError, ActionNotFoundError, PipelineNotFoundError: unknown names.
@@ -91,7 +93,8 @@ class Launcher:
             prepared = executor.prepare_plugin(plugin, request.action, request.params)
             handle = executor.submit_prepared(prepared)
             try:
-                self.sink.flush()  # the id we return can be read at once, by any server
+                if record_now:
+                    self.sink.flush()  # the id we return can be read at once, by any server
             except StoreError:
                 # Not recorded, so not launched: the caller's retry must not make two.
                 handle.cancel()

@@ -65,13 +65,26 @@ def action_tools(ctx: ToolContext) -> list[Tool]:
 
 
 def find_action_tool(ctx: ToolContext, name: str) -> Tool | None:
-    """The exposed action tool called ``name``, describing only that action; ``None``
-    when there is none."""
+    """The exposed action tool called ``name``, describing only that action (once per
+    action class: a changed plugin file loads a new class, so a new description);
+    ``None`` when there is none."""
     for plugin in _exposed_plugins(ctx):
         for action in plugin.action_names():
             if tool_name(plugin.code, action) == name and ctx.exposure.action(plugin.code, action):
-                return _action_tool(plugin.code, action, describe_action(plugin, action))
+                key = (plugin.code, action, plugin.load_action(action))
+                found = _DESCRIBED.get(key)
+                if found is None:
+                    if len(_DESCRIBED) > _DESCRIBED_MAX:
+                        _DESCRIBED.clear()
+                    found = _DESCRIBED[key] = _action_tool(
+                        plugin.code, action, describe_action(plugin, action)
+                    )
+                return found
     return None
+
+
+_DESCRIBED: dict[tuple[str, str, type], Tool] = {}
+_DESCRIBED_MAX = 1000
 
 
 def _action_tool(plugin: str, action: str, described: dict[str, Any]) -> Tool:

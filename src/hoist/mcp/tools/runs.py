@@ -8,17 +8,20 @@ secret params are already masked.
 
 from __future__ import annotations
 
+from concurrent.futures import CancelledError
+from concurrent.futures import TimeoutError as FutureTimeout
 from typing import Any
 
 import anyio.to_thread
 from pydantic import BaseModel, Field
 
 from hoist.mcp.tools.base import Tool, ToolContext, model_tool
-from hoist.mcp.waiting import wait_for_run
+from hoist.mcp.waiting import WaitOutcome, final_outcome, wait_for_run
 from hoist.runs.models import Run, RunStatus
 from hoist.runs.reader import RunFilter
 from hoist.server.accounts import Role
 from hoist.server.schemas import ID_PATTERN, NAME_PATTERN, LaunchRequest, ResumeRequest
+from hoist.server.state import ServerState
 
 __all__ = ["launch_and_wait", "run_tools", "run_view"]
 
@@ -57,12 +60,39 @@ async def launch_and_wait(ctx: ToolContext, request: LaunchRequest, wait: float)
         NotExposedError, ParamsValidationError, PluginNotFoundError...: as the API's launch.
     """
     ctx.exposure.check(request.plugin, request.action or request.pipeline)
-    run_id = await anyio.to_thread.run_sync(ctx.state.launcher.launch, request)
+    settle = min(wait, SETTLE) if ctx.progress is None else 0.0
+    run_id, ended = await anyio.to_thread.run_sync(_launch, ctx.state, request, settle)
+    if ended is not None:
+        return _view(ended)
     return await _waited(ctx, run_id, wait)
 
 
+SETTLE = 0.05
+"""Seconds the launching thread waits for a run of this process to end before the call
+waits without a thread (a quick action then answers in one thread hop)."""
+
+
+def _launch(
+    state: ServerState, request: LaunchRequest, settle: float
+) -> tuple[str, WaitOutcome | None]:
+    """Launch, and when the run ends within ``settle`` seconds, its final outcome."""
+    # Not recorded at once: whoever reads the run next flushes the sink first.
+    run_id = state.launcher.launch(request, record_now=False)
+    handle = state.launcher.handle(run_id)
+    if settle <= 0 or handle is None or handle.future is None:
+        return run_id, None
+    try:
+        handle.future.exception(settle)
+    except (FutureTimeout, CancelledError):
+        return run_id, None
+    return run_id, final_outcome(state, run_id)
+
+
 async def _waited(ctx: ToolContext, run_id: str, wait: float) -> dict[str, Any]:
-    outcome = await wait_for_run(ctx.state, run_id, wait, ctx.progress)
+    return _view(await wait_for_run(ctx.state, run_id, wait, ctx.progress))
+
+
+def _view(outcome: WaitOutcome) -> dict[str, Any]:
     view = run_view(outcome.run)
     view["ended"] = outcome.ended
     if not outcome.ended:
