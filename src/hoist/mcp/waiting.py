@@ -93,7 +93,8 @@ async def _follow(
     finished: anyio.Event | None,
 ) -> WaitOutcome:
     """Wait on the event hub, reporting the progress events the run writes."""
-    outcome = await anyio.to_thread.run_sync(final_outcome, state, run_id, False)
+    # A run of this process may not be recorded yet (``launch(record_now=False)``).
+    outcome = await anyio.to_thread.run_sync(final_outcome, state, run_id, finished is not None)
     if outcome.ended:
         return outcome
     run_id = outcome.run.id
