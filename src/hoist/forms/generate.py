@@ -206,16 +206,20 @@ def _leaf(path: str, s: Mapping[str, Any], common: dict[str, Any]) -> Input:
 def _number(path: str, s: Mapping[str, Any], *, integer: bool, common: dict[str, Any]) -> Input:
     low, high = s.get("minimum"), s.get("maximum")
     # The browser knows no exclusive bounds; for integers they shift by one, for floats
-    # the bound stays inclusive in the browser and the server enforces the rest.
+    # the bound stays inclusive in the browser, the form says it is strict ("> 0") and
+    # the server enforces it.
+    low_strict = high_strict = False
     if low is None and s.get("exclusiveMinimum") is not None:
-        low = s["exclusiveMinimum"] + (1 if integer else 0)
+        low, low_strict = s["exclusiveMinimum"] + (1 if integer else 0), not integer
     if high is None and s.get("exclusiveMaximum") is not None:
-        high = s["exclusiveMaximum"] - (1 if integer else 0)
+        high, high_strict = s["exclusiveMaximum"] - (1 if integer else 0), not integer
     return InputNumber(
         path,
         **common,
         min_value=low,
         max_value=high,
+        min_exclusive=low_strict,
+        max_exclusive=high_strict,
         step=s.get("multipleOf"),
         integer=integer,
     )

@@ -136,12 +136,16 @@ class InputJSON(Input):
 
 @dataclass(frozen=True, kw_only=True)
 class InputNumber(Input):
-    """A number; ``integer=True`` accepts whole numbers only (and steps by 1)."""
+    """A number; ``integer=True`` accepts whole numbers only (and steps by 1).
+    ``min_exclusive``/``max_exclusive``: the bound itself is refused (``gt``/``lt``);
+    the form then shows it as ``> min`` / ``< max``."""
 
     kind_name = "number"
 
     min_value: float | None = None
     max_value: float | None = None
+    min_exclusive: bool = False
+    max_exclusive: bool = False
     step: float | None = None
     integer: bool = False
     size: int | None = None

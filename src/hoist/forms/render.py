@@ -28,6 +28,7 @@ from hoist.forms.elements import (
     Fieldset,
     Input,
     InputFiles,
+    InputNumber,
     Markdown,
     Submit,
     element_names,
@@ -107,7 +108,9 @@ def render_element(element: Element, ctx: Context) -> str:
 def _input(element: Input, ctx: Context) -> str:
     fid = field_id(element.name)
     errors = ctx.errors.get(element.name, [])
-    described = [f"{fid}-help"] if element.description else []
+    bounds = _bounds(element) if isinstance(element, InputNumber) else ""
+    described = [f"{fid}-bounds"] if bounds else []
+    described += [f"{fid}-help"] if element.description else []
     described += [f"{fid}-errors"] if errors else []
     common = {
         "id": fid,
@@ -126,6 +129,8 @@ def _input(element: Input, ctx: Context) -> str:
         body = [heading, widget, option]
     else:
         body = [f"<label{attrs(for_=fid)}>{title}{star}</label>", widget]
+    if bounds:
+        body.append(f"<small{attrs(class_='bounds', id=f'{fid}-bounds')}>{escape(bounds)}</small>")
     if element.description:
         body.append(_help(element.description, fid))
     body.append(_error_list(errors, f"{fid}-errors"))
@@ -194,6 +199,16 @@ def _cancel(element: Cancel, ctx: Context) -> str:
 def _action(element: Action, ctx: Context) -> str:
     button = attrs(type="submit", name=element.name, value=element.value, class_="action")
     return f"<button{button}>{escape(element.text or element.value)}</button>"
+
+
+def _bounds(element: InputNumber) -> str:
+    """A number's range in words: ``≥ 1 · ≤ 1000``, ``> 0`` for a strict (``gt``) bound."""
+    parts = []
+    if element.min_value is not None:
+        parts.append(f"{'>' if element.min_exclusive else '≥'} {element.min_value:g}")
+    if element.max_value is not None:
+        parts.append(f"{'<' if element.max_exclusive else '≤'} {element.max_value:g}")
+    return " · ".join(parts)
 
 
 def _help(description: str, fid: str) -> str:
