@@ -15,6 +15,7 @@ from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from hoist._version import __version__
+from hoist.runs.short_ids import short_id
 from hoist.server.accounts import Role
 from hoist.server.auth import Principal
 from hoist.server.panel.service_info import service_info
@@ -83,6 +84,7 @@ def environment() -> Environment:
     env.filters.update(
         clock=_clock, when=_when, iso=_iso, duration=_duration, pretty=_pretty, size=_size
     )
+    env.filters["short_id"] = short_id  # a run id as people see it (hoist.runs.short_ids)
     env.globals["version"] = __version__
     env.globals["service_info"] = service_info
     return env
