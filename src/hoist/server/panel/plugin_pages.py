@@ -1,8 +1,10 @@
-"""Plugins and the launch form of an action, generated from its params model with
-:mod:`hoist.forms`; a valid post starts the run through the server's launcher."""
+"""Plugins and the launch forms of their actions and configured pipelines, generated
+from the params model (a pipeline's: its first action's) with :mod:`hoist.forms`, with
+the executor mode to run in; a valid post starts the run through the server's launcher."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Annotated, Any
 
 import anyio.to_thread
@@ -14,17 +16,19 @@ from hoist import forms as F
 from hoist.errors import ParamsValidationError
 from hoist.forms.markup import render_markdown
 from hoist.plugins.discovery import PluginDefinition
+from hoist.runs.models import Run
 from hoist.server.accounts import Role
 from hoist.server.auth import Principal
-from hoist.server.catalog import describe_action, describe_plugin
+from hoist.server.catalog import describe_plugin
 from hoist.server.deps import State
 from hoist.server.panel.access import PageOperator, PageViewer
+from hoist.server.panel.launch_forms import LaunchTarget, launch_target
 from hoist.server.panel.routing import PanelRoute
 from hoist.server.panel.templating import render_page
 from hoist.server.schemas import NAME_PATTERN, LaunchRequest
 from hoist.server.state import ServerState
 
-__all__ = ["launch_form", "router"]
+__all__ = ["launch_form", "launch_form_page", "router"]
 
 router = APIRouter(route_class=PanelRoute, include_in_schema=False)
 
@@ -54,30 +58,50 @@ def launch_form(plugin: PluginDefinition, action: str) -> F.Model:
     return F.Model(*generated.elements, F.Cancel("Cancel"), params=params)
 
 
-def _action(state: ServerState, code: str, action: str) -> tuple[dict[str, Any], F.Model]:
-    plugin = state.catalog.get(code)
-    info = describe_action(plugin, action)
-    info["plugin"] = describe_plugin(plugin)
-    info["description_html"] = render_markdown(info["description"] or "")
-    return info, launch_form(plugin, action)
+def _target(
+    state: ServerState, code: str, action: str | None, pipeline: str | None
+) -> LaunchTarget:
+    return launch_target(state.catalog.get(code), action, pipeline)
 
 
-def _form_page(
+def launch_form_page(
     request: Request,
+    state: ServerState,
     principal: Principal,
-    info: dict[str, Any],
-    form: F.Model,
+    target: LaunchTarget,
     values: Any = None,
-    errors: dict[str, list[str]] | None = None,
+    errors: Mapping[str, list[str]] | None = None,
     status_code: int = 200,
+    rerun_of: Run | None = None,
 ) -> HTMLResponse:
+    """The launch page of ``target``: its form showing ``values`` and ``errors``, or
+    prefilled with the params of ``rerun_of`` (whose secrets must be typed again)."""
     allowed = principal.user.role.allows(Role.OPERATOR)
+    form = target.form(state.runtime.settings)
     html = form.render(
-        values, errors, action=request.url.path,
+        values, errors, action=target.url,
         csrf_token=principal.csrf_token if allowed else None,
     )  # fmt: skip
     return render_page(request, "launch.html", principal, status_code=status_code,
-                       info=info, form_html=html, allowed=allowed)  # fmt: skip
+                       info=target.info, form_html=html, allowed=allowed,
+                       rerun_of=rerun_of, has_secrets=target.has_secrets)  # fmt: skip
+
+
+async def _launch(request: Request, state: ServerState, principal: Principal,
+                  target: LaunchTarget) -> Response:  # fmt: skip
+    data = await request.form()
+    settings = state.runtime.settings
+    try:
+        params, mode = target.validate(data, settings)
+        launched = LaunchRequest(plugin=target.plugin.code, action=target.action,
+                                 pipeline=target.pipeline, params=params, mode=mode)  # fmt: skip
+        run_id = await anyio.to_thread.run_sync(state.launcher.launch, launched)
+    except ParamsValidationError as exc:  # the form's check, or the launcher's own
+        errors = target.form_errors(exc.field_errors)
+        return launch_form_page(request, state, principal, target, data, errors, 422)
+    kind = "action" if target.action else "pipeline"
+    state.metrics.runs_launched.labels(kind, launched.mode).inc()
+    return RedirectResponse(f"/runs/{run_id}", 303)
 
 
 @router.get("/plugins/{code}/actions/{action}")
@@ -85,8 +109,8 @@ async def launch_page(
     request: Request, code: Name, action: Name, state: State, principal: PageViewer
 ) -> HTMLResponse:
     """The action's launch form (shown disabled to viewers)."""
-    info, form = await anyio.to_thread.run_sync(_action, state, code, action)
-    return _form_page(request, principal, info, form)
+    target = await anyio.to_thread.run_sync(_target, state, code, action, None)
+    return launch_form_page(request, state, principal, target)
 
 
 @router.post("/plugins/{code}/actions/{action}", response_model=None)
@@ -95,13 +119,23 @@ async def launch(
 ) -> Response:
     """Validate the posted form; invalid inputs come back next to their fields (422),
     valid ones start the run and redirect to its page (operators only)."""
-    info, form = await anyio.to_thread.run_sync(_action, state, code, action)
-    data = await request.form()
-    try:
-        params = form.validate(data, form=True)
-        launched = LaunchRequest(plugin=code, action=action, params=params)
-        run_id = await anyio.to_thread.run_sync(state.launcher.launch, launched)
-    except ParamsValidationError as exc:  # F.InputsError, or the launcher's own check
-        return _form_page(request, principal, info, form, data, exc.field_errors, 422)
-    state.metrics.runs_launched.labels("action", launched.mode).inc()
-    return RedirectResponse(f"/runs/{run_id}", 303)
+    target = await anyio.to_thread.run_sync(_target, state, code, action, None)
+    return await _launch(request, state, principal, target)
+
+
+@router.get("/plugins/{code}/pipelines/{pipeline}")
+async def pipeline_page(
+    request: Request, code: Name, pipeline: Name, state: State, principal: PageViewer
+) -> HTMLResponse:
+    """A configured pipeline's launch form: its first action's params and the mode."""
+    target = await anyio.to_thread.run_sync(_target, state, code, None, pipeline)
+    return launch_form_page(request, state, principal, target)
+
+
+@router.post("/plugins/{code}/pipelines/{pipeline}", response_model=None)
+async def launch_pipeline(
+    request: Request, code: Name, pipeline: Name, state: State, principal: PageOperator
+) -> Response:
+    """Start the pipeline with the posted params (422 with the form on invalid ones)."""
+    target = await anyio.to_thread.run_sync(_target, state, code, None, pipeline)
+    return await _launch(request, state, principal, target)

@@ -10,6 +10,7 @@ from hoist.server.panel import (
     deployment_pages,
     lock_pages,
     plugin_pages,
+    rerun_pages,
     run_pages,
     service_pages,
 )
@@ -20,7 +21,8 @@ __all__ = ["panel_router"]
 def panel_router() -> APIRouter:
     """A new router holding every panel page (include it in the app at the root)."""
     router = APIRouter(include_in_schema=False)
-    pages = (auth_pages, run_pages, lock_pages, plugin_pages, service_pages, deployment_pages)
+    pages = (auth_pages, run_pages, lock_pages, plugin_pages, service_pages, deployment_pages,
+             rerun_pages)  # fmt: skip
     for module in pages:
         router.include_router(module.router)
     return router

@@ -10,7 +10,14 @@
   });
   document.addEventListener("submit", function (event) {
     var question = event.target.getAttribute && event.target.getAttribute("data-confirm");
-    if (question && !window.confirm(question)) event.preventDefault();
+    if (question && !window.confirm(question)) { event.preventDefault(); return; }
+    // A one-click form (Run again, Retry) posts once: a double click starts one run.
+    if (event.target.hasAttribute && event.target.hasAttribute("data-once")) {
+      var buttons = event.target.querySelectorAll("button[type=submit]");
+      window.setTimeout(function () {
+        buttons.forEach(function (b) { b.disabled = true; });
+      }, 0);
+    }
   });
 })();
 
