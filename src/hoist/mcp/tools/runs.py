@@ -155,9 +155,10 @@ async def _run_events(ctx: ToolContext, args: _EventsArguments) -> dict[str, Any
     store = ctx.state.store
     if args.types:
         events = await anyio.to_thread.run_sync(
-            lambda: store.events_of_type(run.id, tuple(args.types or ()), args.limit)
+            lambda: store.events_of_type(
+                run.id, tuple(args.types or ()), args.limit, after=args.after
+            )
         )
-        events = [e for e in events if e.seq > args.after]
     else:
         events = await anyio.to_thread.run_sync(store.events, run.id, args.after, args.limit)
     shown = [{"seq": e.seq, "ts": e.ts, "type": e.type, "summary": e.summary()} for e in events]
