@@ -77,7 +77,7 @@ def _chain(state: ServerState, exposure: Exposure, args: dict[str, str]) -> str:
 def _investigate(state: ServerState, exposure: Exposure, args: dict[str, str]) -> str:
     run = state.store.get_run(args["run_id"])
     exposure.check(run.plugin, run.action)
-    logs = state.store.events_of_type(run.id, ("log", "status", "error"), _LOG_LINES,
+    logs = state.store.events_of_type(run.id, ("log", "message", "status", "error"), _LOG_LINES,
                                       newest_first=True)  # fmt: skip
     lines = "\n".join(f"[{e.type}] {e.summary()}" for e in sorted(logs, key=lambda e: e.seq))
     view = json.dumps(run_view(run), indent=1, default=str)
