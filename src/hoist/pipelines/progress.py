@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterable, Iterator
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field
@@ -18,6 +18,8 @@ __all__ = [
     "ActionProgress",
     "PipelineProgress",
     "ProgressTracker",
+    "node_percent",
+    "overall_percent",
     "pipeline_progress",
     "stream_progress",
     "stream_progress_async",
@@ -39,6 +41,38 @@ _RUN_STATE: dict[RunStatus, ActionState] = {
     RunStatus.CANCELLED: "cancelled",
     RunStatus.LOST: "failed",
 }
+
+
+def node_percent(finished: bool, main: float | None = None, items: Iterable[float] = ()) -> float:
+    """How far one pipeline node is, in percent: the one rule every view follows (the
+    terminal display, ``hoist runs show``, the panel).
+
+    Args:
+        finished: the node completed or was skipped (100, whatever its bar last said).
+        main: the percent of its action run's main bar, if it reported one.
+        items: the percents of its fan-out items' runs (a finished item counts 100).
+
+    Returns:
+        ``main`` (clamped to 0..100), else the mean of ``items``, else 0.
+    """
+    if finished:
+        return 100.0
+    if main is not None:
+        return max(0.0, min(100.0, main))
+    shares = list(items)
+    return sum(shares) / len(shares) if shares else 0.0
+
+
+def overall_percent(nodes: Iterable[float], succeeded: bool = False) -> float:
+    """A pipeline's overall percent: the mean of its nodes' :func:`node_percent` (each node
+    weighs the same; a node part way counts its part), 100 once the pipeline succeeded.
+
+    Three nodes, one done and one at 80 %: 60 %, not the 33 % of "one node of three".
+    """
+    if succeeded:
+        return 100.0
+    shares = list(nodes)
+    return sum(shares) / len(shares) if shares else 0.0
 
 
 class ActionProgress(BaseModel):
@@ -93,6 +127,8 @@ class ProgressTracker:
         self._seq: dict[str, int] = {}
         self._actions: dict[str, ActionProgress] = {}
         self._order: list[str] = []
+        self._main: dict[str, float] = {}  # node key -> its action run's main bar
+        self._items: dict[str, dict[str, float]] = {}  # node key -> item run id -> percent
 
     def poll(self) -> PipelineProgress:
         """The progress now."""
@@ -105,17 +141,17 @@ class ProgressTracker:
             if event.type == "step" and event.step in self._actions:
                 action = self._actions[event.step]
                 action.status = _PHASE_STATE.get(event.phase, action.status)
-                if event.phase in ("finished", "skipped"):
-                    action.progress = 100.0
         children = self.log.list_runs(RunFilter(parent_id=self.run_id, limit=100_000))
         for child in sorted(children, key=lambda r: r.created_at):
             node_action = self._actions.get(child.meta.get("node") or "")
             if node_action is not None:
                 self._apply_child(node_action, child)
         actions = [self._actions[k] for k in self._order]
-        overall = sum(a.progress for a in actions) / len(actions) if actions else 0.0
-        if run.status is RunStatus.SUCCEEDED:
-            overall = 100.0
+        for a in actions:
+            finished = a.status in ("completed", "skipped")
+            items = self._items.get(a.key, {}).values()
+            a.progress = node_percent(finished, self._main.get(a.key), items)
+        overall = overall_percent((a.progress for a in actions), run.status is RunStatus.SUCCEEDED)
         error = (run.error or {}).get("message")
         return PipelineProgress(
             run_id=run.id, name=run.action or "pipeline", status=run.status,
@@ -136,14 +172,24 @@ class ProgressTracker:
                 action.finished_at = child.finished_at
             if child.error:
                 action.error = f"{child.error.get('type')}: {child.error.get('message')}"
+        item = child.meta.get("item") is not None
         for event in self._new_events(child.id):
             if event.type == "progress" and event.category is None and event.total:
-                if child.meta.get("item") is None:
-                    action.progress = min(100.0, 100.0 * event.current / event.total)
+                share = 100.0 * event.current / event.total
+                if item:
+                    self._items.setdefault(action.key, {})[child.id] = share
+                else:
+                    self._main[action.key] = share
             elif event.type == "message":
                 action.message = event.text
             elif event.type == "metrics":
                 action.metrics.update(event.values)
+        if item:
+            found = self._items.setdefault(action.key, {})
+            if child.status is RunStatus.SUCCEEDED:
+                found[child.id] = 100.0
+            else:
+                found.setdefault(child.id, 0.0)
 
     def _new_events(self, run_id: str) -> list[Any]:
         events = self.log.events(run_id, after_seq=self._seq.get(run_id, 0))

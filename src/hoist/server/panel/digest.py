@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+from hoist.pipelines.progress import node_percent, overall_percent
 from hoist.runs.models import (
     ArtifactEvent,
     MessageEvent,
@@ -31,7 +32,7 @@ from hoist.server.panel.reads import MAX_METRIC_POINTS, main_percent, percent
 from hoist.server.panel.run_files import RunFiles, run_files
 from hoist.settings import Settings
 
-__all__ = ["Bar", "Node", "RunDigest", "digest_run", "run_state"]
+__all__ = ["Bar", "Node", "RunDigest", "Span", "digest_run", "run_state", "shown"]
 
 MAX_CHILDREN = 200
 _STATE: dict[str, str] = {
@@ -51,15 +52,39 @@ def run_state(run: Run) -> str:
     return _STATE.get(str(run.status), "running")
 
 
+def shown(value: float | None) -> float | None:
+    """A percent as people read it: a whole number, rounded as the terminal's bars round
+    (so the panel and the CLI print the same number)."""
+    return None if value is None else float(round(value))
+
+
 @dataclass(frozen=True, slots=True)
 class Bar:
-    """One progress bar. ``percent`` is ``None`` for an indeterminate bar."""
+    """One progress bar. ``percent`` is ``None`` for an indeterminate bar. A step's bar
+    also carries its ``weight`` (its share of the run's main bar, in percent) and
+    ``base`` (the share of the steps done before it), so the page can move it with the
+    run's progress events."""
 
     key: str
     label: str
     percent: float | None
     state: str
     detail: str = ""
+    weight: float | None = None
+    base: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class Span:
+    """One bar of a run's timeline: a node's action run or one of its steps, from
+    ``start`` to ``end`` (``None``: not started, or still going)."""
+
+    key: str
+    label: str
+    state: str
+    start: float | None
+    end: float | None
+    level: int = 0
 
 
 @dataclass(slots=True)
@@ -71,6 +96,11 @@ class Node:
     bar: Bar
     steps: list[Bar] = field(default_factory=list)
     items: list[Node] = field(default_factory=list)
+    depends_on: tuple[str, ...] = ()
+    spans: list[Span] = field(default_factory=list)
+    """The node's run (first) and its steps, for the timeline."""
+    share: float = 0.0
+    """How far the node is, in percent, unrounded (:func:`node_percent`)."""
 
 
 @dataclass(slots=True)
@@ -90,77 +120,151 @@ class RunDigest:
     files: list[RunFiles]
 
 
-def _overall(store: RunStore, run: Run) -> tuple[Bar, list[Bar]]:
+def _count(value: float) -> str:
+    """A counter as people read it: ``12 / 40``, ``0.25 / 1``, ``1,200,000 / 2,000,000``."""
+    return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.3g}"
+
+
+def _overall(
+    store: RunStore, run: Run, tree: list[Node]
+) -> tuple[Bar, list[Bar], float | None]:  # fmt: skip
     found = {k: (e.current, e.total) for k, e in store.latest_progress(run.id).items()}
     state = run_state(run)
     main = found.get(None)
-    if run.status is RunStatus.SUCCEEDED:
-        value: float | None = 100.0
-    elif main is not None:
-        value = percent(*main)
+    main_value = None if main is None else percent(*main)
+    if run.kind is RunKind.PIPELINE and tree:
+        # The one rule of hoist.pipelines.progress (the CLI's): a node part way counts its
+        # part, not the pipeline's own "nodes done / nodes" counter.
+        done = sum(1 for node in tree if node.bar.state == "done")
+        value: float | None = overall_percent(
+            (n.share for n in tree), run.status is RunStatus.SUCCEEDED
+        )
+        detail = f"{done} / {len(tree)} actions"
     else:
-        value = None if state in ("running", "awaiting") else 0.0
-    detail = f"{main[0]:g} / {main[1]:g}" if main else ""
-    overall = Bar("overall", "Overall", value, state, detail)
+        if run.status is RunStatus.SUCCEEDED:
+            value = 100.0
+        elif main_value is not None:
+            value = main_value
+        else:
+            value = None if state in ("running", "awaiting") else 0.0
+        detail = f"{_count(main[0])} / {_count(main[1])}" if main else ""
+    overall = Bar("overall", "Overall", shown(value), state, detail)
     categories = [
-        Bar(f"cat-{name}", name, percent(cur, tot), state, f"{cur:g} / {tot:g}")
+        Bar(f"cat-{name}", name, shown(percent(cur, tot)), state, f"{_count(cur)} / {_count(tot)}")
         for name, (cur, tot) in sorted(found.items(), key=lambda kv: str(kv[0]))
         if name is not None
     ]
-    return overall, categories
+    return overall, categories, main_value
 
 
-def _steps(store: RunStore, run: Run, prefix: str = "step") -> list[Bar]:
-    phases: dict[str, str] = {}
+def _steps(
+    store: RunStore, run: Run, prefix: str = "step", main: float | None = None
+) -> tuple[list[Bar], list[Span]]:
+    """The run's step bars and timeline spans. A running step's bar is its part of the
+    run's main bar (``main``, in percent): the orchestrator reports each step's progress
+    there, from the share of the steps before it to that plus its weight."""
+    phases: dict[str, StepEvent] = {}
+    starts: dict[str, float] = {}
     for event in store.events_of_type(run.id, ("step",), 2000):
         if isinstance(event, StepEvent):
-            phases[event.step] = event.phase
-    bars = []
-    for name, phase in phases.items():
+            phases[event.step] = event
+            if event.phase == "started":
+                starts[event.step] = event.ts
+    bars, spans, base = [], [], 0.0
+    for name, event in phases.items():
+        phase = event.phase
         state = _PHASE.get(phase, phase)
         if state == "running" and run.status.is_terminal:
             state = run_state(run) if run.status is not RunStatus.SUCCEEDED else "done"
         value = None if state == "running" else (0.0 if state == "pending" else 100.0)
         if state in ("failed", "cancelled"):
             value = 0.0
-        bars.append(Bar(f"{prefix}-{name}", name, value, state, phase.replace("_", " ")))
-    return bars
+        if state == "running" and main is not None and event.weight > 0:
+            value = max(0.0, min(100.0, 100.0 * (main - base) / event.weight))
+        key = f"{prefix}-{name}"
+        detail = phase.replace("_", " ")
+        bars.append(Bar(key, name, shown(value), state, detail, event.weight, base))
+        end = None if state in ("running", "awaiting") else event.ts
+        spans.append(Span(key, name, state, starts.get(name, event.ts), end, 1))
+        if phase in ("finished", "skipped"):
+            base += event.weight
+    return bars, spans
 
 
-def _child_bar(store: RunStore, run: Run, label: str) -> Bar:
-    value = main_percent(store, run)
+def _child_bar(store: RunStore, run: Run, label: str, value: float | None = None) -> Bar:
+    value = main_percent(store, run) if value is None else value
     state = run_state(run)
     if value is None:
         value = None if state in ("running", "awaiting") else 0.0
-    return Bar(f"run-{run.id}", label, value, state, str(run.status))
+    return Bar(f"run-{run.id}", label, shown(value), state, str(run.status))
+
+
+def _run_span(run: Run, key: str, label: str, state: str) -> Span:
+    end = run.finished_at if run.status.is_terminal else None
+    return Span(key, label, state, run.started_at, end)
 
 
 def _tree(store: RunStore, run: Run) -> list[Node]:
     children = store.list_runs(RunFilter(parent_id=run.id, limit=MAX_CHILDREN))
     children.sort(key=lambda r: (r.created_at, r.id))
     if run.kind is not RunKind.PIPELINE:
-        return [Node(c.id, c, _child_bar(store, c, c.action or c.id), _steps(store, c, c.id))
-                for c in children]  # fmt: skip
+        out = []
+        for c in children:
+            bar = _child_bar(store, c, c.action or c.id)
+            bars, _ = _steps(store, c, c.id, bar.percent)
+            out.append(Node(c.id, c, bar, bars))
+        return out
     nodes: dict[str, Node] = {}
     for spec in run.meta.get("nodes", []):
         key = str(spec.get("key"))
-        nodes[key] = Node(key, None, Bar(f"node-{key}", key, 0.0, "pending", "pending"))
+        deps = tuple(str(d) for d in spec.get("depends_on") or ())
+        nodes[key] = Node(key, None, Bar(f"node-{key}", key, 0.0, "pending", "pending"),
+                          depends_on=deps)  # fmt: skip
     for child in children:
         key = str(child.meta.get("node") or child.action or child.id)
         node = nodes.setdefault(key, Node(key, None, Bar(f"node-{key}", key, 0.0, "pending")))
         if child.meta.get("item") is not None:
             label = f"{key}[{child.meta.get('item')}]"
-            node.items.append(Node(label, child, _child_bar(store, child, label)))
+            main = main_percent(store, child)
+            bar = _child_bar(store, child, label, main)
+            share = node_percent(bar.state == "done", main)
+            node.items.append(Node(label, child, bar, share=share))
             continue
         node.run = child  # the latest attempt wins
-        node.bar = _child_bar(store, child, key)
-        node.steps = _steps(store, child, f"{key}-step")
+        main = main_percent(store, child)
+        node.bar = _child_bar(store, child, key, main)
+        node.share = node_percent(node.bar.state == "done", main)
+        node.steps, spans = _steps(store, child, f"{key}-step", main)
+        node.spans = [_run_span(child, f"node-{key}", key, node.bar.state), *spans]
+    phases = _node_phases(store, run)
     for node in nodes.values():
         if node.run is None and node.items:
-            done = [i.bar.percent or 0.0 for i in node.items]
+            shares = [i.share for i in node.items]
             state = "done" if all(i.bar.state == "done" for i in node.items) else "running"
-            node.bar = Bar(f"node-{node.key}", node.key, round(sum(done) / len(done), 1), state)
+            node.share = node_percent(state == "done", None, shares)
+            node.bar = Bar(f"node-{node.key}", node.key, shown(node.share), state)
+            starts = [i.run.started_at for i in node.items if i.run and i.run.started_at]
+            ends = [i.run.finished_at for i in node.items if i.run and i.run.finished_at]
+            end = max(ends) if state == "done" and ends else None
+            node.spans = [Span(f"node-{node.key}", node.key, state, min(starts, default=None),
+                               end)]  # fmt: skip
+            node.spans += [_run_span(i.run, f"item-{i.key}", i.key, i.bar.state)
+                           for i in node.items if i.run]  # fmt: skip
+        phase = phases.get(node.key)
+        if phase is not None and phase.phase == "skipped" and node.run is None:
+            # resumed: its result came from a checkpoint of an earlier run
+            node.bar = Bar(f"node-{node.key}", node.key, 100.0, "done", "skipped (resumed)")
+            node.share = 100.0
     return list(nodes.values())
+
+
+def _node_phases(store: RunStore, run: Run) -> dict[str, StepEvent]:
+    """The newest phase of each node of a pipeline (its own ``step`` events)."""
+    out: dict[str, StepEvent] = {}
+    for event in store.events_of_type(run.id, ("step",), 2000):
+        if isinstance(event, StepEvent):
+            out[event.step] = event
+    return out
 
 
 def _metrics(store: RunStore, run: Run) -> list[dict[str, Any]]:
@@ -229,8 +333,8 @@ def digest_run(
     the live parts leave them out, the page appends new outputs by itself). With
     ``settings`` (the server's), its files include the artifacts it published to a
     storage location."""
-    overall, categories = _overall(store, run)
     tree = _tree(store, run)
+    overall, categories, main = _overall(store, run, tree)
     artifacts = _artifacts(store, run, runs_dir)
     for node in tree:  # a pipeline's files are written by its action runs
         for sub in [node, *node.items]:
@@ -240,7 +344,7 @@ def digest_run(
         run=run,
         overall=overall,
         categories=categories,
-        steps=_steps(store, run),
+        steps=[] if run.kind is RunKind.PIPELINE else _steps(store, run, main=main)[0],
         tree=tree,
         metrics=_metrics(store, run),
         messages=messages_of(store, run),
@@ -252,5 +356,14 @@ def digest_run(
 
 
 def list_bars(store: RunStore, runs: list[Run]) -> dict[str, Bar]:
-    """The main bar of each run (runs list, live updates)."""
-    return {run.id: _child_bar(store, run, run.action or run.id) for run in runs}
+    """The main bar of each run (runs list, live updates); a pipeline's is its overall
+    bar, as its page and the CLI show it."""
+    bars = {}
+    for run in runs:
+        if run.kind is RunKind.PIPELINE and run.status is not RunStatus.SUCCEEDED:
+            overall = _overall(store, run, _tree(store, run))[0]
+            bars[run.id] = Bar(f"run-{run.id}", run.action or run.id, overall.percent,
+                               overall.state, str(run.status))  # fmt: skip
+        else:
+            bars[run.id] = _child_bar(store, run, run.action or run.id)
+    return bars

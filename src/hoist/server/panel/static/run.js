@@ -184,6 +184,28 @@
     }, wait);
   }
 
+  // ------------------------------------------------------------------ progress
+  // A main progress event moves the overall bar (not a pipeline's: its overall is the
+  // mean of its nodes, hoist.pipelines.progress.overall_percent, re-rendered with the
+  // parts) and the running step's bar: the step orchestrator reports a step's progress on
+  // the main bar, from the share of the steps before it (data-step-base) to that plus
+  // its own share (data-step-weight). Percents are whole numbers, as the CLI prints them.
+  function progress(e) {
+    var main = e.total > 0 ? 100 * e.current / e.total : 0;
+    if (root.getAttribute("data-kind") !== "pipeline") {
+      H.setBar(document.querySelector('#part-progress [data-bar="overall"]'),
+               Math.round(main), "running");
+    }
+    var steps = document.querySelectorAll("#run-steps > li[data-step-weight]");
+    Array.prototype.forEach.call(steps, function (li) {
+      var bar = li.querySelector(".bar.state-running");
+      var weight = Number(li.getAttribute("data-step-weight"));
+      if (!bar || !(weight > 0)) return;
+      var share = 100 * (main - Number(li.getAttribute("data-step-base"))) / weight;
+      H.setBar(bar, Math.round(Math.max(0, Math.min(100, share))), "running");
+    });
+  }
+
   // ------------------------------------------------------------------ live events
   if (root.getAttribute("data-live") !== "true" || root.getAttribute("data-terminal") === "true") {
     return;
@@ -209,10 +231,8 @@
         lines.parentNode.insertBefore(p, lines);
       }
     }
-    if (e.type === "progress" && !e.category) {
-      H.setBar(document.querySelector('#part-progress [data-bar="overall"]'),
-               e.total > 0 ? 100 * e.current / e.total : 0, "running");
-    }
+    if (e.type === "progress" && !e.category) progress(e);
+    document.dispatchEvent(new CustomEvent("hoist:event", { detail: e })); // dag.js listens
     if (e.type === "metrics" && window.HoistChart) window.HoistChart.add(e);
     if (e.type === "status") {
       H.setBadge(document.querySelector("#part-header [data-status-badge]"), e.status);
