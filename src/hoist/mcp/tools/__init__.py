@@ -23,8 +23,9 @@ FIXED_TOOLS: tuple[Tool, ...] = (*catalog_tools(), *run_tools(), *service_tools(
 
 
 def available_tools(ctx: ToolContext) -> dict[str, Tool]:
-    """Every tool ``ctx``'s caller sees, by name: the fixed ones, then one per exposed
-    action (a viewer sees the launching tools too; calling one is refused)."""
+    """Every tool of ``ctx``'s exposure, by name: the fixed ones, then one per exposed
+    action (``tools/list`` then leaves out those the caller's role may not call, and a
+    call of one anyway is refused)."""
     tools = {tool.name: tool for tool in FIXED_TOOLS}
     for tool in action_tools(ctx):
         tools.setdefault(tool.name, tool)
