@@ -1,14 +1,20 @@
 """Autolog's cost: the same PyTorch Lightning training loop (a small MLP on generated
 tensors, CPU) run as a Hoist action through ``LocalExecutor`` with and without
-``self.autolog("lightning")``, alternating, best of N in one process.
+``self.autolog("lightning")``, best of N in one process; each round runs the three
+variants in a rotated order, so none always follows the same one.
 
-Prints both wall times (best of N) and their ratio (target ≤ 1.02: autolog adds at most
-2%), the median ratio of back-to-back pairs, the training thread's CPU time (steadier
-on a shared machine than wall time), and the time
-spent inside autolog's own callback as a share of the fit (what autolog adds, measured
-directly; its events are written by the run store's writer thread). A control row fits
-with an empty ``lightning.pytorch.Callback`` instead: Lightning dispatches every hook of
-every callback per batch, a cost any callback adds, visible only when batches are tiny.
+Prints both wall times (best of N) and their ratio (target <= 1.02: autolog adds at most
+2%), the median ratio of back-to-back pairs, the training thread's CPU time, and what
+autolog adds measured directly, each as a share of the fit: the time inside autolog's
+own callback (on the training thread), the extra time the run store's writer thread
+spends writing (its events: one metrics and one progress event per epoch), and what
+Lightning's dispatch of a training batch's callback hooks adds with autolog's callback
+(timed alone, per batch). Control rows do the same with an empty
+``lightning.pytorch.Callback``: Lightning dispatches every hook of every callback per
+batch, a cost any callback adds, visible only when batches are tiny (autolog's callback
+sets its per-batch hooks to ``None``, which Lightning skips). On a shared machine the
+wall and CPU ratios move by several percent from run to run in both directions; the
+direct shares do not.
 
     .venv/bin/python benchmarks/bench_autolog.py
 """
@@ -20,6 +26,7 @@ import os
 import statistics
 import tempfile
 import time
+import timeit
 import warnings
 from typing import Any
 
@@ -35,6 +42,7 @@ from torch.utils.data import DataLoader, TensorDataset
 from hoist.executors.local import LocalExecutor
 from hoist.plugins.action import BaseAction
 from hoist.plugins.integrations.lightning import callback_class
+from hoist.runs.sinks.store import StoreSink
 
 warnings.filterwarnings("ignore")  # Lightning's own deprecation and data-size hints
 EPOCHS, BATCHES, BATCH, REPEAT = 5, 100, 64, 11
@@ -74,6 +82,8 @@ VAL = DataLoader(TensorDataset(X[: 10 * BATCH], Y[: 10 * BATCH]), batch_size=BAT
 
 
 IN_HOOKS = [0.0]
+WRITING: dict[str, float] = {}  # variant -> seconds in the store's writes during its fits
+FITTING: list[str] = []  # the variant whose fit runs now
 
 
 def _timed(method: Any) -> Any:
@@ -87,9 +97,48 @@ def _timed(method: Any) -> Any:
     return call
 
 
+def _timed_write(method: Any) -> Any:
+    def call(*args: Any) -> Any:
+        start = time.perf_counter()
+        try:
+            return method(*args)
+        finally:
+            if FITTING:
+                WRITING[FITTING[0]] = WRITING.get(FITTING[0], 0.0) + time.perf_counter() - start
+
+    return call
+
+
 HoistCallback = callback_class()
 for hook in ("on_train_epoch_end", "on_fit_end"):
     setattr(HoistCallback, hook, _timed(getattr(HoistCallback, hook)))
+StoreSink._write = _timed_write(StoreSink._write)  # type: ignore[method-assign]
+
+
+#: What Lightning dispatches to every callback per training batch, with its arguments.
+BATCH_HOOKS: list[tuple[str, tuple[Any, ...]]] = [
+    ("on_train_batch_start", (None, 0)), ("on_before_backward", (None,)),
+    ("on_after_backward", ()), ("on_before_optimizer_step", (None,)),
+    ("on_before_zero_grad", (None,)), ("on_train_batch_end", (None, None, 0)),
+]  # fmt: skip
+
+
+def dispatch_per_batch(callbacks: list[Any], number: int = 2000) -> float:
+    """Seconds Lightning's dispatch of one training batch's callback hooks takes with
+    ``callbacks`` (best of 7; steady where whole fits are not)."""
+    from lightning.pytorch.trainer import call
+
+    trainer = pl.Trainer(
+        callbacks=callbacks, accelerator="cpu", devices=1, logger=False,
+        enable_progress_bar=False, enable_model_summary=False, enable_checkpointing=False,
+    )  # fmt: skip
+    trainer.strategy.connect(MLP())
+
+    def batch() -> None:
+        for hook, args in BATCH_HOOKS:
+            call._call_callback_hooks(trainer, hook, *args)
+
+    return min(timeit.repeat(batch, number=number, repeat=7)) / number
 
 
 class Params(BaseModel):
@@ -107,24 +156,35 @@ class Train(BaseAction[Params]):
             enable_progress_bar=False, enable_model_summary=False, enable_checkpointing=False,
             num_sanity_val_steps=0, default_root_dir=ROOT,
         )  # fmt: skip
+        FITTING[:] = ["autolog" if self.params.autolog else "other"]
         start, cpu = time.perf_counter(), time.thread_time()
         trainer.fit(MLP(), TRAIN, VAL)
-        return time.perf_counter() - start, time.thread_time() - cpu
+        wall, cpu = time.perf_counter() - start, time.thread_time() - cpu
+        FITTING.clear()
+        return wall, cpu
 
 
 def main() -> None:
     executor = LocalExecutor()
     executor.execute(Train, {"autolog": True})  # warm up both paths
     executor.execute(Train, {"autolog": False})
-    plain: list[tuple[float, float]] = []
-    logged: list[tuple[float, float]] = []
-    empty: list[tuple[float, float]] = []
+    variants: dict[str, dict[str, bool]] = {
+        "plain": {}, "logged": {"autolog": True}, "empty": {"empty_callback": True},
+    }  # fmt: skip
+    times: dict[str, list[tuple[float, float]]] = {name: [] for name in variants}
     IN_HOOKS[0] = 0.0
-    for _ in range(REPEAT):
-        plain.append(executor.execute(Train, {"autolog": False}))
-        logged.append(executor.execute(Train, {"autolog": True}))
-        empty.append(executor.execute(Train, {"empty_callback": True}))
-    hooks_share = IN_HOOKS[0] / sum(wall for wall, _ in logged)
+    WRITING.clear()
+    names = list(variants)
+    for round_ in range(REPEAT):
+        for name in names[round_ % 3 :] + names[: round_ % 3]:
+            times[name].append(executor.execute(Train, variants[name]))
+    plain, logged, empty = times["plain"], times["logged"], times["empty"]
+    logged_wall = sum(wall for wall, _ in logged)
+    hooks_share = IN_HOOKS[0] / logged_wall
+    # Writes during the other two variants' fits: the run's own events, the previous
+    # run's last ones; the same with autolog, so the difference is autolog's events.
+    other_writes = WRITING.get("other", 0.0) / (2 * REPEAT)
+    events_share = (WRITING.get("autolog", 0.0) / REPEAT - other_writes) / (logged_wall / REPEAT)
     prepared = executor.prepare(Train, {"autolog": True})
     executor.execute_prepared(prepared)
     executor.runtime.sink.flush()
@@ -134,6 +194,9 @@ def main() -> None:
     pairs = statistics.median(a[0] / b[0] for a, b in zip(logged, plain, strict=True))
     cpu = min(c for _, c in logged), min(c for _, c in plain)
     control = min(w for w, _ in empty), min(c for _, c in empty)
+    bare = dispatch_per_batch([])
+    per_batch = [dispatch_per_batch([cb]) - bare for cb in (HoistCallback(None), pl.Callback())]
+    dispatch_share = [added * EPOCHS * BATCHES / wall[0] for added in per_batch]
     print(f"Lightning fit: {EPOCHS} epochs x {BATCHES} batches of {BATCH}, best of {REPEAT}")
     report([
         ("what", "with autolog", "without", "ratio / target"),
@@ -142,6 +205,12 @@ def main() -> None:
         ("fit, training thread's CPU", f"{cpu[0]:.3f} s", f"{cpu[1]:.3f} s",
          f"{cpu[0] / cpu[1]:.3f} / <= 1.02"),
         ("in autolog's callback", f"{hooks_share:.3%} of the fit", "", "/ <= 2%"),
+        ("writing autolog's events (writer thread, wall)", f"{events_share:.3%} of the fit", "",
+         "/ <= 2%"),
+        ("autolog's callback, dispatch per batch", f"{per_batch[0] * 1e6:+.2f} us",
+         f"{dispatch_share[0]:.3%} of the fit", "/ <= 2%"),
+        ("control: an empty Callback, per batch", f"{per_batch[1] * 1e6:+.2f} us",
+         f"{dispatch_share[1]:.3%} of the fit", ""),
         ("control: an empty Callback, wall", f"{control[0]:.3f} s", f"{wall[1]:.3f} s",
          f"{control[0] / wall[1]:.3f}"),
         ("control: an empty Callback, CPU", f"{control[1]:.3f} s", f"{cpu[1]:.3f} s",

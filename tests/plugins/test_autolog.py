@@ -16,7 +16,7 @@ import pytest
 from pydantic import BaseModel
 from tests.conftest import need
 
-from hoist.errors import MissingExtraError, UserInputError
+from hoist.errors import ActionFailedError, MissingExtraError, UserInputError
 from hoist.executors.local import LocalExecutor
 from hoist.plugins.action import AnyParams, BaseAction
 from hoist.plugins.context import RuntimeContext
@@ -26,6 +26,7 @@ from hoist.plugins.integrations import (
     get_integration,
     known_integrations,
 )
+from hoist.plugins.integrations.lightning import PER_BATCH_HOOKS
 from hoist.runs.models import Run
 from hoist.runs.sinks.memory import MemorySink
 
@@ -51,8 +52,11 @@ class FitParams(BaseModel):
     root: str = ""
 
 
-def _fit(epochs: int, root: str, **trainer_options: Any) -> Any:
-    """A tiny regression model on generated tensors: 4 batches of 8, CPU."""
+def _fit(
+    epochs: int, root: str, batches: int = 4, fail_in_epoch: int = -1, **trainer_options: Any
+) -> Any:
+    """A tiny regression model on generated tensors: ``batches`` batches of 8, CPU; its
+    training step raises in epoch ``fail_in_epoch`` (0-based)."""
     import lightning.pytorch as pl
     import torch
     from torch.utils.data import DataLoader, TensorDataset
@@ -63,6 +67,8 @@ def _fit(epochs: int, root: str, **trainer_options: Any) -> Any:
             self.layer = torch.nn.Linear(4, 1)
 
         def training_step(self, batch: Any, _: int) -> Any:
+            if self.current_epoch == fail_in_epoch:
+                raise RuntimeError(f"failed in epoch {fail_in_epoch}")
             x, y = batch
             loss = torch.nn.functional.mse_loss(self.layer(x), y)
             self.log("train_loss", loss, on_epoch=True, on_step=False)
@@ -76,7 +82,7 @@ def _fit(epochs: int, root: str, **trainer_options: Any) -> Any:
             return torch.optim.SGD(self.parameters(), lr=0.1)
 
     torch.manual_seed(0)
-    x = torch.randn(32, 4)
+    x = torch.randn(8 * batches, 4)
     y = x @ torch.tensor([[1.0], [-2.0], [0.5], [3.0]])
     data = DataLoader(TensorDataset(x, y), batch_size=8)
     options: dict[str, Any] = {
@@ -138,6 +144,54 @@ def test_callbacks_the_user_passes_are_kept_and_the_handle_detaches(tmp_path: Pa
     assert [e.current for e in sink.events("run-1") if e.type == "progress"] == [1, 2]
     _fit(1, str(tmp_path), enable_checkpointing=False)  # detached: nothing more reported
     assert len([e for e in sink.events("run-1") if e.type == "progress"]) == 2
+
+
+def test_many_fast_batches_give_one_progress_and_one_metrics_event_per_epoch(
+    tmp_path: Path,
+) -> None:
+    """Autolog reports per epoch, never per batch, and Lightning does not even dispatch
+    its callback's per-batch hooks (they would cost every batch); the final progress is
+    100% and every epoch's metrics are there."""
+    pl = _lightning()
+    from lightning.pytorch.profilers import SimpleProfiler
+
+    sink = MemorySink()
+    ctx = _context(sink)  # progress_interval=0: the context coalesces nothing here
+    profiler = SimpleProfiler()
+    with get_integration("lightning").attach(ctx, log_checkpoints=False) as handle:
+        _fit(3, str(tmp_path), batches=200, enable_checkpointing=False, profiler=profiler)
+    events = [e for e in sink.events("run-1") if e.type in ("progress", "metrics")]
+    assert len(events) == 2 * 3  # 600 batches
+    assert [(e.current, e.total) for e in events if e.type == "progress"] == [
+        (1, 3), (2, 3), (3, 3),
+    ]  # fmt: skip
+    metrics = [e.values for e in events if e.type == "metrics"]
+    assert [(m["epoch"], m["step"]) for m in metrics] == [(1, 200), (2, 400), (3, 600)]
+    assert all({"train_loss", "val_loss"} <= set(m) for m in metrics)
+    ours = type(handle.callback).__qualname__
+    called = {name.split(".")[-1] for name in profiler.recorded_durations if ours in name}
+    assert "on_train_epoch_end" in called
+    assert called.isdisjoint(PER_BATCH_HOOKS), called & set(PER_BATCH_HOOKS)
+    assert isinstance(handle.callback, pl.Callback)
+
+
+def test_a_failing_fit_keeps_the_epochs_it_finished(tmp_path: Path) -> None:
+    _lightning()
+
+    class FailsInEpoch3(BaseAction[FitParams]):
+        def execute(self) -> None:
+            self.autolog("lightning", log_checkpoints=False)
+            _fit(5, self.params.root, fail_in_epoch=2, enable_checkpointing=False)
+
+    executor = LocalExecutor()  # the default progress interval: the context coalesces
+    prepared = executor.prepare(FailsInEpoch3, {"root": str(tmp_path)})
+    with pytest.raises(ActionFailedError, match="failed in epoch 2"):
+        executor.execute_prepared(prepared)
+    executor.runtime.sink.flush()
+    events = executor.log.events(prepared.run.id)
+    assert [(e.current, e.total) for e in events if e.type == "progress"] == [(1, 5), (2, 5)]
+    assert [e.values["epoch"] for e in events if e.type == "metrics"] == [1.0, 2.0]
+    assert [e.status for e in events if e.type == "status"][-1] == "failed"
 
 
 def test_a_trainer_built_on_another_thread_is_not_hooked(tmp_path: Path) -> None:
