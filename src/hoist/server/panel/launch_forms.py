@@ -98,10 +98,11 @@ class LaunchTarget:
         """The form: the params' inputs, the mode choice, Launch and Cancel."""
         modes = allowed_modes(settings)
         default = resolve_mode(None, self.plugin, self.action)
-        options = [F.InputOption("", f"Default ({default})")]
-        options += [F.InputOption(m, m) for m in modes]
-        choice = F.Select(MODE_FIELD, label="Run in", option=options,
-                          description=_mode_help(settings, modes))  # fmt: skip
+        choice = F.Select(
+            MODE_FIELD, label="Run in", option=[F.InputOption(m, m) for m in modes],
+            nullable=True, placeholder=f"Default ({default})",
+            description=_mode_help(settings, modes),
+        )  # fmt: skip
         generated = F.form_for(self.params, submit=None)
         return F.Model(
             *generated.elements, choice, F.Submit("Launch"), F.Cancel("Cancel"),
