@@ -21,6 +21,7 @@ from typing import Any
 import httpx
 import pytest
 
+from hoist.runs.short_ids import short_id
 from tests.conftest import EXAMPLES, HOIST
 from tests.server.conftest import ADMIN_PASSWORD, LiveServer, serve, server_settings
 from tests.waiting import wait_until
@@ -169,7 +170,7 @@ def test_runs_list_show_logs_and_cancel_through_the_server(
     listed = hoist(*remote, "runs", "list", "--json").json()
     assert [r["id"] for r in listed] == [done["id"]]
     table = hoist(*remote, "runs", "list", "--plugin", "text_stats")
-    assert table.code == 0 and done["id"] in table.out
+    assert table.code == 0 and short_id(done["id"]) in table.out
     shown = hoist(*remote, "runs", "show", done["id"], "--json").json()
     assert shown["status"] == "succeeded" and shown["result"] == {"words": 6, "distinct": 4}
     tree = hoist(*remote, "runs", "show", done["id"][:12])  # a unique prefix

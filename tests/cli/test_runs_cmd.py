@@ -14,6 +14,7 @@ from hoist.errors import ActionFailedError, RunCancelledError
 from hoist.executors.local import LocalExecutor
 from hoist.plugins.action import BaseAction
 from hoist.runs.runtime import Runtime
+from hoist.runs.short_ids import short_id
 from tests.waiting import wait_until
 
 
@@ -54,7 +55,7 @@ def test_list_show_and_json(runtime: Runtime, hoist: Any) -> None:
     failed = hoist("runs", "list", "--status", "failed", "--json").json()
     assert [r["id"] for r in failed] == [bad]
     table = hoist("runs", "list")
-    assert ok in table.out and "succeeded" in table.out and "failed" in table.out
+    assert short_id(ok) in table.out and "succeeded" in table.out and "failed" in table.out
     shown = hoist("runs", "show", ok, "--json").json()
     assert shown["result"] == {"n": 3} and shown["params"]["n"] == 3
     text = hoist("runs", "show", bad)

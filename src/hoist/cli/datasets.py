@@ -66,7 +66,7 @@ def convert_cmd(
 @click.argument("path", type=click.Path(path_type=Path))
 @click.option("--format", "fmt", help=_FORMAT_HELP)
 @click.option("--max-issues", default=1000, show_default=True, help="Stop after this many.")
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text (for scripts).")
 def validate_cmd(path: Path, fmt: str | None, max_issues: int, as_json: bool) -> None:
     """Check every file of a dataset: each broken rule with its file and line (or JSON
     path). Exit code 2 when any rule is broken."""
@@ -93,7 +93,7 @@ def validate_cmd(path: Path, fmt: str | None, max_issues: int, as_json: bool) ->
 @datasets.command("stats")
 @click.argument("path", type=click.Path(path_type=Path))
 @click.option("--format", "fmt", help=_FORMAT_HELP)
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text (for scripts).")
 def stats_cmd(path: Path, fmt: str | None, as_json: bool) -> None:
     """Images per split and annotations per category."""
     data = stats(path, fmt)

@@ -36,7 +36,7 @@ def deployments() -> None:
 
 
 @deployments.command("list")
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text (for scripts).")
 @click.pass_obj
 def list_cmd(runtime: Runtime, as_json: bool) -> None:
     """Each deployment's current version."""
@@ -52,7 +52,7 @@ def list_cmd(runtime: Runtime, as_json: bool) -> None:
 @deployments.command("show")
 @click.argument("name")
 @click.option("--version", type=int, help="This version instead of the current one.")
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text (for scripts).")
 @click.pass_obj
 def show_cmd(runtime: Runtime, name: str, version: int | None, as_json: bool) -> None:
     """A deployment: its current (or given) version, and every version."""

@@ -34,7 +34,12 @@ def _server(runtime: Runtime, server: str | None) -> str:
 
 @click.command("login")
 @click.option("--server", help=_SERVER_HELP)
-@click.option("--username", "-u", help="Your account (prompted when not given).")
+@click.option(
+    "--username",
+    "-u",
+    help="Your account. Default: asked for (offering your login name) in a terminal; "
+    "your login name with --password-stdin.",
+)
 @click.option("--password-stdin", is_flag=True, help="Read the password from stdin (for scripts).")
 @click.option(
     "--expires-days",
@@ -51,16 +56,22 @@ def login_cmd(
     password_stdin: bool,
     expires_days: float,
 ) -> None:
-    """Sign in to a Hoist server and keep an API token for the CLI (exit 2 if refused)."""
+    """Sign in to a Hoist server and keep an API token for the CLI (exit 2 if refused).
+
+    Without --username, the account is your login name (asked for in a terminal, with it
+    as the default). Scripts: `echo "$PASSWORD" | hoist login --server URL -u NAME
+    --password-stdin`, or use an API token directly (HOIST_TOKEN, `Authorization: Bearer`).
+    """
     from hoist.client import APIError, AuthError, HoistClient, RateLimitedError
 
     url = _server(runtime, server)
     if password_stdin:
+        username = username or _login_name()
         if not username:
-            raise click.UsageError("--password-stdin needs --username")
+            raise click.UsageError("--password-stdin needs --username (no login name found)")
         password = sys.stdin.readline().rstrip("\r\n")
     else:
-        username = username or click.prompt("Username")
+        username = username or click.prompt("Username", default=_login_name() or None)
         password = click.prompt("Password", hide_input=True)
     if not password:
         raise click.UsageError("the password is empty")
@@ -85,6 +96,17 @@ def login_cmd(
     path = remember(runtime.settings.home, url, created["token"], created["info"]["id"],
                     str(user["username"]))  # fmt: skip
     click.echo(f"logged in to {url} as {user['username']} ({user['role']}); token in {path}")
+
+
+def _login_name() -> str:
+    """This machine's login name (``LOGNAME``, ``USER``, ... or the password database),
+    or ``""`` when there is none."""
+    import getpass
+
+    try:
+        return getpass.getuser()
+    except (OSError, KeyError):
+        return ""
 
 
 @click.command("logout")

@@ -43,6 +43,10 @@ def new_cmd(
     root = scaffold_plugin(
         dest, code, name=name, category=category, description=description, force=force
     )
+    from hoist.plugins.discovery import load_plugin
+
+    actions = list(load_plugin(root).config.actions or {}) or ["<action>"]
     click.secho(f"created {root}", fg="green")
     click.echo(f"  try it:  hoist plugins show {root}")
-    click.echo(f"           hoist run {root} <action>")
+    for name in actions:
+        click.echo(f"           hoist run {root} {name}")

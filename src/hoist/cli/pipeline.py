@@ -10,6 +10,7 @@ import click
 
 from hoist.cli.main import report_error
 from hoist.cli.params import output_options, params_options, parse_params
+from hoist.cli.remote import server_option
 from hoist.errors import ActionFailedError, RunCancelledError
 from hoist.runs.runtime import Runtime
 
@@ -17,6 +18,7 @@ __all__ = ["pipeline"]
 
 
 @click.group("pipeline")
+@server_option
 def pipeline() -> None:
     """Run, resume and list pipelines declared in a plugin's config.yaml."""
 
@@ -37,6 +39,7 @@ def list_cmd(plugin: str) -> None:
 
 
 @pipeline.command("run")
+@server_option
 @click.argument("plugin")
 @click.argument("name")
 @params_options
@@ -70,6 +73,7 @@ def run_cmd(
 
 
 @pipeline.command("resume")
+@server_option
 @click.argument("run_id")
 @params_options
 @click.option(
@@ -97,10 +101,11 @@ def resume_cmd(
             runtime.settings, run_id, parse_params(pairs, raw) if (pairs or raw) else None,
             allow_param_changes=allow_param_changes, force=force, as_json=as_json, quiet=quiet,
         )  # fmt: skip
+    from hoist.cli.ids import resolve_run
     from hoist.pipelines.rebuild import pipeline_from_run
     from hoist.plugins.discovery import load_plugin
 
-    run = runtime.store.get_run(run_id)
+    run = resolve_run(runtime.store, run_id)
     if run.status == "succeeded":
         click.echo(f"run {run.id} already succeeded; nothing to resume")
         return 0
@@ -121,6 +126,9 @@ def _run(
     allow_param_changes: bool,
     force: bool,
 ) -> int:
+    from rich.console import Console
+
+    from hoist.cli.follow import end_live
     from hoist.executors.local import LocalExecutor
     from hoist.pipelines.display import display_progress
     from hoist.pipelines.launch import start_pipeline
@@ -135,9 +143,11 @@ def _run(
     failed: BaseException | None = None
     try:
         if not (as_json or quiet):
+            console = Console()
             display_progress(
-                stream_progress(runtime.store, handle.run_id, flush=runtime.sink.flush)
+                stream_progress(runtime.store, handle.run_id, flush=runtime.sink.flush), console
             )
+            end_live(console)
         outcome = handle.result()
     except KeyboardInterrupt:
         handle.cancel()

@@ -22,7 +22,7 @@ def plugins() -> None:
 
 @plugins.command("list")
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text (for scripts).")
 @click.option(
     "--remote",
     metavar="LOCATION",
@@ -60,7 +60,7 @@ def list_cmd(runtime: Any, paths: tuple[Path, ...], as_json: bool, remote: str |
 
 @plugins.command("show")
 @click.argument("plugin")
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text (for scripts).")
 def show_cmd(plugin: str, as_json: bool) -> None:
     """Show PLUGIN's actions and their params (works without the plugin's dependencies)."""
     from hoist.plugins.discovery import load_plugin

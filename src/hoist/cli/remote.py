@@ -9,8 +9,10 @@ unreachable server exits 2 naming the URL.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import click
 
 from hoist.cli.credentials import lookup, normalize_url
 from hoist.errors import UserInputError
@@ -28,8 +30,17 @@ __all__ = [
     "connect",
     "remote_events",
     "remote_log",
+    "server_option",
     "server_url",
 ]
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+SERVER_HELP = (
+    "A Hoist server: the command goes through its API (log in first with `hoist login "
+    "--server URL`). Also accepted before the command: `hoist --server URL ...`. Env: "
+    "HOIST_SERVER_URL."
+)
 
 _PAGE = 500  # the server's largest page of runs
 
@@ -57,6 +68,26 @@ class ServerUnreachableError(UserInputError):
     def __init__(self, url: str, cause: BaseException) -> None:
         super().__init__(f"cannot reach the Hoist server at {url}: {cause}")
         self.url = url
+
+
+def _use_server(ctx: click.Context, _param: click.Parameter, value: str | None) -> None:
+    if not value:
+        return
+    from hoist.runs.runtime import Runtime
+
+    current = ctx.find_object(Runtime)
+    settings = current.settings if current is not None else Settings.from_env()
+    runtime = Runtime(settings.with_(server_url=value))
+    ctx.obj = runtime
+    ctx.call_on_close(runtime.close)
+
+
+def server_option(fn: F) -> F:
+    """``--server URL`` on a command (or group) that may talk to a server, so that it is
+    accepted after the command as well as before it (``hoist --server URL run ...``)."""
+    option = click.option("--server", metavar="URL", expose_value=False,
+                          callback=_use_server, help=SERVER_HELP)  # fmt: skip
+    return option(fn)
 
 
 def server_url(settings: Settings) -> str:

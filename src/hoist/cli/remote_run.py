@@ -17,7 +17,9 @@ from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 import click
+from rich.console import Console
 
+from hoist.cli.follow import end_live
 from hoist.cli.remote import RemoteLog, connect
 from hoist.runs.models import Run, RunKind, RunStatus
 from hoist.settings import Settings
@@ -109,7 +111,9 @@ def follow_run(client: HoistClient, run_id: str, *, as_json: bool, quiet: bool) 
             from hoist.pipelines.display import display_progress
             from hoist.pipelines.progress import stream_progress
 
-            display_progress(stream_progress(RemoteLog(client), run.id, _PIPELINE_POLL))
+            console = Console()
+            display_progress(stream_progress(RemoteLog(client), run.id, _PIPELINE_POLL), console)
+            end_live(console)
         else:
             _show_events(client, run)
     except KeyboardInterrupt:
@@ -126,6 +130,7 @@ def _show_events(client: HoistClient, run: Run) -> None:
     with console:
         for event in client.stream_events(run.id):
             console.emit(event)
+    end_live(console.console)
 
 
 def _cancel(client: HoistClient, run_id: str) -> None:

@@ -22,6 +22,7 @@ from hoist.runs.models import (
     StatusEvent,
     StepEvent,
 )
+from hoist.runs.short_ids import short_id
 
 __all__ = [
     "add_outputs",
@@ -69,21 +70,31 @@ def _duration(run: Run) -> str:
     return "-" if seconds is None else f"{seconds:.2f}s"
 
 
-def runs_table(runs: list[Run]) -> Table:
-    """A table of runs, newest first."""
+_ALL_COLUMNS = ("RUN", "STATUS", "PLUGIN", "ACTION", "MODE", "CREATED", "DURATION")
+_NARROW_COLUMNS = ("RUN", "STATUS", "PLUGIN", "ACTION", "CREATED")
+NARROW = 100
+"""Below this many columns, ``runs_table`` leaves out MODE and DURATION."""
+
+
+def runs_table(runs: list[Run], width: int | None = None) -> Table:
+    """A table of runs, newest first; each id in its short form (never cut). Narrower
+    than :data:`NARROW` columns, it shows fewer columns rather than cutting every cell."""
+    columns = _NARROW_COLUMNS if width is not None and width < NARROW else _ALL_COLUMNS
     table = Table(box=box.SIMPLE_HEAD, header_style="bold", collapse_padding=True, pad_edge=False)
-    for column in ("RUN", "STATUS", "PLUGIN", "ACTION", "MODE", "CREATED", "DURATION"):
-        table.add_column(column, no_wrap=column in ("RUN", "STATUS"))
+    for column in columns:
+        table.add_column(column, no_wrap=column in ("RUN", "STATUS", "CREATED"),
+                         overflow="fold")  # fmt: skip
     for run in runs:
-        table.add_row(
-            run.id,
-            Text(str(run.status), style=_style(run.status)),
-            run.plugin or "-",
-            run.action or run.kind,
-            run.mode,
-            when(run.created_at, short=True),
-            _duration(run),
-        )
+        cells: dict[str, str | Text] = {
+            "RUN": short_id(run.id),
+            "STATUS": Text(str(run.status), style=_style(run.status)),
+            "PLUGIN": run.plugin or "-",
+            "ACTION": run.action or str(run.kind),
+            "MODE": run.mode,
+            "CREATED": when(run.created_at, short=True),
+            "DURATION": _duration(run),
+        }
+        table.add_row(*(cells[c] for c in columns))
     return table
 
 

@@ -8,8 +8,10 @@ from typing import Any
 
 import click
 
+from hoist.cli.follow import StoreFollower, end_live
 from hoist.cli.main import report_error
 from hoist.cli.params import output_options, params_options, parse_params
+from hoist.cli.remote import server_option
 from hoist.errors import ActionFailedError, RunCancelledError, StoreError, StoreUnwritableError
 from hoist.runs.runtime import Runtime
 
@@ -17,14 +19,16 @@ __all__ = ["run_cmd"]
 
 
 @click.command("run")
+@server_option
 @click.argument("plugin")
 @click.argument("action")
 @params_options
 @click.option(
     "--mode",
     default=None,
-    help="Where to run it: local, task or job (Ray). Default: the action's method: in "
-    "config.yaml, else local.",
+    help="Where to run it: local (this process), task (a warm Ray actor) or job (an "
+    "isolated Ray Job with the plugin's requirements). Every mode shows the same live "
+    "progress. Default: the action's method in config.yaml, else local.",
 )
 @click.option(
     "--ray-address",
@@ -71,18 +75,33 @@ def run_cmd(
         runtime.sink.fail_fast = True  # fail fast: no work for a lost record
     mode = resolve_mode(mode, definition, action)
     console = None if (as_json or quiet) else ConsoleSink()
-    sink = runtime.sink if console is None else FanoutSink([runtime.sink, console])
+    # Local runs emit here; Ray workers (task, job) write straight into the store, whose
+    # events a follower hands to the same display.
+    local = mode == "local"
+    sink = runtime.sink if console is None or not local else FanoutSink([runtime.sink, console])
     options: dict[str, Any] = {"sink": sink, "runtime": runtime}
-    if mode != "local":
+    if not local:
         options["address"] = ray_address
     executor = executor_class(mode)(**options)
     prepared = executor.prepare_plugin(definition, action, params)
+    follower = None
+    if console is not None and not local:
+        console.open_run(prepared.run)
+        follower = StoreFollower(runtime.store, prepared.run.id, console)
     outcome: Any = None
     failed: BaseException | None = None
     try:
         if console is not None:
             with console:
-                outcome = executor.execute_prepared(prepared)
+                if follower is not None:
+                    follower.start()
+                try:
+                    outcome = executor.execute_prepared(prepared)
+                finally:
+                    if follower is not None:
+                        _flush(runtime, prepared.run.id)
+                        follower.finish()
+            end_live(console.console)
         else:
             outcome = executor.execute_prepared(prepared)
     except (ActionFailedError, RunCancelledError) as exc:

@@ -12,6 +12,8 @@ from collections.abc import Iterator
 import click
 from rich.console import Console
 
+from hoist.cli.ids import resolve_run
+from hoist.cli.remote import server_option
 from hoist.cli.render import (
     add_outputs,
     add_pipeline_nodes,
@@ -29,14 +31,27 @@ __all__ = ["runs"]
 _LOG_TYPES = frozenset({"log", "message", "step", "error", "status", "custom", "output"})
 
 
+_JSON_HELP = "Print JSON (full ids, every field) instead of the table."
+
+
 @click.group("runs")
+@server_option
 def runs() -> None:
-    """Inspect runs: their status, params, results and every event."""
+    """Inspect runs: their status, params, results and every event.
+
+    RUN_ID is a full id, a unique prefix of it (6+ characters), or the short form the
+    tables show (its last 8 characters).
+    """
 
 
 @runs.command("list")
+@server_option
 @click.option(
-    "--status", "statuses", multiple=True, type=click.Choice([s.value for s in RunStatus])
+    "--status",
+    "statuses",
+    multiple=True,
+    type=click.Choice([s.value for s in RunStatus]),
+    help="Only runs with this status (repeatable: any of them).",
 )
 @click.option(
     "--kind", type=click.Choice([k.value for k in RunKind]), help="Only runs of this kind."
@@ -44,8 +59,14 @@ def runs() -> None:
 @click.option("--plugin", help="Only runs of this plugin (code) or service.")
 @click.option("--action", help="Only runs of this action (or service endpoint).")
 @click.option("--since", type=float, help="Created in the last SINCE hours.")
-@click.option("--limit", type=click.IntRange(1, 10_000), default=20, show_default=True)
-@click.option("--json", "as_json", is_flag=True)
+@click.option(
+    "--limit",
+    type=click.IntRange(1, 10_000),
+    default=20,
+    show_default=True,
+    help="At most this many runs (the newest).",
+)
+@click.option("--json", "as_json", is_flag=True, help=_JSON_HELP)
 @click.pass_obj
 def list_cmd(
     runtime: Runtime,
@@ -57,7 +78,8 @@ def list_cmd(
     limit: int,
     as_json: bool,
 ) -> None:
-    """List runs, newest first."""
+    """List runs, newest first (a narrow terminal shows fewer columns; ids are never
+    cut: the RUN column is each id's short form)."""
     flt = RunFilter(
         status=[RunStatus(s) for s in statuses] or None,
         kind=kind,
@@ -73,18 +95,20 @@ def list_cmd(
     elif not found:
         click.echo("no runs")
     else:
-        Console().print(runs_table(found))
+        console = Console()
+        console.print(runs_table(found, width=console.width))
 
 
 @runs.command("show")
+@server_option
 @click.argument("run_id")
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--json", "as_json", is_flag=True, help="Print the run and its children as JSON.")
 @click.pass_obj
 def show_cmd(runtime: Runtime, run_id: str, as_json: bool) -> None:
     """Show a run: status, params, result or error, child runs, event counts, and a
     service run's endpoint and newest outputs."""
     with _log(runtime) as store:
-        run = store.get_run(run_id)
+        run = resolve_run(store, run_id)
         children = store.list_runs(RunFilter(parent_id=run.id, limit=10_000))
         if as_json:
             data = run.to_dict()
@@ -106,6 +130,7 @@ def show_cmd(runtime: Runtime, run_id: str, as_json: bool) -> None:
 
 
 @runs.command("logs")
+@server_option
 @click.argument("run_id")
 @click.option("--follow", "-f", is_flag=True, help="Keep printing until the run ends.")
 @click.pass_obj
@@ -120,6 +145,7 @@ def logs_cmd(runtime: Runtime, run_id: str, follow: bool) -> None:
 
 
 @runs.command("events")
+@server_option
 @click.argument("run_id")
 @click.option("--after", type=int, default=0, help="Only events with seq > AFTER.")
 @click.option("--type", "types", multiple=True, help="Only events of these types.")
@@ -141,12 +167,13 @@ def events_cmd(
 
 
 @runs.command("cancel")
+@server_option
 @click.argument("run_id")
 @click.pass_obj
 def cancel_cmd(runtime: Runtime, run_id: str) -> None:
     """Ask a running run to stop at its next cancellation point."""
     with _log(runtime) as store:
-        run = store.get_run(run_id)
+        run = resolve_run(store, run_id)
         if run.status.is_terminal:
             click.echo(f"run {run.id} already ended ({run.status})")
             return
@@ -168,6 +195,8 @@ def _log(runtime: Runtime) -> Iterator[RunLog]:
 
 
 def _events(runtime: Runtime, run_id: str, after: int, follow: bool) -> Iterator[Event]:
+    with _log(runtime) as log:
+        run_id = resolve_run(log, run_id).id
     if runtime.settings.server_url:
         from hoist.cli.remote import remote_events
 

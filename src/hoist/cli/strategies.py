@@ -28,7 +28,7 @@ def strategies() -> None:
 
 
 @strategies.command("list")
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text (for scripts).")
 @click.pass_obj
 def list_cmd(runtime: Runtime, as_json: bool) -> None:
     """Working strategies (name, description, provider); broken folders with their error."""
@@ -63,7 +63,7 @@ def list_cmd(runtime: Runtime, as_json: bool) -> None:
 
 @strategies.command("explain")
 @click.argument("name")
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text (for scripts).")
 @click.pass_obj
 def explain_cmd(runtime: Runtime, name: str, as_json: bool) -> None:
     """Print strategy NAME's selector instruction (when to choose it) and its config."""

@@ -41,7 +41,7 @@ def create_cmd(runtime: Runtime, username: str, role: str, password: str | None)
 
 
 @users.command("list")
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text (for scripts).")
 @click.pass_obj
 def list_cmd(runtime: Runtime, as_json: bool) -> None:
     """List accounts."""

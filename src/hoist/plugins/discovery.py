@@ -17,7 +17,9 @@ the registry: :func:`hoist.runs.runtime.reset_runtime`.
 
 from __future__ import annotations
 
+import logging
 import os
+import threading
 
 from hoist.plugins.definition import DiscoveryResult, DistributionInfo, PluginDefinition
 from hoist.plugins.registry import PluginRegistry, plugin_registry
@@ -33,6 +35,7 @@ __all__ = [
     "PluginDefinition",
     "PluginRegistry",
     "discover_plugins",
+    "duplicate_codes",
     "load_plugin",
     "plugin_registry",
     "scan_module",
@@ -62,6 +65,35 @@ def discover_plugins(
     to two levels below them (default: the current folder), then, with ``entry_points``,
     the plugins installed packages declare (see :meth:`PluginRegistry.discover`).
 
-    A broken plugin does not stop the search: it is reported in ``.errors``.
+    A broken plugin does not stop the search: it is reported in ``.errors``. Two plugins
+    with the same code are both listed; the first is the one a lookup by code takes, and
+    a warning (logger ``hoist.plugins``, once per pair) names both places.
     """
-    return plugin_registry().discover(*search_paths, entry_points=entry_points)
+    found = plugin_registry().discover(*search_paths, entry_points=entry_points)
+    for code, places in duplicate_codes(found).items():
+        key = (code, *places)
+        with _warned_lock:
+            if key in _warned:
+                continue
+            _warned.add(key)
+        later = " and ".join(places[1:])
+        logger.warning(
+            "plugin code %r is used by %s and %s: %s is taken, %s ignored (give each "
+            "plugin its own code)", code, places[0], later, places[0], later,
+        )  # fmt: skip
+    return found
+
+
+logger = logging.getLogger("hoist.plugins")
+_warned: set[tuple[str, ...]] = set()
+_warned_lock = threading.Lock()
+
+
+def duplicate_codes(found: list[PluginDefinition]) -> dict[str, list[str]]:
+    """The codes that several of ``found`` share, each with where its plugins come from
+    (folder or package), in the order found."""
+    places: dict[str, list[str]] = {}
+    for definition in found:
+        where = str(definition.root) if definition.root is not None else definition.origin
+        places.setdefault(definition.code, []).append(where)
+    return {code: where for code, where in places.items() if len(where) > 1}
