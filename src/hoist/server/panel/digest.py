@@ -30,6 +30,7 @@ from hoist.server.panel.outputs import (
 )
 from hoist.server.panel.reads import MAX_METRIC_POINTS, main_percent, percent
 from hoist.server.panel.run_files import RunFiles, run_files
+from hoist.server.panel.shape import Dag, Timeline, dag_of, timeline_of
 from hoist.settings import Settings
 
 __all__ = ["Bar", "Node", "RunDigest", "Span", "digest_run", "run_state", "shown"]
@@ -118,6 +119,8 @@ class RunDigest:
     outputs: OutputWindow
     result: OutputView | None
     files: list[RunFiles]
+    dag: Dag | None = None
+    timeline: Timeline | None = None
 
 
 def _count(value: float) -> str:
@@ -255,6 +258,10 @@ def _tree(store: RunStore, run: Run) -> list[Node]:
             # resumed: its result came from a checkpoint of an earlier run
             node.bar = Bar(f"node-{node.key}", node.key, 100.0, "done", "skipped (resumed)")
             node.share = 100.0
+        elif phase is not None and phase.phase == "finished" and node.bar.state != "done":
+            # the pipeline records a node's end before its run's last status is written
+            node.bar = Bar(node.bar.key, node.key, 100.0, "done", "succeeded")
+            node.share = 100.0
     return list(nodes.values())
 
 
@@ -352,6 +359,8 @@ def digest_run(
         outputs=output_window(store, run.id) if outputs else OutputWindow([], False),
         result=result_view(store, run),
         files=run_files(runs_dir, run.id, store=store, settings=settings),
+        dag=dag_of(tree) if run.kind is RunKind.PIPELINE else None,
+        timeline=timeline_of(tree) if run.kind is RunKind.PIPELINE else None,
     )
 
 

@@ -167,7 +167,7 @@
         .then(function (html) {
           var doc = new DOMParser().parseFromString(html, "text/html");
           ["part-header", "part-locks", "part-progress", "part-messages", "part-outcome",
-           "part-files"].forEach(function (id) {
+           "part-files", "part-dag", "part-timeline"].forEach(function (id) {
             var fresh = doc.getElementById(id), old = document.getElementById(id);
             if (!fresh || !old) return;
             // A lock's form being filled in is replaced only when its locks changed.
