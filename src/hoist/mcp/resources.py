@@ -77,8 +77,10 @@ RESOURCE_TEMPLATES = [
 class ResourceNotFoundError(NotFoundError):
     """No resource at a URI (or not one agents may read)."""
 
+    kind = "resource"
+
     def __init__(self, uri: str) -> None:
-        super().__init__("resource", uri)
+        super().__init__(uri)
 
 
 def list_resources(state: ServerState, exposure: Exposure) -> list[types.Resource]:
