@@ -1,0 +1,60 @@
+"""``hoist mcp --transport http``: the MCP server alone over streamable HTTP (a real
+process), with the store's accounts: a token ``hoist tokens create`` made works."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from tests.conftest import HOIST
+from tests.mcp.conftest import need_sdk
+from tests.mcp.session import McpSession, http_client
+from tests.server.conftest import free_port
+from tests.waiting import wait_until
+
+need_sdk()
+
+
+def _answering(proc: subprocess.Popen[Any], url: str, log: Path) -> bool:
+    if proc.poll() is not None:
+        raise AssertionError(f"hoist mcp exited ({proc.returncode}): {log.read_text()}")
+    try:
+        with httpx.Client(timeout=5) as http:
+            return http.post(url, json={}).status_code == 401
+    except httpx.TransportError:
+        return False
+
+
+def test_standalone_http_server_takes_the_stores_tokens(
+    hoist: Any, hoist_home: Path, plugin_paths: tuple[Path, ...], tmp_path: Path
+) -> None:
+    assert hoist("users", "create", "agent", "--role", "operator").code == 0
+    created = hoist("tokens", "create", "agent")
+    assert created.code == 0, created.err
+    token = created.out.split()[-1]
+    port = free_port()
+    url = f"http://127.0.0.1:{port}/mcp"
+    log = tmp_path / "server.log"
+    env = {**os.environ, "HOIST_HOME": str(hoist_home)}
+    with log.open("w") as errors:
+        proc = subprocess.Popen(
+            [*HOIST, "mcp", "--transport", "http", "--port", str(port),
+             "--plugins", str(plugin_paths[0]), "--log-level", "warning"],
+            env=env, stdout=errors, stderr=errors,
+        )  # fmt: skip
+    try:
+        wait_until(lambda: _answering(proc, url, log), timeout=60, what="hoist mcp (http)")
+        with McpSession(http_client(url, token), "hoist mcp (http)") as session:
+            tools = session.tools()
+            assert "mcptest__count" in tools and "text_stats__word_count" not in tools
+            run = session.finished("mcptest__count", {"word": "web", "times": 2})
+            assert run["result"] == {"text": "web web", "length": 7}
+    finally:
+        proc.terminate()
+        proc.wait(30)
+    assert f"http://127.0.0.1:{port}/mcp" in log.read_text()
+    assert token not in log.read_text()
