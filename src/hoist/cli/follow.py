@@ -5,6 +5,7 @@ display on a piped stream."""
 from __future__ import annotations
 
 import threading
+import time
 from typing import Any
 
 from rich.console import Console
@@ -39,6 +40,7 @@ class StoreFollower(threading.Thread):
         self.run_id = run_id
         self.sink = sink
         self._done = threading.Event()
+        self._deadline = 0.0
 
     def run(self) -> None:
         """Wait until the run is recorded, then pass on each new event; after
@@ -67,13 +69,28 @@ class StoreFollower(threading.Thread):
             if batch:
                 seq = batch[-1].seq
                 continue
-            if self._done.is_set():
+            if self._done.is_set() and (self._ended() or time.monotonic() > self._deadline):
+                tail = self.store.events(self.run_id, after_seq=seq)  # written meanwhile
+                for event in tail:
+                    self.sink.emit(event)
                 return
-            self._done.wait(_POLL)
+            if self._done.is_set():
+                time.sleep(_POLL)  # finishing: the run's end is on its way
+            else:
+                self._done.wait(_POLL)
+
+    def _ended(self) -> bool:
+        try:
+            ended: bool = self.store.get_run(self.run_id).status.is_terminal
+        except RunNotFoundError:
+            return False
+        return ended
 
     def finish(self, timeout: float = 10.0) -> None:
-        """Show what is left of the run's events and stop following (the run ended and
-        its events were flushed)."""
+        """Show the rest of the run's events and stop following: once the store holds the
+        run's end (a Ray worker's last events may land after its result), or after half
+        of ``timeout``."""
+        self._deadline = time.monotonic() + timeout / 2  # a worker's last events may lag
         self._done.set()
         if self.is_alive():
             self.join(timeout)
