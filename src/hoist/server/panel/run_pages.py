@@ -16,6 +16,7 @@ from hoist.server.accounts import Role
 from hoist.server.auth import Principal
 from hoist.server.deps import State
 from hoist.server.errors import ApiError
+from hoist.server.panel import charts, compare_pages
 from hoist.server.panel.access import PageOperator, PageViewer
 from hoist.server.panel.digest import digest_run, list_bars
 from hoist.server.panel.events import log_lines
@@ -30,6 +31,9 @@ from hoist.server.state import ServerState
 __all__ = ["PAGE_SIZE", "router", "run_page_response"]
 
 router = APIRouter(route_class=PanelRoute, include_in_schema=False)
+router.include_router(compare_pages.router)  # /runs/compare before /runs/{run_id}
+router.include_router(charts.router)
+router.include_router(charts.library_router)
 
 PAGE_SIZE = 25
 """Runs per page of the runs list."""
@@ -75,7 +79,8 @@ def _run_context(
     window = log_window(state.store, run.id, before, LOG_PAGE)
     lines = log_lines(window.events)
     locks = locks_context(state.store, run, principal, posted, notice)
-    return {"run": run, "d": digest, "log": window, "lines": lines, "before": before, **locks}
+    return {"run": run, "d": digest, "log": window, "lines": lines, "before": before, **locks,
+            "chart_lib": charts.plotly_url()}  # fmt: skip
 
 
 def _log_context(state: ServerState, run_id: str, before: int) -> dict[str, Any]:
