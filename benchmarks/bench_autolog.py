@@ -123,22 +123,31 @@ BATCH_HOOKS: list[tuple[str, tuple[Any, ...]]] = [
 ]  # fmt: skip
 
 
-def dispatch_per_batch(callbacks: list[Any], number: int = 2000) -> float:
-    """Seconds Lightning's dispatch of one training batch's callback hooks takes with
-    ``callbacks`` (best of 7; steady where whole fits are not)."""
+def dispatch_per_batch(variants: list[list[Any]], number: int = 2000) -> list[float]:
+    """Seconds Lightning's dispatch of one training batch's callback hooks takes with each
+    list of callbacks in ``variants`` (interleaved, best of 15; steady where whole fits
+    are not)."""
     from lightning.pytorch.trainer import call
 
-    trainer = pl.Trainer(
-        callbacks=callbacks, accelerator="cpu", devices=1, logger=False,
-        enable_progress_bar=False, enable_model_summary=False, enable_checkpointing=False,
-    )  # fmt: skip
-    trainer.strategy.connect(MLP())
+    def batch_of(callbacks: list[Any]) -> Any:
+        trainer = pl.Trainer(
+            callbacks=callbacks, accelerator="cpu", devices=1, logger=False,
+            enable_progress_bar=False, enable_model_summary=False, enable_checkpointing=False,
+        )  # fmt: skip
+        trainer.strategy.connect(MLP())
 
-    def batch() -> None:
-        for hook, args in BATCH_HOOKS:
-            call._call_callback_hooks(trainer, hook, *args)
+        def batch() -> None:
+            for hook, args in BATCH_HOOKS:
+                call._call_callback_hooks(trainer, hook, *args)
 
-    return min(timeit.repeat(batch, number=number, repeat=7)) / number
+        return batch
+
+    batches = [batch_of(callbacks) for callbacks in variants]
+    best = [float("inf")] * len(variants)
+    for _ in range(5):
+        for i, batch in enumerate(batches):
+            best[i] = min(best[i], *timeit.repeat(batch, number=number, repeat=3))
+    return [seconds / number for seconds in best]
 
 
 class Params(BaseModel):
@@ -194,8 +203,8 @@ def main() -> None:
     pairs = statistics.median(a[0] / b[0] for a, b in zip(logged, plain, strict=True))
     cpu = min(c for _, c in logged), min(c for _, c in plain)
     control = min(w for w, _ in empty), min(c for _, c in empty)
-    bare = dispatch_per_batch([])
-    per_batch = [dispatch_per_batch([cb]) - bare for cb in (HoistCallback(None), pl.Callback())]
+    bare, *with_one = dispatch_per_batch([[], [HoistCallback(None)], [pl.Callback()]])
+    per_batch = [seconds - bare for seconds in with_one]
     dispatch_share = [added * EPOCHS * BATCHES / wall[0] for added in per_batch]
     print(f"Lightning fit: {EPOCHS} epochs x {BATCHES} batches of {BATCH}, best of {REPEAT}")
     report([
