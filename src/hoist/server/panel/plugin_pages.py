@@ -12,10 +12,8 @@ from fastapi import APIRouter, Request, Response
 from fastapi import Path as PathParam
 from fastapi.responses import HTMLResponse, RedirectResponse
 
-from hoist import forms as F
 from hoist.errors import ParamsValidationError
 from hoist.forms.markup import render_markdown
-from hoist.plugins.discovery import PluginDefinition
 from hoist.runs.models import Run
 from hoist.server.accounts import Role
 from hoist.server.auth import Principal
@@ -28,7 +26,7 @@ from hoist.server.panel.templating import render_page
 from hoist.server.schemas import NAME_PATTERN, LaunchRequest
 from hoist.server.state import ServerState
 
-__all__ = ["launch_form", "launch_form_page", "router"]
+__all__ = ["launch_form_page", "router"]
 
 router = APIRouter(route_class=PanelRoute, include_in_schema=False)
 
@@ -49,13 +47,6 @@ async def plugins_page(request: Request, state: State, principal: PageViewer) ->
     """Every plugin the server offers, its actions and their descriptions."""
     context = await anyio.to_thread.run_sync(_plugins, state)
     return render_page(request, "plugins.html", principal, **context)
-
-
-def launch_form(plugin: PluginDefinition, action: str) -> F.Model:
-    """The launch form of ``action``: its params model's inputs, Launch and Cancel."""
-    params = plugin.load_action(action).params_model
-    generated = F.form_for(params, submit="Launch")
-    return F.Model(*generated.elements, F.Cancel("Cancel"), params=params)
 
 
 def _target(
