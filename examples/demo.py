@@ -39,7 +39,8 @@ def main() -> int:
             console.print(f"[red]hoist {argv[0]} exited with {code}")
             return code
     console.print(
-        "\nNext: [bold]hoist runs show <RUN>[/], [bold]hoist runs logs <RUN>[/], or "
+        "\nNext: [bold]. .venv/bin/activate[/] (puts [bold]hoist[/] on this shell's PATH), "
+        "then [bold]hoist runs show <RUN>[/], [bold]hoist runs logs <RUN>[/], or "
         "[bold]hoist serve --plugins examples[/] to launch and watch runs in the browser"
     )
     return 0
