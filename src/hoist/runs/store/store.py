@@ -21,6 +21,7 @@ from hoist.runs.store import event_reads, migrate
 from hoist.runs.store.endings import OWNER_META, RunEndings
 from hoist.runs.store.engine import create_store_engine
 from hoist.runs.store.ingest import ingest_batch, live_runs_of
+from hoist.runs.store.param_match import param_equals
 from hoist.runs.store.prepared import PreparedStatement
 from hoist.runs.store.rows import (
     encode_event,
@@ -262,6 +263,8 @@ class RunStore(RunEndings):
             query = query.where(runs.c.created_at >= flt.since)
         if flt.until is not None:
             query = query.where(runs.c.created_at < flt.until)
+        for key, value in (flt.params or {}).items():
+            query = query.where(param_equals(self.engine.dialect.name, key, value))
         query = query.order_by(runs.c.created_at.desc(), runs.c.id.desc())
         query = query.limit(flt.limit).offset(flt.offset)
         with self.engine.connect() as conn:
@@ -320,6 +323,20 @@ class RunStore(RunEndings):
         """The newest progress event of each category (``None``: the run's main bar)."""
         with self.engine.connect() as conn:
             return event_reads.latest_progress(conn, run_id)
+
+    def events_of_type_among(
+        self, run_ids: Sequence[str], types: Sequence[str], limit: int = 100_000
+    ) -> dict[str, list[Event]]:
+        """:meth:`events_of_type` of many runs at once (each run's in ``seq`` order, at
+        most ``limit`` in all): a few queries however many runs."""
+        with self.engine.connect() as conn:
+            return event_reads.events_of_type_among(conn, run_ids, types, limit)
+
+    def main_progress_among(self, run_ids: Sequence[str]) -> dict[str, ProgressEvent]:
+        """The newest main-bar progress event of each of ``run_ids`` that has one (the
+        main bar of :meth:`latest_progress`, for many runs at once)."""
+        with self.engine.connect() as conn:
+            return event_reads.main_progress_among(conn, run_ids)
 
     def active_runs(self) -> dict[str, str]:
         """Id to status of every ``queued``, ``running`` or ``awaiting`` run (uses the

@@ -4,6 +4,7 @@ result, artifacts and files."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -12,8 +13,10 @@ from urllib.parse import quote
 from hoist.pipelines.progress import node_percent, overall_percent
 from hoist.runs.models import (
     ArtifactEvent,
+    Event,
     MessageEvent,
     MetricsEvent,
+    ProgressEvent,
     Run,
     RunKind,
     RunStatus,
@@ -28,7 +31,7 @@ from hoist.server.panel.outputs import (
     output_window,
     result_view,
 )
-from hoist.server.panel.reads import MAX_METRIC_POINTS, main_percent, percent
+from hoist.server.panel.reads import MAX_METRIC_POINTS, main_of, main_percent, percent
 from hoist.server.panel.run_files import RunFiles, run_files
 from hoist.server.panel.shape import Dag, Timeline, dag_of, timeline_of
 from hoist.settings import Settings
@@ -36,6 +39,10 @@ from hoist.settings import Settings
 __all__ = ["Bar", "Node", "RunDigest", "Span", "digest_run", "run_state", "shown"]
 
 MAX_CHILDREN = 200
+MAX_OWN_EVENTS = 2500
+"""Step and artifact events read from a run's own log for its page."""
+MAX_CHILD_EVENTS = 50_000
+"""Step and artifact events read, in all, from the child runs of one page."""
 _STATE: dict[str, str] = {
     RunStatus.QUEUED: "pending", RunStatus.RUNNING: "running", "awaiting": "awaiting",
     RunStatus.SUCCEEDED: "done", RunStatus.FAILED: "failed", RunStatus.CANCELLED: "cancelled",
@@ -102,6 +109,8 @@ class Node:
     """The node's run (first) and its steps, for the timeline."""
     share: float = 0.0
     """How far the node is, in percent, unrounded (:func:`node_percent`)."""
+    artifacts: list[Event] = field(default_factory=list)
+    """The ``artifact`` events of its run (the pipeline's page lists their files)."""
 
 
 @dataclass(slots=True)
@@ -160,15 +169,40 @@ def _overall(
     return overall, categories, main_value
 
 
+@dataclass(slots=True)
+class _Reads:
+    """What a page needs from the logs of a run's children (their main bar, their
+    step and artifact events), read for all of them at once: a few queries, not a few
+    per child."""
+
+    progress: dict[str, ProgressEvent]
+    events: dict[str, list[Event]]
+
+    @classmethod
+    def of(cls, store: RunStore, runs: list[Run]) -> _Reads:
+        ids = [r.id for r in runs]
+        if not ids:
+            return cls({}, {})
+        found = store.events_of_type_among(ids, ("step", "artifact"), MAX_CHILD_EVENTS)
+        return cls(store.main_progress_among(ids), found)
+
+    def main(self, run: Run) -> float | None:
+        return main_of(run, self.progress.get(run.id))
+
+    def of_type(self, run: Run, type_: str) -> list[Event]:
+        return [e for e in self.events.get(run.id, ()) if e.type == type_]
+
+
 def _steps(
-    store: RunStore, run: Run, prefix: str = "step", main: float | None = None
+    events: Sequence[Event], run: Run, prefix: str = "step", main: float | None = None
 ) -> tuple[list[Bar], list[Span]]:
-    """The run's step bars and timeline spans. A running step's bar is its part of the
-    run's main bar (``main``, in percent): the orchestrator reports each step's progress
-    there, from the share of the steps before it to that plus its weight."""
+    """The run's step bars and timeline spans from its ``step`` events. A running step's
+    bar is its part of the run's main bar (``main``, in percent): the orchestrator
+    reports each step's progress there, from the share of the steps before it to that
+    plus its weight."""
     phases: dict[str, StepEvent] = {}
     starts: dict[str, float] = {}
-    for event in store.events_of_type(run.id, ("step",), 2000):
+    for event in events:
         if isinstance(event, StepEvent):
             phases[event.step] = event
             if event.phase == "started":
@@ -194,8 +228,7 @@ def _steps(
     return bars, spans
 
 
-def _child_bar(store: RunStore, run: Run, label: str, value: float | None = None) -> Bar:
-    value = main_percent(store, run) if value is None else value
+def _child_bar(run: Run, label: str, value: float | None) -> Bar:
     state = run_state(run)
     if value is None:
         value = None if state in ("running", "awaiting") else 0.0
@@ -207,15 +240,17 @@ def _run_span(run: Run, key: str, label: str, state: str) -> Span:
     return Span(key, label, state, run.started_at, end)
 
 
-def _tree(store: RunStore, run: Run) -> list[Node]:
+def _tree(store: RunStore, run: Run, own_steps: Sequence[Event]) -> list[Node]:
     children = store.list_runs(RunFilter(parent_id=run.id, limit=MAX_CHILDREN))
     children.sort(key=lambda r: (r.created_at, r.id))
+    reads = _Reads.of(store, children)
     if run.kind is not RunKind.PIPELINE:
         out = []
         for c in children:
-            bar = _child_bar(store, c, c.action or c.id)
-            bars, _ = _steps(store, c, c.id, bar.percent)
-            out.append(Node(c.id, c, bar, bars))
+            main = reads.main(c)
+            bar = _child_bar(c, c.action or c.id, main)
+            bars, _ = _steps(reads.of_type(c, "step"), c, c.id, main)
+            out.append(Node(c.id, c, bar, bars, artifacts=reads.of_type(c, "artifact")))
         return out
     nodes: dict[str, Node] = {}
     for spec in run.meta.get("nodes", []):
@@ -228,18 +263,20 @@ def _tree(store: RunStore, run: Run) -> list[Node]:
         node = nodes.setdefault(key, Node(key, None, Bar(f"node-{key}", key, 0.0, "pending")))
         if child.meta.get("item") is not None:
             label = f"{key}[{child.meta.get('item')}]"
-            main = main_percent(store, child)
-            bar = _child_bar(store, child, label, main)
+            main = reads.main(child)
+            bar = _child_bar(child, label, main)
             share = node_percent(bar.state == "done", main)
-            node.items.append(Node(label, child, bar, share=share))
+            found = reads.of_type(child, "artifact")
+            node.items.append(Node(label, child, bar, share=share, artifacts=found))
             continue
         node.run = child  # the latest attempt wins
-        main = main_percent(store, child)
-        node.bar = _child_bar(store, child, key, main)
+        main = reads.main(child)
+        node.bar = _child_bar(child, key, main)
         node.share = node_percent(node.bar.state == "done", main)
-        node.steps, spans = _steps(store, child, f"{key}-step", main)
+        node.artifacts = reads.of_type(child, "artifact")
+        node.steps, spans = _steps(reads.of_type(child, "step"), child, f"{key}-step", main)
         node.spans = [_run_span(child, f"node-{key}", key, node.bar.state), *spans]
-    phases = _node_phases(store, run)
+    phases = _node_phases(own_steps)
     for node in nodes.values():
         if node.run is None and node.items:
             shares = [i.share for i in node.items]
@@ -265,10 +302,10 @@ def _tree(store: RunStore, run: Run) -> list[Node]:
     return list(nodes.values())
 
 
-def _node_phases(store: RunStore, run: Run) -> dict[str, StepEvent]:
-    """The newest phase of each node of a pipeline (its own ``step`` events)."""
+def _node_phases(own_steps: Sequence[Event]) -> dict[str, StepEvent]:
+    """The newest phase of each node of a pipeline (from its own ``step`` events)."""
     out: dict[str, StepEvent] = {}
-    for event in store.events_of_type(run.id, ("step",), 2000):
+    for event in own_steps:
         if isinstance(event, StepEvent):
             out[event.step] = event
     return out
@@ -318,9 +355,9 @@ def artifact_href(runs_dir: Path, run: Run, path: str) -> str | None:
     return f"/api/v1/runs/{quote(owner)}/artifacts/{quote(relative.as_posix())}"
 
 
-def _artifacts(store: RunStore, run: Run, runs_dir: Path) -> list[dict[str, Any]]:
+def _artifacts(events: Sequence[Event], run: Run, runs_dir: Path) -> list[dict[str, Any]]:
     out = []
-    for event in store.events_of_type(run.id, ("artifact",), 500):
+    for event in events:
         if isinstance(event, ArtifactEvent):
             href = artifact_href(runs_dir, run, event.path)
             out.append({"name": event.name or Path(event.path).name, "path": event.path,
@@ -340,18 +377,20 @@ def digest_run(
     the live parts leave them out, the page appends new outputs by itself). With
     ``settings`` (the server's), its files include the artifacts it published to a
     storage location."""
-    tree = _tree(store, run)
+    own = store.events_of_type(run.id, ("step", "artifact"), MAX_OWN_EVENTS)
+    own_steps = [e for e in own if e.type == "step"]
+    tree = _tree(store, run, own_steps)
     overall, categories, main = _overall(store, run, tree)
-    artifacts = _artifacts(store, run, runs_dir)
+    artifacts = _artifacts([e for e in own if e.type == "artifact"], run, runs_dir)
     for node in tree:  # a pipeline's files are written by its action runs
         for sub in [node, *node.items]:
             if sub.run is not None:
-                artifacts.extend(_artifacts(store, sub.run, runs_dir))
+                artifacts.extend(_artifacts(sub.artifacts, sub.run, runs_dir))
     return RunDigest(
         run=run,
         overall=overall,
         categories=categories,
-        steps=[] if run.kind is RunKind.PIPELINE else _steps(store, run, main=main)[0],
+        steps=[] if run.kind is RunKind.PIPELINE else _steps(own_steps, run, main=main)[0],
         tree=tree,
         metrics=_metrics(store, run),
         messages=messages_of(store, run),
@@ -370,9 +409,10 @@ def list_bars(store: RunStore, runs: list[Run]) -> dict[str, Bar]:
     bars = {}
     for run in runs:
         if run.kind is RunKind.PIPELINE and run.status is not RunStatus.SUCCEEDED:
-            overall = _overall(store, run, _tree(store, run))[0]
+            steps = store.events_of_type(run.id, ("step",), MAX_OWN_EVENTS)
+            overall = _overall(store, run, _tree(store, run, steps))[0]
             bars[run.id] = Bar(f"run-{run.id}", run.action or run.id, overall.percent,
                                overall.state, str(run.status))  # fmt: skip
         else:
-            bars[run.id] = _child_bar(store, run, run.action or run.id)
+            bars[run.id] = _child_bar(run, run.action or run.id, main_percent(store, run))
     return bars

@@ -6,10 +6,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from hoist.runs.models import Event, Run
+from hoist.runs.models import Event, ProgressEvent, Run
 from hoist.runs.store import RunStore
 
-__all__ = ["LOG_PAGE", "MAX_METRIC_POINTS", "LogWindow", "log_window", "main_percent", "percent"]
+__all__ = [
+    "LOG_PAGE",
+    "MAX_METRIC_POINTS",
+    "LogWindow",
+    "log_window",
+    "main_of",
+    "main_percent",
+    "percent",
+]
 
 LOG_PAGE = 200
 """Events a run page shows at first; older ones are fetched on demand."""
@@ -21,7 +29,13 @@ def main_percent(store: RunStore, run: Run) -> float | None:
     """The percent of a run's main bar (100 once it succeeded), ``None`` if it has none."""
     if str(run.status) == "succeeded":
         return 100.0
-    main = store.latest_progress(run.id).get(None)
+    return main_of(run, store.latest_progress(run.id).get(None))
+
+
+def main_of(run: Run, main: ProgressEvent | None) -> float | None:
+    """:func:`main_percent` from the run's newest main progress event, read already."""
+    if str(run.status) == "succeeded":
+        return 100.0
     return None if main is None else percent(main.current, main.total)
 
 
