@@ -148,3 +148,23 @@ def test_every_json_status_and_limit_option_has_help() -> None:
         if opt in ("--json", "--status", "--limit") and not param.help
     ]
     assert missing == []
+
+
+def test_help_documents_modes_action_signature_and_csrf(hoist: Any) -> None:
+    run_help = " ".join(hoist("run", "--help").out.split())
+    assert "--mode job" in run_help and "fn(params, context)" in run_help
+    assert "--server" in run_help
+    login_help = " ".join(hoist("login", "--help").out.split())
+    assert "X-CSRF-Token" in login_help and "login name" in login_help
+
+
+def test_the_panel_shows_short_ids() -> None:
+    from hoist.server.panel.templating import TEMPLATES_DIR, environment
+
+    rendered = environment().from_string("{{ i|short_id }}").render(i="01a23650dd72eda54c10b0d4")
+    assert rendered == "4c10b0d4"
+    for name in ("runs.html", "run.html", "parts/progress.html", "deployment.html"):
+        text = (TEMPLATES_DIR / name).read_text()
+        template = name
+        assert "short_id" in text, template
+        assert not re.search(r"id\[:\d+\]|id\|truncate", text), template  # shortened by hand

@@ -61,6 +61,9 @@ def login_cmd(
     Without --username, the account is your login name (asked for in a terminal, with it
     as the default). Scripts: `echo "$PASSWORD" | hoist login --server URL -u NAME
     --password-stdin`, or use an API token directly (HOIST_TOKEN, `Authorization: Bearer`).
+    A script that logs in over HTTP with a password (POST /api/v1/auth/login) gets a
+    session cookie and a csrf_token: it sends the token in the X-CSRF-Token header with
+    every POST, PUT and DELETE.
     """
     from hoist.client import APIError, AuthError, HoistClient, RateLimitedError
 

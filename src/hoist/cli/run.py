@@ -49,6 +49,12 @@ def run_cmd(
 ) -> int:
     """Run ACTION of PLUGIN (a plugin folder or an importable module).
 
+    An action is a BaseAction subclass (its `execute(self)`) or a function decorated with
+    `@action`, called as `fn(params, context)`: the params model, then the run's
+    RuntimeContext. --mode job runs it as an isolated Ray Job that installs the plugin's
+    requirements; --mode task in a warm Ray actor; both show the same live display as a
+    local run.
+
     With --server, PLUGIN is the code of a plugin on the server: the run starts there and
     is followed live; Ctrl-C asks the server to cancel it (exit 130).
 
