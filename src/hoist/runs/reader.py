@@ -4,7 +4,7 @@ that turns events into a run's summary fields."""
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
@@ -22,7 +22,11 @@ STALE_AFTER = 15.0
 
 @dataclass(frozen=True)
 class RunFilter:
-    """Which runs :meth:`RunLog.list_runs` returns (all given conditions must hold)."""
+    """Which runs :meth:`RunLog.list_runs` returns (all given conditions must hold).
+
+    ``params`` keeps the runs whose params hold each of its keys with an equal JSON
+    value (typed: ``3`` matches ``3`` and ``3.0``, not ``"3"``).
+    """
 
     status: Sequence[RunStatus] | None = None
     plugin: str | None = None
@@ -31,6 +35,7 @@ class RunFilter:
     parent_id: str | None = None
     since: float | None = None
     until: float | None = None
+    params: Mapping[str, Any] | None = None
     limit: int = 50
     offset: int = 0
 

@@ -94,4 +94,15 @@ def _matches(run: Run, flt: RunFilter) -> bool:
         and (flt.parent_id is None or run.parent_id == flt.parent_id)
         and (flt.since is None or run.created_at >= flt.since)
         and (flt.until is None or run.created_at < flt.until)
+        and _params_match(run, flt)
     )
+
+
+def _params_match(run: Run, flt: RunFilter) -> bool:
+    return all(key in run.params and _same(run.params[key], value)
+               for key, value in (flt.params or {}).items())  # fmt: skip
+
+
+def _same(a: object, b: object) -> bool:
+    """JSON equality: a boolean never equals a number."""
+    return isinstance(a, bool) == isinstance(b, bool) and a == b

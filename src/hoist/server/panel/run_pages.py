@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import anyio.to_thread
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi import Path as PathParam
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 
@@ -24,8 +24,9 @@ from hoist.server.panel.locks import LockPost, locks_context
 from hoist.server.panel.outputs import output_window
 from hoist.server.panel.reads import LOG_PAGE, log_window
 from hoist.server.panel.routing import PanelRoute
+from hoist.server.panel.run_search import RunSearch, run_search
 from hoist.server.panel.templating import page_headers, render, render_page
-from hoist.server.schemas import ID_PATTERN, NAME_PATTERN, ResumeRequest
+from hoist.server.schemas import ID_PATTERN, ResumeRequest
 from hoist.server.state import ServerState
 
 __all__ = ["PAGE_SIZE", "router", "run_page_response"]
@@ -51,18 +52,14 @@ async def runs_page(
     request: Request,
     state: State,
     principal: PageViewer,
+    search: Annotated[RunSearch, Depends(run_search)],
     page: Annotated[int, Query(ge=1, le=100_000)] = 1,
-    status: Annotated[RunStatus | None, Query()] = None,
-    kind: Annotated[RunKind | None, Query()] = None,
-    plugin: Annotated[str | None, Query(pattern=NAME_PATTERN)] = None,
 ) -> HTMLResponse:
-    """Runs, newest first, a page at a time, with live status and progress."""
-    flt = RunFilter(
-        status=[status] if status else None, kind=None if kind is None else str(kind),
-        plugin=plugin, limit=PAGE_SIZE + 1, offset=(page - 1) * PAGE_SIZE,
-    )  # fmt: skip
+    """Runs, newest first, a page at a time, with live status and progress; searched by
+    status, kind, plugin, action, time and params (hoist.server.panel.run_search)."""
+    flt = search.filter(limit=PAGE_SIZE + 1, offset=(page - 1) * PAGE_SIZE)
     runs, bars = await anyio.to_thread.run_sync(_list, state, flt)
-    query = {k: str(v) for k, v in (("status", status), ("kind", kind), ("plugin", plugin)) if v}
+    query = search.query
     return render_page(
         request, "runs.html", principal, runs=runs[:PAGE_SIZE], bars=bars, page=page,
         has_next=len(runs) > PAGE_SIZE, filters=query, statuses=list(RunStatus),

@@ -25,7 +25,14 @@
     var link = H.el("a");
     link.href = "/runs/" + encodeURIComponent(run.id);
     link.appendChild(H.el("code", null, run.id.slice(0, 12)));
+    var pick = H.el("input");
+    pick.type = "checkbox";
+    pick.name = "ids";
+    pick.value = run.id;
+    pick.setAttribute("form", "compare-form");
+    pick.setAttribute("aria-label", "Compare " + run.id);
     var cells = [
+      ["Compare", pick],
       ["Run", link],
       ["What", what(run)],
       ["Status", H.el("span", "badge", run.status)],
@@ -34,7 +41,7 @@
         .replace("T", " ").slice(0, 19) + " UTC")],
     ];
     cells.forEach(function (cell) {
-      var td = H.el("td");
+      var td = H.el("td", cell[0] === "Compare" ? "pick" : null);
       td.setAttribute("data-label", cell[0]);
       if (cell[0] === "Status") cell[1].setAttribute("data-status-badge", "");
       if (cell[0] === "Progress") {
