@@ -40,6 +40,10 @@ actions:
     entrypoint: plugin.actions:with_key
     method: local
     description: Use an API key (a secret param)
+  chatty:
+    entrypoint: plugin.actions:chatty
+    method: local
+    description: Print to stdout and stderr as it works
   fail:
     entrypoint: plugin.actions:fail
     method: local
@@ -51,12 +55,16 @@ pipelines:
   count_then_fail:
     description: count, then fail
     actions: [count, fail]
+  keyed:
+    description: use a key, then count
+    actions: [with_key, count]
 """
 
 PLUGIN_CODE = '''\
 """Actions the MCP tests drive."""
 
 import json
+import sys
 import time
 from pathlib import Path
 
@@ -127,6 +135,14 @@ class KeyParams(BaseModel):
 def with_key(params, context):
     context.log_message(f"calling with a key of {len(params.key.get_secret_value())} characters")
     return {"length": len(params.key.get_secret_value()), "label": params.label}
+
+
+@action(name="chatty")
+def chatty(params, context):
+    print("chatty: working on it")
+    print("chatty: a problem", file=sys.stderr)
+    print('{"jsonrpc": "2.0", "id": 1, "result": {}}', flush=True)
+    return {"said": 3}
 
 
 class FailParams(BaseModel):

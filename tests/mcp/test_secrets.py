@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import pytest
+
 from tests.mcp.conftest import need_sdk
 from tests.mcp.session import McpSession
 
@@ -57,3 +59,24 @@ def test_secret_params_never_reach_the_agent(mcp: McpSession) -> None:
     short = mcp.refused("mcptest__with_key", {"key": "sk-0123"})
     assert list(short["errors"]) == ["key"]
     assert "at least 8" in short["errors"]["key"][0]
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="a pipeline run records its params unmasked (hoist.pipelines.launch stores "
+    "jsonable(initial), not the nodes' params models' dumps), in the store itself",
+)
+def test_secret_params_of_a_pipeline_never_reach_the_agent(mcp: McpSession) -> None:
+    arguments = {"key": KEY, "times": 1}
+    done = mcp.ok("run_pipeline", {"plugin": "mcptest", "pipeline": "keyed",
+                                   "params": arguments, "wait_seconds": 60})  # fmt: skip
+    assert done["status"] == "succeeded", done
+    assert HIDDEN not in json.dumps(done)
+    runs = mcp.ok("list_runs", {"plugin": "mcptest", "limit": 200})["runs"]
+    nodes = [r["id"] for r in runs if r["action"] in ("with_key", "count")][:2]
+    said = [json.dumps(mcp.ok("get_run", {"run_id": run_id})) for run_id in [done["id"], *nodes]]
+    said += [json.dumps(mcp.ok("run_events", {"run_id": done["id"], "limit": 500}))]
+    said += [c.text for c in mcp.read(f"hoist://runs/{done['id']}")]
+    said += [c.text for c in mcp.read(f"hoist://runs/{done['id']}/events")]
+    for text in said:
+        assert HIDDEN not in text

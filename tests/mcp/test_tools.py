@@ -263,3 +263,10 @@ def test_a_waiting_call_leaves_the_session_free_to_cancel_its_run(
     assert result.structured_content["id"] == cancelled
     assert result.structured_content["ended"] is True
     assert result.structured_content["status"] == "cancelled"
+
+
+def test_an_action_printing_to_stdout_does_not_break_the_session(mcp: McpSession) -> None:
+    """Over stdio, stdout is the protocol's: what an action prints must not reach it."""
+    run = mcp.finished("mcptest__chatty", {})
+    assert run["status"] == "succeeded" and run["result"] == {"said": 3}
+    assert mcp.finished("mcptest__count", {"times": 1})["result"]["text"] == "hi"

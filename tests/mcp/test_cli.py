@@ -1,5 +1,6 @@
-"""``hoist mcp --transport http``: the MCP server alone over streamable HTTP (a real
-process), with the store's accounts: a token ``hoist tokens create`` made works."""
+"""``hoist mcp``: over stdio with its options (what ``--plugins`` and ``--expose`` say),
+and ``--transport http``: the MCP server alone over streamable HTTP (a real process),
+with the store's accounts: a token ``hoist tokens create`` made works."""
 
 from __future__ import annotations
 
@@ -10,9 +11,9 @@ from typing import Any
 
 import httpx
 
-from tests.conftest import HOIST
+from tests.conftest import EXAMPLES, HOIST
 from tests.mcp.conftest import need_sdk
-from tests.mcp.session import McpSession, http_client
+from tests.mcp.session import McpSession, http_client, stdio_command
 from tests.server.conftest import free_port
 from tests.waiting import wait_until
 
@@ -58,3 +59,17 @@ def test_standalone_http_server_takes_the_stores_tokens(
         proc.wait(30)
     assert f"http://127.0.0.1:{port}/mcp" in log.read_text()
     assert token not in log.read_text()
+
+
+def test_hoist_mcp_over_stdio_takes_its_options(
+    hoist_home: Path, plugin_paths: tuple[Path, ...], tmp_path: Path
+) -> None:
+    args = [*HOIST[1:], "mcp", "--plugins", str(plugin_paths[0]), "--plugins", str(EXAMPLES),
+            "--expose", "mcptest.count", "--expose", "text_stats"]  # fmt: skip
+    log = tmp_path / "server.log"
+    connect = stdio_command(HOIST[0], args, {"HOIST_HOME": str(hoist_home)}, log, tmp_path)
+    with McpSession(connect, "hoist mcp", log) as session:
+        actions = {name for name in session.tools() if "__" in name}
+        assert actions == {"mcptest__count", "text_stats__analyze", "text_stats__word_count"}
+        run = session.finished("text_stats__word_count", {"text": "one two two"})
+        assert run["result"] == {"words": 3, "distinct": 2}
