@@ -39,6 +39,9 @@ actions:
   join:
     entrypoint: plugin.actions:Join
     description: Add both sides
+  staged:
+    entrypoint: plugin.actions:Staged
+    description: Two steps; the second stops a third of the way until the gate opens
 pipelines:
   diamond:
     description: fetch, two branches at once, join
@@ -53,7 +56,7 @@ ACTIONS = """
 import time
 from pathlib import Path
 from pydantic import BaseModel
-from hoist import BaseAction
+from hoist import BaseAction, BaseStep, StepResult
 
 
 class FetchParams(BaseModel):
@@ -89,6 +92,32 @@ class JoinParams(BaseModel):
 class Join(BaseAction[JoinParams]):
     def execute(self):
         return {"total": self.params.left + self.params.right}
+
+
+class Load(BaseStep):
+    name = "load"
+    progress_weight = 1.0
+
+    def execute(self, context):
+        return StepResult()
+
+
+class Fit(BaseStep):
+    name = "fit"
+    progress_weight = 3.0
+
+    def execute(self, context):
+        while not Path(context.params.gate).exists():
+            context.set_progress(1, 3)  # again: the context spaces progress events out
+            time.sleep(0.05)
+        context.set_progress(3, 3)
+        return StepResult()
+
+
+class Staged(BaseAction[FetchParams]):
+    def setup_steps(self, registry):
+        registry.register(Load())
+        registry.register(Fit())
 """
 
 NODE_STATES = """() => Object.fromEntries([...document.querySelectorAll('#dag g.dag-node')]
@@ -164,3 +193,33 @@ def test_overall_bar_is_the_cli_number(browser: Any, panel: LiveServer) -> None:
         fit = page.locator('#part-progress [data-bar="train-step-fit"] .bar-pct')
         assert fit.inner_text() == f"{round(100 * 55 / 75)}%"
         page.screenshot(path=str(ARTIFACTS / "pipeline-partial-overall.png"), full_page=True)
+
+
+def test_a_steps_bar_moves_with_its_progress(
+    browser: Any,  # noqa: F811
+    panel: LiveServer,
+    tmp_path: Path,
+) -> None:
+    gate = tmp_path / "gate"
+    admin = panel.client("admin")
+    with logged_in(browser, panel, "viewer", "/runs") as (page, _):
+        run_id = admin.launch("shapetest", "staged", params={"gate": str(gate)})
+        page.goto(f"/runs/{run_id}")
+        # fit is a third of the way: its bar says 33 %, the main bar 25 + 75 / 3 = 50 %
+        page.wait_for_function(
+            "() => document.querySelector('#part-progress [data-bar=\"step-fit\"] .bar-pct')"
+            "?.textContent === '33%'"
+        )
+        page.wait_for_function(
+            "() => document.querySelector('#part-progress [data-bar=overall] .bar-pct')"
+            "?.textContent === '50%'"
+        )
+        load = page.locator('#part-progress [data-bar="step-load"] .bar-pct')
+        assert load.inner_text() == "100%"
+        page.screenshot(path=str(ARTIFACTS / "steps-bar-part-way.png"), full_page=True)
+        gate.write_text("open")
+        wait_badge(page, "succeeded")
+        page.wait_for_function(
+            "() => document.querySelector('#part-progress [data-bar=\"step-fit\"] .bar-pct')"
+            "?.textContent === '100%'"
+        )

@@ -190,11 +190,15 @@
   // parts) and the running step's bar: the step orchestrator reports a step's progress on
   // the main bar, from the share of the steps before it (data-step-base) to that plus
   // its own share (data-step-weight). Percents are whole numbers, as the CLI prints them.
+  function shown(percent) { // as Python's round(): halves go to the even number
+    var r = Math.round(percent);
+    return percent % 1 === 0.5 && r % 2 ? r - 1 : r;
+  }
   function progress(e) {
     var main = e.total > 0 ? 100 * e.current / e.total : 0;
     if (root.getAttribute("data-kind") !== "pipeline") {
       H.setBar(document.querySelector('#part-progress [data-bar="overall"]'),
-               Math.round(main), "running");
+               shown(main), "running");
     }
     var steps = document.querySelectorAll("#run-steps > li[data-step-weight]");
     Array.prototype.forEach.call(steps, function (li) {
@@ -202,7 +206,7 @@
       var weight = Number(li.getAttribute("data-step-weight"));
       if (!bar || !(weight > 0)) return;
       var share = 100 * (main - Number(li.getAttribute("data-step-base"))) / weight;
-      H.setBar(bar, Math.round(Math.max(0, Math.min(100, share))), "running");
+      H.setBar(bar, shown(Math.max(0, Math.min(100, share))), "running");
     });
   }
 
