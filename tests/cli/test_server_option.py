@@ -48,7 +48,7 @@ def test_server_after_the_command(
     flow_id = flow.json()["id"]
     again = hoist("pipeline", "resume", flow_id, "--server", url)
     assert again.code == 0 and "already succeeded" in again.out, again.err
-    before = hoist("pipeline", "--server", url, "resume", flow_id)
+    before = hoist("pipeline", "--server", url, "resume", short_id(flow_id))
     assert before.code == 0 and "already succeeded" in before.out
     for argv in (("runs", "list", "--server", url), ("runs", "--server", url, "list")):
         table = hoist(*argv)

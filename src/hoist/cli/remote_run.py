@@ -88,8 +88,10 @@ def resume_remote(
     quiet: bool = False,
 ) -> int:
     """Ask the server to resume pipeline run ``run_id`` and follow the new run."""
+    from hoist.cli.ids import resolve_run
+
     with connect(settings) as client:
-        run = client.get_run(run_id)
+        run = resolve_run(RemoteLog(client), run_id)  # an id, a prefix or a short form
         if run.status is RunStatus.SUCCEEDED:
             click.echo(f"run {run.id} already succeeded; nothing to resume")
             return 0
