@@ -1,6 +1,7 @@
-"""``hoist mcp``: over stdio with its options (what ``--plugins`` and ``--expose`` say),
-and ``--transport http``: the MCP server alone over streamable HTTP (a real process),
-with the store's accounts: a token ``hoist tokens create`` made works."""
+"""The commands that serve MCP, as real processes: ``hoist mcp`` over stdio with its
+options (``--plugins``, ``--expose``); ``hoist mcp --transport http``, the MCP server alone
+over streamable HTTP with the store's accounts (a token ``hoist tokens create`` made
+works); and ``hoist serve``, which serves it at ``/mcp`` beside the API."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ import httpx
 from tests.conftest import EXAMPLES, HOIST
 from tests.mcp.conftest import need_sdk
 from tests.mcp.session import McpSession, http_client, stdio_command
-from tests.server.conftest import free_port
+from tests.server.conftest import free_port, wait_served
 from tests.waiting import wait_until
 
 need_sdk()
@@ -73,3 +74,28 @@ def test_hoist_mcp_over_stdio_takes_its_options(
         assert actions == {"mcptest__count", "text_stats__analyze", "text_stats__word_count"}
         run = session.finished("text_stats__word_count", {"text": "one two two"})
         assert run["result"] == {"words": 3, "distinct": 2}
+
+
+def test_hoist_serve_serves_mcp_beside_the_api(
+    hoist: Any, hoist_home: Path, plugin_paths: tuple[Path, ...]
+) -> None:
+    assert hoist("users", "create", "viewer-1", "--role", "viewer").code == 0
+    token = hoist("tokens", "create", "viewer-1").out.split()[-1]
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    env = {**os.environ, "HOIST_HOME": str(hoist_home), "HOIST_SERVER_PORT": str(port),
+           "HOIST_ADMIN_PASSWORD": "admin-test-password-1"}  # fmt: skip
+    proc = subprocess.Popen(
+        [*HOIST, "serve", "--plugins", str(plugin_paths[0]), "--log-level", "warning"],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        wait_served(proc, base)
+        with McpSession(http_client(f"{base}/mcp", token), "hoist serve /mcp") as session:
+            tools = session.tools()
+            assert "get_run" in tools and "mcptest__count" not in tools  # a viewer
+            assert session.refused("mcptest__count", {})["status"] == 403
+    finally:
+        proc.terminate()
+        _, err = proc.communicate(timeout=30)
+    assert f"MCP at {base}/mcp" in err
