@@ -164,8 +164,11 @@ def test_posts_need_the_csrf_token(panel: LiveServer, login: Login) -> None:
 def test_static_files_are_served(panel: LiveServer) -> None:
     http = panel.http()
     for name, kind in [("run.js", "javascript"), ("runs.js", "javascript"),
-                       ("chart.js", "javascript"), ("common.js", "javascript"),
+                       ("charts.js", "javascript"), ("common.js", "javascript"),
                        ("panel.css", "text/css")]:  # fmt: skip
         response = http.get(f"/static/{name}")
         assert response.status_code == 200 and kind in response.headers["content-type"], name
     assert http.get("/static/../templates/base.html").status_code == 404
+    plotly = http.get("/static/vendor/plotly.min.js")  # from the plotly package, no CDN
+    assert plotly.status_code == 200 and "javascript" in plotly.headers["content-type"]
+    assert "immutable" in plotly.headers["cache-control"]

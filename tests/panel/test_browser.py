@@ -62,7 +62,7 @@ def test_launch_from_the_form_and_watch_the_run(page: Any) -> None:
     result.wait_for()
     assert '"counted": 40' in result.inner_text()
     assert "browser-run" in page.locator("#part-messages").inner_text()
-    page.wait_for_selector('#charts figure[data-series="square"] polyline')
+    page.wait_for_selector('.metric-chart[data-series="square"] g.trace path.js-line')
     seqs = page.eval_on_selector_all("#log-lines li", "lis => lis.map(li => +li.dataset.seq)")
     # status, message, 40 x (metrics, progress), result, status: each exactly once, in order
     assert seqs == list(range(1, 40 * 2 + 5))

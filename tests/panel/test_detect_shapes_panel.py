@@ -64,7 +64,7 @@ def test_detect_flow_shows_live_bars_and_the_epoch_bar(browser: Any, panel: Live
             "() => document.querySelector('#part-progress [data-bar=\"cat-train\"] .bar-detail')"
             "?.textContent === '20 / 20'"
         )
-        page.wait_for_selector('#charts figure[data-series="train.val_iou"] polyline')
+        page.wait_for_selector('.metric-chart[data-series="train/val_iou"] g.trace path.js-line')
 
         page.goto(f"/runs/{run_id}")
         wait_badge(page, "succeeded")

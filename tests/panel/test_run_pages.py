@@ -75,7 +75,7 @@ def test_run_page_escapes_and_sanitises_everything(panel: LiveServer, login: Log
     assert "&lt;b&gt;plug&lt;/b&gt;" in page
     # the metrics JSON inside <script type="application/json"> cannot close the tag
     data = re.search(
-        r'<script type="application/json" id="metrics-data">(.*?)</script>', page, re.S
+        r'<script type="application/json" data-chart-data>(.*?)</script>', page, re.S
     )
     assert data and "<" not in data.group(1)
 
@@ -117,7 +117,7 @@ def test_runs_list_paginates_and_filters(panel: LiveServer, login: Login) -> Non
     assert 'rel="prev"' in second.text and 'rel="next"' not in second.text
     pipelines = http.get("/runs", params={"kind": "pipeline"})
     assert pipelines.text.count("<tr data-run-id=") == 10
-    assert http.get("/runs", params={"status": "bogus"}).status_code == 404
+    assert http.get("/runs", params={"status": "bogus"}).status_code == 400
 
 
 def test_unknown_or_malformed_runs_are_404_pages(panel: LiveServer, login: Login) -> None:
