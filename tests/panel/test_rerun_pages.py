@@ -3,15 +3,18 @@ prefilled form, over HTTP; the favicon and strict bounds in forms."""
 
 from __future__ import annotations
 
+import importlib.util
 import re
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from hoist.runs.models import RunKind, RunStatus
-from tests.panel.conftest import Login, csrf_of, wait_status
-from tests.panel.launching import panel  # noqa: F401 (the fixture, with launchtest)
+from tests.conftest import need
+from tests.panel.conftest import PASSWORD, Login, add_user, csrf_of, wait_status
+from tests.panel.launching import panel, write_launch_plugin  # noqa: F401 (a fixture)
 from tests.server.conftest import LiveServer, serve, server_settings
 
 FLOW = "/plugins/launchtest/pipelines/flow"
@@ -75,6 +78,9 @@ def test_a_pipeline_launches_from_its_first_actions_form(
     assert run.kind == RunKind.PIPELINE and run.mode == "local"
     assert run.params == {"name": "ada", "times": 2, "rate": 0.5, "fail": False}
     assert run.meta["pipeline"] == "flow" and run.plugin == "launchtest"
+    edit = http.get(f"/runs/{run.id}/rerun").text  # the pipeline's form, prefilled
+    assert f'action="{FLOW}"' in edit and 'value="ada"' in _field(edit, "name")
+    assert 'value="0.5"' in _field(edit, "rate") and "type them again" not in edit
 
 
 def test_without_a_ray_cluster_only_local_mode_is_offered_or_taken(
@@ -104,9 +110,8 @@ def ray_panel(hoist_home: Path, tmp_path: Path) -> Iterator[LiveServer]:
 
 
 def test_with_a_ray_cluster_task_and_job_are_offered(ray_panel: LiveServer) -> None:
-    pytest.importorskip("ray")
-    from tests.panel.conftest import PASSWORD, add_user
-
+    if importlib.util.find_spec("ray") is None:  # never imported here: see ray_cluster
+        need("ray is not installed (pip install 'hoist[ray]')")
     http = ray_panel.http()
     name = add_user(ray_panel, "operator")
     form = csrf_of(http.get("/login").text)
@@ -186,3 +191,33 @@ def test_a_run_that_cannot_be_run_again_says_so(
     assert 'id="rerun-run"' not in http.get(f"/runs/{run.id}").text
     refused = http.post(f"/runs/{run.id}/rerun", data={"csrf_token": token})
     assert refused.status_code == 400 and "cannot be run again" in refused.text
+
+
+@pytest.fixture
+def cluster_panel(hoist_home: Path, tmp_path: Path, ray_cluster: Any) -> Iterator[LiveServer]:
+    """A server configured with the session's Ray head, serving ``launchtest``."""
+    plugins = tmp_path / "plugins"
+    write_launch_plugin(plugins)
+    settings = server_settings(hoist_home, ray_address=ray_cluster.address)
+    settings = settings.with_(plugin_paths=(*settings.plugin_paths, plugins))
+    with serve(settings, keepalive=0.5) as live:
+        yield live
+
+
+def test_task_mode_chosen_in_the_form_runs_on_the_cluster_and_again(
+    cluster_panel: LiveServer,
+) -> None:
+    http = cluster_panel.http()
+    name = add_user(cluster_panel, "operator")
+    form = csrf_of(http.get("/login").text)
+    http.post("/login", data={"username": name, "password": PASSWORD, "csrf_token": form})
+    page = http.get(GREET).text
+    assert _options(page) == ["", "local", "task", "job"]
+    token = csrf_of(page)
+    response = http.post(GREET, data={"csrf_token": token, "name": "ray", "_mode": "task"})
+    assert response.status_code == 303, response.text
+    run = wait_status(cluster_panel, _launched(response.headers["location"]), RunStatus.SUCCEEDED)
+    assert run.mode == "task" and run.result == {"greeting": "hello ray"}
+    again = http.post(f"/runs/{run.id}/rerun", data={"csrf_token": token})
+    new = wait_status(cluster_panel, _launched(again.headers["location"]), RunStatus.SUCCEEDED)
+    assert new.mode == "task" and new.params == run.params
