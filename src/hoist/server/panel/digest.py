@@ -39,6 +39,8 @@ from hoist.settings import Settings
 __all__ = ["Bar", "Node", "RunDigest", "Span", "digest_run", "run_state", "shown"]
 
 MAX_CHILDREN = 200
+COMPACT_TREE = 30
+"""Nodes beyond which the tree of bars shows no steps under each node."""
 MAX_OWN_EVENTS = 2500
 """Step and artifact events read from a run's own log for its page."""
 MAX_CHILD_EVENTS = 50_000
@@ -130,6 +132,11 @@ class RunDigest:
     files: list[RunFiles]
     dag: Dag | None = None
     timeline: Timeline | None = None
+
+    @property
+    def compact(self) -> bool:
+        """A big tree leaves out each node's steps (its timeline and page have them)."""
+        return len(self.tree) > COMPACT_TREE
 
 
 def _count(value: float) -> str:

@@ -16,7 +16,7 @@ __all__ = ["Dag", "DagEdge", "DagNode", "Timeline", "TimelineRow", "dag_of", "ti
 NODE_W, NODE_H, COL_GAP, ROW_GAP, PAD = 150, 40, 56, 14, 8
 LABEL_W, CHART_W, ROW_H = 170, 630, 20
 MAX_ROWS = 600
-"""Timeline rows drawn at most (nodes first, then their steps)."""
+"""Timeline rows drawn at most: beyond it, the nodes' steps are left out first."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,6 +158,8 @@ def timeline_of(tree: list[Node], now: float | None = None) -> Timeline | None:
     spans: list[Span] = [s for n in tree for s in n.spans if s.start is not None]
     if not spans:
         return None
+    if len(spans) > MAX_ROWS:  # every node keeps its row; their steps go first
+        spans = [s for s in spans if s.level == 0] or spans
     t0 = min(s.start for s in spans if s.start is not None)
     t1 = max(max((s.end or now) for s in spans), t0 + 0.001)
     scale = CHART_W / (t1 - t0)
@@ -170,7 +172,8 @@ def timeline_of(tree: list[Node], now: float | None = None) -> Timeline | None:
         rows.append(TimelineRow(s.key, s.label, s.state, s.level, i * ROW_H, x,
                                 max(2.0, (end - start) * scale), s.start, s.end,
                                 f"{s.label}: {s.state}, {took}"))  # fmt: skip
-    return Timeline(rows, t0, t1, len(rows) * ROW_H + 18, _ticks(t1 - t0), len(spans) - len(rows))
+    cut = sum(len(n.spans) for n in tree) - len(rows)
+    return Timeline(rows, t0, t1, len(rows) * ROW_H + 18, _ticks(t1 - t0), cut)
 
 
 def _ticks(seconds: float) -> list[tuple[float, str]]:
