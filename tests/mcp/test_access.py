@@ -7,9 +7,13 @@ import re
 
 import pytest
 
-from hoist.mcp.access import Caller, Exposure, NotExposedError, RoleRefusedError
-from hoist.mcp.tools import tool_name
-from hoist.server.accounts import Role
+from tests.mcp.conftest import need_sdk
+
+need_sdk()  # before what imports the SDK
+
+from hoist.mcp.access import Caller, Exposure, NotExposedError, RoleRefusedError  # noqa: E402
+from hoist.mcp.tools import tool_name  # noqa: E402
+from hoist.server.accounts import Role  # noqa: E402
 
 
 def test_no_patterns_expose_everything() -> None:

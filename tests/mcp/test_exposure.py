@@ -9,14 +9,15 @@ from typing import Any
 
 import pytest
 
-from hoist.executors.plugin_runner import run_plugin
-from hoist.mcp.tools import FIXED_TOOLS
-from hoist.runs.runtime import Runtime
-from tests.conftest import EXAMPLES
 from tests.mcp.conftest import need_sdk
-from tests.mcp.session import McpSession, server_env, stdio_client
 
-need_sdk()
+need_sdk()  # before what imports the SDK
+
+from hoist.executors.plugin_runner import run_plugin  # noqa: E402
+from hoist.mcp.tools import FIXED_TOOLS  # noqa: E402
+from hoist.runs.runtime import Runtime  # noqa: E402
+from tests.conftest import EXAMPLES  # noqa: E402
+from tests.mcp.session import McpSession, server_env, stdio_client  # noqa: E402
 
 
 @pytest.fixture

@@ -8,11 +8,13 @@ from typing import Any
 import httpx
 import pytest
 
-from hoist.mcp.tools import FIXED_TOOLS
-from tests.mcp.conftest import http_session, mcp_url, need_sdk
-from tests.mcp.session import McpSession
+from tests.mcp.conftest import need_sdk
 
-need_sdk()
+need_sdk()  # before what imports the SDK
+
+from hoist.mcp.tools import FIXED_TOOLS  # noqa: E402
+from tests.mcp.conftest import http_session, mcp_url  # noqa: E402
+from tests.mcp.session import McpSession  # noqa: E402
 
 LAUNCHING = {tool.name for tool in FIXED_TOOLS if not tool.read_only}
 INITIALIZE = {

@@ -10,16 +10,18 @@ from typing import Any
 
 import pytest
 
-from hoist.mcp.tools import FIXED_TOOLS, tool_name
-from hoist.runs.models import RunStatus
-from hoist.runs.runtime import Runtime
-from hoist.server.catalog import PluginCatalog, describe_action
-from tests.mcp.conftest import http_session, live_mcp, need_sdk
-from tests.mcp.session import McpSession, server_env, stdio_client
-from tests.server.conftest import server_settings
-from tests.waiting import wait_until
+from tests.mcp.conftest import need_sdk
 
-need_sdk()
+need_sdk()  # before what imports the SDK
+
+from hoist.mcp.tools import FIXED_TOOLS, tool_name  # noqa: E402
+from hoist.runs.models import RunStatus  # noqa: E402
+from hoist.runs.runtime import Runtime  # noqa: E402
+from hoist.server.catalog import PluginCatalog, describe_action  # noqa: E402
+from tests.mcp.conftest import http_session, live_mcp  # noqa: E402
+from tests.mcp.session import McpSession, server_env, stdio_client  # noqa: E402
+from tests.server.conftest import server_settings  # noqa: E402
+from tests.waiting import wait_until  # noqa: E402
 
 FIXED = {tool.name for tool in FIXED_TOOLS}
 
