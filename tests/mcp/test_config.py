@@ -98,3 +98,20 @@ def test_a_client_started_from_the_printed_config_works(
         assert "mcptest__count" in tools and "text_stats__word_count" not in tools
         run = session.finished("mcptest__count", {"word": "cfg", "times": 1})
         assert run["result"] == {"text": "cfg", "length": 3}
+
+
+def test_stdio_config_paths_are_absolute(
+    hoist: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A client starts the server from a folder of its own: relative paths given here
+    are written as the absolute ones they mean here."""
+    (tmp_path / "plugins").mkdir()
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("HOIST_HOME", "relative-home")
+    monkeypatch.setenv("HOIST_STORAGE_CONFIG", "conf/storage.yaml")
+    result = hoist("mcp", "config", "--plugins", "plugins")
+    assert result.code == 0, result.err
+    env = _entry(result.json())["env"]
+    assert env["HOIST_HOME"] == str(tmp_path / "relative-home")
+    assert env["HOIST_PLUGIN_PATHS"] == str(tmp_path / "plugins")
+    assert env["HOIST_STORAGE_CONFIG"] == str(tmp_path / "conf" / "storage.yaml")

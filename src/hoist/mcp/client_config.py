@@ -22,8 +22,9 @@ def client_config(
 
     Args:
         settings: the settings the stdio server should run with (written as its
-            environment, so the client starts it on the same store and plugins; a
-            database URL's password is never written, and neither is any token).
+            environment, with absolute paths, so the client starts it on the same store
+            and plugins from any folder; a database URL's password is never written, and
+            neither is any token).
         url: a Hoist server's base URL: the HTTP entry (``<url>/mcp`` with a bearer
             token header) instead of the stdio one.
         name: the server's name in the client.
@@ -36,6 +37,11 @@ def client_config(
             "headers": {"Authorization": f"Bearer {token_placeholder}"},
         }
         return {"mcpServers": {name: entry}}
-    env = settings.process_environ(passwords=False)
+    # The client starts the server from a folder of its own: paths as meant here.
+    storage = settings.storage_config
+    here = settings.with_(
+        home=settings.home.resolve(), storage_config=None if storage is None else storage.resolve()
+    )
+    env = here.process_environ(passwords=False)
     entry = {"command": sys.executable, "args": ["-m", "hoist.mcp"], "env": env}
     return {"mcpServers": {name: entry}}
