@@ -148,7 +148,7 @@ def test_compare_two_runs(page: Any, panel: LiveServer) -> None:
 
     loss = plotted(page, "loss")
     assert loss.locator("g.trace.scatter").count() == 2  # overlaid on one chart
-    assert sorted(loss.locator(".legendtext").all_text_contents()) == sorted([a.id[:8], b.id[:8]])
+    assert sorted(loss.locator(".legendtext").all_text_contents()) == sorted([a.id[-8:], b.id[-8:]])
     assert page.locator('[data-series="epoch"]').count() == 0
 
     results = page.locator("#compare-results .compare-result")

@@ -21,6 +21,7 @@ from fastapi.responses import FileResponse, JSONResponse, Response
 
 from hoist.runs.models import MetricsEvent, Run, RunKind
 from hoist.runs.reader import RunFilter
+from hoist.runs.short_ids import short_id
 from hoist.runs.store import RunStore
 from hoist.server.deps import State
 from hoist.server.panel.access import PageViewer
@@ -104,7 +105,7 @@ def _start(run: Run) -> float:
 
 
 def _child_label(child: Run) -> str:
-    key = str(child.meta.get("node") or child.action or child.id[:8])
+    key = str(child.meta.get("node") or child.action or short_id(child.id))
     item = child.meta.get("item")
     return key if item is None else f"{key}[{item}]"
 
@@ -116,7 +117,7 @@ def metric_series(store: RunStore, run: Run, label: str = "") -> list[dict[str, 
     out = []
     own = metric_points(store, run.id)
     if own:
-        out.append({"id": run.id, "label": label or run.action or run.id[:8],
+        out.append({"id": run.id, "label": label or run.action or short_id(run.id),
                     "start": _start(run), "points": own})  # fmt: skip
     if run.kind is RunKind.PIPELINE:
         children = store.list_runs(RunFilter(parent_id=run.id, limit=MAX_CHART_CHILDREN))

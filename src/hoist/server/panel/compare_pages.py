@@ -13,6 +13,7 @@ from fastapi.responses import HTMLResponse
 
 from hoist.errors import UserInputError
 from hoist.runs.models import Run
+from hoist.runs.short_ids import short_id
 from hoist.server.deps import State
 from hoist.server.panel.access import PageViewer
 from hoist.server.panel.charts import metric_series, plotly_url
@@ -69,7 +70,7 @@ def _compare_context(state: ServerState, ids: list[str]) -> dict[str, Any]:
     series = []
     results: list[OutputView | None] = []
     for run in runs:
-        series.extend(metric_series(state.store, run, label=run.id[:8]))
+        series.extend(metric_series(state.store, run, label=short_id(run.id)))
         results.append(result_view(state.store, run))
     return {
         "runs": runs, "rows": param_rows(runs), "results": results,

@@ -131,7 +131,7 @@
     var id = event.run_id || this.liveRun;
     var source = this.sources.filter(function (s) { return s.id === id; })[0];
     if (!source) {
-      source = { id: id, label: id.slice(0, 8), start: event.ts, points: [] };
+      source = { id: id, label: id.slice(-8), start: event.ts, points: [] };
       this.sources.unshift(source);
     }
     source.points.push({ seq: event.seq, ts: event.ts, category: event.category,

@@ -30,7 +30,7 @@
     pick.name = "ids";
     pick.value = run.id;
     pick.setAttribute("form", "compare-form");
-    pick.setAttribute("aria-label", "Compare " + run.id);
+    pick.setAttribute("aria-label", "Compare " + run.id.slice(-8));
     var cells = [
       ["Compare", pick],
       ["Run", link],
