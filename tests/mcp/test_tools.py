@@ -4,6 +4,7 @@ errors that leave the session working, results, progress notifications, cancelli
 from __future__ import annotations
 
 import asyncio
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -14,6 +15,7 @@ from tests.mcp.conftest import need_sdk
 
 need_sdk()  # before what imports the SDK
 
+from hoist.executors.plugin_runner import run_plugin  # noqa: E402
 from hoist.mcp.tools import FIXED_TOOLS, tool_name  # noqa: E402
 from hoist.runs.models import RunStatus  # noqa: E402
 from hoist.runs.runtime import Runtime  # noqa: E402
@@ -88,6 +90,7 @@ def test_an_action_tool_answers_the_runs_result(mcp: McpSession) -> None:
     assert (run["plugin"], run["action"]) == ("mcptest", "count")
     assert run["resource"] == f"hoist://runs/{run['id']}"
     assert mcp.ok("get_run", {"run_id": run["id"]})["result"] == run["result"]
+    assert mcp.ok("get_run", {"run_id": run["id"][:16]})["id"] == run["id"]  # a prefix
     listed = mcp.ok("list_runs", {"plugin": "mcptest", "limit": 200})["runs"]
     assert run["id"] in [r["id"] for r in listed]
     plugins = {p["code"]: p for p in mcp.ok("list_plugins")["plugins"]}
@@ -272,3 +275,37 @@ def test_an_action_printing_to_stdout_does_not_break_the_session(mcp: McpSession
     run = mcp.finished("mcptest__chatty", {})
     assert run["status"] == "succeeded" and run["result"] == {"said": 3}
     assert mcp.finished("mcptest__count", {"times": 1})["result"]["text"] == "hi"
+
+
+def test_wait_run_follows_a_run_of_another_worker(
+    http_server: Any, runtime: Runtime, plugin_paths: tuple[Path, ...], tmp_path: Path
+) -> None:
+    """A run another process writes to the same store (here: this test's own runtime,
+    not the server's) is followed through the store, progress included."""
+    gates = tmp_path / "gates"
+    gates.mkdir()
+    arguments = {"gates": str(gates), "steps": 3}
+    worker = threading.Thread(
+        target=run_plugin, args=(plugin_paths[0] / "mcptest", "steps", arguments), daemon=True
+    )
+    worker.start()
+
+    def running() -> str | None:
+        runtime.sink.flush()
+        found = [r.id for r in runtime.store.list_runs() if r.status is RunStatus.RUNNING]
+        return found[0] if found else None
+
+    run_id = wait_until(running, what="the worker's run to start")
+    seen: list[tuple[float, float | None, str | None]] = []
+
+    async def opening(done: float, total: float | None, message: str | None) -> None:
+        seen.append((done, total, message))
+        (gates / str(int(done))).touch()
+
+    with http_session(http_server, http_server.token("viewer")) as viewer:
+        waited = viewer.run(lambda c: c.call_tool("wait_run", {"run_id": run_id},
+                                                  progress_callback=opening))  # fmt: skip
+    worker.join(30)
+    assert waited.structured_content["status"] == "succeeded"
+    assert waited.structured_content["result"] == {"steps": 3}
+    assert seen[-1][:2] == (3.0, 3.0)
