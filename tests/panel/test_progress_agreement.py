@@ -19,7 +19,8 @@ from hoist.runs.models import (
     new_run_id,
 )
 from hoist.runs.store import RunStore
-from hoist.server.panel.digest import digest_run, shown
+from hoist.server.panel.bars import shown, shown_count
+from hoist.server.panel.digest import digest_run
 
 NODES = ("fetch", "train", "report")
 
@@ -66,6 +67,9 @@ def test_the_shared_rule() -> None:
     assert overall_percent([0.0, 0.0], succeeded=True) == 100.0
     assert overall_percent([]) == 0.0
     assert shown(59.5) == 60.0 and shown(33.333) == 33.0 and shown(None) is None
+    assert shown(62.5) == 62.0  # halves to even, as the CLI's "{:.0f}" and run.js do
+    counts = [shown_count(v) for v in (12, 1_200_000.0, 1234.5, 1 / 3)]
+    assert counts == ["12", "1,200,000", "1,234.50", "0.333"]
 
 
 def test_panel_and_cli_agree_on_a_partly_done_child(tmp_path: Path) -> None:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from hoist.server.panel.digest import Bar, Node, Span
+from hoist.server.panel.bars import Bar, Span
+from hoist.server.panel.digest import Node
 from hoist.server.panel.shape import MAX_ROWS, NODE_W, dag_of, timeline_of
 
 

@@ -1,6 +1,7 @@
 """What a run page shows, read through the :class:`RunStore`: the bars (overall, per
-category, per step), the tree of child runs, metrics, messages, the newest outputs, the
-result, artifacts and files."""
+category, per step; :mod:`~hoist.server.panel.bars`), the tree of child runs (a
+pipeline's also as a graph and a timeline, :mod:`~hoist.server.panel.shape`), metrics,
+messages, the newest outputs, the result, artifacts and files."""
 
 from __future__ import annotations
 
@@ -24,6 +25,7 @@ from hoist.runs.models import (
 )
 from hoist.runs.reader import RunFilter
 from hoist.runs.store import RunStore
+from hoist.server.panel.bars import Bar, Span, count_of, run_state, shown
 from hoist.server.panel.outputs import (
     OutputView,
     OutputWindow,
@@ -36,7 +38,7 @@ from hoist.server.panel.run_files import RunFiles, run_files
 from hoist.server.panel.shape import Dag, Timeline, dag_of, timeline_of
 from hoist.settings import Settings
 
-__all__ = ["Bar", "Node", "RunDigest", "Span", "digest_run", "run_state", "shown"]
+__all__ = ["Node", "RunDigest", "artifact_href", "digest_run", "list_bars", "messages_of"]
 
 MAX_CHILDREN = 200
 COMPACT_TREE = 30
@@ -45,56 +47,10 @@ MAX_OWN_EVENTS = 2500
 """Step and artifact events read from a run's own log for its page."""
 MAX_CHILD_EVENTS = 50_000
 """Step and artifact events read, in all, from the child runs of one page."""
-_STATE: dict[str, str] = {
-    RunStatus.QUEUED: "pending", RunStatus.RUNNING: "running", "awaiting": "awaiting",
-    RunStatus.SUCCEEDED: "done", RunStatus.FAILED: "failed", RunStatus.CANCELLED: "cancelled",
-    RunStatus.LOST: "failed",
-}  # fmt: skip
 _PHASE = {"started": "running", "finished": "done", "skipped": "skipped", "failed": "failed",
           "cancelled": "cancelled", "rolled_back": "rolled back",
           "rollback_failed": "failed"}  # fmt: skip
 _LEVELS = frozenset({"debug", "info", "success", "warning", "error"})
-
-
-def run_state(run: Run) -> str:
-    """The bar state of a run: pending, running, awaiting (a person), done, failed or
-    cancelled."""
-    return _STATE.get(str(run.status), "running")
-
-
-def shown(value: float | None) -> float | None:
-    """A percent as people read it: a whole number, rounded as the terminal's bars round
-    (so the panel and the CLI print the same number)."""
-    return None if value is None else float(round(value))
-
-
-@dataclass(frozen=True, slots=True)
-class Bar:
-    """One progress bar. ``percent`` is ``None`` for an indeterminate bar. A step's bar
-    also carries its ``weight`` (its share of the run's main bar, in percent) and
-    ``base`` (the share of the steps done before it), so the page can move it with the
-    run's progress events."""
-
-    key: str
-    label: str
-    percent: float | None
-    state: str
-    detail: str = ""
-    weight: float | None = None
-    base: float = 0.0
-
-
-@dataclass(frozen=True, slots=True)
-class Span:
-    """One bar of a run's timeline: a node's action run or one of its steps, from
-    ``start`` to ``end`` (``None``: not started, or still going)."""
-
-    key: str
-    label: str
-    state: str
-    start: float | None
-    end: float | None
-    level: int = 0
 
 
 @dataclass(slots=True)
@@ -139,11 +95,6 @@ class RunDigest:
         return len(self.tree) > COMPACT_TREE
 
 
-def _count(value: float) -> str:
-    """A counter as people read it: ``12 / 40``, ``0.25 / 1``, ``1,200,000 / 2,000,000``."""
-    return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.3g}"
-
-
 def _overall(
     store: RunStore, run: Run, tree: list[Node]
 ) -> tuple[Bar, list[Bar], float | None]:  # fmt: skip
@@ -166,10 +117,10 @@ def _overall(
             value = main_value
         else:
             value = None if state in ("running", "awaiting") else 0.0
-        detail = f"{_count(main[0])} / {_count(main[1])}" if main else ""
+        detail = count_of(*main) if main else ""
     overall = Bar("overall", "Overall", shown(value), state, detail)
     categories = [
-        Bar(f"cat-{name}", name, shown(percent(cur, tot)), state, f"{_count(cur)} / {_count(tot)}")
+        Bar(f"cat-{name}", name, shown(percent(cur, tot)), state, count_of(cur, tot))
         for name, (cur, tot) in sorted(found.items(), key=lambda kv: str(kv[0]))
         if name is not None
     ]

@@ -9,7 +9,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # the digest builds its shape with this module
-    from hoist.server.panel.digest import Node, Span
+    from hoist.server.panel.bars import Span
+    from hoist.server.panel.digest import Node
 
 __all__ = ["Dag", "DagEdge", "DagNode", "Timeline", "TimelineRow", "dag_of", "timeline_of"]
 
