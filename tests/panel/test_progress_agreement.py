@@ -20,7 +20,7 @@ from hoist.runs.models import (
 )
 from hoist.runs.store import RunStore
 from hoist.server.panel.bars import shown, shown_count
-from hoist.server.panel.digest import digest_run
+from hoist.server.panel.digest import digest_run, list_bars
 
 NODES = ("fetch", "train", "report")
 
@@ -82,6 +82,7 @@ def test_panel_and_cli_agree_on_a_partly_done_child(tmp_path: Path) -> None:
         panel = digest_run(store, store.get_run(run_id), tmp_path)
         assert panel.overall.percent == round(cli.overall) == 60
         assert panel.overall.detail == "1 / 3 actions"
+        assert list_bars(store, [store.get_run(run_id)])[run_id].percent == 60  # runs list
         train = next(n for n in panel.tree if n.key == "train")
         steps = {b.label: b for b in train.steps}
         # fit's share of the main bar is 25..100; at 80 it is (80 - 25) / 75 done

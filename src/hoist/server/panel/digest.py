@@ -137,11 +137,15 @@ class _Reads:
     events: dict[str, list[Event]]
 
     @classmethod
-    def of(cls, store: RunStore, runs: list[Run]) -> _Reads:
+    def of(cls, store: RunStore, runs: list[Run], *, events: bool = True) -> _Reads:
         ids = [r.id for r in runs]
         if not ids:
             return cls({}, {})
-        found = store.events_of_type_among(ids, ("step", "artifact"), MAX_CHILD_EVENTS)
+        found = (
+            store.events_of_type_among(ids, ("step", "artifact"), MAX_CHILD_EVENTS)
+            if events
+            else {}
+        )
         return cls(store.main_progress_among(ids), found)
 
     def main(self, run: Run) -> float | None:
@@ -198,10 +202,14 @@ def _run_span(run: Run, key: str, label: str, state: str) -> Span:
     return Span(key, label, state, run.started_at, end)
 
 
-def _tree(store: RunStore, run: Run, own_steps: Sequence[Event]) -> list[Node]:
+def _tree(
+    store: RunStore, run: Run, own_steps: Sequence[Event], *, bars_only: bool = False
+) -> list[Node]:
+    """The run's child runs (a pipeline's nodes, with the bar of each); ``bars_only``
+    reads no steps or artifacts of the children (the runs list needs only the bars)."""
     children = store.list_runs(RunFilter(parent_id=run.id, limit=MAX_CHILDREN))
     children.sort(key=lambda r: (r.created_at, r.id))
-    reads = _Reads.of(store, children)
+    reads = _Reads.of(store, children, events=not bars_only)
     if run.kind is not RunKind.PIPELINE:
         out = []
         for c in children:
@@ -368,7 +376,7 @@ def list_bars(store: RunStore, runs: list[Run]) -> dict[str, Bar]:
     for run in runs:
         if run.kind is RunKind.PIPELINE and run.status is not RunStatus.SUCCEEDED:
             steps = store.events_of_type(run.id, ("step",), MAX_OWN_EVENTS)
-            overall = _overall(store, run, _tree(store, run, steps))[0]
+            overall = _overall(store, run, _tree(store, run, steps, bars_only=True))[0]
             bars[run.id] = Bar(f"run-{run.id}", run.action or run.id, overall.percent,
                                overall.state, str(run.status))  # fmt: skip
         else:
