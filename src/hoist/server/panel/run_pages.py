@@ -71,9 +71,11 @@ def _run_context(
     state: ServerState, run_id: str, before: int | None, principal: Principal,
     posted: LockPost | None = None, notice: str | None = None,
 ) -> dict[str, Any]:  # fmt: skip
+    # The log first, then the run: the page's status is never older than the last event
+    # it shows (its stream starts after that event, so an older status would stay).
+    window = log_window(state.store, run_id, before, LOG_PAGE)
     run = state.store.get_run(run_id)
     digest = digest_run(state.store, run, state.runtime.runs_dir, settings=state.runtime.settings)
-    window = log_window(state.store, run.id, before, LOG_PAGE)
     lines = log_lines(window.events)
     locks = locks_context(state.store, run, principal, posted, notice)
     return {"run": run, "d": digest, "log": window, "lines": lines, "before": before, **locks,
