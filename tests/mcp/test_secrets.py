@@ -6,8 +6,6 @@ from __future__ import annotations
 import json
 from typing import Any
 
-import pytest
-
 from tests.mcp.conftest import need_sdk
 from tests.mcp.session import McpSession
 
@@ -61,11 +59,6 @@ def test_secret_params_never_reach_the_agent(mcp: McpSession) -> None:
     assert "at least 8" in short["errors"]["key"][0]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a pipeline run records its params unmasked (hoist.pipelines.launch stores "
-    "jsonable(initial), not the nodes' params models' dumps), in the store itself",
-)
 def test_secret_params_of_a_pipeline_never_reach_the_agent(mcp: McpSession) -> None:
     arguments = {"key": KEY, "times": 1}
     done = mcp.ok("run_pipeline", {"plugin": "mcptest", "pipeline": "keyed",

@@ -17,9 +17,9 @@ from hoist.executors.handle import RunHandle
 from hoist.executors.local import LocalExecutor
 from hoist.pipelines.engine import PipelineEngine, fit_params
 from hoist.pipelines.pipeline import ActionPipeline
-from hoist.pipelines.resume import Checkpoint, ResumeState, load_resume_state
+from hoist.pipelines.resume import SECRET_PARAMS, Checkpoint, ResumeState, load_resume_state
 from hoist.plugins.context import RuntimeContext
-from hoist.plugins.invoke import jsonable
+from hoist.plugins.invoke import SECRET_MASK, jsonable, secret_fields
 from hoist.plugins.pipeline_context import PipelineContext
 from hoist.runs.models import ErrorEvent, Run, RunKind, RunStatus, StatusEvent, new_run_id
 from hoist.runs.reader import RunFilter
@@ -90,8 +90,12 @@ def run_here(
         plugin=pipeline.plugin,
         action=pipeline.name,
         mode=executor.mode,
-        params=jsonable(initial),
-        meta={**pipeline.describe(), "resume_of": state.run_id if state else None},
+        params=recorded_params(pipeline, initial),
+        meta={
+            **pipeline.describe(),
+            "resume_of": state.run_id if state else None,
+            SECRET_PARAMS: sorted(secret_params(pipeline) & initial.keys()),
+        },
     )
     working_dir = Path(state.working_dir) if state and state.working_dir else None
     working_dir = working_dir or executor.runs_dir / run.id / "work"
@@ -118,6 +122,26 @@ def run_here(
     else:
         drive()
     return RunHandle(run.id, executor.log, future=future, canceller=ctx.cancel, flush=sink.flush)
+
+
+def secret_params(pipeline: ActionPipeline) -> frozenset[str]:
+    """The params some node's action takes as a secret."""
+    found: set[str] = set()
+    for each in pipeline.nodes:
+        model = getattr(each.action, "params_model", None)
+        if model is not None:
+            found |= secret_fields(model)
+    return frozenset(found)
+
+
+def recorded_params(pipeline: ActionPipeline, params: Mapping[str, Any]) -> dict[str, Any]:
+    """A pipeline run's params as its record keeps them: JSON data with the values of
+    secret params masked (a resume asks for them again)."""
+    secret = secret_params(pipeline)
+    return {
+        key: SECRET_MASK if key in secret and value is not None else jsonable(value)
+        for key, value in params.items()
+    }
 
 
 def end_run_tree(

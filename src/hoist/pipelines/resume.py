@@ -29,6 +29,10 @@ class Checkpoint(BaseModel):
     item: int | None = None
 
 
+SECRET_PARAMS = "secret_params"
+"""The pipeline run's ``meta`` key naming its params recorded masked."""
+
+
 @dataclass
 class ResumeState:
     """The run to resume, what finished in it, and the params to run with."""
@@ -78,14 +82,23 @@ def load_resume_state(
                 f"{STALE_AFTER:.0f}s for it to go stale, or force the resume",
             )
     chosen = dict(old.params) if params is None else dict(params)
-    if chosen != old.params and not allow_param_changes:
-        changed = sorted(
-            k for k in set(chosen) | set(old.params) if chosen.get(k) != old.params.get(k)
-        )
+    secret = set(old.meta.get(SECRET_PARAMS) or ())
+    # Secrets are recorded masked: they are given again, and may differ from the mask.
+    changed = sorted(
+        k for k in set(chosen) | set(old.params)
+        if k not in secret and chosen.get(k) != old.params.get(k)
+    )  # fmt: skip
+    if changed and not allow_param_changes:
         raise ResumeError(
             old.id,
             f"params differ from the original run ({', '.join(changed)}); "
             "allow param changes explicitly to resume with them",
+        )
+    missing = sorted(k for k in secret if k not in chosen or chosen[k] == old.params.get(k))
+    if missing:
+        raise ResumeError(
+            old.id,
+            f"secret params are never stored: give {', '.join(missing)} again to resume",
         )
     return ResumeState(
         old.id,

@@ -31,14 +31,19 @@ from hoist.runs.artifacts import publish_run_artifacts
 from hoist.runs.models import RunStatus
 
 __all__ = [
+    "SECRET_MASK",
     "Outcome",
     "error_message",
     "invoke_action",
     "jsonable",
     "recorded",
     "run_action",
+    "secret_fields",
     "worker_params",
 ]
+
+SECRET_MASK = "**********"
+"""What a record holds in place of a secret value (pydantic's own JSON dump of one)."""
 
 
 class Outcome:
@@ -185,6 +190,24 @@ def jsonable(value: Any) -> Any:
     if isinstance(value, list | tuple | set | frozenset):
         return [jsonable(v) for v in value]
     return str(value)
+
+
+def secret_fields(model: type[BaseModel]) -> frozenset[str]:
+    """The names of ``model``'s top-level fields that hold a secret (``SecretStr`` or
+    ``SecretBytes``, optional or not): what a record must never keep in clear."""
+    return frozenset(
+        name for name, info in model.model_fields.items() if _holds_secret(info.annotation)
+    )
+
+
+def _holds_secret(annotation: Any) -> bool:
+    from typing import get_args
+
+    from pydantic import SecretBytes, SecretStr
+
+    if annotation in (SecretStr, SecretBytes):
+        return True
+    return any(_holds_secret(arg) for arg in get_args(annotation))
 
 
 def worker_params(params: BaseModel) -> dict[str, Any]:
