@@ -188,6 +188,7 @@ class Settings:
                 str(p.resolve()) for p in self.plugin_search_paths
             ),
             "HOIST_MCP_EXPOSE": ",".join(self.mcp_expose),
+            "HOIST_MCP_CALL_WAIT": None if self.mcp_call_wait == 10.0 else str(self.mcp_call_wait),
             "HOIST_RAY_ADDRESS": self.ray_address,
             **self.storage_environ(),
         }

@@ -261,3 +261,20 @@ def test_optional_number_blank_is_none() -> None:
 def test_a_whole_number_is_an_int(given: object, expected: float) -> None:
     value = F.Model(F.InputNumber("n")).validate({"n": given})["n"]
     assert value == expected and type(value) is type(expected)
+
+
+def test_a_constrained_secret_counts_characters_a_list_items() -> None:
+    from pydantic import BaseModel, Field, SecretStr, ValidationError
+
+    from hoist.errors import field_errors_from_pydantic
+
+    class Params(BaseModel):
+        key: SecretStr = Field(min_length=8)
+        tags: list[str] = Field(min_length=2)
+
+    with pytest.raises(ValidationError) as caught:
+        Params(key="abc", tags=["a"])  # type: ignore[arg-type]
+    assert field_errors_from_pydantic(caught.value.errors()) == {
+        "key": ["must have at least 8 characters"],
+        "tags": ["must have at least 2 items"],
+    }

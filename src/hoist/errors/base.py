@@ -144,7 +144,10 @@ _RULES = {
 
 
 def _rule_message(err: Mapping[str, Any]) -> str:
-    template = _RULES.get(str(err.get("type", "")))
+    kind = str(err.get("type", ""))
+    if kind in ("too_short", "too_long") and isinstance(err.get("input"), str | bytes):
+        kind = f"string_{kind}"  # a constrained secret: its length is in characters
+    template = _RULES.get(kind)
     ctx = err.get("ctx") or {}
     if template is not None:
         try:
