@@ -18,10 +18,14 @@ from hoist.errors import UserInputError
 __all__ = [
     "DEFAULT_MAX_BODY_BYTES",
     "DEFAULT_MAX_UPLOAD_BYTES",
+    "DEFAULT_MCP_CALL_WAIT",
     "DEFAULT_SERVER_PORT",
     "Settings",
     "variable_of",
 ]
+
+DEFAULT_MCP_CALL_WAIT = 10.0
+"""Seconds an MCP action tool waits for its run to end unless configured."""
 
 DEFAULT_SERVER_PORT = 8465
 """The port ``hoist serve`` listens on unless configured."""
@@ -120,7 +124,7 @@ class Settings:
     storage_config: Path | None = None
     artifacts: str | None = None
     mcp_expose: tuple[str, ...] = ()
-    mcp_call_wait: float = 10.0
+    mcp_call_wait: float = DEFAULT_MCP_CALL_WAIT
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -162,7 +166,7 @@ class Settings:
             storage_config=Path(storage).expanduser() if storage else None,
             artifacts=env.get("HOIST_ARTIFACTS") or None,
             mcp_expose=_names(env, "HOIST_MCP_EXPOSE"),
-            mcp_call_wait=_float(env, "HOIST_MCP_CALL_WAIT", 10.0, 0.0),
+            mcp_call_wait=_float(env, "HOIST_MCP_CALL_WAIT", DEFAULT_MCP_CALL_WAIT, 0.0),
         )
 
     def storage_environ(self) -> dict[str, str]:
@@ -188,7 +192,9 @@ class Settings:
                 str(p.resolve()) for p in self.plugin_search_paths
             ),
             "HOIST_MCP_EXPOSE": ",".join(self.mcp_expose),
-            "HOIST_MCP_CALL_WAIT": None if self.mcp_call_wait == 10.0 else str(self.mcp_call_wait),
+            "HOIST_MCP_CALL_WAIT": None
+            if self.mcp_call_wait == DEFAULT_MCP_CALL_WAIT
+            else str(self.mcp_call_wait),
             "HOIST_RAY_ADDRESS": self.ray_address,
             **self.storage_environ(),
         }
