@@ -37,6 +37,13 @@ def _run_id(page: Any) -> str:
     return str(page.url.rsplit("/", 1)[-1])
 
 
+def _ended(page: Any, status: str) -> None:
+    """Wait until the run page shows ``status`` in its badge and in the header the
+    server rendered (the live swap of the header is done: a click lands on its buttons)."""
+    wait_badge(page, status)
+    page.wait_for_selector(f'#part-header[data-status="{status}"]')
+
+
 def _new_run(page: Any, old: str) -> str:
     page.wait_for_url(lambda url: re.search(r"/runs/[0-9a-f]{24}$", url) and old not in url)
     return _run_id(page)
@@ -56,7 +63,7 @@ def test_launch_a_pipeline_from_its_form_then_run_it_again(
     _shot(page, "pipeline-form")
     page.click("form.hoist-form button[type=submit]")
     first = _run_id(page)
-    wait_badge(page, "succeeded")
+    _ended(page, "succeeded")
     run = panel.state.store.get_run(first)
     assert run.kind == RunKind.PIPELINE and run.params["name"] == "ada"
     _shot(page, "pipeline-run")
@@ -75,7 +82,7 @@ def test_run_again_with_edited_params(page: Any, panel: LiveServer) -> None:  # 
     page.fill("#field-times", "3")
     page.click("form.hoist-form button[type=submit]")
     first = _run_id(page)
-    wait_badge(page, "succeeded")
+    _ended(page, "succeeded")
 
     page.click("#rerun-edit")
     page.wait_for_selector("#rerun-note")
@@ -99,8 +106,8 @@ def test_retry_a_failed_run(page: Any, panel: LiveServer) -> None:  # noqa: F811
     page.check("#field-fail")
     page.click("form.hoist-form button[type=submit]")
     first = _run_id(page)
-    wait_badge(page, "failed")
-    page.wait_for_selector("#retry-run")  # the header swapped in live offers Retry
+    _ended(page, "failed")
+    page.wait_for_selector("#retry-run")  # the failed run's header offers Retry
     assert page.locator("#rerun-run").count() == 0
     assert "asked to fail for eve" in page.inner_text("#run-error")
     _shot(page, "failed-run-retry")
