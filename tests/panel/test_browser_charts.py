@@ -67,6 +67,29 @@ def plotted(page: Any, key: str) -> Any:
     return chart
 
 
+def hover_over(chart: Any) -> None:
+    """Point at the middle of ``chart``'s plot until plotly.js shows its hover labels
+    (a chart that was still settling gets the pointer again)."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    drag = chart.locator(".nsewdrag")
+    drag.scroll_into_view_if_needed()
+    for attempt in range(10):
+        box = drag.bounding_box()
+        x, y = box["x"] + box["width"] / 2 + attempt, box["y"] + box["height"] / 2
+        chart.page.mouse.move(box["x"] + 2, box["y"] + 2)  # enter the plot, then move in it
+        chart.page.mouse.move(x, y, steps=5)
+        try:
+            # a label per series, or one box for all of them (hovermode "x unified")
+            chart.locator(".hoverlayer .hovertext, .hoverlayer .legend").first.wait_for(
+                timeout=3_000
+            )
+            return
+        except PlaywrightTimeout:
+            chart.page.mouse.move(0, 0)  # leave, to come back
+    raise AssertionError("plotly.js showed no hover labels")
+
+
 def test_a_pipeline_rolls_up_its_action_runs_metrics(page: Any, panel: LiveServer) -> None:
     now = time.time() - 120
     pipeline = Run(id=new_run_id(), kind=RunKind.PIPELINE, plugin="demo", action="tune",
@@ -93,11 +116,7 @@ def test_a_pipeline_rolls_up_its_action_runs_metrics(page: Any, panel: LiveServe
     assert page.locator('.metric-chart[data-series="eval/score"]').count() == 0
 
     # Hover shows the values; time on x; smoothing adds a faint raw line per series.
-    loss.scroll_into_view_if_needed()
-    box = loss.locator(".nsewdrag").bounding_box()
-    page.mouse.move(box["x"] + 5, box["y"] + 5)
-    page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2, steps=5)
-    loss.locator(".hoverlayer .hovertext").first.wait_for()
+    hover_over(loss)
     hover = " ".join(loss.locator(".hoverlayer .hovertext").all_text_contents())
     assert "fast" in hover and "slow" in hover and "0.5" in hover  # each run's value
     page.select_option("[data-chart-x]", "time")
@@ -116,12 +135,18 @@ def test_a_pipeline_rolls_up_its_action_runs_metrics(page: Any, panel: LiveServe
 
 def test_a_run_page_plots_its_metrics_with_axes(page: Any, panel: LiveServer) -> None:
     run = trained(panel, params={"lr": 0.1}, rate=1.0, result={"best": 0.9})
+    asked: list[str] = []
+    page.on("request", lambda r: asked.append(r.url))
     page.goto(f"/runs/{run.id}")
     loss = plotted(page, "loss")
     assert loss.locator("g.trace.scatter").count() == 1
     assert loss.locator("g.xtick").count() >= 3 and loss.locator("g.ytick").count() >= 3
     assert page.locator('[data-series="epoch"]').count() == 0
     assert page.locator('.chart-value[data-series="eval/score"]').inner_text().endswith("0.75")
+    hover_over(loss)
+    assert any("/static/vendor/plotly.min.js" in url for url in asked)
+    elsewhere = [u for u in asked if not u.startswith((panel.url, "data:", "blob:"))]
+    assert not elsewhere, elsewhere  # the panel serves plotly.js: nothing from a CDN
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "run-metrics.png"), full_page=True)
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib.metadata
 import importlib.util
+from collections.abc import Iterable
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Any
@@ -19,7 +20,7 @@ from fastapi import APIRouter
 from fastapi import Path as PathParam
 from fastapi.responses import FileResponse, JSONResponse, Response
 
-from hoist.runs.models import MetricsEvent, Run, RunKind
+from hoist.runs.models import Event, MetricsEvent, Run, RunKind
 from hoist.runs.reader import RunFilter
 from hoist.runs.short_ids import short_id
 from hoist.runs.store import RunStore
@@ -32,6 +33,7 @@ from hoist.server.state import ServerState
 
 __all__ = [
     "MAX_CHART_CHILDREN",
+    "MAX_ROLLUP_POINTS",
     "PLOTLY_PATH",
     "library_router",
     "metric_points",
@@ -47,6 +49,8 @@ library_router = APIRouter(include_in_schema=False)
 PLOTLY_PATH = "/static/vendor/plotly.min.js"
 MAX_CHART_CHILDREN = 200
 """Action runs of a pipeline whose metrics its charts roll up."""
+MAX_ROLLUP_POINTS = 50_000
+"""Metrics events of a pipeline's action runs read at most (one query for them all)."""
 _YEAR = 365 * 24 * 3600
 
 
@@ -88,8 +92,13 @@ def metric_points(
 ) -> list[dict[str, Any]]:
     """The run's newest ``limit`` metrics events with numeric values, oldest first, as
     ``{"seq", "ts", "category", "values"}`` (what ``charts.js`` plots)."""
+    found = store.events_of_type(run_id, ("metrics",), limit, newest_first=True)
+    return _points(reversed(found))
+
+
+def _points(found: Iterable[Event]) -> list[dict[str, Any]]:
     points = []
-    for event in reversed(store.events_of_type(run_id, ("metrics",), limit, newest_first=True)):
+    for event in found:
         if not isinstance(event, MetricsEvent):
             continue
         values = {k: v for k, v in event.values.items()
@@ -122,8 +131,10 @@ def metric_series(store: RunStore, run: Run, label: str = "") -> list[dict[str, 
     if run.kind is RunKind.PIPELINE:
         children = store.list_runs(RunFilter(parent_id=run.id, limit=MAX_CHART_CHILDREN))
         children.sort(key=lambda r: (r.created_at, r.id))
+        ids = [child.id for child in children]
+        among = store.events_of_type_among(ids, ("metrics",), MAX_ROLLUP_POINTS) if ids else {}
         for child in children:
-            points = metric_points(store, child.id)
+            points = _points(among.get(child.id, [])[-MAX_METRIC_POINTS:])
             if points:
                 name = _child_label(child)
                 out.append({"id": child.id, "label": f"{label} {name}".strip(),
