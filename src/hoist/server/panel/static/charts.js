@@ -179,6 +179,7 @@
     var note = this.box.querySelector("[data-chart-empty]");
     if (note) note.textContent = empty ? "No metrics yet." : "";
     if (note && !empty) note.remove();
+    this.section.classList.toggle("has-charts", plotted.length > 0);
     if (!plotted.length) return;
     withPlotly(this.lib, function () {
       self.controls.hidden = false;
@@ -224,6 +225,7 @@
       xaxis: { title: { text: xtitle, standoff: 6 }, zeroline: false, automargin: true },
       yaxis: { zeroline: false, automargin: true, tickformat: ".4~g" },
       hovermode: multi ? "x" : "x unified", showlegend: multi,
+      hoverlabel: { bgcolor: "#ffffff", bordercolor: "#dde1e6", font: { color: "#1d232b" } },
       legend: { orientation: "h", y: -0.35 },
       paper_bgcolor: "rgba(0,0,0,0)", plot_bgcolor: "#f8f9fb",
       font: { family: "system-ui, sans-serif", size: 11, color: "#1d232b" },
