@@ -79,7 +79,7 @@ def test_a_pipeline_launches_from_its_first_actions_form(
     assert run.params == {"name": "ada", "times": 2, "rate": 0.5, "fail": False}
     assert run.meta["pipeline"] == "flow" and run.plugin == "launchtest"
     edit = http.get(f"/runs/{run.id}/rerun").text  # the pipeline's form, prefilled
-    assert f'action="{FLOW}"' in edit and 'value="ada"' in _field(edit, "name")
+    assert f'action="{FLOW}?from={run.id}"' in edit and 'value="ada"' in _field(edit, "name")
     assert 'value="0.5"' in _field(edit, "rate") and "type them again" not in edit
 
 
@@ -173,7 +173,7 @@ def test_a_run_with_secrets_is_run_again_through_its_form(
     again = http.post(f"/runs/{run.id}/rerun", data={"csrf_token": token})
     assert again.status_code == 303 and again.headers["location"] == f"/runs/{run.id}/rerun"
     page = http.get(again.headers["location"]).text
-    assert "type them again" in page and f'action="{url}"' in page
+    assert "type them again" in page and f'action="{url}?from={run.id}"' in page
     assert 'value="4"' in _field(page, "n")
     assert "value=" not in _field(page, "token") and "s3cret" not in page
     assert len(panel.state.store.list_runs()) == 1  # nothing replayed the masked value
@@ -221,3 +221,26 @@ def test_task_mode_chosen_in_the_form_runs_on_the_cluster_and_again(
     again = http.post(f"/runs/{run.id}/rerun", data={"csrf_token": token})
     new = wait_status(cluster_panel, _launched(again.headers["location"]), RunStatus.SUCCEEDED)
     assert new.mode == "task" and new.params == run.params
+
+
+def test_an_edited_rerun_keeps_params_its_form_does_not_show(
+    panel: LiveServer,  # noqa: F811
+    login: Login,
+) -> None:
+    api = panel.client("operator")
+    params = {"name": "api", "times": 1, "greeting": "for the second action"}
+    old = wait_status(panel, api.launch("launchtest", pipeline="flow", params=params))
+    assert old.params["greeting"] == "for the second action"
+    http, token = login("operator")
+    page = http.get(f"/runs/{old.id}/rerun").text
+    assert f'action="{FLOW}?from={old.id}"' in page
+    assert "Kept from that run" in page and "<code>greeting</code>" in page
+    response = http.post(f"{FLOW}?from={old.id}",
+                         data={"csrf_token": token, "name": "edited", "times": "2"})  # fmt: skip
+    assert response.status_code == 303, response.text
+    new = wait_status(panel, _launched(response.headers["location"]), RunStatus.SUCCEEDED)
+    assert new.params["greeting"] == "for the second action"
+    assert new.params["name"] == "edited" and new.params["times"] == 2
+    # Invalid input comes back to the same form, still carrying the run it came from.
+    bad = http.post(f"{FLOW}?from={old.id}", data={"csrf_token": token, "times": "0"})
+    assert bad.status_code == 422 and f'action="{FLOW}?from={old.id}"' in bad.text

@@ -23,6 +23,7 @@ from hoist.errors import ParamsValidationError, UserInputError
 from hoist.executors.modes import resolve_mode
 from hoist.forms.markup import render_markdown
 from hoist.plugins.discovery import PluginDefinition
+from hoist.plugins.invoke import secret_fields
 from hoist.runs.models import Run, RunKind
 from hoist.server.catalog import describe_action, describe_plugin
 from hoist.settings import Settings
@@ -31,6 +32,7 @@ __all__ = [
     "MODE_FIELD",
     "LaunchTarget",
     "allowed_modes",
+    "carried_params",
     "launch_target",
     "rerun_names",
     "rerun_target",
@@ -88,6 +90,11 @@ class LaunchTarget:
         """The launch form's URL (where it posts)."""
         kind, name = ("actions", self.action) if self.action else ("pipelines", self.pipeline)
         return f"/plugins/{self.plugin.code}/{kind}/{name}"
+
+    @property
+    def names(self) -> tuple[str, str | None, str | None]:
+        """``(plugin, action, pipeline)``, as :func:`rerun_names` says them of a run."""
+        return self.plugin.code, self.action, self.pipeline
 
     @property
     def has_secrets(self) -> bool:
@@ -199,6 +206,17 @@ def rerun_names(run: Run) -> tuple[str, str | None, str | None] | None:
     if run.kind == RunKind.PIPELINE and isinstance(pipeline, str):
         return run.plugin, None, pipeline
     return None
+
+
+def carried_params(run: Run, target: LaunchTarget) -> dict[str, Any]:
+    """The params of ``run`` that the form of ``target`` does not show (a pipeline's later
+    actions' own, given through the API or the CLI), secrets left out: an edited re-run
+    keeps them. Empty when ``run`` did not run ``target``."""
+    if rerun_names(run) != target.names:
+        return {}
+    shown = set(target.params.model_fields)
+    secret = set(run.meta.get("secret_params") or ()) | secret_fields(target.params)
+    return {k: v for k, v in run.params.items() if k not in shown and k not in secret}
 
 
 def rerun_target(run: Run, get_plugin: Any) -> LaunchTarget:

@@ -4,6 +4,7 @@ the executor mode to run in; a valid post starts the run through the server's la
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Annotated, Any
 
@@ -20,10 +21,10 @@ from hoist.server.auth import Principal
 from hoist.server.catalog import describe_plugin
 from hoist.server.deps import State
 from hoist.server.panel.access import PageOperator, PageViewer
-from hoist.server.panel.launch_forms import LaunchTarget, launch_target
+from hoist.server.panel.launch_forms import LaunchTarget, carried_params, launch_target
 from hoist.server.panel.routing import PanelRoute
 from hoist.server.panel.templating import render_page
-from hoist.server.schemas import NAME_PATTERN, LaunchRequest
+from hoist.server.schemas import ID_PATTERN, NAME_PATTERN, LaunchRequest
 from hoist.server.state import ServerState
 
 __all__ = ["launch_form_page", "router"]
@@ -66,30 +67,42 @@ def launch_form_page(
     rerun_of: Run | None = None,
 ) -> HTMLResponse:
     """The launch page of ``target``: its form showing ``values`` and ``errors``, or
-    prefilled with the params of ``rerun_of`` (whose secrets must be typed again)."""
+    prefilled with the params of ``rerun_of`` (whose secrets must be typed again; its
+    params the form does not show are kept: the form posts with ``?from=`` its id)."""
     allowed = principal.user.role.allows(Role.OPERATOR)
     form = target.form(state.runtime.settings)
+    action = target.url if rerun_of is None else f"{target.url}?from={rerun_of.id}"
     html = form.render(
-        values, errors, action=target.url,
-        csrf_token=principal.csrf_token if allowed else None,
-    )  # fmt: skip
+        values, errors, action=action, csrf_token=principal.csrf_token if allowed else None
+    )
+    kept = sorted(carried_params(rerun_of, target)) if rerun_of is not None else []
     return render_page(request, "launch.html", principal, status_code=status_code,
                        info=target.info, form_html=html, allowed=allowed,
-                       rerun_of=rerun_of, has_secrets=target.has_secrets)  # fmt: skip
+                       rerun_of=rerun_of, has_secrets=target.has_secrets, kept=kept)  # fmt: skip
+
+
+def _source(state: ServerState, run_id: str | None) -> Run | None:
+    """The run an edited re-run comes from (``?from=``), if any."""
+    if not run_id or not re.fullmatch(ID_PATTERN, run_id):
+        return None
+    return state.store.get_run(run_id)
 
 
 async def _launch(request: Request, state: ServerState, principal: Principal,
                   target: LaunchTarget) -> Response:  # fmt: skip
     data = await request.form()
     settings = state.runtime.settings
+    source = await anyio.to_thread.run_sync(_source, state, request.query_params.get("from"))
     try:
         params, mode = target.validate(data, settings)
+        if source is not None:
+            params = {**carried_params(source, target), **params}
         launched = LaunchRequest(plugin=target.plugin.code, action=target.action,
                                  pipeline=target.pipeline, params=params, mode=mode)  # fmt: skip
         run_id = await anyio.to_thread.run_sync(state.launcher.launch, launched)
     except ParamsValidationError as exc:  # the form's check, or the launcher's own
         errors = target.form_errors(exc.field_errors)
-        return launch_form_page(request, state, principal, target, data, errors, 422)
+        return launch_form_page(request, state, principal, target, data, errors, 422, source)
     kind = "action" if target.action else "pipeline"
     state.metrics.runs_launched.labels(kind, launched.mode).inc()
     return RedirectResponse(f"/runs/{run_id}", 303)

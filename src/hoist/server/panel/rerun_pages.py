@@ -58,7 +58,7 @@ def _mode_for(state: ServerState, run: Run, target: LaunchTarget) -> str | None:
 def _rerun(state: ServerState, run_id: str) -> str | None:
     """The new run's id, or ``None`` when the run has secrets (they must be re-entered)."""
     run, target = _target(state, run_id)
-    if target.has_secrets:
+    if target.has_secrets or run.meta.get("secret_params"):
         return None
     launched = LaunchRequest(
         plugin=target.plugin.code, action=target.action, pipeline=target.pipeline,
