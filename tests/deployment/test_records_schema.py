@@ -47,7 +47,7 @@ def test_a_store_at_0006_is_upgraded_and_its_deployments_read_on(tmp_path: Path)
     store = RunStore(url)
     try:
         with store.engine.connect() as conn:
-            assert current_revision(conn) == HEAD_REVISION == "0007"
+            assert current_revision(conn) == HEAD_REVISION
         records = DeploymentRecords(store.engine)
         old = records.get("old")
         assert old.input_schema is None and old.log_path == Path("/tmp/old/1.log")

@@ -10,7 +10,16 @@ from typing import Any, Protocol, runtime_checkable
 
 from hoist.runs.models import Event, EventBase, Run, RunStatus
 
-__all__ = ["FOLLOW_POLL", "STALE_AFTER", "RunFilter", "RunLog", "follow_events", "run_updates"]
+__all__ = [
+    "FOLLOW_POLL",
+    "STALE_AFTER",
+    "RunFilter",
+    "RunLog",
+    "follow_events",
+    "page_cursor",
+    "parse_cursor",
+    "run_updates",
+]
 
 FOLLOW_POLL = 0.025
 """Seconds between reads of a followed run's new events (an indexed read: cheap)."""
@@ -26,6 +35,10 @@ class RunFilter:
 
     ``params`` keeps the runs whose params hold each of its keys with an equal JSON
     value (typed: ``3`` matches ``3`` and ``3.0``, not ``"3"``).
+
+    ``cursor`` pages by keyset: the ``(created_at, id)`` of the last run of the previous
+    page (:func:`page_cursor`), so that the next page starts right after it whatever its
+    depth; ``offset`` skips rows one by one and is meant for small offsets only.
     """
 
     status: Sequence[RunStatus] | None = None
@@ -38,6 +51,25 @@ class RunFilter:
     params: Mapping[str, Any] | None = None
     limit: int = 50
     offset: int = 0
+    cursor: tuple[float, str] | None = None
+
+
+def page_cursor(run: Run) -> str:
+    """The opaque cursor of the page after ``run`` (the last run of a page), as an API
+    response's ``next`` carries it: ``created_at`` (exact) and the id."""
+    return f"{run.created_at!r}~{run.id}"
+
+
+def parse_cursor(text: str) -> tuple[float, str]:
+    """The ``(created_at, id)`` of a :func:`page_cursor`.
+
+    Raises:
+        ValueError: ``text`` is not one.
+    """
+    created, sep, run_id = text.partition("~")
+    if not sep or not run_id:
+        raise ValueError(f"not a page cursor: {text!r}")
+    return float(created), run_id
 
 
 @runtime_checkable

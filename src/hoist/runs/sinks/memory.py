@@ -63,7 +63,9 @@ class MemorySink(EventSink):
     def list_runs(self, flt: RunFilter | None = None) -> list[Run]:
         flt = flt or RunFilter()
         runs = [r for r in self.runs.values() if _matches(r, flt)]
-        runs.sort(key=lambda r: r.created_at, reverse=True)
+        if flt.cursor is not None:
+            runs = [r for r in runs if (r.created_at, r.id) < flt.cursor]
+        runs.sort(key=lambda r: (r.created_at, r.id), reverse=True)
         return runs[flt.offset : flt.offset + flt.limit]
 
     def events(self, run_id: str, after_seq: int = 0, limit: int | None = None) -> list[Any]:

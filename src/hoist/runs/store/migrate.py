@@ -29,7 +29,14 @@ from hoist.runs.store.schema import metadata as store_metadata
 if TYPE_CHECKING:
     from alembic.config import Config
 
-__all__ = ["alembic_config", "current_revision", "schema_diff", "target_metadata", "upgrade"]
+__all__ = [
+    "alembic_config",
+    "current_revision",
+    "optimize",
+    "schema_diff",
+    "target_metadata",
+    "upgrade",
+]
 
 _PG_LOCK_KEY = 0x486F697374  # "Hoist"
 
@@ -83,6 +90,15 @@ def upgrade(engine: sa.Engine) -> None:
         from alembic import command
 
         command.upgrade(alembic_config(conn), "head")
+        optimize(conn)
+
+
+def optimize(conn: sa.Connection) -> None:
+    """Keep SQLite's planner statistics fresh (``PRAGMA optimize``: it analyses only the
+    tables whose statistics are missing or stale, cheaply); nothing on PostgreSQL, whose
+    autovacuum analyses on its own. Called after migrations and when a store closes."""
+    if conn.dialect.name == "sqlite":
+        conn.exec_driver_sql("PRAGMA optimize")
 
 
 def schema_diff(conn: sa.Connection, *others: sa.MetaData) -> list[Any]:

@@ -15,8 +15,9 @@ __all__ = [
     "services",
 ]
 
-HEAD_REVISION = "0007"
+HEAD_REVISION = "0008"
 """The newest migration; a store at this revision needs no Alembic at start-up."""
+
 
 metadata = sa.MetaData()
 
@@ -25,20 +26,33 @@ runs = sa.Table(
     metadata,
     sa.Column("id", sa.String(40), primary_key=True),
     sa.Column("kind", sa.String(20), nullable=False),
-    sa.Column("parent_id", sa.String(40), nullable=True, index=True),
-    sa.Column("plugin", sa.String(200), nullable=True, index=True),
+    sa.Column("parent_id", sa.String(40), nullable=True),
+    sa.Column("plugin", sa.String(200), nullable=True),
     sa.Column("action", sa.String(200), nullable=True),
     sa.Column("mode", sa.String(20), nullable=False),
-    sa.Column("status", sa.String(20), nullable=False, index=True),
+    sa.Column("status", sa.String(20), nullable=False),
     sa.Column("params", sa.Text, nullable=False),
     sa.Column("result", sa.Text, nullable=True),
     sa.Column("error", sa.Text, nullable=True),
-    sa.Column("created_at", sa.Float, nullable=False, index=True),
+    sa.Column("created_at", sa.Float, nullable=False),
     sa.Column("started_at", sa.Float, nullable=True),
     sa.Column("finished_at", sa.Float, nullable=True),
     sa.Column("heartbeat_at", sa.Float, nullable=True),
     sa.Column("cancel_requested", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.Column("meta", sa.Text, nullable=False),
+    # Migration 0008: each list filter with the list's order (newest first), so a page
+    # is a walk down one index; and the order itself (keyset pages).
+    sa.Index("ix_runs_created", "created_at", "id"),
+    *(
+        sa.Index(f"ix_runs_{name}_created", column, "created_at", "id")
+        for name, column in (
+            ("status", "status"),
+            ("plugin", "plugin"),
+            ("action", "action"),
+            ("kind", "kind"),
+            ("parent", "parent_id"),
+        )
+    ),
 )
 
 events = sa.Table(
@@ -49,6 +63,8 @@ events = sa.Table(
     sa.Column("ts", sa.Float, nullable=False),
     sa.Column("type", sa.String(20), nullable=False),
     sa.Column("data", sa.Text, nullable=False),
+    # Migration 0008: a long run's events of one type (progress, artifacts, steps).
+    sa.Index("ix_events_run_type_seq", "run_id", "type", "seq"),
 )
 
 run_writers = sa.Table(

@@ -21,7 +21,7 @@ from hoist.runs.store import event_reads, migrate
 from hoist.runs.store.endings import OWNER_META, RunEndings
 from hoist.runs.store.engine import create_store_engine
 from hoist.runs.store.ingest import ingest_batch, live_runs_of
-from hoist.runs.store.param_match import param_equals
+from hoist.runs.store.listing import list_query, prefix_range
 from hoist.runs.store.prepared import PreparedStatement
 from hoist.runs.store.rows import (
     encode_event,
@@ -73,7 +73,12 @@ class RunStore(RunEndings):
         migrate.upgrade(self.engine)
 
     def close(self) -> None:
-        """Release the connection pool."""
+        """Refresh SQLite's planner statistics if stale, and release the connection pool."""
+        try:
+            with self.engine.connect() as conn:
+                migrate.optimize(conn)
+        except sa.exc.SQLAlchemyError:
+            pass  # a read-only or vanished store: nothing to refresh
         self.engine.dispose()
 
     def _run_upsert(self) -> Any:
@@ -233,40 +238,21 @@ class RunStore(RunEndings):
         return found
 
     def get_run(self, run_id: str) -> Run:
-        """The run with this id (a unique prefix of at least 6 characters also works;
-        ``_`` and ``%`` in it match only themselves, never as LIKE wildcards)."""
+        """The run with this id (a unique prefix of at least 6 characters also works, read
+        as a range of the primary key: an unknown id costs two index seeks)."""
         with self.engine.connect() as conn:
             row = conn.execute(sa.select(runs).where(runs.c.id == run_id)).mappings().first()
             if row is None and len(run_id) >= 6:
-                prefix = runs.c.id.startswith(run_id, autoescape=True)
-                rows = conn.execute(sa.select(runs).where(prefix).limit(2)).mappings().all()
+                query = sa.select(runs).where(prefix_range(run_id)).limit(2)
+                rows = conn.execute(query).mappings().all()
                 row = rows[0] if len(rows) == 1 else None
         if row is None:
             raise RunNotFoundError(run_id)
         return row_to_run(row)
 
     def list_runs(self, flt: RunFilter | None = None) -> list[Run]:
-        """Runs matching ``flt``, newest first."""
-        flt = flt or RunFilter()
-        query = sa.select(runs)
-        if flt.status:
-            query = query.where(runs.c.status.in_([str(s) for s in flt.status]))
-        for column, value in (
-            (runs.c.plugin, flt.plugin),
-            (runs.c.action, flt.action),
-            (runs.c.kind, flt.kind),
-            (runs.c.parent_id, flt.parent_id),
-        ):
-            if value is not None:
-                query = query.where(column == value)
-        if flt.since is not None:
-            query = query.where(runs.c.created_at >= flt.since)
-        if flt.until is not None:
-            query = query.where(runs.c.created_at < flt.until)
-        for key, value in (flt.params or {}).items():
-            query = query.where(param_equals(self.engine.dialect.name, key, value))
-        query = query.order_by(runs.c.created_at.desc(), runs.c.id.desc())
-        query = query.limit(flt.limit).offset(flt.offset)
+        """Runs matching ``flt``, newest first (from ``flt.cursor`` on, when given)."""
+        query = list_query(flt or RunFilter(), self.engine.dialect.name)
         with self.engine.connect() as conn:
             return [row_to_run(row) for row in conn.execute(query).mappings()]
 
