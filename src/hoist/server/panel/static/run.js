@@ -225,8 +225,8 @@
     lines.appendChild(line(e));
     if (total) total.textContent = String(last);
     while (lines.children.length > MAX_LINES) {
-      lines.removeChild(lines.firstChild);
-      setFirst(Number(lines.firstChild.getAttribute("data-seq")));
+      lines.removeChild(lines.firstElementChild);
+      setFirst(Number(lines.firstElementChild.getAttribute("data-seq")));
       if (!earlierLink()) {
         var p = H.el("p"), a = H.el("a", null, "Load earlier events");
         a.id = "load-earlier";
