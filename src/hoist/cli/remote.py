@@ -17,7 +17,7 @@ import click
 from hoist.cli.credentials import lookup, normalize_url
 from hoist.errors import UserInputError
 from hoist.runs.models import Run
-from hoist.runs.reader import RunFilter
+from hoist.runs.reader import RunFilter, cursor_text
 from hoist.settings import Settings
 
 if TYPE_CHECKING:
@@ -175,16 +175,18 @@ class RemoteLog:
         """Runs matching ``flt``, newest first (``since``/``until`` applied here)."""
         flt = flt or RunFilter()
         found: list[Run] = []
-        offset = flt.offset
+        # Pages follow the server's ``next`` cursor; ``offset`` is applied here.
+        skip, cursor = flt.offset, None if flt.cursor is None else cursor_text(flt.cursor)
         while len(found) < flt.limit:
-            page = self.client.list_runs(
+            page, cursor = self.client.list_runs_page(
                 status=[str(s) for s in flt.status] if flt.status else None,
                 kind=flt.kind, parent=flt.parent_id, plugin=flt.plugin, action=flt.action,
-                limit=_PAGE, offset=offset,
+                limit=_PAGE, cursor=cursor,
             )  # fmt: skip
-            offset += len(page)
-            found.extend(r for r in page if _within(r, flt))
-            if len(page) < _PAGE or (flt.since is not None and page[-1].created_at < flt.since):
+            kept = [r for r in page if _within(r, flt)]
+            dropped, skip = min(skip, len(kept)), max(0, skip - len(kept))
+            found.extend(kept[dropped:])
+            if cursor is None or (flt.since is not None and page[-1].created_at < flt.since):
                 break
         return found[: flt.limit]
 

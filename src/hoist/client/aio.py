@@ -164,9 +164,28 @@ class AsyncHoistClient(ClientBase):
         action: str | None = None,
         limit: int = 50,
         offset: int = 0,
+        cursor: str | None = None,
     ) -> list[Run]:
-        """Runs, newest first, filtered."""
-        return await self.send(calls.list_runs(status, kind, parent, plugin, action, limit, offset))
+        """Runs, newest first, filtered: ``limit`` of them from ``cursor`` (a page's
+        ``next``, see :meth:`list_runs_page`) on; ``offset`` only for small offsets."""
+        call = calls.list_runs(status, kind, parent, plugin, action, limit, offset, cursor)
+        return await self.send(call)
+
+    async def list_runs_page(
+        self,
+        *,
+        status: Sequence[str] | None = None,
+        kind: str | None = None,
+        parent: str | None = None,
+        plugin: str | None = None,
+        action: str | None = None,
+        limit: int = 50,
+        cursor: str | None = None,
+    ) -> tuple[list[Run], str | None]:
+        """A page of runs, newest first, and the cursor of the next page (``None`` after
+        the last): pass it back as ``cursor`` to read on, at any depth for the same cost."""
+        call = calls.list_runs_page(status, kind, parent, plugin, action, limit, 0, cursor)
+        return await self.send(call)
 
     async def get_run(self, run_id: str) -> Run:
         """One run."""

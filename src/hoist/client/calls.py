@@ -169,12 +169,32 @@ def list_runs(
     action: str | None,
     limit: int,
     offset: int,
+    cursor: str | None = None,
 ) -> Call[list[Run]]:
+    page = list_runs_page(status, kind, parent, plugin, action, limit, offset, cursor)
+    return Call("GET", page.path, lambda r: page.read(r)[0], params=page.params)
+
+
+def list_runs_page(
+    status: Sequence[str] | None,
+    kind: str | None,
+    parent: str | None,
+    plugin: str | None,
+    action: str | None,
+    limit: int,
+    offset: int = 0,
+    cursor: str | None = None,
+) -> Call[tuple[list[Run], str | None]]:
+    """A page of runs and its ``next`` cursor (``None`` after the last page)."""
     params = _drop_none({"status": list(status) if status else None, "kind": kind,
                          "parent": parent, "plugin": plugin, "action": action,
-                         "limit": limit, "offset": offset})  # fmt: skip
-    return Call("GET", f"{API}/runs", lambda r: [parse_run(x) for x in r.json()["runs"]],
-                params=params)  # fmt: skip
+                         "limit": limit, "offset": offset or None, "cursor": cursor})  # fmt: skip
+
+    def read(response: httpx.Response) -> tuple[list[Run], str | None]:
+        body = response.json()
+        return [parse_run(x) for x in body["runs"]], body.get("next")
+
+    return Call("GET", f"{API}/runs", read, params=params)
 
 
 def get_run(run_id: str) -> Call[Run]:

@@ -12,7 +12,7 @@ from urllib.parse import quote
 
 from hoist.errors import MissingExtraError, RunNotFoundError, StoreError
 from hoist.runs.models import EVENT_ADAPTER, RUN_ADAPTER, Run
-from hoist.runs.reader import RunFilter
+from hoist.runs.reader import RunFilter, cursor_text
 
 __all__ = ["HttpRunLog"]
 
@@ -75,15 +75,17 @@ class HttpRunLog:
         }  # fmt: skip
         if flt.status:
             query["status"] = [str(s) for s in flt.status]
+        if flt.cursor is not None:
+            query["cursor"] = cursor_text(flt.cursor)
         runs: list[Run] = []
-        offset = flt.offset
+        offset = flt.offset  # for the first page only: the next ones follow ``next``
         while len(runs) < flt.limit:
             size = min(_PAGE_RUNS, flt.limit - len(runs))
-            page = self._get("", limit=size, offset=offset, **query)["runs"]
-            runs.extend(RUN_ADAPTER.validate_python(r) for r in page)
-            if len(page) < size:
+            body = self._get("", limit=size, offset=offset, **query)
+            runs.extend(RUN_ADAPTER.validate_python(r) for r in body["runs"])
+            if len(body["runs"]) < size or not body.get("next"):
                 break
-            offset += size
+            offset, query["cursor"] = 0, body["next"]
         return runs
 
     def events(self, run_id: str, after_seq: int = 0, limit: int | None = None) -> list[Any]:

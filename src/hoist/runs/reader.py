@@ -15,6 +15,7 @@ __all__ = [
     "STALE_AFTER",
     "RunFilter",
     "RunLog",
+    "cursor_text",
     "follow_events",
     "page_cursor",
     "parse_cursor",
@@ -57,7 +58,12 @@ class RunFilter:
 def page_cursor(run: Run) -> str:
     """The opaque cursor of the page after ``run`` (the last run of a page), as an API
     response's ``next`` carries it: ``created_at`` (exact) and the id."""
-    return f"{run.created_at!r}~{run.id}"
+    return cursor_text((run.created_at, run.id))
+
+
+def cursor_text(cursor: tuple[float, str]) -> str:
+    """:attr:`RunFilter.cursor` as the text :func:`parse_cursor` reads back."""
+    return f"{cursor[0]!r}~{cursor[1]}"
 
 
 def parse_cursor(text: str) -> tuple[float, str]:

@@ -130,11 +130,13 @@ class CancelResult(BaseModel):
 
 
 class RunPage(BaseModel):
-    """A page of runs, newest first."""
+    """A page of runs, newest first; ask for the next with ``cursor=next`` (``None``: this
+    page is the last)."""
 
     runs: list[Run]
     limit: int
     offset: int
+    next: str | None = None
 
 
 class EventPage(BaseModel):

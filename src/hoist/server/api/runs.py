@@ -18,7 +18,7 @@ from fastapi.responses import FileResponse, StreamingResponse
 from hoist.errors import ConfigError, StorageError, StorageNotFoundError
 from hoist.runs.artifacts import CHUNK, ArtifactStore, find_published, list_run_files, safe_path
 from hoist.runs.models import Run, RunKind, RunStatus
-from hoist.runs.reader import RunFilter
+from hoist.runs.reader import RunFilter, page_cursor, parse_cursor
 from hoist.server.api import API_PREFIX
 from hoist.server.deps import Operator, State, Viewer, responses
 from hoist.server.errors import ApiError
@@ -43,6 +43,8 @@ router = APIRouter(prefix=f"{API_PREFIX}/runs", tags=["runs"])
 
 RunId = Annotated[str, PathParam(pattern=ID_PATTERN, description="A run id (or unique prefix).")]
 _MAX_SEQ = 2**31 - 1
+MAX_OFFSET = 10_000
+"""The largest ``offset`` of a runs list: deeper pages follow the ``next`` cursor."""
 #: Artifact path limits, below every common file system's (255 per name, 4096 in all).
 _MAX_NAME = 255
 _MAX_PATH = 1024
@@ -64,14 +66,27 @@ def list_runs(
     plugin: Annotated[str | None, Query(pattern=NAME_PATTERN)] = None,
     action: Annotated[str | None, Query(pattern=NAME_PATTERN)] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
+    cursor: Annotated[
+        str | None, Query(max_length=200, description="A page's `next`: the page after it.")
+    ] = None,
 ) -> RunPage:
-    """Runs, newest first, filtered by status (repeatable), kind, parent run and plugin."""
+    """Runs, newest first, filtered by status (repeatable), kind, parent run and plugin.
+
+    Page on with ``cursor`` (the previous page's ``next``): any depth costs the same.
+    ``offset`` skips runs one by one and is kept for small offsets only (at most
+    10,000); it applies after the cursor when both are given."""
+    try:
+        after = None if cursor is None else parse_cursor(cursor)
+    except ValueError as exc:
+        raise ApiError(422, str(exc)) from exc
     flt = RunFilter(
         status=status or None, kind=None if kind is None else str(kind), parent_id=parent,
-        plugin=plugin, action=action, limit=limit, offset=offset,
+        plugin=plugin, action=action, limit=limit, offset=offset, cursor=after,
     )  # fmt: skip
-    return RunPage(runs=state.store.list_runs(flt), limit=limit, offset=offset)
+    found = state.store.list_runs(flt)
+    more = page_cursor(found[-1]) if len(found) == limit else None
+    return RunPage(runs=found, limit=limit, offset=offset, next=more)
 
 
 @router.get("/stream", responses={**_SSE, **responses(401)})
