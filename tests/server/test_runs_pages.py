@@ -43,6 +43,7 @@ def test_pages_follow_next_to_the_last_run(store_url: str, hoist_home: Path) -> 
 
         http = live.http(live.token())
         assert http.get(f"{API}/runs", params={"cursor": "nope"}).status_code == 422
+        assert http.get(f"{API}/runs", params={"cursor": "1e5~x"}).json()["next"] is None
         assert http.get(f"{API}/runs", params={"offset": 10_001}).status_code == 422
         assert http.get(f"{API}/runs", params={"limit": 50}).json()["next"] is None
 

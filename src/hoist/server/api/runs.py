@@ -43,6 +43,9 @@ router = APIRouter(prefix=f"{API_PREFIX}/runs", tags=["runs"])
 
 RunId = Annotated[str, PathParam(pattern=ID_PATTERN, description="A run id (or unique prefix).")]
 _MAX_SEQ = 2**31 - 1
+CURSOR_PATTERN = r"^-?[0-9]{1,20}(\.[0-9]{1,20})?([eE][-+]?[0-9]{1,3})?~[A-Za-z0-9_\-]{1,40}$"
+"""A ``next`` cursor (:func:`~hoist.runs.reader.page_cursor`): a run's ``created_at``
+and id."""
 MAX_OFFSET = 10_000
 """The largest ``offset`` of a runs list: deeper pages follow the ``next`` cursor."""
 #: Artifact path limits, below every common file system's (255 per name, 4096 in all).
@@ -68,7 +71,7 @@ def list_runs(
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
     cursor: Annotated[
-        str | None, Query(max_length=200, description="A page's `next`: the page after it.")
+        str | None, Query(pattern=CURSOR_PATTERN, description="A page's `next`: the page after it.")
     ] = None,
 ) -> RunPage:
     """Runs, newest first, filtered by status (repeatable), kind, parent run and plugin.
