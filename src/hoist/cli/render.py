@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from rich import box
@@ -216,21 +217,24 @@ def add_pipeline_nodes(tree: Tree, progress: Any) -> None:
             node.add(Text(action.error, style="red"))
 
 
-def add_outputs(tree: Tree, events: list[Event], limit: int = SHOWN_OUTPUTS) -> None:
+def add_outputs(
+    tree: Tree, events: Sequence[Event], limit: int = SHOWN_OUTPUTS, total: int | None = None
+) -> None:
     """Add the newest ``limit`` outputs among ``events`` under ``tree`` (their text:
     Markdown as written, JSON compact), saying how many earlier ones ``hoist runs logs``
-    has."""
+    has (``total``: how many the run has, when ``events`` holds only the newest)."""
     outputs = [e for e in events if isinstance(e, OutputEvent)]
     if not outputs:
         return
-    branch = tree.add(f"[dim]outputs:[/] {len(outputs)}")
-    if len(outputs) > limit:
-        branch.add(Text(f"… {len(outputs) - limit} earlier (hoist runs logs)", style="dim"))
+    count = len(outputs) if total is None else total
+    branch = tree.add(f"[dim]outputs:[/] {count}")
+    if count > limit:
+        branch.add(Text(f"… {count - limit} earlier (hoist runs logs)", style="dim"))
     for event in outputs[-limit:]:
         branch.add(Text.assemble(_tag(event), (event.summary(), _event_style(event))))
 
 
-def add_steps(tree: Tree, events: list[Event]) -> None:
+def add_steps(tree: Tree, events: Iterable[Event]) -> None:
     """Add the last phase of each step of a step-based action under ``tree``."""
     phases: dict[str, str] = {}
     for event in events:

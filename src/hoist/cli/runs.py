@@ -6,7 +6,6 @@ from __future__ import annotations
 import contextlib
 import json
 import time
-from collections import Counter
 from collections.abc import Iterator
 
 import click
@@ -22,7 +21,8 @@ from hoist.cli.render import (
     run_detail,
     runs_table,
 )
-from hoist.runs.models import Event, ResultEvent, RunKind, RunStatus
+from hoist.cli.run_summary import summarise
+from hoist.runs.models import Event, RunKind, RunStatus
 from hoist.runs.reader import RunFilter, RunLog, follow_events
 from hoist.runs.runtime import Runtime
 
@@ -115,17 +115,15 @@ def show_cmd(runtime: Runtime, run_id: str, as_json: bool) -> None:
             data["children"] = [c.to_dict() for c in children]
             click.echo(json.dumps(data, indent=2))
             return
-        events = store.events(run.id)
-        counts = Counter[str](e.type for e in events)
-        results = [e for e in events if isinstance(e, ResultEvent)]
-        tree = run_detail(run, children, dict(counts), results[-1].model if results else None)
-        add_outputs(tree, events)
+        log = summarise(store, run.id)  # indexed reads, never the whole log in memory
+        tree = run_detail(run, children, log.counts, log.result_model)
+        add_outputs(tree, log.outputs, total=log.output_total)
         if run.kind == "pipeline" and run.meta.get("nodes"):
             from hoist.pipelines.progress import pipeline_progress
 
             add_pipeline_nodes(tree, pipeline_progress(store, run.id))
         else:
-            add_steps(tree, events)
+            add_steps(tree, log.steps)
     Console().print(tree)
 
 

@@ -19,6 +19,7 @@ from hoist.runs.store.schema import events, runs
 
 __all__ = [
     "MAX_PROGRESS_SCAN",
+    "event_counts",
     "events_of_type",
     "events_of_type_among",
     "latest_progress",
@@ -44,6 +45,17 @@ def events_of_type(
         where.append(events.c.seq < before)
     query = sa.select(events).where(*where).order_by(order).limit(limit)
     return [row_to_event(row) for row in conn.execute(query)]
+
+
+def event_counts(conn: sa.Connection, run_id: str) -> dict[str, int]:
+    """How many events of each type the run has: counted in the ``(run_id, type, seq)``
+    index, nothing decoded."""
+    query = (
+        sa.select(events.c.type, sa.func.count())
+        .where(events.c.run_id == run_id)
+        .group_by(events.c.type)
+    )
+    return {kind: int(n) for kind, n in conn.execute(query).all()}
 
 
 def _category(dialect: str) -> Any:

@@ -342,6 +342,11 @@ class RunStore(RunEndings):
                 out.extend(row_to_run(row) for row in rows)
         return out
 
+    def event_counts(self, run_id: str) -> dict[str, int]:
+        """How many events of each type the run has (an index count: nothing decoded)."""
+        with self.engine.connect() as conn:
+            return event_reads.event_counts(conn, run_id)
+
     def count_events(self, run_id: str) -> int:
         """How many events the run has."""
         with self.engine.connect() as conn:
