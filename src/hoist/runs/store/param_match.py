@@ -9,7 +9,6 @@ import json
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import JSONB
 
 from hoist.runs.store.schema import runs
 
@@ -19,6 +18,10 @@ __all__ = ["param_equals"]
 def param_equals(dialect: str, key: str, value: Any) -> sa.ColumnElement[bool]:
     """The condition "run param ``key`` equals ``value``" in ``dialect``'s SQL."""
     if dialect == "postgresql":
+        # Imported here: the PostgreSQL dialect (with asyncpg's) costs every CLI
+        # command on SQLite tens of milliseconds of start-up.
+        from sqlalchemy.dialects.postgresql import JSONB
+
         doc = sa.cast(runs.c.params, JSONB)
         found = doc.op("->")(sa.literal(key, sa.Text))
         return found == sa.cast(sa.literal(json.dumps(value), sa.Text), JSONB)
