@@ -179,6 +179,8 @@ def read_paths(store: RunStore, filler: Filler, size: int) -> dict[str, Callable
         "long: count events": lambda: store.count_events(long_id),
         "long: last event page": lambda: store.events(long_id, filler.long_seq - 100, 100),
     }
+    if hasattr(store, "event_counts"):
+        ops["long: counts by type"] = lambda: store.event_counts(long_id)
     return ops
 
 
