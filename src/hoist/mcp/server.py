@@ -26,7 +26,7 @@ from hoist.errors import HoistError
 from hoist.mcp.access import Caller, Exposure
 from hoist.mcp.prompts import PROMPTS, get_prompt
 from hoist.mcp.resources import RESOURCE_TEMPLATES, list_resources, read_resource
-from hoist.mcp.tools import ToolContext, available_tools, find_tool
+from hoist.mcp.tools import ToolContext, available_tools, find_tool, recent_tool
 from hoist.mcp.tools.base import Progress
 from hoist.server.errors import hoist_error_response
 from hoist.server.state import ServerState
@@ -91,7 +91,9 @@ def create_mcp_server(
         ctx: ServerRequestContext[Any], params: types.CallToolRequestParams
     ) -> types.CallToolResult:
         call = tool_context(ctx)
-        tool = await anyio.to_thread.run_sync(find_tool, call, params.name)
+        tool = recent_tool(call, params.name)
+        if tool is None:
+            tool = await anyio.to_thread.run_sync(find_tool, call, params.name)
         if tool is None:
             raise MCPError(types.INVALID_PARAMS, f"no tool named {params.name!r}")
         return await tool.call(call, params.arguments or {})
