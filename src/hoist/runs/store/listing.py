@@ -42,13 +42,10 @@ def list_query(flt: RunFilter, dialect: str) -> sa.Select[Any]:
     if flt.until is not None:
         query = query.where(runs.c.created_at < flt.until)
     if flt.cursor is not None:
-        created, run_id = flt.cursor
-        query = query.where(
-            sa.or_(
-                runs.c.created_at < created,
-                sa.and_(runs.c.created_at == created, runs.c.id < run_id),
-            )
-        )
+        # A row-value comparison: both databases seek the index to it (an OR of the
+        # two columns' conditions would be a scan from the newest run down).
+        order = sa.tuple_(runs.c.created_at, runs.c.id)
+        query = query.where(order < sa.tuple_(sa.literal(flt.cursor[0]), sa.literal(flt.cursor[1])))
     for key, value in (flt.params or {}).items():
         query = query.where(param_equals(dialect, key, value))
     query = query.order_by(runs.c.created_at.desc(), runs.c.id.desc()).limit(flt.limit)

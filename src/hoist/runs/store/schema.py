@@ -43,6 +43,7 @@ runs = sa.Table(
     # Migration 0008: each list filter with the list's order (newest first), so a page
     # is a walk down one index; and the order itself (keyset pages).
     sa.Index("ix_runs_created", "created_at", "id"),
+    sa.Index("ix_runs_status_plugin_created", "status", "plugin", "created_at", "id"),
     *(
         sa.Index(f"ix_runs_{name}_created", column, "created_at", "id")
         for name, column in (

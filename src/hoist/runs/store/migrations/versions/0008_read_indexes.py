@@ -3,9 +3,9 @@
 Each list filter gets a composite index ending in the list's order, ``(created_at,
 id)``: the database walks the newest matches of the filter and stops at the page's end
 instead of reading every match and sorting (the one-column indexes they replace are
-their prefixes). ``(created_at, id)`` itself serves keyset pages, and ``events(run_id,
-type, seq)`` a long run's events of one type (progress, artifacts, steps) without
-walking its log.
+their prefixes; status and plugin together, the commonest pair, have their own).
+``(created_at, id)`` itself serves keyset pages, and ``events(run_id, type, seq)`` a
+long run's events of one type (progress, artifacts, steps) without walking its log.
 
 Revision ID: 0008
 Revises: 0007
@@ -32,6 +32,8 @@ def upgrade() -> None:
     op.create_index("ix_runs_created", "runs", ["created_at", "id"])
     for name, column in _FILTERS.items():
         op.create_index(f"ix_runs_{name}_created", "runs", [column, "created_at", "id"])
+    op.create_index("ix_runs_status_plugin_created", "runs",
+                    ["status", "plugin", "created_at", "id"])  # fmt: skip
     op.create_index("ix_events_run_type_seq", "events", ["run_id", "type", "seq"])
 
 
@@ -39,6 +41,7 @@ def downgrade() -> None:
     op.drop_index("ix_events_run_type_seq", table_name="events")
     for name in _FILTERS:
         op.drop_index(f"ix_runs_{name}_created", table_name="runs")
+    op.drop_index("ix_runs_status_plugin_created", table_name="runs")
     op.drop_index("ix_runs_created", table_name="runs")
     for name, columns in _OLD.items():
         op.create_index(name, "runs", columns)
