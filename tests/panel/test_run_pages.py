@@ -74,9 +74,7 @@ def test_run_page_escapes_and_sanitises_everything(panel: LiveServer, login: Log
     assert "<strong>bold</strong>" in page  # Markdown still works
     assert "&lt;b&gt;plug&lt;/b&gt;" in page
     # the metrics JSON inside <script type="application/json"> cannot close the tag
-    data = re.search(
-        r'<script type="application/json" data-chart-data>(.*?)</script>', page, re.S
-    )
+    data = re.search(r'<script type="application/json" data-chart-data>(.*?)</script>', page, re.S)
     assert data and "<" not in data.group(1)
 
 
