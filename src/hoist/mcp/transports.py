@@ -38,11 +38,15 @@ async def run_stdio(settings: Settings) -> None:
     the client leaves are cancelled (they are recorded ``cancelled``)."""
     from mcp.server.stdio import stdio_server
 
+    from hoist.mcp.stdio import stdio_wire
+
     state = await anyio.to_thread.run_sync(ServerState, settings)
     server = create_mcp_server(state)
     try:
-        async with _background(state), stdio_server() as (read, write):
-            await server.run(read, write, server.create_initialization_options())
+        async with _background(state), stdio_wire() as wire:
+            streams = stdio_server() if wire is None else stdio_server(*wire)
+            async with streams as (read, write):
+                await server.run(read, write, server.create_initialization_options())
     finally:
         await state.hub.close()
         await anyio.to_thread.run_sync(state.close)
