@@ -41,9 +41,11 @@ from hoist.executors.ray.connect import (
 )
 from hoist.executors.ray.job_support import (
     OnTheWorker,
+    given_params,
     jobs_api_client,
     run_fields,
     tail_job_logs,
+    withheld_params,
 )
 from hoist.executors.ray.packaging import (
     DEFAULT_EXCLUDES,
@@ -51,8 +53,7 @@ from hoist.executors.ray.packaging import (
     plugin_runtime_env_from_config,
 )
 from hoist.executors.ray.staging import JobDescription, stage_job
-from hoist.plugins.action import AnyParams
-from hoist.plugins.invoke import jsonable
+from hoist.plugins.invoke import worker_params
 from hoist.runs.models import Run, RunKind, RunStatus, new_run_id
 
 __all__ = ["RayJobExecutor", "job_id_for"]
@@ -160,16 +161,18 @@ class RayJobExecutor(Executor):
         fails the run with every field named (:class:`ParamsValidationError`).
 
         The driver never imports the plugin's code, so its heavy dependencies need not
-        be installed here; the result comes back as JSON data.
+        be installed here; the result comes back as JSON data. Nor can it tell which
+        params are secret: the run is recorded with their values withheld, the params
+        travel in the job's secrets file, and the worker records them, secrets masked,
+        once it has validated them.
         """
         plugin.action_config(action)  # an unknown action fails here, naming the known ones
-        data = params.model_dump(mode="json") if isinstance(params, BaseModel) else params
         run = Run(
             id=new_run_id(), kind=RunKind.ACTION, plugin=plugin.code, action=action,
-            mode=self.mode, params=jsonable(dict(data or {})),
+            mode=self.mode, params=withheld_params(params),
             meta={"plugin_path": str(plugin.root)} if plugin.root is not None else {},
         )  # fmt: skip
-        return PreparedRun(OnTheWorker, AnyParams(), run, plugin.entrypoint(action))
+        return PreparedRun(OnTheWorker, given_params(params), run, plugin.entrypoint(action))
 
     def _start(self, prepared: PreparedRun) -> str:
         """Record the run, stage its package and submit its job; returns the job id."""
@@ -229,7 +232,8 @@ class RayJobExecutor(Executor):
         settings = self.runtime.settings
         job = JobDescription(
             entrypoint=entrypoint, action=run.action or prepared.action_cls.action_name,
-            plugin_path=where, run=run_fields(run), params=run.params, env=dict(self.env),
+            plugin_path=where, run=run_fields(run), params=worker_params(prepared.params),
+            env=dict(self.env),
             store_url=settings.store_url, home=str(settings.home.resolve()),
             progress_interval=self.progress_interval,
         )  # fmt: skip

@@ -39,7 +39,8 @@ def main() -> int:
     signal.signal(signal.SIGTERM, stop)
     try:
         spec = ActionSpec(job.entrypoint, job.action, plugin_path)
-        outcome = worker.run(spec, run, job.params, job.env, job.progress_interval)
+        outcome = worker.run(spec, run, job.params, job.env, job.progress_interval,
+                             record_params=True)  # fmt: skip
     finally:
         worker.runtime.close()  # flushes every event before the process ends
     if outcome.status != "succeeded":

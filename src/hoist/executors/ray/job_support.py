@@ -1,20 +1,30 @@
 """Pieces of job mode kept apart from the executor: the Jobs API client, the stand-in
-for an action the driver does not import, the run fields a job carries, and following a
-job's output."""
+for an action the driver does not import, the run fields and params a job carries, and
+following a job's output."""
 
 from __future__ import annotations
 
 import queue
 import threading
 import warnings
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import Any
+
+from pydantic import BaseModel
 
 from hoist.executors.ray.connect import RayUnavailableError, ensure_ray
 from hoist.plugins.action import AnyParams, BaseAction
+from hoist.plugins.invoke import SECRET_MASK, jsonable
 from hoist.runs.models import Run
 
-__all__ = ["OnTheWorker", "jobs_api_client", "run_fields", "tail_job_logs"]
+__all__ = [
+    "OnTheWorker",
+    "given_params",
+    "jobs_api_client",
+    "run_fields",
+    "tail_job_logs",
+    "withheld_params",
+]
 
 
 class OnTheWorker(BaseAction[AnyParams]):
@@ -58,6 +68,34 @@ def run_fields(run: Run) -> dict[str, Any]:
         "action": run.action, "mode": run.mode, "params": run.params, "meta": run.meta,
         "created_at": run.created_at,
     }  # fmt: skip
+
+
+def withheld_params(params: BaseModel | Mapping[str, Any] | None) -> dict[str, Any]:
+    """What a job's run records of the params it was given until its worker has
+    validated them: every value masked (the driver, which does not import the action,
+    cannot tell which are secret), the names kept; ``None`` stays ``None``."""
+    data = params.model_dump(mode="json") if isinstance(params, BaseModel) else params
+    return {str(key): None if value is None else SECRET_MASK
+            for key, value in (data or {}).items()}  # fmt: skip
+
+
+def given_params(params: BaseModel | Mapping[str, Any] | None) -> BaseModel:
+    """The params a job was given, kept for its worker only: a model as is; a mapping
+    as JSON data, a ``SecretStr``/``SecretBytes`` value revealed. The worker gets them
+    through :func:`~hoist.plugins.invoke.worker_params`, in the job's secrets file."""
+    if isinstance(params, BaseModel):
+        return params
+    return AnyParams.model_validate({str(k): _revealed(v) for k, v in (params or {}).items()})
+
+
+def _revealed(value: Any) -> Any:
+    from pydantic import SecretBytes, SecretStr
+
+    if isinstance(value, SecretStr):
+        return value.get_secret_value()
+    if isinstance(value, SecretBytes):
+        return value.get_secret_value().decode("utf-8", "replace")
+    return jsonable(value)
 
 
 def tail_job_logs(client: Any, job_id: str) -> Iterator[str]:

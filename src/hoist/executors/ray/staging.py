@@ -1,13 +1,16 @@
 """A Ray Job's folder: the job's description (``.hoist-job/job.json``), its secrets
-(``.hoist-job/secrets.json``, mode 0600, deleted once read) and, when the plugin ships, a
+(``.hoist-job/secrets.json``, mode 0600, deleted once read: the environment variables
+the executor was given and the action's params) and, when the plugin ships, a
 hard-linked copy of the plugin folder. For a remote cluster the folder is the job's
 uploaded working directory; for a cluster on this machine it stays in the run's folder
 and the entrypoint is given its path (no upload).
 
-Params travel in this file rather than in environment variables or the entrypoint
+Params travel in the secrets file rather than in environment variables or the entrypoint
 string, so there is no size limit to play games with, and secrets never appear in the
 job record that Ray shows (the record holds only the entrypoint, metadata and
-``runtime_env``).
+``runtime_env``). They are secrets until the worker knows better: the driver does not
+import the action, so it cannot tell which of them (``SecretStr`` fields) are; neither
+``job.json`` nor the run record holds their values.
 """
 
 from __future__ import annotations
@@ -38,7 +41,8 @@ class JobDescription:
         plugin_path: the plugin folder on the worker's machine; ``"@working_dir"`` when it
             shipped as the job's working directory; ``None`` for an importable action.
         run: the run record's fields (``id``, ``kind``, ``parent_id``, ...).
-        params: the validated params (JSON data).
+        params: the action's params (JSON data, secret values revealed): staged in the
+            secrets file, never in ``job.json``.
         env: the action's ``ctx.env``.
         store_url, home: the run store and Hoist home the worker writes to.
         progress_interval: minimum spacing of progress events.
@@ -75,12 +79,13 @@ def stage_job(
             _link_tree(plugin_root, staging, excludes)
         job_dir = staging / JOB_DIR
         job_dir.mkdir(exist_ok=True)
-        (job_dir / "job.json").write_text(json.dumps(asdict(job)))
-        if secrets:
-            path = job_dir / "secrets.json"
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            with os.fdopen(fd, "w") as handle:
-                json.dump(dict(secrets), handle)
+        description = asdict(job)
+        params = description.pop("params")
+        (job_dir / "job.json").write_text(json.dumps(description))
+        path = job_dir / "secrets.json"
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            json.dump({"env": dict(secrets or {}), "params": params}, handle)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
@@ -88,16 +93,19 @@ def stage_job(
 
 
 def read_job(folder: Path) -> tuple[JobDescription, dict[str, str]]:
-    """The description and secrets staged in ``folder`` (inside the job). The secrets
-    file is deleted once read."""
+    """The description (with its params) and the environment secrets staged in
+    ``folder`` (inside the job). The secrets file is deleted once read.
+
+    Raises:
+        FileNotFoundError: the secrets file is gone (the job's folder was read before).
+    """
     job_dir = folder / JOB_DIR
-    job = JobDescription(**json.loads((job_dir / "job.json").read_text()))
     secrets_file = job_dir / "secrets.json"
-    secrets: dict[str, str] = {}
-    if secrets_file.is_file():
-        secrets = json.loads(secrets_file.read_text())
-        secrets_file.unlink(missing_ok=True)
-    return job, secrets
+    staged = json.loads(secrets_file.read_text())
+    secrets_file.unlink(missing_ok=True)
+    description = json.loads((job_dir / "job.json").read_text())
+    job = JobDescription(**description, params=staged["params"])
+    return job, dict(staged["env"])
 
 
 def _link_tree(root: Path, target: Path, excludes: Sequence[str]) -> None:

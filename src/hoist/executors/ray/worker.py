@@ -144,11 +144,14 @@ class WorkerRuntime:
         env: dict[str, Any],
         progress_interval: float = 0.02,
         flush: bool = False,
+        record_params: bool = False,
     ) -> Outcome:
         """Run one action to its end; every event goes to the store.
 
         The store sink commits in the background (within its interval); ``flush``
-        waits for that commit before returning.
+        waits for that commit before returning. With ``record_params`` (a Ray job, whose
+        driver recorded the params withheld), the validated params, secrets masked,
+        become the run's recorded params (:meth:`RunStore.record_params`) before it runs.
         """
         sink = self.runtime.sink
         sink.open_run(run)  # idempotent: the driver may have recorded it already
@@ -164,14 +167,16 @@ class WorkerRuntime:
         with self._lock:
             self.contexts[run.id] = ctx
         try:
-            return self._invoke(spec, params, ctx)
+            return self._invoke(spec, params, ctx, record_params)
         finally:
             with self._lock:
                 self.contexts.pop(run.id, None)
             if flush:
                 sink.flush()
 
-    def _invoke(self, spec: ActionSpec, params: dict[str, Any], ctx: RuntimeContext) -> Outcome:
+    def _invoke(
+        self, spec: ActionSpec, params: dict[str, Any], ctx: RuntimeContext, record_params: bool
+    ) -> Outcome:
         try:
             action_cls = load_action(spec)
             valid = action_cls.validate_params(params)
@@ -188,6 +193,8 @@ class WorkerRuntime:
             ctx.emit_status(RunStatus.FAILED)
             return Outcome("failed", error_type=type(exc).__name__, message=message + hint,
                            traceback=tb)  # fmt: skip
+        if record_params:  # pydantic's JSON dump masks the secret values
+            self.runtime.store.record_params(ctx.run_id, valid.model_dump(mode="json"))
         try:
             result = invoke_action(action_cls, valid, ctx)
         except RunCancelledError:

@@ -10,6 +10,7 @@ import sqlalchemy as sa
 
 from hoist.errors import RunNotFoundError, StoreError
 from hoist.runs.models import (
+    TERMINAL_STATUSES,
     Event,
     EventBase,
     ProgressEvent,
@@ -24,6 +25,7 @@ from hoist.runs.store.ingest import ingest_batch, live_runs_of
 from hoist.runs.store.listing import list_query, prefix_range
 from hoist.runs.store.prepared import PreparedStatement
 from hoist.runs.store.rows import (
+    dumps,
     encode_event,
     encode_run,
     event_row,
@@ -217,6 +219,19 @@ class RunStore(RunEndings):
             )
         if done.rowcount == 0:
             raise RunNotFoundError(run_id)
+
+    def record_params(self, run_id: str, params: Mapping[str, Any]) -> None:
+        """Record a run's params as its worker validated them (JSON data, secret values
+        already masked): a Ray job's driver, which does not import the action, records
+        the params it was given withheld, and the job's worker records them here once it
+        knows which are secret. An ended run keeps what it recorded."""
+        ended = [str(status) for status in TERMINAL_STATUSES]
+        with self.engine.begin() as conn:
+            conn.execute(
+                runs.update()
+                .where(runs.c.id == run_id, runs.c.status.not_in(ended))
+                .values(params=dumps(dict(params)))
+            )
 
     # reads ------------------------------------------------------------------------
     def is_cancel_requested(self, run_id: str) -> bool:
