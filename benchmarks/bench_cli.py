@@ -2,8 +2,7 @@
 ``hoist runs show`` on a small local store, against ``python -c pass`` and ``hoist
 --version`` measured in the same run (best and median of ``--repeat`` runs each, the
 commands interleaved so a busy machine slows them alike, after a warm-up run that caches
-the bytecode). Target: ``runs list`` and
-``runs show`` in <= 150 ms wall.
+the bytecode). Target: ``runs list`` and ``runs show`` in <= 150 ms wall.
 
     .venv/bin/python benchmarks/bench_cli.py                  # 20 runs of each
     .venv/bin/python benchmarks/bench_cli.py --repeat 50 --runs 2000
