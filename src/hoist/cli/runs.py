@@ -1,5 +1,9 @@
 """``hoist runs list|show|logs|events|cancel``: inspect past and live runs (in the local
-store, or on the server given by ``--server``)."""
+store, or on the server given by ``--server``).
+
+Start-up time matters here (issue 19): rich and the renderers are imported by the commands
+that print with them, so ``--json`` output never loads them.
+"""
 
 from __future__ import annotations
 
@@ -7,24 +11,18 @@ import contextlib
 import json
 import time
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 import click
-from rich.console import Console
 
 from hoist.cli.ids import resolve_run
 from hoist.cli.remote import server_option
-from hoist.cli.render import (
-    add_outputs,
-    add_pipeline_nodes,
-    add_steps,
-    event_line,
-    run_detail,
-    runs_table,
-)
-from hoist.cli.run_summary import summarise
 from hoist.runs.models import Event, RunKind, RunStatus
 from hoist.runs.reader import RunFilter, RunLog, follow_events
 from hoist.runs.runtime import Runtime
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 __all__ = ["runs"]
 
@@ -95,7 +93,9 @@ def list_cmd(
     elif not found:
         click.echo("no runs")
     else:
-        console = Console()
+        from hoist.cli.render import runs_table
+
+        console = _console()
         console.print(runs_table(found, width=console.width))
 
 
@@ -115,6 +115,9 @@ def show_cmd(runtime: Runtime, run_id: str, as_json: bool) -> None:
             data["children"] = [c.to_dict() for c in children]
             click.echo(json.dumps(data, indent=2))
             return
+        from hoist.cli.render import add_outputs, add_pipeline_nodes, add_steps, run_detail
+        from hoist.cli.run_summary import summarise
+
         log = summarise(store, run.id)  # indexed reads, never the whole log in memory
         tree = run_detail(run, children, log.counts, log.result_model)
         add_outputs(tree, log.outputs, total=log.output_total)
@@ -124,7 +127,7 @@ def show_cmd(runtime: Runtime, run_id: str, as_json: bool) -> None:
             add_pipeline_nodes(tree, pipeline_progress(store, run.id))
         else:
             add_steps(tree, log.steps)
-    Console().print(tree)
+    _console().print(tree)
 
 
 @runs.command("logs")
@@ -134,7 +137,9 @@ def show_cmd(runtime: Runtime, run_id: str, as_json: bool) -> None:
 @click.pass_obj
 def logs_cmd(runtime: Runtime, run_id: str, follow: bool) -> None:
     """Print a run's log lines, messages, outputs, steps and errors."""
-    console = Console(highlight=False)
+    from hoist.cli.render import event_line
+
+    console = _console(highlight=False)
     for event in _events(runtime, run_id, 0, follow):
         if event.type in _LOG_TYPES:
             console.print(event_line(event))
@@ -154,7 +159,9 @@ def events_cmd(
     runtime: Runtime, run_id: str, after: int, types: tuple[str, ...], follow: bool, as_json: bool
 ) -> None:
     """Print every event of a run."""
-    console = Console(highlight=False)
+    from hoist.cli.render import event_line
+
+    console = _console(highlight=False)
     for event in _events(runtime, run_id, after, follow):
         if types and event.type not in types:
             continue
@@ -177,6 +184,12 @@ def cancel_cmd(runtime: Runtime, run_id: str) -> None:
             return
         store.request_cancel(run.id)
     click.echo(f"cancellation requested for run {run.id}")
+
+
+def _console(*, highlight: bool = True) -> Console:
+    from rich.console import Console
+
+    return Console(highlight=highlight)
 
 
 @contextlib.contextmanager

@@ -11,7 +11,7 @@ import json
 from dataclasses import dataclass, field, fields
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, TypeAdapter
+from pydantic import ConfigDict, Field, TypeAdapter
 
 from hoist.runs.status import RunStatus
 
@@ -329,8 +329,10 @@ Event = Annotated[
 """Any event; pydantic picks the class by its ``type``."""
 
 
-EVENT_ADAPTER: TypeAdapter[Any] = TypeAdapter(Event)
-"""Validates events from outside (``validate_python``/``validate_json``) and dumps them."""
+EVENT_ADAPTER: TypeAdapter[Any] = TypeAdapter(Event, config=ConfigDict(defer_build=True))
+"""Validates events from outside (``validate_python``/``validate_json``) and dumps them.
+Its schema is built on first use: a process that reads no event (``hoist runs list``)
+never pays for it."""
 
 EVENT_TYPES: dict[str, type[EventBase]] = {
     _type_name(cls): cls

@@ -18,12 +18,13 @@ from __future__ import annotations
 
 import threading
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from hoist.runs.sinks.base import EventSink
-from hoist.runs.sinks.store import StoreSink
 from hoist.runs.store import RunStore
 from hoist.settings import Settings
+
+if TYPE_CHECKING:
+    from hoist.runs.sinks.base import EventSink
 
 __all__ = ["Runtime", "RuntimeBound", "configure", "get_runtime", "reset_runtime"]
 
@@ -74,6 +75,8 @@ class Runtime:
                     if self._sink is None:
                         self._sink = HttpSink(self.settings.server_url, self.token)
                 return self._sink
+            from hoist.runs.sinks.store import StoreSink  # readers (the CLI) never write
+
             store = self.store
             with self._lock:
                 if self._sink is None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -51,19 +52,24 @@ class RunStore(RunEndings):
     def __init__(self, url: str, *, migrate: bool = True) -> None:
         self.url = url
         self.engine = create_store_engine(url)
-        self._insert_run = PreparedStatement(
-            self.engine, self._run_upsert(), [c.name for c in runs.columns
-                                              if c.name != "cancel_requested"]
-        )  # fmt: skip
-        self._insert_event = PreparedStatement(
-            self.engine, self._dialect_insert(events), [c.name for c in events.columns]
-        )
         self._updates: dict[tuple[str, ...], PreparedStatement] = {}
         if migrate:
             try:
                 self.migrate()
             except sa.exc.SQLAlchemyError as exc:
                 raise StoreError(f"cannot open run store {self.safe_url}: {exc}") from exc
+
+    @functools.cached_property
+    def _insert_run(self) -> PreparedStatement:
+        """The run upsert, compiled on the first write (a reader never compiles it)."""
+        columns = [c.name for c in runs.columns if c.name != "cancel_requested"]
+        return PreparedStatement(self.engine, self._run_upsert(), columns)
+
+    @functools.cached_property
+    def _insert_event(self) -> PreparedStatement:
+        """The event insert, compiled on the first write."""
+        columns = [c.name for c in events.columns]
+        return PreparedStatement(self.engine, self._dialect_insert(events), columns)
 
     @property
     def safe_url(self) -> str:
