@@ -342,13 +342,15 @@ class BentoMLRunner(Runner):
             except DeploymentError as exc:
                 return error_envelope(type(exc).__name__, str(exc))
         httpx = _httpx()
+        late = f"{self.target!r} did not answer within the timeout of {self.timeout:g} s"
         try:
             answer = self._client.post(PREDICT_PATH, json=inputs)
         except httpx.TimeoutException:
-            message = f"{self.target!r} did not answer within the timeout of {self.timeout:g} s"
-            return error_envelope("TimeoutError", message)
+            return error_envelope("TimeoutError", late)
         except httpx.TransportError as exc:
             return error_envelope("ServerError", f"BentoML failed the call: {exc!r}")
+        if answer.status_code == 504:  # BentoML's own traffic.timeout (the same one) came first
+            return error_envelope("TimeoutError", late)
         return http_envelope(answer)
 
     def is_healthy(self) -> bool:
