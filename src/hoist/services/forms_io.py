@@ -21,6 +21,7 @@ from pydantic_core import to_jsonable_python
 
 from hoist import forms as F
 from hoist.forms.elements import Element, walk_inputs
+from hoist.plugins.invoke import SECRET_MASK
 from hoist.services.uploads import UploadLimits, read_multipart
 
 __all__ = [
@@ -34,7 +35,7 @@ __all__ = [
 ]
 
 #: What a secret reads as in a run's recorded params (pydantic's own mask).
-MASK = "**********"
+MASK = SECRET_MASK
 
 _LAYOUT: tuple[type[Element], ...] = (
     F.Markdown, F.HTML, F.Break, F.HR, F.Errors, F.Submit, F.Cancel, F.Action, F.Fieldset,

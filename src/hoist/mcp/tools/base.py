@@ -29,6 +29,7 @@ from hoist.server.state import ServerState
 __all__ = [
     "NO_PROGRESS",
     "AnsweredError",
+    "NoArguments",
     "Progress",
     "Tool",
     "ToolContext",
@@ -41,6 +42,12 @@ _log = logging.getLogger("hoist.mcp")
 
 Progress = Callable[[float, float | None, str | None], Awaitable[None]]
 """Reports progress to the client waiting on the call (a no-op when it asked for none)."""
+
+
+class NoArguments(BaseModel):
+    """The arguments of a tool that takes none (any argument is refused)."""
+
+    model_config = {"extra": "forbid"}
 
 
 class AnsweredError(HoistError):

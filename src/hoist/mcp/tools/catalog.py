@@ -19,7 +19,7 @@ import anyio.to_thread
 from pydantic import BaseModel, Field
 
 from hoist.errors import HoistError
-from hoist.mcp.tools.base import Tool, ToolContext, model_tool
+from hoist.mcp.tools.base import NoArguments, Tool, ToolContext, model_tool
 from hoist.mcp.tools.runs import launch_and_wait
 from hoist.plugins.definition import PluginDefinition
 from hoist.server.accounts import Role
@@ -110,10 +110,6 @@ def _action_tool(plugin: str, action: str, described: dict[str, Any]) -> Tool:
     )
 
 
-class _NoArguments(BaseModel):
-    model_config = {"extra": "forbid"}
-
-
 class _PluginArguments(BaseModel):
     model_config = {"extra": "forbid"}
     plugin: str = Field(pattern=NAME_PATTERN, description="The plugin's code.")
@@ -131,7 +127,7 @@ class _PipelineArguments(_PluginArguments):
     )
 
 
-async def _list_plugins(ctx: ToolContext, _: _NoArguments) -> dict[str, Any]:
+async def _list_plugins(ctx: ToolContext, _: NoArguments) -> dict[str, Any]:
     def read() -> list[dict[str, Any]]:
         found = []
         for plugin in _exposed_plugins(ctx):
@@ -171,7 +167,7 @@ async def _run_pipeline(ctx: ToolContext, args: _PipelineArguments) -> dict[str,
 def catalog_tools() -> list[Tool]:
     """The catalog's fixed tools."""
     return [
-        model_tool("list_plugins", _NoArguments, _list_plugins,
+        model_tool("list_plugins", NoArguments, _list_plugins,
                    "List the plugins exposed to agents: each one's actions (with the tool "
                    "that runs each), pipelines, category, version and description.",
                    title="List plugins"),

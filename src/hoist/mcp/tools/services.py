@@ -8,16 +8,12 @@ from typing import Any
 import anyio.to_thread
 from pydantic import BaseModel, Field
 
-from hoist.mcp.tools.base import AnsweredError, Tool, ToolContext, model_tool
+from hoist.mcp.tools.base import AnsweredError, NoArguments, Tool, ToolContext, model_tool
 from hoist.server import service_calls
 from hoist.server.accounts import Role
 from hoist.server.api.deployments import deployment_info, envelope_status
 
 __all__ = ["service_tools"]
-
-
-class _NoArguments(BaseModel):
-    model_config = {"extra": "forbid"}
 
 
 class _LaunchArguments(BaseModel):
@@ -33,7 +29,7 @@ class _InvokeArguments(BaseModel):
     inputs: dict[str, Any] = Field(default_factory=dict, description="The inputs to call it with.")
 
 
-async def _list_services(ctx: ToolContext, _: _NoArguments) -> dict[str, Any]:
+async def _list_services(ctx: ToolContext, _: NoArguments) -> dict[str, Any]:
     services = await anyio.to_thread.run_sync(ctx.state.services.all)
     return {"services": [s.model_dump(mode="json") for s in services]}
 
@@ -51,7 +47,7 @@ async def _launch_service(ctx: ToolContext, args: _LaunchArguments) -> dict[str,
     return dict(answer.body)
 
 
-async def _list_deployments(ctx: ToolContext, _: _NoArguments) -> dict[str, Any]:
+async def _list_deployments(ctx: ToolContext, _: NoArguments) -> dict[str, Any]:
     records = await anyio.to_thread.run_sync(ctx.state.deployments.list)
     return {"deployments": [deployment_info(r).model_dump(mode="json") for r in records]}
 
@@ -68,14 +64,14 @@ def service_tools() -> list[Tool]:
     """The tools on services and deployments."""
     operator: dict[str, Any] = {"role": Role.OPERATOR, "read_only": False}
     return [
-        model_tool("list_services", _NoArguments, _list_services,
+        model_tool("list_services", NoArguments, _list_services,
                    "List the registered agent services with their endpoints (each endpoint "
                    "launches with launch_service).", title="List services"),
         model_tool("launch_service", _LaunchArguments, _launch_service,
                    "Launch a registered service's endpoint with its form values, as the "
                    "caller; answers the new run's id (follow it with wait_run).",
                    title="Launch a service", **operator),
-        model_tool("list_deployments", _NoArguments, _list_deployments,
+        model_tool("list_deployments", NoArguments, _list_deployments,
                    "List the named deployments (strategy, version, status, endpoint).",
                    title="List deployments"),
         model_tool("invoke_deployment", _InvokeArguments, _invoke_deployment,

@@ -16,7 +16,6 @@ from hoist.runs.models import (
     ArtifactEvent,
     Event,
     MessageEvent,
-    MetricsEvent,
     ProgressEvent,
     Run,
     RunKind,
@@ -26,6 +25,7 @@ from hoist.runs.models import (
 from hoist.runs.reader import RunFilter
 from hoist.runs.store import RunStore
 from hoist.server.panel.bars import Bar, Span, count_of, run_state, shown
+from hoist.server.panel.charts import metric_points
 from hoist.server.panel.outputs import (
     OutputView,
     OutputWindow,
@@ -33,7 +33,7 @@ from hoist.server.panel.outputs import (
     output_window,
     result_view,
 )
-from hoist.server.panel.reads import MAX_METRIC_POINTS, main_of, main_percent, percent
+from hoist.server.panel.reads import main_of, main_percent, percent
 from hoist.server.panel.run_files import RunFiles, run_files
 from hoist.server.panel.shape import Dag, Timeline, dag_of, timeline_of
 from hoist.settings import Settings
@@ -277,20 +277,6 @@ def _node_phases(own_steps: Sequence[Event]) -> dict[str, StepEvent]:
     return out
 
 
-def _metrics(store: RunStore, run: Run) -> list[dict[str, Any]]:
-    points = []
-    found = store.events_of_type(run.id, ("metrics",), MAX_METRIC_POINTS, newest_first=True)
-    for event in reversed(found):
-        if not isinstance(event, MetricsEvent):
-            continue
-        values = {k: v for k, v in event.values.items()
-                  if isinstance(v, int | float) and not isinstance(v, bool)}  # fmt: skip
-        if values:
-            points.append({"seq": event.seq, "ts": event.ts, "category": event.category,
-                           "values": values})  # fmt: skip
-    return points
-
-
 def messages_of(store: RunStore, run: Run, limit: int = 50) -> list[dict[str, Any]]:
     """The run's newest messages, oldest first, their Markdown rendered and sanitised."""
     out = []
@@ -358,7 +344,7 @@ def digest_run(
         categories=categories,
         steps=[] if run.kind is RunKind.PIPELINE else _steps(own_steps, run, main=main)[0],
         tree=tree,
-        metrics=_metrics(store, run),
+        metrics=metric_points(store, run.id),
         messages=messages_of(store, run),
         artifacts=artifacts,
         outputs=output_window(store, run.id) if outputs else OutputWindow([], False),
