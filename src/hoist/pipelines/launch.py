@@ -14,7 +14,7 @@ from typing import Any
 from hoist.errors import ParamsValidationError
 from hoist.executors.base import Executor, PipelineOptions
 from hoist.executors.handle import RunHandle
-from hoist.executors.local import LocalExecutor
+from hoist.executors.modes import DEFAULT_MODE, executor_class
 from hoist.pipelines.engine import PipelineEngine, fit_params
 from hoist.pipelines.pipeline import ActionPipeline
 from hoist.pipelines.resume import SECRET_PARAMS, Checkpoint, ResumeState, load_resume_state
@@ -40,14 +40,15 @@ def start_pipeline(
     force: bool = False,
     background: bool = True,
 ) -> RunHandle:
-    """Start ``pipeline`` on ``executor`` (default: a new ``LocalExecutor``) through the
-    executor contract (:meth:`~hoist.executors.base.Executor.submit_pipeline`).
+    """Start ``pipeline`` on ``executor`` (default: a new executor of the default mode,
+    :data:`~hoist.executors.modes.DEFAULT_MODE`) through the executor contract
+    (:meth:`~hoist.executors.base.Executor.submit_pipeline`).
 
     Raises:
         ParamsValidationError: the first actions' params are incomplete (nothing runs).
         ResumeError: ``resume_from`` cannot be resumed.
     """
-    executor = executor or LocalExecutor()
+    executor = executor or executor_class(DEFAULT_MODE)()
     return executor.submit_pipeline(
         pipeline, params, resume_from=resume_from, allow_param_changes=allow_param_changes,
         force=force, parent=parent_ctx, background=background,
@@ -167,7 +168,7 @@ def end_run_tree(
 
 def pipeline_handle(run_id: str, executor: Executor | None = None) -> RunHandle:
     """A handle to a pipeline run (one started in this process keeps its live result)."""
-    executor = executor or LocalExecutor()
+    executor = executor or executor_class(DEFAULT_MODE)()
     executor.sink.flush()
     return RunHandle.attach(run_id, executor.log)
 

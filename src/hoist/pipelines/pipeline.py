@@ -154,7 +154,8 @@ class ActionPipeline:
             params: the initial params.
             ctx: when called from inside a run, that run's context (it becomes the
                 pipeline run's parent).
-            executor: a local executor to run on (default: a new ``LocalExecutor``).
+            executor: the executor to run on (default: a new one of the default mode,
+                ``local``: each action runs in this process).
             resume_from: a pipeline run to resume (see :meth:`submit`).
             allow_param_changes: let a resume use params that differ from the original.
             force: resume a run that still looks alive (its process may have died less
