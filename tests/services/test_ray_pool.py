@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import os
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -47,7 +48,8 @@ async def boom(inputs: dict[str, Any]) -> None:
 
 async def die(inputs: dict[str, Any], tracer: Any) -> None:
     await tracer.markdown("about to die")
-    await asyncio.sleep(0.2)  # the line reaches the store first
+    gate = Path(inputs["gate"])  # the test opens it once the line is in the store
+    await asyncio.to_thread(wait_until, gate.exists, 60, "the test to open the gate")
     os._exit(3)
 
 
@@ -179,12 +181,20 @@ def test_cancel_ends_a_running_or_waiting_run_cancelled(
 
 
 def test_an_actor_that_dies_leaves_its_runs_lost_and_is_replaced(
-    pool_factory: Any, runtime: Runtime
+    pool_factory: Any, runtime: Runtime, tmp_path: Path
 ) -> None:
     pool = pool_factory()
     (first_pid,) = pool.warm()
     bystander = launch(pool, f"{__name__}:wait_forever")
-    doomed = launch(pool, f"{__name__}:die")
+    gate = tmp_path / "die.gate"
+    doomed = launch(pool, f"{__name__}:die", {"gate": str(gate)})
+
+    def said_it() -> bool:
+        runtime.sink.flush()  # the run this process recorded ``queued`` is committed
+        return any(e.type == "output" for e in runtime.store.events(doomed))
+
+    wait_until(said_it, 60, "the doomed run's line to reach the store")
+    gate.touch()
     for run_id in (doomed, bystander):
         run = ended(runtime, run_id)
         assert run.status == RunStatus.LOST
