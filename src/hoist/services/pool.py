@@ -156,7 +156,10 @@ class ServicePool(ServiceExecutor):
         of this pool's and had not ended."""
         with self._lock:
             slot = self._slots.get(run_id)
-        return slot is not None and self._cancel(slot)
+        if slot is None or not self._seal_cancelled(slot):
+            return False
+        self._cancel_task_soon(slot)
+        return True
 
     def answer(self, run_id: str, lock_id: str, values: Any, user: str | None) -> LockAnswer:
         """Answer an open lock of one of this pool's runs (see
@@ -176,8 +179,12 @@ class ServicePool(ServiceExecutor):
                 return
             self._closed = True
             slots = list(self._slots.values())
+        # Every run ends ``cancelled`` before any task is: cancelling a running task frees
+        # its running slot, and a queued execution taking it must find its run ended.
         for slot in slots:
-            self._cancel(slot)
+            self._seal_cancelled(slot)
+        for slot in slots:
+            self._cancel_task_soon(slot)
         loop, thread = self._loop, self._loop_thread
         deadline = time.monotonic() + timeout
         if self._threads is not None:
@@ -272,7 +279,8 @@ class ServicePool(ServiceExecutor):
             try:
                 if slot.gate.ended:
                     return
-                if slot.ctx.is_cancelled():  # asked through the store while queued
+                # Closing, or a cancel asked through the store while it was queued.
+                if self._closed or slot.ctx.is_cancelled():
                     slot.gate.seal(slot.ctx, RunStatus.CANCELLED)
                     return
                 started = time.monotonic()
@@ -319,8 +327,8 @@ class ServicePool(ServiceExecutor):
             with self._lock:
                 slots = list(self._slots.values())
             for slot in slots:
-                if not slot.gate.ended and slot.ctx.is_cancelled():
-                    self._cancel(slot)
+                if not slot.gate.ended and slot.ctx.is_cancelled() and self._seal_cancelled(slot):
+                    self._cancel_task_soon(slot)
 
     async def _drain(self) -> None:
         """Wait for every execution's task to end, then stop the watcher (at close)."""
@@ -333,17 +341,22 @@ class ServicePool(ServiceExecutor):
             await asyncio.gather(self._watcher, return_exceptions=True)
 
     # ------------------------------------------------------------------ cancel, flush
-    def _cancel(self, slot: Slot) -> bool:
+    def _seal_cancelled(self, slot: Slot) -> bool:
+        """End ``slot``'s run ``cancelled`` (its task is left to :meth:`_cancel_task_soon`);
+        whether it had not ended."""
         slot.ctx.cancel()  # a sync entry point stops at its next cancellation point
         with slot.gate.lock:  # its open locks end before the run, which ends by this seal
             self._board.cancel_run(slot.ctx.run_id)
             if not slot.gate.seal(slot.ctx, RunStatus.CANCELLED):
                 return False
         self._flush_wanted.set()
+        return True
+
+    def _cancel_task_soon(self, slot: Slot) -> None:
+        """Cancel the task of ``slot`` (whose run has ended) on the pool's loop."""
         loop = self._loop
         if loop is not None and not loop.is_closed():
             loop.call_soon_threadsafe(self._cancel_task, slot)
-        return True
 
     @staticmethod
     def _cancel_task(slot: Slot) -> None:
