@@ -13,8 +13,9 @@ from typing import Any
 
 import pytest
 
-from hoist.runs.models import RunStatus
+from hoist.runs.models import RunKind, RunStatus
 from hoist.runs.reader import RunFilter
+from hoist.runs.runtime import Runtime
 from tests.conftest import write_files
 from tests.server.conftest import LiveServer, serve, server_settings
 
@@ -226,6 +227,37 @@ def test_troubleshooting_snippet_actor_url_and_sdk(
     assert service.state.store.get_run(run_id).status is RunStatus.SUCCEEDED
     [sdk] = shipped["py_modules"]  # this Hoist, uploaded for the actors
     assert sdk.startswith("gcs://")
+
+
+def test_local_execution_as_written(plugin: Path, runtime: Runtime) -> None:
+    """The Quick Start's last lines: ``pipeline.execute(params, ctx)`` runs the pipeline
+    here; from inside a run (``ctx`` its context) the pipeline run is that run's child."""
+    from seedflow_actions.steps import ConvertAction, DatasetParams, DownloadAction, TrainAction
+
+    from hoist import BaseAction
+    from hoist.executors.local import LocalExecutor
+    from hoist.pipelines import ActionPipeline
+
+    pipeline = ActionPipeline([DownloadAction, ConvertAction, TrainAction])
+
+    class Orchestrate(BaseAction[DatasetParams]):
+        def execute(self) -> Any:
+            params = {"dataset_id": self.params.dataset_id}
+            ctx = self.ctx
+            # Local execution (unchanged)
+            result = pipeline.execute(params, ctx)
+            return result
+
+    result = LocalExecutor(runtime=runtime).execute(Orchestrate, {"dataset_id": 123})
+
+    assert result["model"] == "model-123" and result["from"] == "/data/123.yolo"
+    runtime.sink.flush()
+    (outer,) = [run for run in runtime.store.list_runs() if run.parent_id is None]
+    (inner,) = runtime.store.list_runs(RunFilter(parent_id=outer.id, limit=10))
+    assert (outer.status, inner.status) == (RunStatus.SUCCEEDED, RunStatus.SUCCEEDED)
+    assert inner.kind is RunKind.PIPELINE and inner.mode == "local"
+    nodes = runtime.store.list_runs(RunFilter(parent_id=inner.id, limit=10))
+    assert {run.meta["node"] for run in nodes} == {"download", "convert", "train"}
 
 
 def test_a_service_url_needs_a_token(monkeypatch: pytest.MonkeyPatch) -> None:
