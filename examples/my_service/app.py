@@ -9,10 +9,10 @@ app = ServeAPI()
 my_model = F.Model(
     F.Markdown("""
     # My Service
-    Specify the number of tasks to run. Each tasks will take between 1 and 3
+    Specify the number of tasks to run. Each tasks will take between 1 and 3 
     seconds to complete. The level of concurrency is determined by the size of
     the Ray cluster.
-    """),
+    """),  # noqa: W291 (the seed's text, as written)
     F.Break(),
     F.InputText(label="Number of Tasks", name="tasks", value="25"),
     F.Submit("Submit"),

@@ -17,6 +17,7 @@ Only inputs shrink the runtime (``tasks: 3``); the seed's tasks sleep 1-3 s each
 
 from __future__ import annotations
 
+import ast
 import json
 import os
 import signal
@@ -236,3 +237,135 @@ def test_ray_tasks_report_through_the_tracer_before_the_run_ends(
         mine = [b for b in bodies if b.startswith(f"task {i}:")]
         assert mine == [f"task {i}: sync", f"task {i}: async", f"task {i}: last"]
     assert [e.seq for e in events] == list(range(1, len(events) + 1))
+
+
+# ---------------------------------------------------------------------- the seed's code
+# The seed's snippets of my_service (its step 2, "implement entrypoint", for calc.py and
+# 3 to 6, "setup app" to "configure Ray deployment", for app.py), as written there,
+# trailing spaces included; not step 7's optional ``__main__`` section (the example runs
+# under ``hoist service run`` or ``serve run``).
+SEED_CALC = """# ./home/my_service/calc.py
+import asyncio
+import ray
+from kodosumi.core import Tracer
+
+async def execute(inputs: dict, tracer: Tracer):
+    tasks = inputs["tasks"]
+    futures = [calculate.remote(i) for i in range(tasks)]
+    pending = futures.copy()
+    total = []
+    while True:
+        done, pending = ray.wait(pending, timeout=0.01)
+        if done:
+            ret = await asyncio.gather(*done)
+            total.extend(ret)
+            await tracer.markdown(f"have results `{ret}`")
+            print(f"have result `{len(total)/tasks*100:.2f}%`")
+        if not pending:
+            break
+        await asyncio.sleep(0.1)
+    return total
+
+# ./home/my_service/calc.py
+import time
+from random import randint
+import datetime
+
+@ray.remote
+def calculate(i: int):
+    # do your heavy-lifting work here
+    t0 = datetime.datetime.now()
+    s = randint(1, 3)
+    time.sleep(s)
+    t1 = datetime.datetime.now()
+    return {
+        "i": i, 
+        "t0": t0, 
+        "t1": t1, 
+        "delta": (t1 - t0).total_seconds(), 
+        "result": s
+    }
+"""  # noqa: W291
+
+SEED_APP = '''# ./apps/my_service/app.py
+from kodosumi.core import ServeAPI
+
+app = ServeAPI()
+
+from kodosumi.core import forms as F
+
+my_model = F.Model(
+    F.Markdown("""
+    # My Service
+    Specify the number of tasks to run. Each tasks will take between 1 and 3 
+    seconds to complete. The level of concurrency is determined by the size of
+    the Ray cluster.
+    """),
+    F.Break(),
+    F.InputText(label="Number of Tasks", name="tasks", value="25"),
+    F.Submit("Submit"),
+    F.Cancel("Cancel")
+)
+
+import fastapi
+from kodosumi.core import InputsError
+from kodosumi.core import Launch
+
+@app.enter(
+    path="/",
+    model=my_model,
+    summary="My Service",
+    description="Not so agentic example service.",
+    tags=["Test"],
+    version="1.0.0",
+    author="your.email@domain.com")
+async def enter(request: fastapi.Request, inputs: dict):
+    tasks = inputs.get("tasks", 0)
+    error = InputsError()
+    if not tasks:
+        error.add(tasks="Please specify the number of concurrent tasks.")
+    if isinstance(tasks, str):
+        tasks = int(tasks)
+    MAX = 500
+    if tasks > MAX:
+        error.add(tasks=f"Maximum number of concurrent tasks is {MAX}")
+    if error.has_errors():
+        raise error
+    return Launch(
+        request, 
+        "my_service.calc:execute", 
+        inputs={"tasks": tasks}
+    )
+
+from ray import serve
+
+@serve.deployment
+@serve.ingress(app)
+class MyService: pass
+
+fast_app = MyService.bind()
+'''  # noqa: W291
+
+
+def _code_and_imports(source: str) -> tuple[str, dict[str, str]]:
+    """The module's code without its import statements (its AST: formatting and comments
+    aside) and what those imported: ``{bound name: module.name}``."""
+    imported: dict[str, str] = {}
+    body: list[ast.stmt] = []
+    for node in ast.parse(source).body:
+        if isinstance(node, ast.Import):
+            imported.update({a.asname or a.name: a.name for a in node.names})
+        elif isinstance(node, ast.ImportFrom):
+            imported.update({a.asname or a.name: f"{node.module}.{a.name}" for a in node.names})
+        else:
+            body.append(node)
+    return ast.dump(ast.Module(body=body, type_ignores=[])), imported
+
+
+@pytest.mark.parametrize(("name", "seed"), [("calc.py", SEED_CALC), ("app.py", SEED_APP)])
+def test_my_service_is_the_seeds_code_with_only_its_imports_changed(name: str, seed: str) -> None:
+    code, imports = _code_and_imports((EXAMPLES / "my_service" / name).read_text())
+    seed_code, seed_imports = _code_and_imports(seed)
+    assert code == seed_code  # its string constants too: the form's text, to the space
+    renamed = {k: v.replace("kodosumi.core.", "hoist.services.") for k, v in seed_imports.items()}
+    assert imports == renamed  # the same names, from hoist.services
