@@ -9,10 +9,17 @@ holding what the form uploaded and ``out/`` the deliverables::
 
 Every path is relative to the run's folder and never leaves it: absolute paths, ``..``,
 backslashes, NUL and symlinks that lead out are refused with
-:class:`~hoist.errors.RunPathError`. When the run has a Hoist server (``ctx.client``: a
-worker that posts its runs there, whose folder the server may not share), ``upload``
-also sends the file to the server (``PUT /api/v1/runs/{id}/artifacts/{path}``), which
-keeps ``in/`` and ``out/`` paths as they are.
+:class:`~hoist.errors.RunPathError`.
+
+When the run records through a Hoist server (``ctx.client``: a service or worker that
+posts its runs there, whose folder the server may not share), every file that lands in
+the run's folder is *published* to the server (``PUT /api/v1/runs/{id}/artifacts/{path}``,
+which keeps ``in/`` and ``out/`` paths as they are), so its API and panel list and serve
+it: a file ``upload`` puts there, one ``open``-ed for writing when it is closed, and a
+launch's uploads in ``in/`` before the entry point runs (:meth:`RunFiles.publish`, which
+:func:`~hoist.services.launch.Launch` arranges). The server's API has no delete:
+``remove`` removes the run's own copy only, the server keeps its. Without a server (a
+service recording in the server's own store and folder) nothing is sent.
 
 :class:`RunFiles` is the one (blocking) core; :class:`AsyncRunFiles` runs each call on a
 worker thread, so an async entry point never blocks its loop.
@@ -21,10 +28,12 @@ worker thread, so an async entry point never blocks its loop.
 from __future__ import annotations
 
 import asyncio
+import os
 import shutil
+from collections.abc import Callable
 from os import PathLike
 from pathlib import Path, PurePosixPath
-from typing import IO, Any
+from typing import IO, Any, cast
 
 from hoist.errors import RunPathError
 
@@ -42,8 +51,8 @@ class RunFiles:
 
     Args:
         root: the run's folder (created on first use).
-        client: the run's Hoist server client (``ctx.client``); uploads are sent there
-            too when given.
+        client: the run's Hoist server client (``ctx.client``); when given, every file
+            that lands in the folder is published there too (see the module).
     """
 
     def __init__(self, root: Path, client: Any = None) -> None:
@@ -85,7 +94,8 @@ class RunFiles:
         return found
 
     def open(self, path: _PathArg, mode: str = "rb") -> IO[Any]:
-        """Open a file of the run (writing creates its folders).
+        """Open a file of the run (writing creates its folders). A file opened for
+        writing is published to the run's server when it is closed.
 
         Raises:
             RunPathError: ``path`` leaves the folder.
@@ -96,7 +106,10 @@ class RunFiles:
         target = self._target(path)
         if mode[0] in "wax":
             target.parent.mkdir(parents=True, exist_ok=True)
-        return target.open(mode)
+        handle = target.open(mode)
+        if self._client is None or (mode[0] == "r" and "+" not in mode):
+            return handle
+        return cast(IO[Any], _PublishedOnClose(handle, lambda: self._publish(target)))
 
     def read(self, path: _PathArg) -> bytes:
         """The bytes of a file of the run.
@@ -124,10 +137,33 @@ class RunFiles:
         partial = target.with_name(f".{target.name}.part")
         shutil.copyfile(source, partial)
         partial.replace(target)  # readers never see half a file
-        relative = self._relative(target)
-        if self._client is not None:
-            self._client.upload_file(target, relative)
-        return relative
+        self._publish(target)
+        return self._relative(target)
+
+    def publish(self, path: _PathArg = "") -> list[str]:
+        """Send every file below ``path`` (default: the whole folder) to the run's
+        Hoist server, when it records there; nothing without one. Returns the paths
+        sent (relative to the run's folder), sorted.
+
+        Raises:
+            RunPathError: ``path`` leaves the folder.
+            HoistError: the server refused a file (the run ended, over its size limit).
+        """
+        if self._client is None:
+            return []
+        folder = self._target(path, root_ok=True)
+        if folder.is_file():
+            self._publish(folder)
+            return [self._relative(folder)]
+        sent = []
+        for found, dirs, names in os.walk(folder):
+            dirs.sort()
+            for name in sorted(names):
+                file = self._inside(Path(found, name))
+                if file is not None and file.is_file() and not name.endswith(".part"):
+                    self._publish(file)
+                    sent.append(self._relative(file))
+        return sorted(sent)
 
     def download(self, path: _PathArg, local_path: _PathArg) -> Path:
         """Copy the run's file ``path`` to ``local_path`` (a folder keeps its name).
@@ -146,7 +182,8 @@ class RunFiles:
         return target
 
     def remove(self, path: _PathArg) -> None:
-        """Remove a file, or a folder with what it holds (never the run's folder).
+        """Remove a file, or a folder with what it holds (never the run's folder). A
+        copy published to the run's server stays there (its API has no delete).
 
         Raises:
             RunPathError: ``path`` leaves the folder, or names the folder itself.
@@ -173,6 +210,11 @@ class RunFiles:
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.root}>"
+
+    def _publish(self, target: Path) -> None:
+        """The one way a file of the run reaches its server (when it has one)."""
+        if self._client is not None:
+            self._client.upload_file(target, self._relative(target))
 
     # ------------------------------------------------------------------ confinement
     def _root(self) -> Path:
@@ -215,6 +257,35 @@ class RunFiles:
             return absolute.resolve().relative_to(root).as_posix()
 
 
+class _PublishedOnClose:
+    """A file of the run opened for writing: closing it publishes it (once).
+    Everything else is the file's own."""
+
+    def __init__(self, handle: IO[Any], publish: Callable[[], None]) -> None:
+        self._handle = handle
+        self._publish = publish
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._handle, name)
+
+    def __iter__(self) -> Any:
+        return iter(self._handle)
+
+    def close(self) -> None:
+        if not self._handle.closed:
+            self._handle.close()
+            self._publish()
+
+    def __enter__(self) -> _PublishedOnClose:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"<published on close: {self._handle!r}>"
+
+
 class AsyncRunFiles:
     """:class:`RunFiles` for async code: the same calls, each awaited (run on a worker
     thread). ``open`` answers an async file (``anyio``'s)."""
@@ -248,6 +319,10 @@ class AsyncRunFiles:
     async def upload(self, local_path: _PathArg, path: _PathArg) -> str:
         """:meth:`RunFiles.upload`."""
         return await asyncio.to_thread(self.sync.upload, local_path, path)
+
+    async def publish(self, path: _PathArg = "") -> list[str]:
+        """:meth:`RunFiles.publish`."""
+        return await asyncio.to_thread(self.sync.publish, path)
 
     async def download(self, path: _PathArg, local_path: _PathArg) -> Path:
         """:meth:`RunFiles.download`."""

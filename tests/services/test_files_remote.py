@@ -1,0 +1,173 @@
+"""Run files of a service that records through a Hoist server's ingest (its own home, a
+folder the server does not share): the form's uploads (``in/``) and what the entry
+point writes with ``fs.open`` / ``fs_sync().open`` (``out/``) are published to the
+server, which lists and serves them byte for byte. The server's API has no delete: a
+file the run removes is gone from its own folder only."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import fastapi
+import httpx
+import pytest
+
+from hoist.runs.models import RunStatus
+from hoist.runs.runtime import Runtime
+from hoist.services import Launch, ServeAPI
+from hoist.services import forms as F
+from hoist.settings import Settings
+from tests.conftest import EXAMPLES, HOIST
+from tests.server.conftest import LiveServer, free_port, serve, server_settings
+from tests.services.conftest import ended
+from tests.services.test_app import serving
+from tests.waiting import wait_answering
+
+FORM = F.Model(F.InputFiles("docs", "Documents", multiple=True, required=True), F.Submit("Go"))
+UPLOADS = [
+    ("docs", ("../a.txt", b"alpha\n", "text/plain")),  # sanitised to a.txt
+    ("docs", ("b.bin", bytes(range(256)), "application/octet-stream")),
+]
+
+
+async def write_async(inputs: dict[str, Any], tracer: Any) -> list[str]:
+    """Reads its uploads and writes a deliverable with ``await fs.open``."""
+    fs = await tracer.fs()
+    sizes = [len(await fs.read(path)) for path in inputs["docs"]]
+    handle = await fs.open("out/async.txt", "w")
+    async with handle:
+        await handle.write(f"sizes {sizes}")
+    return [entry["path"] for entry in await fs.ls("in")]
+
+
+def write_sync(inputs: dict[str, Any], tracer: Any) -> list[str]:
+    """The same with ``fs_sync().open``; and a file written, then removed."""
+    fs = tracer.fs_sync()
+    with fs.open("out/sync.bin", "wb") as out:
+        out.write(fs.read(inputs["docs"][1])[::-1])
+    with fs.open("out/draft.txt", "w") as draft:
+        draft.write("draft")
+    fs.remove("out/draft.txt")
+    return [entry["path"] for entry in fs.ls("in")]
+
+
+def build(runtime: Runtime) -> ServeAPI:
+    app = ServeAPI(runtime=runtime)
+
+    @app.enter("/async", model=FORM, summary="Async")
+    async def enter_async(request: fastapi.Request, inputs: dict[str, Any]) -> Any:
+        return Launch(request, write_async, inputs=inputs)
+
+    @app.enter("/sync", model=FORM, summary="Sync")
+    async def enter_sync(request: fastapi.Request, inputs: dict[str, Any]) -> Any:
+        return Launch(request, write_sync, inputs=inputs)
+
+    return app
+
+
+@pytest.fixture
+def live(hoist_home: Path) -> Iterator[LiveServer]:
+    with serve(server_settings(hoist_home)) as server:
+        yield server
+
+
+def files_on_server(live: LiveServer, run_id: str) -> dict[str, bytes]:
+    """Every file the server's API lists for the run, downloaded."""
+    http = live.http(live.token("viewer"))
+    listed = http.get(f"/api/v1/runs/{run_id}/artifacts")
+    assert listed.status_code == 200, listed.text
+    got = {}
+    for entry in listed.json():
+        answer = http.get(f"/api/v1/runs/{run_id}/artifacts/{entry['path']}")
+        assert answer.status_code == 200 and len(answer.content) == entry["size"]
+        got[entry["path"]] = answer.content
+    return got
+
+
+def test_a_remote_service_publishes_its_uploads_and_deliverables(
+    live: LiveServer, hoist_home: Path, tmp_path: Path
+) -> None:
+    service_home = tmp_path / "service"
+    settings = Settings(home=service_home, server_url=live.url)
+    service = Runtime(settings, token=live.token("operator", worker=True))
+    server_side = Runtime(Settings(home=hoist_home))
+    assert service.remote
+    try:
+        with serving(build(service)) as client:
+            launched = {}
+            for path in ("/async", "/sync"):
+                answer = client.post(path, files=UPLOADS)
+                assert answer.status_code == 202, answer.text
+                launched[path] = answer.json()["run_id"]
+            runs = {path: ended(server_side, run_id) for path, run_id in launched.items()}
+    finally:
+        service.close()
+    for run in runs.values():
+        assert run.status == RunStatus.SUCCEEDED, run.error
+        assert run.result == ["in/a.txt", "in/b.bin"]
+    inputs = {"in/a.txt": b"alpha\n", "in/b.bin": bytes(range(256))}
+    async_run, sync_run = runs["/async"].id, runs["/sync"].id
+    assert files_on_server(live, async_run) == {**inputs, "out/async.txt": b"sizes [6, 256]"}
+    # The draft was published when closed; the API has no delete, so the server keeps
+    # it while the run's own folder does not.
+    assert files_on_server(live, sync_run) == {
+        **inputs,
+        "out/draft.txt": b"draft",
+        "out/sync.bin": bytes(range(256))[::-1],
+    }
+    assert not (service_home / "runs" / sync_run / "out/draft.txt").exists()
+    # The server's copies are in its own folder, the service's in its.
+    for run_id in (async_run, sync_run):
+        assert (hoist_home / "runs" / run_id / "in/b.bin").is_file()
+        assert (service_home / "runs" / run_id / "in/b.bin").is_file()
+    server_side.close()
+
+
+def test_the_files_example_through_a_remote_server(
+    live: LiveServer, hoist_home: Path, tmp_path: Path
+) -> None:
+    """``examples/files_service`` served with its own home, recording through the
+    server: the uploads and the report are on the server."""
+    port = free_port()
+    env = {
+        **os.environ,
+        "HOIST_HOME": str(tmp_path / "service"),
+        "HOIST_SERVER_URL": live.url,
+        "HOIST_TOKEN": live.token("operator", worker=True),
+    }
+    env.pop("HOIST_DATABASE_URL", None)
+    env.pop("HOIST_SERVICE_SECRET", None)
+    server_side = Runtime(Settings(home=hoist_home))
+    log_path = tmp_path / "service.log"
+    with log_path.open("w") as log:
+        proc = subprocess.Popen(
+            [*HOIST, "service", "run", "files_service.app:app", "--port", str(port),
+             "--log-level", "warning"],
+            cwd=EXAMPLES, env=env, stdout=log, stderr=subprocess.STDOUT, text=True,
+        )  # fmt: skip
+        try:
+            url = f"http://127.0.0.1:{port}/"
+            wait_answering(proc, url, 60)
+            files = [("texts", ("notes.txt", b"the cat and the hat", "text/plain"))]
+            answer = httpx.post(url, data={"top": "2"}, files=files, timeout=30)
+            assert answer.status_code == 202, answer.text
+            run = ended(server_side, answer.json()["run_id"], timeout=60)
+        finally:
+            proc.send_signal(signal.SIGINT)
+            try:
+                proc.wait(30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(10)
+    assert run.status == RunStatus.SUCCEEDED, (run.error, log_path.read_text())
+    got = files_on_server(live, run.id)
+    assert sorted(got) == ["in/notes.txt", "out/report.md"]
+    assert got["in/notes.txt"] == b"the cat and the hat"
+    assert b"**notes.txt**: 5 words" in got["out/report.md"]
+    assert (tmp_path / "service/runs" / run.id / "out/report.md").is_file()
+    server_side.close()
