@@ -1,16 +1,20 @@
 """``ServeAPI`` and ``@app.enter`` in-process (the real app through Starlette's test
 client, the real pool, the test's SQLite store): the form, server-side validation and
 coercion of JSON bodies and form posts, 422/500 answers that launch nothing, the OpenAPI
-document, handler signatures, the public exports, and the pool's life with the app's."""
+document (a deprecated endpoint too), handler signatures, the public exports, the pool's
+life with the app's, and the executor the app builds: in-process, or a warm Ray actor
+pool when a Ray cluster is configured (the session's private cluster)."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import subprocess
 import sys
 from collections.abc import Iterator
 from functools import partial
+from pathlib import Path
 from typing import Any
 
 import fastapi
@@ -21,11 +25,15 @@ from pydantic import BaseModel, Field, SecretStr
 
 import hoist.forms
 import hoist.services
-from hoist.runs.models import RunStatus
-from hoist.runs.runtime import Runtime
+from hoist.errors import ServiceBusyError
+from hoist.runs.models import Run, RunKind, RunStatus, new_run_id
+from hoist.runs.runtime import Runtime, configure
 from hoist.services import InputsError, Launch, ServeAPI
 from hoist.services import forms as F
+from hoist.services.execution import Execution
 from hoist.services.forms_io import MASK, elements_from_json
+from hoist.services.pool import ServicePool
+from hoist.settings import Settings
 from tests.services.conftest import ended, recorded
 from tests.waiting import wait_until
 
@@ -314,6 +322,86 @@ def test_shutdown_closes_the_pool(runtime: Runtime) -> None:
         again = client.post("/go").json()["run_id"]
         wait_until(lambda: running(runtime, again), what="the run to start")
     assert ended(runtime, again).status == RunStatus.CANCELLED
+
+
+def test_a_deprecated_endpoint_says_so_and_still_launches(runtime: Runtime) -> None:
+    app = ServeAPI(runtime=runtime)
+
+    @app.enter("/old", model=FORM, summary="Old adder", deprecated=True)
+    async def old(request: fastapi.Request, inputs: dict[str, Any]) -> Any:
+        return Launch(request, add, inputs=inputs)
+
+    @app.enter("/new", model=FORM, summary="New adder")
+    async def new(request: fastapi.Request, inputs: dict[str, Any]) -> Any:
+        return Launch(request, add, inputs=inputs)
+
+    with serving(app) as client:
+        paths = client.get("/openapi.json").json()["paths"]
+        answer = client.post("/old", json={"a": 1, "b": 2})
+        assert answer.status_code == 202, answer.text
+        run = ended(runtime, answer.json()["run_id"])
+    assert paths["/old"]["post"]["deprecated"] is True
+    assert paths["/old"]["get"]["deprecated"] is True  # its form too
+    assert paths["/old"]["post"]["x-hoist"]["deprecated"] is True  # for discovery
+    assert "deprecated" not in paths["/new"]["post"]
+    assert "deprecated" not in paths["/new"]["post"]["x-hoist"]
+    assert run.status == RunStatus.SUCCEEDED and run.result == {"total": 3, "loud": False}
+    assert run.meta["service"]["deprecated"] is True
+
+
+def test_the_default_executor_is_the_in_process_pool(runtime: Runtime) -> None:
+    app = ServeAPI(runtime=runtime, max_concurrency=3, max_queued=5)
+    try:
+        pool = app.service_executor()
+        assert isinstance(pool, ServicePool) and pool is app.service_executor()
+        assert (pool.max_concurrency, pool.max_queued) == (3, 5)
+    finally:
+        app.close()
+
+
+def test_an_executor_given_wins_over_a_configured_ray_cluster(hoist_home: Path) -> None:
+    # Nothing connects: the given executor is used as it is.
+    runtime = configure(Settings(home=hoist_home, ray_address="127.0.0.1:1"))
+    given = ServicePool(runtime=runtime)
+    try:
+        assert ServeAPI(runtime=runtime, executor=given).service_executor() is given
+    finally:
+        given.close()
+
+
+async def where_am_i(inputs: dict[str, Any], tracer: Any) -> dict[str, int]:
+    """Run by name in a Ray actor (the workers share this checkout's ``sys.path``)."""
+    await tracer.markdown(f"hello {inputs['who']}")
+    return {"pid": os.getpid()}
+
+
+def test_a_configured_ray_cluster_runs_launches_on_a_warm_actor_pool(
+    ray_cluster: Any, hoist_home: Path
+) -> None:
+    from hoist.services.ray_pool import RayServicePool
+
+    runtime = configure(Settings(home=hoist_home, ray_address=ray_cluster.address))
+    app = ServeAPI(runtime=runtime, max_concurrency=4, max_queued=2)
+
+    @app.post("/go")
+    async def go(request: fastapi.Request) -> Any:
+        return Launch(request, f"{__name__}:where_am_i", inputs={"who": "ann"})
+
+    with serving(app) as client:
+        ids = [client.post("/go").json()["run_id"] for _ in range(3)]
+        pool = app.service_executor()
+        assert isinstance(pool, RayServicePool)
+        assert (pool.max_concurrency, pool.max_queued, pool.name) == (4, 2, app.service_name)
+        runs = [ended(runtime, run_id, 60) for run_id in ids]  # an actor may be starting
+        assert [r.status for r in runs] == [RunStatus.SUCCEEDED] * 3, [r.error for r in runs]
+        (actor_pid,) = pool.warm()  # the one warm actor, started by the first launch
+        assert {r.result["pid"] for r in runs} == {actor_pid} != {os.getpid()}
+        outputs = [e.body for e in runtime.store.events(ids[0]) if e.type == "output"]
+        assert outputs == ["hello ann"]
+    # The app's shutdown closed the pool it built: it admits nothing more.
+    run = Run(id=new_run_id(), kind=RunKind.SERVICE, mode="service")
+    with pytest.raises(ServiceBusyError):
+        pool.start(Execution(run, f"{__name__}:where_am_i", {"who": "bob"}))
 
 
 def test_public_exports() -> None:

@@ -14,10 +14,12 @@ field and the form's elements; any other exception of the handler answers 500 wi
 type and message. The endpoint's metadata is stored on its route (the ``x-hoist``
 extension of its OpenAPI operation), where :func:`~hoist.services.launch.Launch` reads it.
 
-The app owns the executor its launches run on: a :class:`~hoist.services.pool.ServicePool`
-built on the first launch (with ``max_concurrency`` and ``max_queued``), closed on the
-app's shutdown, or when the app is garbage-collected or the process exits (under a Ray
-Serve ingress the lifespan may never run).
+The app owns the executor its launches run on, built on the first launch (with
+``max_concurrency`` and ``max_queued``): a :class:`~hoist.services.pool.ServicePool`,
+or with a Ray cluster configured (``HOIST_RAY_ADDRESS``) a warm
+:class:`~hoist.services.ray_pool.RayServicePool`; closed on the app's shutdown, or when
+the app is garbage-collected or the process exits (under a Ray Serve ingress the
+lifespan may never run).
 """
 
 from __future__ import annotations
@@ -75,9 +77,11 @@ class ServeAPI(FastAPI):
     Args:
         runtime: where runs are recorded (default: the process runtime, looked up at
             the first launch, never at import).
-        executor: what runs the executions (default: a ``ServicePool`` built at the
-            first launch, which the app closes when it shuts down; an executor given
-            here is its owner's to close).
+        executor: what runs the executions (default: built at the first launch and
+            closed with the app: a warm ``RayServicePool`` when a Ray cluster is
+            configured, ``Settings.ray_address`` / ``HOIST_RAY_ADDRESS``, else an
+            in-process ``ServicePool``; an executor given here wins, and is its owner's
+            to close).
         max_concurrency: executions of this service running at once (default pool).
         max_queued: executions waiting beyond those (default pool); a launch beyond
             both answers 429.
@@ -157,12 +161,23 @@ class ServeAPI(FastAPI):
             return executor
         with self._hoist_lock:
             if self._hoist_executor is None:
-                limits: dict[str, Any] = {k: v for k, v in self._limits.items() if v is not None}
-                pool = ServicePool(runtime=self.service_runtime(), name=self.service_name, **limits)
+                pool = self._default_executor()
                 # Closed with the app, or at exit / collection when no lifespan runs.
                 self._owned_close = weakref.finalize(self, pool.close)
                 self._hoist_executor = pool
             return self._hoist_executor
+
+    def _default_executor(self) -> ServiceExecutor:
+        """A warm :class:`~hoist.services.ray_pool.RayServicePool` on the configured Ray
+        cluster (``HOIST_RAY_ADDRESS``), else an in-process ``ServicePool``."""
+        runtime = self.service_runtime()
+        limits: dict[str, Any] = {k: v for k, v in self._limits.items() if v is not None}
+        address = runtime.settings.ray_address
+        if address:
+            from hoist.services.ray_pool import RayServicePool  # Ray is optional
+
+            return RayServicePool(runtime, name=self.service_name, **limits)
+        return ServicePool(runtime=runtime, name=self.service_name, **limits)
 
     def close(self) -> None:
         """Close the executor the app built (one given to it stays open); a later
@@ -225,7 +240,9 @@ class ServeAPI(FastAPI):
             path: the route's path.
             model: the form: ``F.Model(...)``, or a pydantic model class (its form is
                 generated with ``F.form_for``).
-            summary, description, tags, deprecated: the OpenAPI operation's.
+            summary, description, tags, deprecated: the OpenAPI operations' (the form's
+                GET and the POST); a deprecated endpoint still launches, and its
+                ``x-hoist`` extension says ``"deprecated": true`` too.
             version, author, organization: the service's, in the ``x-hoist`` extension.
 
         Returns:
@@ -244,7 +261,7 @@ class ServeAPI(FastAPI):
             call = _caller(func)
             if self._name is None:
                 self._name = func.__module__
-            meta = {
+            meta: dict[str, Any] = {
                 "summary": summary or func.__name__,
                 "description": description if description is not None else func.__doc__,
                 "author": author,
@@ -253,6 +270,8 @@ class ServeAPI(FastAPI):
                 "tags": list(tags or []),
                 "entry": path,
             }
+            if deprecated:  # for discovery, and kept in the runs' meta["service"]
+                meta["deprecated"] = True
             route_tags: list[str | Enum] | None = list(tags) if tags else None
 
             async def get_form() -> dict[str, Any]:
