@@ -1,16 +1,23 @@
 """The server's registry of services, against real services: a ServeAPI app on uvicorn,
 a port nobody listens on, a socket that never answers; registration, listing, refresh,
-removal, bad input, ``--register`` at start-up (which never waits on a service)."""
+removal, bad input, ``--register`` at start-up (which never waits on a service), an
+unreachable service retried until it answers, and services that hang delaying no other."""
 
 from __future__ import annotations
 
+import contextlib
 import os
+import selectors
+import socket
 import subprocess
+import threading
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+import uvicorn
 from click.testing import CliRunner
 from fastapi import FastAPI
 from starlette.routing import Mount
@@ -93,6 +100,105 @@ def test_unreachable_services_are_listed_as_such_and_nothing_waits_on_them(
         assert down["endpoints"] == []
         late = status_of(live, viewer, hanging["id"], "unreachable")
         assert "did not answer in time" in late["error"]
+
+
+def test_an_unreachable_service_is_retried_and_turns_ok_once_it_answers(
+    hoist_home: Path, runtime: Runtime
+) -> None:
+    # The service's port is bound (nobody listens yet: connections are refused) and
+    # later served by uvicorn: no refresh is asked, the registry retries by itself.
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    url = f"http://127.0.0.1:{sock.getsockname()[1]}/openapi.json"
+    config = uvicorn.Config(
+        greeter(runtime), lifespan="on", ws="none", loop="asyncio", log_config=None,
+        log_level="warning", timeout_graceful_shutdown=1, http="h11",
+    )  # fmt: skip
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    try:
+        with hoist_server(hoist_home) as live:
+            viewer = live.token("viewer")
+            created = _register(live, live.token("operator"), url)
+            down = status_of(live, viewer, created["id"], "unreachable")
+            assert "cannot connect" in down["error"] and down["endpoints"] == []
+            thread.start()
+            wait_until(lambda: server.started, timeout=20, what="the service to start")
+            up = status_of(live, viewer, created["id"], "ok")
+            assert up["error"] is None
+            assert sorted(e["path"] for e in up["endpoints"]) == ["/", "/second"]
+    finally:
+        server.should_exit = True
+        if thread.is_alive():
+            thread.join(15)
+        sock.close()
+
+
+class _Holding:
+    """Listening sockets that accept every connection and never answer (a service that
+    hangs), counting the connections they hold."""
+
+    def __init__(self, count: int) -> None:
+        self.socks = [socket.create_server(("127.0.0.1", 0)) for _ in range(count)]
+        self.held: list[socket.socket] = []
+        self._selector = selectors.DefaultSelector()
+        for sock in self.socks:
+            sock.setblocking(False)
+            self._selector.register(sock, selectors.EVENT_READ)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._accept, daemon=True)
+        self._thread.start()
+
+    @property
+    def urls(self) -> list[str]:
+        return [f"http://127.0.0.1:{s.getsockname()[1]}/openapi.json" for s in self.socks]
+
+    def _accept(self) -> None:
+        while not self._stop.is_set():
+            for key, _ in self._selector.select(timeout=0.05):
+                with contextlib.suppress(BlockingIOError):
+                    conn, _ = key.fileobj.accept()  # type: ignore[union-attr]
+                    self.held.append(conn)
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join(5)
+        self._selector.close()
+        for sock in [*self.held, *self.socks]:
+            sock.close()
+
+
+@contextlib.contextmanager
+def _holding(count: int) -> Iterator[_Holding]:
+    holding = _Holding(count)
+    try:
+        yield holding
+    finally:
+        holding.close()
+
+
+def test_services_that_hang_delay_no_other_read(hoist_home: Path, runtime: Runtime) -> None:
+    count = 12  # more than a small cap on reads in flight would let through (it was 8)
+
+    def long_reads(app: Any) -> None:  # the hanging reads stay in flight throughout
+        app.state.hoist.services.timeout = httpx.Timeout(120.0, connect=5.0)
+
+    with (
+        _holding(count) as hanging,
+        running(greeter(runtime)) as base,
+        hoist_server(hoist_home, prepare=long_reads) as live,
+    ):
+        operator = live.token("operator")
+        stuck = [_register(live, operator, url)["id"] for url in hanging.urls]
+        wait_until(
+            lambda: len(hanging.held) >= count,
+            what=f"a read of each of the {count} hanging services to be in flight at once",
+        )
+        healthy = _register(live, operator, f"{base}/openapi.json")
+        assert status_of(live, operator, healthy["id"], "ok")["endpoints"]
+        listed = {s["id"]: s["status"] for s in live.http(operator).get("/api/v1/services").json()}
+        assert [listed[i] for i in stuck] == ["pending"] * count  # their reads still hang
 
 
 def test_refresh_finds_a_service_gone_and_keeps_its_endpoints(

@@ -1,4 +1,5 @@
-"""``hoist service run module:app``: a service's ASGI app (a ``ServeAPI``) on uvicorn."""
+"""``hoist service run module:app``: a service's ASGI app (a ``ServeAPI``) on uvicorn,
+listed on the Hoist servers' Services page (source ``local``) while it runs."""
 
 from __future__ import annotations
 
@@ -17,6 +18,8 @@ from hoist.runs.runtime import Runtime, configure
 from hoist.settings import variable_of
 
 __all__ = ["service"]
+
+_STARTUP_FAILURE = 3  # uvicorn's exit code when the server did not start
 
 
 @click.group("service")
@@ -48,18 +51,22 @@ def run_cmd(
     """Serve APP (``module:attribute``, e.g. ``my_service.app:app``) on uvicorn.
 
     Launches are recorded in the same run store as the CLI's (``--home``,
-    ``--database-url``), so they show in ``hoist runs`` and the panel.
+    ``--database-url``), so they show in ``hoist runs`` and the panel. Once it listens,
+    the service lists itself on the Services page of the servers on that store (labelled
+    local, no registration step) and is taken off when it exits.
     """
     for module in ("uvicorn", "fastapi"):
         if importlib.util.find_spec(module) is None:
             raise MissingExtraError("server", module)
     import uvicorn
 
+    from hoist.cli.service_listing import ListedServer, Listing
+
     folder = str((app_dir or Path.cwd()).resolve())
     if folder not in sys.path:
         sys.path.insert(0, folder)
     # The app records into the process runtime: make it the one the options name.
-    configure(runtime.settings, token=runtime.token)
+    runtime = configure(runtime.settings, token=runtime.token)
     target = _load_app(app)
     if reload:
         # The reloader's worker process builds its runtime from the environment.
@@ -79,16 +86,34 @@ def run_cmd(
             f"(runs recorded in {runtime.store.safe_url})",
             err=True,
         )
-    uvicorn.run(
+    config = uvicorn.Config(
         app if reload else target,
         host=host,
         port=port,
-        reload=reload,
-        app_dir=folder,
+        reload=reload,  # the app's folder is on sys.path (the reloader's workers inherit it)
         log_level=log_level,
         ws="none",
         timeout_graceful_shutdown=5,
     )
+    listing = Listing(runtime, host, getattr(target, "openapi_url", None),
+                      getattr(target, "title", None))  # fmt: skip
+    try:
+        if reload:  # the reloader's workers serve the socket bound here
+            from uvicorn.supervisors import ChangeReload
+
+            sock = config.bind_socket()
+            listing.list(sock.getsockname()[1])
+            ChangeReload(config, target=uvicorn.Server(config).run, sockets=[sock]).run()
+        else:
+            config.load_app()
+            server = ListedServer(config, listing)
+            server.run()
+            if not server.started:
+                sys.exit(_STARTUP_FAILURE)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        listing.unlist()
 
 
 def _load_app(spec: str) -> Any:

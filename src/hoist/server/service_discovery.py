@@ -38,7 +38,9 @@ __all__ = [
     "service_base",
 ]
 
-Source = Literal["openapi", "ray-serve"]
+Source = Literal["openapi", "ray-serve", "local"]
+"""How a service is read: ``openapi``, ``ray-serve`` (its ``/-/routes``), or ``local``
+(an OpenAPI URL that ``hoist service run`` listed itself; never what a read finds)."""
 #: The path of Ray Serve's routes map, below the proxy's root.
 ROUTES_PATH = "/-/routes"
 _HTTP_METHODS = ("get", "put", "post", "delete", "patch", "options", "head", "trace")

@@ -69,7 +69,10 @@ class ServiceInfo(BaseModel):
     id: str
     name: str
     url: str = Field(description="The URL it was registered by.")
-    source: Source = Field(description="`openapi`, or `ray-serve` for a `/-/routes` URL.")
+    source: Source = Field(
+        description="`openapi`, `ray-serve` for a `/-/routes` URL, or `local`: an OpenAPI "
+        "URL that `hoist service run` listed itself while it runs (no registration)."
+    )
     status: Literal["pending", "ok", "unreachable"]
     error: str | None = Field(None, description="Why it is unreachable.")
     checked_at: float | None = Field(None, description="When it was last read (epoch s).")

@@ -6,9 +6,16 @@ in the run store's ``services`` table. A background task of the app's lifespan r
 each service's URL with short timeouts and stores what it found: ``ok`` with its
 endpoints, or ``unreachable`` with the error (the endpoints last found are kept). Every
 service is read again every ``refresh_interval`` seconds; an unreachable one sooner,
-with a backoff that doubles up to ``max_backoff``. Reads run concurrently, at most
-``concurrency`` at once, so a service that hangs delays no other; start-up, the API and
-the panel never wait on a read: they answer from the store.
+with a backoff that doubles up to ``max_backoff``; a ``pending`` one on the next pass.
+Each read is a task of its own (``concurrency``, the cap on reads in flight, is far
+above any realistic count of services, and the HTTP client has no pool limit), so a
+service that hangs delays no other: it only holds its own read until the timeout.
+Start-up, the API and the panel never wait on a read: they answer from the store.
+
+**Local services** list themselves: ``hoist service run`` (on the same store) adds its
+OpenAPI URL with source ``local`` when it starts listening (:meth:`ServiceRegistry.list_local`)
+and takes it out when it exits (:meth:`ServiceRegistry.unlist_local`); the servers read
+it like any other, so one whose process died shows ``unreachable``. No registration step.
 
 Several servers sharing one store each refresh every service (each finds the same);
 the registry picks up services another server added on its next pass.
@@ -42,10 +49,12 @@ from hoist.server.service_models import (
     source_of,
 )
 
-__all__ = ["ServiceRegistry"]
+__all__ = ["LOCAL", "ServiceRegistry"]
 
 _log = logging.getLogger("hoist.server")
 _PASS = 5.0  # seconds between the refresher's passes when nothing wakes it
+LOCAL = "local"
+"""The ``source`` of a service ``hoist service run`` listed (an OpenAPI URL)."""
 
 
 def _info(row: Any) -> ServiceInfo:
@@ -57,7 +66,7 @@ def _info(row: Any) -> ServiceInfo:
 
 
 class ServiceRegistry:
-    """The registered services (in the store) and their background refresh.
+    """The registered and local services (in the store) and their background refresh.
 
     Args:
         engine: the run store's engine (its ``services`` table).
@@ -65,7 +74,8 @@ class ServiceRegistry:
         read_timeout: seconds to wait for a service's answer.
         refresh_interval: seconds between reads of a service that answered.
         max_backoff: the longest wait before reading an unreachable service again.
-        concurrency: reads in flight at once.
+        concurrency: reads in flight at once (a safety cap far above any realistic
+            count of services: a service that hangs must not delay another's read).
     """
 
     def __init__(
@@ -76,7 +86,7 @@ class ServiceRegistry:
         read_timeout: float = 5.0,
         refresh_interval: float = 300.0,
         max_backoff: float = 300.0,
-        concurrency: int = 8,
+        concurrency: int = 1000,
     ) -> None:
         self.engine = engine
         self.timeout = httpx.Timeout(read_timeout, connect=connect_timeout)
@@ -94,7 +104,7 @@ class ServiceRegistry:
 
     # ------------------------------------------------------------------ the store
     def all(self) -> list[ServiceInfo]:
-        """Every registered service, by name."""
+        """Every registered and local service, by name."""
         query = sa.select(services).order_by(services.c.name, services.c.url)
         with self.engine.connect() as conn:
             return [_info(row) for row in conn.execute(query)]
@@ -132,6 +142,50 @@ class ServiceRegistry:
             raise ServiceExistsError(url, self._id_of(url) or "?") from None
         self.refresh(service_id)
         return self.get(service_id)
+
+    def list_local(self, url: str, name: str | None = None) -> tuple[ServiceInfo, bool]:
+        """List the service ``hoist service run`` serves at ``url`` (its OpenAPI URL):
+        source ``local``, status ``pending`` (the servers read it on their next pass).
+        One listed local at ``url`` before (a process that died) is listed again.
+
+        Returns:
+            the service as stored, and whether it is this process's listing (``False``:
+            ``url`` is registered already, and stays as it is).
+
+        Raises:
+            ParamsValidationError: ``url`` is not a service URL.
+        """
+        url = check_service_url(url)
+        fresh = {"status": "pending", "error": None, "checked_at": None,
+                 "name": (name or urlsplit(url).netloc)[:200]}  # fmt: skip
+        for _ in range(2):  # an insert that loses a race to another process updates
+            service_id = self._id_of(url)
+            if service_id is not None:
+                with self.engine.begin() as conn:
+                    mine = conn.execute(
+                        services.update()
+                        .where(services.c.id == service_id, services.c.source == LOCAL)
+                        .values(**fresh)
+                    ).rowcount
+                return self.get(service_id), bool(mine)
+            service_id = secrets.token_hex(8)
+            row = {"id": service_id, "url": url, "source": LOCAL, "endpoints": "[]",
+                   "created_at": time.time(), **fresh}  # fmt: skip
+            try:
+                with self.engine.begin() as conn:
+                    conn.execute(services.insert().values(**row))
+            except sa.exc.IntegrityError:
+                continue
+            return self.get(service_id), True
+        raise ServiceExistsError(url, self._id_of(url) or "?")
+
+    def unlist_local(self, service_id: str) -> None:
+        """Take out a service :meth:`list_local` listed (its process exits); nothing if
+        it is gone or is not a local one."""
+        with self.engine.begin() as conn:
+            conn.execute(
+                services.delete().where(services.c.id == service_id, services.c.source == LOCAL)
+            )
 
     def remove(self, service_id: str) -> None:
         """Forget a service.
@@ -173,8 +227,9 @@ class ServiceRegistry:
         values: dict[str, Any] = {"checked_at": time.time()}
         if found is not None:
             endpoints = [e.as_json() for e in found.endpoints]
+            source = sa.case((services.c.source == LOCAL, LOCAL), else_=found.source)
             values.update(
-                status="ok", error=None, name=found.name[:200], source=found.source,
+                status="ok", error=None, name=found.name[:200], source=source,
                 endpoints=json.dumps(endpoints),
             )  # fmt: skip
         else:
@@ -182,16 +237,22 @@ class ServiceRegistry:
         with self.engine.begin() as conn:
             conn.execute(services.update().where(services.c.id == service_id).values(**values))
 
-    def _ids(self) -> list[str]:
+    def _ids(self) -> dict[str, str]:
+        """Every service's id and status."""
         with self.engine.connect() as conn:
-            return list(conn.execute(sa.select(services.c.id)).scalars())
+            rows = conn.execute(sa.select(services.c.id, services.c.status))
+            return {row.id: row.status for row in rows}
 
     # ------------------------------------------------------------------ calls out
     @property
     def client(self) -> httpx.AsyncClient:
-        """The HTTP client reads and forwarded calls go through (short timeouts)."""
+        """The HTTP client reads and forwarded calls go through (short timeouts; no cap on
+        connections, so services that hang hold no pool slot another call waits for)."""
         if self._client is None:
-            self._client = httpx.AsyncClient(timeout=self.timeout, follow_redirects=False)
+            limits = httpx.Limits(max_connections=None, max_keepalive_connections=20)
+            self._client = httpx.AsyncClient(
+                timeout=self.timeout, limits=limits, follow_redirects=False
+            )
         return self._client
 
     async def read(self, service_id: str) -> ServiceInfo:
@@ -265,12 +326,18 @@ class ServiceRegistry:
                 ids = await anyio.to_thread.run_sync(self._ids)
             except Exception as exc:  # the store may be down for a while: retry later
                 _log.warning("reading the registered services failed, will retry: %s", exc)
-                ids = []
+                ids = None
             now = time.monotonic()
             with self._lock:
-                for service_id in ids:
+                if ids is not None:
+                    for gone in self._due.keys() - ids.keys():  # removed, by any server
+                        self._due.pop(gone, None)
+                        self._failures.pop(gone, None)
+                for service_id, status in (ids or {}).items():
+                    if status == "pending" and service_id not in self._reading:
+                        self._due[service_id] = 0.0  # new, or listed again: read at once
                     self._due.setdefault(service_id, 0.0)  # new here: read at once
-                due = [i for i in ids if self._due[i] <= now and i not in self._reading]
+                due = [i for i in ids or () if self._due[i] <= now and i not in self._reading]
                 upcoming = [t for i, t in self._due.items() if i not in self._reading]
             for service_id in due:
                 self._reading[service_id] = asyncio.create_task(self._read(service_id, limit))

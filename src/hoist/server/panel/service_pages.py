@@ -1,4 +1,5 @@
-"""The Services page: registered agent services as the registry last found them
+"""The Services page: registered and local agent services (``hoist service run`` on the
+same store lists itself, labelled ``local``) as the registry last found them
 (``pending``, ``ok`` with their endpoints, ``unreachable`` with the error), with forms to
 add, refresh and remove one (operators), and each endpoint's launch form, rendered from
 the elements the service sends.
@@ -74,7 +75,8 @@ async def _list_page(
 
 @router.get("/services")
 async def services_page(request: Request, state: State, principal: PageViewer) -> HTMLResponse:
-    """Every registered service and its endpoints, as last read (never waits on one)."""
+    """Every registered and local service and its endpoints, as last read (never waits
+    on one)."""
     return await _list_page(request, state, principal)
 
 
