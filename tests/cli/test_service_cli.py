@@ -132,11 +132,6 @@ def _descendants(pid: int) -> set[int]:
     return found
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="uvicorn's reloader watches the current folder, not --app-dir: hoist service run "
-    "must pass reload_dirs=[the app's folder] (src/hoist/cli/service.py)",
-)
 def test_reload_runs_the_edited_code(service_dir: Path, hoist_home: Path, tmp_path: Path) -> None:
     """``--reload --app-dir``: a launch after an edit of the entry point's module runs the
     new code (the reloader restarted its worker), in the same store, on the same port."""

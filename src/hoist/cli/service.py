@@ -91,6 +91,7 @@ def run_cmd(
         host=host,
         port=port,
         reload=reload,  # the app's folder is on sys.path (the reloader's workers inherit it)
+        reload_dirs=[folder] if reload else None,  # watch the app's folder, not the cwd
         log_level=log_level,
         ws="none",
         timeout_graceful_shutdown=5,
