@@ -31,6 +31,10 @@ CONTRACT_CONFIG = (
     entrypoint: plugin.more:BadResult
   pidfile:
     entrypoint: plugin.more:PidFile
+  double_async:
+    entrypoint: plugin.more:double_async
+  step_async:
+    entrypoint: plugin.more:StepAsync
 """
 )
 
@@ -40,7 +44,7 @@ import os
 import time
 from pathlib import Path
 from pydantic import BaseModel
-from hoist import BaseAction
+from hoist import BaseAction, BaseStep, BaseStepContext, StepResult, action
 from plugin.actions import AddParams, AddResult
 
 
@@ -51,6 +55,35 @@ class AddAsync(BaseAction[AddParams]):
         await asyncio.sleep(0)
         self.set_progress(1, 1)
         return AddResult(total=self.params.a + self.params.b, pid=os.getpid())
+
+
+class DoubleParams(BaseModel):
+    total: int
+
+
+@action(name="double_async", params=DoubleParams)
+async def double_async(params, context):
+    await asyncio.sleep(0)
+    return {"doubled": params.total * 2}
+
+
+class StepParams(BaseModel):
+    doubled: int
+
+
+class PlusOne(BaseStep[BaseStepContext]):
+    name = "plus_one"
+
+    async def execute(self, context):
+        await asyncio.sleep(0)
+        return StepResult(data={"stepped": context.params.doubled + 1})
+
+
+class StepAsync(BaseAction[StepParams]):
+    \"\"\"Its one step is async.\"\"\"
+
+    def setup_steps(self, registry):
+        registry.register(PlusOne())
 
 
 class Counted(BaseModel):
@@ -167,6 +200,41 @@ def place(
             return ray_executor.submit("pidfile", params).run_id
 
         yield Place(mode, executor, mode == "task", start_on_worker)
+    executor.shutdown()
+
+
+@pytest.fixture(params=["local", "task", "job", "pipeline"])
+def pipeline_executor(
+    request: pytest.FixtureRequest, contract_plugin: Path, runtime: Runtime
+) -> Iterator[Executor]:
+    """Every executor a pipeline runs on, built as a user builds it: the pipeline's engine
+    here, each action where the executor runs actions (``local``, ``task``, ``job``), or
+    the whole pipeline in a warm Ray actor (``pipeline``: ``RayPipelineExecutor``)."""
+    mode = request.param
+    executor: Executor
+    if mode == "local":
+        from hoist.executors.local import LocalExecutor
+
+        executor = LocalExecutor(runtime=runtime, working_dir=contract_plugin)
+    else:
+        address = request.getfixturevalue("ray_cluster").address
+        if mode == "task":
+            from hoist.executors.ray.task import RayActorExecutor
+
+            executor = RayActorExecutor(
+                address=address, runtime=runtime, num_cpus=0.25, working_dir=contract_plugin
+            )
+        elif mode == "job":
+            from hoist.executors.ray.job import RayJobExecutor
+
+            executor = RayJobExecutor(address=address, runtime=runtime, working_dir=contract_plugin)
+        else:
+            from hoist.pipelines import RayPipelineExecutor
+
+            executor = RayPipelineExecutor(
+                address=address, runtime=runtime, num_cpus=0, working_dir=contract_plugin
+            )
+    yield executor
     executor.shutdown()
 
 
