@@ -3,8 +3,10 @@ only its import lines changed (``synapse_sdk.plugins...`` -> ``hoist``), run as 
 Where a snippet uses a name it never defines (``MyContext``, ``load_data``,
 ``convert_file``), the test defines it first, as the snippet's reader would.
 
-Not here: the ``self.autolog('ultralytics')`` TrainAction (autolog comes with the ML kit),
-the Ray executors' snippets (tests/seeds/test_seed_ray.py) and the pipeline guide's
+The ``self.autolog('ultralytics')`` TrainAction runs as written too; Ultralytics itself
+cannot be installed beside this machine's CPU PyTorch (no CPU torchvision for it here), so
+the test checks what a user without it gets: the run fails saying what to install.
+Not here: the Ray executors' snippets (tests/seeds/test_seed_ray.py) and the pipeline guide's
 (tests/seeds/test_seed_pipelines.py)."""
 
 from __future__ import annotations
@@ -327,3 +329,70 @@ def test_run_plugin_in_local_mode(my_plugin: Path) -> None:
     assert scope["result"] == {"status": "completed", "epochs": 10}
     (run_,) = recorded()
     assert (run_.plugin, run_.action, run_.mode) == ("my_plugin", "train", "local")
+
+
+TRAIN_ACTION = """
+from hoist import BaseAction
+from hoist import PluginCategory
+from hoist.plugins.types import YOLODataset, ModelWeights
+
+class TrainAction(BaseAction[TrainParams]):
+    \"\"\"Train a YOLO model with comprehensive features.\"\"\"
+    # Optional class attributes
+    action_name = 'train'
+    category = PluginCategory.NEURAL_NET
+    input_type = YOLODataset  # Semantic input type
+    output_type = ModelWeights  # Semantic output type
+    result_model = TrainResult  # Typed result schema
+
+    def execute(self) -> TrainResult:
+        # Enable automatic logging for Ultralytics
+        self.autolog('ultralytics')
+        # Access environment variables
+        api_key = self.ctx.env.get('API_KEY', '')
+        # Use the logger
+        self.logger.info('Starting training')
+        # Training implementation
+        model = train_model(self.params)
+        return TrainResult(
+            weights_path=model.path,
+            final_loss=model.loss,
+        )
+"""
+
+
+def test_the_autolog_train_action_as_written() -> None:
+    import importlib.util
+    from types import SimpleNamespace
+
+    from pydantic import BaseModel
+
+    from hoist import LocalExecutor
+    from hoist.errors import ActionFailedError
+
+    class TrainParams(BaseModel):
+        epochs: int = 1
+
+    class TrainResult(BaseModel):
+        weights_path: str
+        final_loss: float
+
+    def train_model(params: TrainParams) -> SimpleNamespace:
+        return SimpleNamespace(path="/tmp/best.pt", loss=0.25)
+
+    scope = run(TRAIN_ACTION, {
+        "__name__": "seed_snippet", "TrainParams": TrainParams, "TrainResult": TrainResult,
+        "train_model": train_model,
+    })  # fmt: skip
+    action_cls = scope["TrainAction"]
+    assert action_cls.action_name == "train"
+    if importlib.util.find_spec("ultralytics") is not None:
+        result = LocalExecutor().execute(action_cls, {"epochs": 1})
+        assert result == TrainResult(weights_path="/tmp/best.pt", final_loss=0.25)
+        return
+    with pytest.raises(ActionFailedError, match="pip install 'ultralytics'") as failed:
+        LocalExecutor().execute(action_cls, {"epochs": 1})
+    assert failed.value.error_type.endswith("FrameworkNotInstalledError")
+    (run_,) = recorded()
+    assert run_.status == "failed"
+    assert "pip install 'ultralytics'" in str(run_.error)
