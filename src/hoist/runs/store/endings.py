@@ -34,7 +34,7 @@ class RunEndings:
     """Ending runs whose worker or owner is gone (a mixin of the run store)."""
 
     engine: sa.Engine
-    _insert_event: Any  # the store's PreparedStatement for ``events`` rows
+    _add_events: Callable[..., None]  # the store's: insert events, add them to the summary
     _update_statement: Callable[[tuple[str, ...]], Any]  # the store's, per column set
 
     def mark_lost(self, run_id: str, reason: str) -> bool:
@@ -81,7 +81,7 @@ class RunEndings:
                            message=reason),
                 StatusEvent(run_id=run_id, seq=seq + 2, ts=now, status=status),
             ]  # fmt: skip
-            self._insert_event.execute_values(conn, [event_row(e) for e in end])
+            self._add_events(conn, [event_row(e) for e in end], exact=True)
             for columns, rows in grouped_updates(run_changes(end)).items():
                 self._update_statement(columns).execute(conn, rows)
         return True

@@ -59,6 +59,7 @@ def ingest_batch(
     conn: sa.Connection,
     insert: Callable[[sa.Table], Any],
     update: Callable[[tuple[str, ...]], PreparedStatement],
+    tally: Callable[[sa.Connection, Sequence[tuple[Any, ...]]], None],
     new_runs: Sequence[Run],
     new_events: Sequence[EventBase],
     writer: str | None,
@@ -71,6 +72,8 @@ def ingest_batch(
         conn: a connection in a transaction (rolled back when this raises).
         insert: an ``INSERT ... ON CONFLICT DO NOTHING`` of a table, in the dialect.
         update: the prepared ``UPDATE runs`` of a set of columns.
+        tally: adds ``events`` rows just inserted to the run summary
+            (:meth:`~hoist.runs.store.tallies.Tallies.add`).
         new_runs, new_events: the batch.
         writer: the worker's name (``None``: no ownership checks, as for a local store).
 
@@ -86,12 +89,15 @@ def ingest_batch(
             conn.execute(insert(run_writers), rows)
     inserted: list[tuple[int, EventBase]] = []
     if new_events:
-        index = {(e.run_id, e.seq): i for i, e in enumerate(new_events)}
-        rows = [dict(zip(EVENT_COLUMNS, event_row(e), strict=True)) for e in new_events]
+        index: dict[tuple[str, int], int] = {}
+        for i, e in enumerate(new_events):  # of two events with one key, the first is stored
+            index.setdefault((e.run_id, e.seq), i)
+        values = [event_row(e) for e in new_events]
+        rows = [dict(zip(EVENT_COLUMNS, row, strict=True)) for row in values]
         stmt = insert(events).returning(events.c.run_id, events.c.seq)
-        keys = conn.execute(stmt, rows).all()
-        inserted = sorted(((index[(k[0], k[1])], new_events[index[(k[0], k[1])]])
-                           for k in keys), key=lambda pair: pair[1].seq)  # fmt: skip
+        taken = [index[(k[0], k[1])] for k in conn.execute(stmt, rows).all()]
+        tally(conn, [values[i] for i in taken])
+        inserted = sorted(((i, new_events[i]) for i in taken), key=lambda pair: pair[1].seq)
     parents = {r.parent_id for r in new_runs if r.id in added and r.parent_id}
     wanted = {r.id for r in new_runs} | {e.run_id for _, e in inserted} | parents
     stored = _stored(conn, sorted(wanted))

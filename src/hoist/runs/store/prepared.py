@@ -53,37 +53,43 @@ class PreparedStatement:
             params = list(rows)
         self._run(conn, params)
 
-    def execute_values(self, conn: sa.Connection, rows: Sequence[tuple[Any, ...]]) -> None:
-        """Execute once per row tuple (values in ``column_keys`` order)."""
+    def execute_values(self, conn: sa.Connection, rows: Sequence[tuple[Any, ...]]) -> int:
+        """Execute once per row tuple (values in ``column_keys`` order); returns the rows
+        the database changed (an INSERT that skips rows already stored counts the
+        others only)."""
         if not rows:
-            return
+            return 0
+        done = 0
         if self._as_is:
             params: Any = rows if isinstance(rows, list) else list(rows)
             if len(params) >= _CHUNK_ROWS[-1]:
-                params = self._execute_chunks(conn, params)
+                done, params = self._execute_chunks(conn, params)
                 if not params:
-                    return
+                    return done
         elif self.positional:
             index = [self.columns.index(name) for name in self.names]
             params = [tuple(row[i] for i in index) for row in rows]
         else:
             params = [dict(zip(self.columns, row, strict=True)) for row in rows]
-        self._run(conn, params)
+        return done + self._run(conn, params)
 
-    def _run(self, conn: sa.Connection, params: list[Any]) -> None:
-        conn.exec_driver_sql(self.sql, params if len(params) > 1 else params[0])
+    def _run(self, conn: sa.Connection, params: list[Any]) -> int:
+        result = conn.exec_driver_sql(self.sql, params if len(params) > 1 else params[0])
+        return int(result.rowcount)
 
-    def _execute_chunks(self, conn: sa.Connection, rows: list[Any]) -> list[Any]:
-        """Insert the leading rows by multi-row statements; returns the rows left."""
+    def _execute_chunks(self, conn: sa.Connection, rows: list[Any]) -> tuple[int, list[Any]]:
+        """Insert the leading rows by multi-row statements; returns the rows the database
+        changed, and the rows left."""
         chunks = self._chunks
         if chunks is None:
             chunks = self._chunks = self._chunk_statements(conn)
-        start, total = 0, len(rows)
+        start, total, done = 0, len(rows), 0
         for size, sql in chunks:
             while total - start >= size:
-                conn.exec_driver_sql(sql, tuple(chain.from_iterable(rows[start : start + size])))
+                values = tuple(chain.from_iterable(rows[start : start + size]))
+                done += conn.exec_driver_sql(sql, values).rowcount
                 start += size
-        return rows[start:]
+        return done, rows[start:]
 
     def _chunk_statements(self, conn: sa.Connection) -> list[tuple[int, str]]:
         """The multi-row forms of this statement the database allows (none for a

@@ -10,12 +10,14 @@ __all__ = [
     "deployments",
     "events",
     "metadata",
+    "run_progress",
+    "run_tallies",
     "run_writers",
     "runs",
     "services",
 ]
 
-HEAD_REVISION = "0008"
+HEAD_REVISION = "0009"
 """The newest migration; a store at this revision needs no Alembic at start-up."""
 
 
@@ -67,6 +69,26 @@ events = sa.Table(
     # Migration 0008: a long run's events of one type (progress, artifacts, steps).
     sa.Index("ix_events_run_type_seq", "run_id", "type", "seq"),
 )
+
+run_tallies = sa.Table(
+    "run_tallies",
+    metadata,
+    sa.Column("run_id", sa.String(40), primary_key=True),
+    sa.Column("type", sa.String(20), primary_key=True),
+    sa.Column("count", sa.Integer, nullable=False),
+)
+"""How many events of each type each run has (migration 0009):
+kept by the writer in the transaction of the events (:mod:`hoist.runs.store.tallies`)."""
+
+run_progress = sa.Table(
+    "run_progress",
+    metadata,
+    sa.Column("run_id", sa.String(40), primary_key=True),
+    sa.Column("bar", sa.Text, primary_key=True),
+    sa.Column("seq", sa.Integer, nullable=False),
+)
+"""The ``seq`` of the newest progress event of each bar of each run (migration 0009); a
+bar is its category as JSON, ``null`` for the run's main bar (:mod:`hoist.runs.store.tallies`)."""
 
 run_writers = sa.Table(
     "run_writers",

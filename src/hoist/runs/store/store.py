@@ -26,6 +26,7 @@ from hoist.runs.store.ingest import ingest_batch, live_runs_of
 from hoist.runs.store.listing import list_query, prefix_range
 from hoist.runs.store.prepared import PreparedStatement
 from hoist.runs.store.rows import (
+    EVENT_COLUMNS,
     dumps,
     encode_event,
     encode_run,
@@ -37,6 +38,7 @@ from hoist.runs.store.rows import (
     run_row,
 )
 from hoist.runs.store.schema import events, runs
+from hoist.runs.store.tallies import Tallies
 
 __all__ = ["OWNER_META", "RunStore", "encode_event", "encode_run"]
 
@@ -70,6 +72,11 @@ class RunStore(RunEndings):
         """The event insert, compiled on the first write."""
         columns = [c.name for c in events.columns]
         return PreparedStatement(self.engine, self._dialect_insert(events), columns)
+
+    @functools.cached_property
+    def _tallies(self) -> Tallies:
+        """The summary's upserts, compiled on the first write."""
+        return Tallies(self.engine, functools.partial(self._dialect_insert, conflict=False))
 
     @property
     def safe_url(self) -> str:
@@ -142,7 +149,8 @@ class RunStore(RunEndings):
         updates: dict[str, dict[str, Any]],
     ) -> None:
         """Write rows made by :func:`~hoist.runs.store.rows.encode_batch` (or
-        :func:`encode_run` / :func:`encode_event`) in one transaction."""
+        :func:`encode_run` / :func:`encode_event`) in one transaction, with the run
+        summary the new events add to (:mod:`~hoist.runs.store.tallies`)."""
         if run_rows and updates:
             # A run created in this batch is inserted in its final state: no UPDATE.
             run_rows = [dict(row) for row in run_rows]
@@ -151,11 +159,55 @@ class RunStore(RunEndings):
                 changed = updates.pop(row["id"], None)
                 if changed:
                     row.update(changed)
+        try:
+            self._write_rows(run_rows, event_rows, updates, exact=False)
+        except _StoredBefore:
+            # Some of the events were stored already (a batch written again): write it
+            # again, counting only the events the database takes.
+            self._write_rows(run_rows, event_rows, updates, exact=True)
+
+    def _write_rows(
+        self,
+        run_rows: Sequence[dict[str, Any]],
+        event_rows: Sequence[tuple[Any, ...]],
+        updates: dict[str, dict[str, Any]],
+        *,
+        exact: bool,
+    ) -> None:
         with self.engine.begin() as conn:
             self._insert_run.execute(conn, run_rows)
-            self._insert_event.execute_values(conn, event_rows)
+            self._add_events(conn, event_rows, exact=exact)
             for columns, rows in grouped_updates(updates).items():
                 self._update_statement(columns).execute(conn, rows)
+
+    def _add_events(
+        self, conn: sa.Connection, rows: Sequence[tuple[Any, ...]], *, exact: bool
+    ) -> None:
+        """Insert ``events`` rows, skipping those already stored, and add the new ones to
+        the run summary (:mod:`~hoist.runs.store.tallies`), in ``conn``'s transaction.
+
+        Not ``exact``: one multi-row INSERT, and when the database took fewer rows than
+        given (some were stored), :class:`_StoredBefore` is raised: the transaction is
+        to be rolled back and the rows written again with ``exact``, which asks the
+        database which rows it took (``RETURNING``; slower, and rarely needed).
+        """
+        if not rows:
+            return
+        if not exact:
+            if self._insert_event.execute_values(conn, rows) != len(rows):
+                raise _StoredBefore
+            self._tallies.add(conn, rows)
+            return
+        insert = self._dialect_insert(events).returning(events.c.run_id, events.c.seq)
+        params = [dict(zip(EVENT_COLUMNS, row, strict=True)) for row in rows]
+        taken = {(key[0], key[1]) for key in conn.execute(insert, params)}
+        new = []
+        for row in rows:  # of two rows with one key, the first was inserted
+            key = (row[0], row[1])
+            if key in taken:
+                taken.discard(key)
+                new.append(row)
+        self._tallies.add(conn, new)
 
     def ingest(
         self,
@@ -178,7 +230,7 @@ class RunStore(RunEndings):
         """
         with self.engine.begin() as conn:
             return ingest_batch(conn, self._dialect_insert, self._update_statement,
-                                new_runs, new_events, writer)  # fmt: skip
+                                self._tallies.add, new_runs, new_events, writer)  # fmt: skip
 
     def live_runs_of(self, run_ids: Sequence[str], writer: str) -> set[str]:
         """The ids in ``run_ids`` of runs that ``writer`` posted (see :meth:`ingest`)
@@ -369,10 +421,13 @@ class RunStore(RunEndings):
             return event_reads.event_counts(conn, run_id)
 
     def count_events(self, run_id: str) -> int:
-        """How many events the run has."""
+        """How many events the run has (the sum of its few tallies)."""
         with self.engine.connect() as conn:
-            query = sa.select(sa.func.count()).where(events.c.run_id == run_id)
-            return int(conn.execute(query).scalar() or 0)
+            return sum(event_reads.event_counts(conn, run_id).values())
+
+
+class _StoredBefore(Exception):
+    """A batch's INSERT skipped events already stored (see ``RunStore._add_events``)."""
 
 
 def _set(column: str) -> Any:
