@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich import box
 from rich.table import Table
@@ -13,7 +13,6 @@ from rich.text import Text
 from rich.tree import Tree
 
 from hoist.runs.models import (
-    Event,
     LogEvent,
     OutputEvent,
     ResultEvent,
@@ -24,6 +23,9 @@ from hoist.runs.models import (
     StepEvent,
 )
 from hoist.runs.short_ids import short_id
+
+if TYPE_CHECKING:
+    from hoist.runs.models import Event
 
 __all__ = [
     "add_outputs",

@@ -17,12 +17,14 @@ import click
 
 from hoist.cli.ids import resolve_run
 from hoist.cli.remote import server_option
-from hoist.runs.models import Event, RunKind, RunStatus
+from hoist.runs.models import RunKind, RunStatus
 from hoist.runs.reader import RunFilter, RunLog, follow_events
 from hoist.runs.runtime import Runtime
 
 if TYPE_CHECKING:
     from rich.console import Console
+
+    from hoist.runs.models import Event
 
 __all__ = ["runs"]
 

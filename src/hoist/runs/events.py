@@ -3,17 +3,24 @@
 Each event type knows its one-line text (:meth:`EventBase.summary`): the CLI, the
 console sink and the panel (server pages and, through the SSE frames, its script) show
 that text and only style it.
+
+The classes are plain dataclasses; :data:`Event` (their discriminated union) and
+:data:`EVENT_ADAPTER` are built on first use, so a process that decodes no event
+(``hoist runs list``) never imports pydantic (issue 19: CLI start-up).
 """
 
 from __future__ import annotations
 
+import functools
 import json
+import operator
 from dataclasses import dataclass, field, fields
-from typing import Annotated, Any, Literal
-
-from pydantic import ConfigDict, Field, TypeAdapter
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from hoist.runs.status import RunStatus
+
+if TYPE_CHECKING:
+    from pydantic import Field, TypeAdapter
 
 __all__ = [
     "EVENT_ADAPTER",
@@ -58,7 +65,7 @@ class EventBase:
 
     def to_dict(self) -> dict[str, Any]:
         """All fields as JSON-compatible data."""
-        out: dict[str, Any] = EVENT_ADAPTER.dump_python(self, mode="json")
+        out: dict[str, Any] = _event_adapter().dump_python(self, mode="json")
         return out
 
     def summary(self) -> str:
@@ -309,31 +316,6 @@ def _type_name(cls: type[EventBase]) -> str:
     return next(str(f.default) for f in fields(cls) if f.name == "type")
 
 
-Event = Annotated[
-    StatusEvent
-    | ProgressEvent
-    | MetricsEvent
-    | LogEvent
-    | MessageEvent
-    | DevEvent
-    | CustomEvent
-    | StepEvent
-    | ArtifactEvent
-    | CheckpointEvent
-    | OutputEvent
-    | LockEvent
-    | ResultEvent
-    | ErrorEvent,
-    Field(discriminator="type"),
-]
-"""Any event; pydantic picks the class by its ``type``."""
-
-
-EVENT_ADAPTER: TypeAdapter[Any] = TypeAdapter(Event, config=ConfigDict(defer_build=True))
-"""Validates events from outside (``validate_python``/``validate_json``) and dumps them.
-Its schema is built on first use: a process that reads no event (``hoist runs list``)
-never pays for it."""
-
 EVENT_TYPES: dict[str, type[EventBase]] = {
     _type_name(cls): cls
     for cls in (
@@ -342,4 +324,57 @@ EVENT_TYPES: dict[str, type[EventBase]] = {
         ResultEvent, ErrorEvent,
     )
 }  # fmt: skip
-"""Event class by ``type`` name."""
+"""Event class by ``type`` name (in the order of :data:`Event`'s union)."""
+
+if TYPE_CHECKING:
+    Event = Annotated[
+        StatusEvent
+        | ProgressEvent
+        | MetricsEvent
+        | LogEvent
+        | MessageEvent
+        | DevEvent
+        | CustomEvent
+        | StepEvent
+        | ArtifactEvent
+        | CheckpointEvent
+        | OutputEvent
+        | LockEvent
+        | ResultEvent
+        | ErrorEvent,
+        Field(discriminator="type"),
+    ]
+    """Any event; pydantic picks the class by its ``type``."""
+
+    EVENT_ADAPTER: TypeAdapter[Any]
+    """Validates events from outside (``validate_python``/``validate_json``) and dumps
+    them."""
+
+
+@functools.cache
+def _event_union() -> Any:
+    """:data:`Event`: the union of :data:`EVENT_TYPES`' classes, discriminated by ``type``."""
+    from pydantic import Field
+
+    union = functools.reduce(operator.or_, EVENT_TYPES.values())
+    return Annotated[union, Field(discriminator="type")]
+
+
+@functools.cache
+def _event_adapter() -> TypeAdapter[Any]:
+    """:data:`EVENT_ADAPTER`, its schema built on first use."""
+    from pydantic import ConfigDict, TypeAdapter
+
+    return TypeAdapter(_event_union(), config=ConfigDict(defer_build=True))
+
+
+_LAZY = {"Event": _event_union, "EVENT_ADAPTER": _event_adapter}
+
+
+def __getattr__(name: str) -> Any:
+    """``Event`` and ``EVENT_ADAPTER``, made (importing pydantic) on first access."""
+    make = _LAZY.get(name)
+    if make is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = globals()[name] = make()
+    return value

@@ -4,27 +4,28 @@ A :class:`Run` is anything that executes (an action, a pipeline, a service launc
 deployment). Its history is an append-only log of :data:`Event` s numbered by a per-run
 ``seq`` that starts at 1. Statuses live in :mod:`hoist.runs.status`, events in
 :mod:`hoist.runs.events`; this module is the one import for all of them.
+
+``Event``, ``EVENT_ADAPTER`` and ``RUN_ADAPTER`` are made on first access (they import
+pydantic): reading runs from the store (``hoist runs list``) does without them.
 """
 
 from __future__ import annotations
 
+import functools
 import itertools
 import os
 import time
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from pydantic import TypeAdapter
-
+from hoist.runs import events as _events
 from hoist.runs.events import (
-    EVENT_ADAPTER,
     EVENT_TYPES,
     ArtifactEvent,
     CheckpointEvent,
     CustomEvent,
     DevEvent,
     ErrorEvent,
-    Event,
     EventBase,
     LockEvent,
     LogEvent,
@@ -37,6 +38,11 @@ from hoist.runs.events import (
     StepEvent,
 )
 from hoist.runs.status import TERMINAL_STATUSES, RunKind, RunStatus
+
+if TYPE_CHECKING:
+    from pydantic import TypeAdapter
+
+    from hoist.runs.events import EVENT_ADAPTER, Event
 
 __all__ = [
     "EVENT_ADAPTER",
@@ -91,7 +97,8 @@ class Run:
     """One execution and its current state (the summary of its log).
 
     A slotted dataclass, validated by :data:`RUN_ADAPTER` wherever runs come from
-    outside (store rows, HTTP bodies); executors build it from trusted values.
+    outside (HTTP bodies); executors build it from trusted values, and the run store
+    from its own typed rows (:func:`hoist.runs.store.rows.row_to_run`).
     """
 
     id: str
@@ -119,7 +126,7 @@ class Run:
 
     def to_dict(self) -> dict[str, Any]:
         """All fields as JSON-compatible data."""
-        out: dict[str, Any] = RUN_ADAPTER.dump_python(self, mode="json")
+        out: dict[str, Any] = _run_adapter().dump_python(self, mode="json")
         return out
 
     def copy(self, **changes: Any) -> Run:
@@ -127,5 +134,27 @@ class Run:
         return replace(self, **changes)
 
 
-RUN_ADAPTER: TypeAdapter[Run] = TypeAdapter(Run)
-"""Validates runs from outside and dumps them to JSON-compatible data."""
+if TYPE_CHECKING:
+    RUN_ADAPTER: TypeAdapter[Run]
+    """Validates runs from outside and dumps them to JSON-compatible data."""
+
+
+@functools.cache
+def _run_adapter() -> TypeAdapter[Run]:
+    """:data:`RUN_ADAPTER`, made on first use."""
+    from pydantic import TypeAdapter
+
+    return TypeAdapter(Run)
+
+
+def __getattr__(name: str) -> Any:
+    """``RUN_ADAPTER``, and ``Event`` and ``EVENT_ADAPTER`` of :mod:`hoist.runs.events`,
+    made (importing pydantic) on first access."""
+    if name == "RUN_ADAPTER":
+        value: Any = _run_adapter()
+    elif name in ("Event", "EVENT_ADAPTER"):
+        value = getattr(_events, name)
+    else:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    globals()[name] = value
+    return value

@@ -6,9 +6,12 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
-from hoist.runs.models import Event, EventBase, Run, RunStatus
+from hoist.runs.models import EventBase, Run, RunStatus
+
+if TYPE_CHECKING:
+    from hoist.runs.models import Event
 
 __all__ = [
     "FOLLOW_POLL",

@@ -2,7 +2,9 @@
 columns a batch of events changes. Built by hand: this is the write path's hot loop.
 
 Values become JSON through pydantic's serializer, as on the wire (``EVENT_ADAPTER``):
-an event's ``data`` reads the same whichever way it reached the store.
+an event's ``data`` reads the same whichever way it reached the store. Pydantic is
+imported on the first write or event read: listing runs (``hoist runs list``) never
+imports it.
 """
 
 from __future__ import annotations
@@ -10,22 +12,21 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Sequence
 from dataclasses import fields
-from typing import Any
-
-from pydantic import TypeAdapter
-from pydantic_core import to_json
+from typing import TYPE_CHECKING, Any
 
 from hoist.runs.models import (
-    EVENT_ADAPTER,
-    RUN_ADAPTER,
     ErrorEvent,
-    Event,
     EventBase,
     ResultEvent,
     Run,
+    RunKind,
+    RunStatus,
     StatusEvent,
 )
 from hoist.runs.reader import run_updates
+
+if TYPE_CHECKING:
+    from hoist.runs.models import Event
 
 __all__ = [
     "EVENT_COLUMNS",
@@ -56,13 +57,26 @@ def _data_json(cls: type) -> Callable[..., bytes]:
     """The JSON serializer of an event class's ``data`` (made once per class)."""
     to_json_ = _DATA.get(cls)
     if to_json_ is None:
+        from pydantic import TypeAdapter
+
         to_json_ = _DATA[cls] = TypeAdapter(cls).serializer.to_json
     return to_json_
 
 
+_to_json: Callable[..., bytes] | None = None  # pydantic_core.to_json, on the first write
+
+
 def dumps(value: Any) -> str:
     """Compact JSON; a value JSON has no type for becomes its ``str``."""
-    return to_json(value, fallback=str).decode()
+    return (_to_json or _load_to_json())(value, fallback=str).decode()
+
+
+def _load_to_json() -> Callable[..., bytes]:
+    global _to_json  # imported once, on the first write
+    from pydantic_core import to_json
+
+    _to_json = to_json
+    return to_json
 
 
 def run_changes(new_events: Sequence[EventBase]) -> dict[str, dict[str, Any]]:
@@ -192,20 +206,36 @@ def event_row(event: EventBase) -> tuple[Any, ...]:
 
 
 def row_to_run(row: Any) -> Run:
-    """A :class:`Run` from its ``runs`` row."""
-    data = dict(row)
-    for key in _JSON_COLUMNS:
-        raw = data.get(key)
-        data[key] = json.loads(raw) if raw is not None else None
-    if data.get("params") is None:
-        data["params"] = {}
-    if data.get("meta") is None:
-        data["meta"] = {}
-    return RUN_ADAPTER.validate_python(data)
+    """A :class:`Run` from its ``runs`` row (a mapping). Built by hand, as :func:`run_row`
+    writes it: the columns are typed and ``NOT NULL`` where the fields are, so only the
+    JSON columns and the two enums need decoding (no pydantic on the read path)."""
+    return Run(
+        id=row["id"],
+        kind=RunKind(row["kind"]),
+        parent_id=row["parent_id"],
+        plugin=row["plugin"],
+        action=row["action"],
+        mode=row["mode"],
+        status=RunStatus(row["status"]),
+        params=_loads(row["params"]) or {},
+        result=_loads(row["result"]),
+        error=_loads(row["error"]),
+        created_at=row["created_at"],
+        started_at=row["started_at"],
+        finished_at=row["finished_at"],
+        heartbeat_at=row["heartbeat_at"],
+        meta=_loads(row["meta"]) or {},
+    )
+
+
+def _loads(raw: str | None) -> Any:
+    return None if raw is None else json.loads(raw)
 
 
 def row_to_event(row: Any) -> Event:
     """An event from its ``events`` row."""
+    from hoist.runs.events import EVENT_ADAPTER
+
     payload = json.loads(row.data)
     payload.update(run_id=row.run_id, seq=row.seq, ts=row.ts, type=row.type)
     event: Event = EVENT_ADAPTER.validate_python(payload)

@@ -5,21 +5,19 @@ from __future__ import annotations
 import functools
 import time
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
 from hoist.errors import RunNotFoundError, StoreError
 from hoist.runs.models import (
     TERMINAL_STATUSES,
-    Event,
     EventBase,
-    ProgressEvent,
     Run,
     RunStatus,
 )
 from hoist.runs.reader import RunFilter
-from hoist.runs.store import event_reads, migrate
+from hoist.runs.store import migrate
 from hoist.runs.store.endings import OWNER_META, RunEndings
 from hoist.runs.store.engine import create_store_engine
 from hoist.runs.store.ingest import ingest_batch, live_runs_of
@@ -39,6 +37,9 @@ from hoist.runs.store.rows import (
 )
 from hoist.runs.store.schema import events, runs
 from hoist.runs.store.tallies import Tallies
+
+if TYPE_CHECKING:
+    from hoist.runs.models import Event, ProgressEvent
 
 __all__ = ["OWNER_META", "RunStore", "encode_event", "encode_run"]
 
@@ -373,6 +374,8 @@ class RunStore(RunEndings):
         """Up to ``limit`` of the run's events whose type is in ``types`` and whose seq
         lies between ``after`` and ``before`` (both excluded), in ``seq`` order (newest
         first if asked): one indexed read, however long the log is."""
+        from hoist.runs.store import event_reads  # on use: it imports Event (pydantic)
+
         with self.engine.connect() as conn:
             return event_reads.events_of_type(conn, run_id, types, limit,
                                               newest_first=newest_first, after=after,
@@ -380,6 +383,8 @@ class RunStore(RunEndings):
 
     def latest_progress(self, run_id: str) -> dict[str | None, ProgressEvent]:
         """The newest progress event of each category (``None``: the run's main bar)."""
+        from hoist.runs.store import event_reads  # on use: it imports Event (pydantic)
+
         with self.engine.connect() as conn:
             return event_reads.latest_progress(conn, run_id)
 
@@ -388,12 +393,16 @@ class RunStore(RunEndings):
     ) -> dict[str, list[Event]]:
         """:meth:`events_of_type` of many runs at once (each run's in ``seq`` order, at
         most ``limit`` in all): a few queries however many runs."""
+        from hoist.runs.store import event_reads  # on use: it imports Event (pydantic)
+
         with self.engine.connect() as conn:
             return event_reads.events_of_type_among(conn, run_ids, types, limit)
 
     def main_progress_among(self, run_ids: Sequence[str]) -> dict[str, ProgressEvent]:
         """The newest main-bar progress event of each of ``run_ids`` that has one (the
         main bar of :meth:`latest_progress`, for many runs at once)."""
+        from hoist.runs.store import event_reads  # on use: it imports Event (pydantic)
+
         with self.engine.connect() as conn:
             return event_reads.main_progress_among(conn, run_ids)
 
@@ -417,6 +426,8 @@ class RunStore(RunEndings):
 
     def event_counts(self, run_id: str) -> dict[str, int]:
         """How many events of each type the run has (an index count: nothing decoded)."""
+        from hoist.runs.store import event_reads  # on use: it imports Event (pydantic)
+
         with self.engine.connect() as conn:
             return event_reads.event_counts(conn, run_id)
 
