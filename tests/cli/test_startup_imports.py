@@ -39,7 +39,7 @@ NEVER = (
     "sqlalchemy.dialects.postgresql",
 )
 # What decodes events or dumps runs to JSON: not needed to print the runs table.
-NOT_FOR_THE_TABLE = ("pydantic", "pydantic_core", "hoist.runs.store.event_reads")
+NOT_FOR_THE_TABLE = ("pydantic", "pydantic_core", "hoist.runs.events")
 
 
 def _matches(module: str, names: tuple[str, ...]) -> bool:

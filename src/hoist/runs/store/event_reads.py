@@ -11,13 +11,16 @@ comes from the summary the writer keeps (:mod:`hoist.runs.store.tallies`).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 
-from hoist.runs.models import Event, ProgressEvent
 from hoist.runs.store.rows import row_to_event
 from hoist.runs.store.schema import events, run_progress, run_tallies
 from hoist.runs.store.tallies import MAIN_BAR
+
+if TYPE_CHECKING:  # the event models load with pydantic, on the first event decoded
+    from hoist.runs.models import Event, ProgressEvent
 
 __all__ = [
     "event_counts",
@@ -66,7 +69,7 @@ def latest_progress(conn: sa.Connection, run_id: str) -> dict[str | None, Progre
     found.sort(key=lambda e: e.seq, reverse=True)
     out: dict[str | None, ProgressEvent] = {}
     for event in found:
-        if isinstance(event, ProgressEvent) and event.category not in out:
+        if event.type == "progress" and event.category not in out:
             out[event.category] = event
     return out
 
@@ -110,6 +113,6 @@ def main_progress_among(conn: sa.Connection, run_ids: Sequence[str]) -> dict[str
         )
         for row in conn.execute(query):
             event = row_to_event(row)
-            if isinstance(event, ProgressEvent):
+            if event.type == "progress":
                 found[row.run_id] = event
     return found

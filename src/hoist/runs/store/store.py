@@ -17,7 +17,7 @@ from hoist.runs.models import (
     RunStatus,
 )
 from hoist.runs.reader import RunFilter
-from hoist.runs.store import migrate
+from hoist.runs.store import event_reads, migrate
 from hoist.runs.store.endings import OWNER_META, RunEndings
 from hoist.runs.store.engine import create_store_engine
 from hoist.runs.store.ingest import ingest_batch, live_runs_of
@@ -374,8 +374,6 @@ class RunStore(RunEndings):
         """Up to ``limit`` of the run's events whose type is in ``types`` and whose seq
         lies between ``after`` and ``before`` (both excluded), in ``seq`` order (newest
         first if asked): one indexed read, however long the log is."""
-        from hoist.runs.store import event_reads  # on use: it imports Event (pydantic)
-
         with self.engine.connect() as conn:
             return event_reads.events_of_type(conn, run_id, types, limit,
                                               newest_first=newest_first, after=after,
@@ -383,8 +381,6 @@ class RunStore(RunEndings):
 
     def latest_progress(self, run_id: str) -> dict[str | None, ProgressEvent]:
         """The newest progress event of each category (``None``: the run's main bar)."""
-        from hoist.runs.store import event_reads  # on use: it imports Event (pydantic)
-
         with self.engine.connect() as conn:
             return event_reads.latest_progress(conn, run_id)
 
@@ -393,16 +389,12 @@ class RunStore(RunEndings):
     ) -> dict[str, list[Event]]:
         """:meth:`events_of_type` of many runs at once (each run's in ``seq`` order, at
         most ``limit`` in all): a few queries however many runs."""
-        from hoist.runs.store import event_reads  # on use: it imports Event (pydantic)
-
         with self.engine.connect() as conn:
             return event_reads.events_of_type_among(conn, run_ids, types, limit)
 
     def main_progress_among(self, run_ids: Sequence[str]) -> dict[str, ProgressEvent]:
         """The newest main-bar progress event of each of ``run_ids`` that has one (the
         main bar of :meth:`latest_progress`, for many runs at once)."""
-        from hoist.runs.store import event_reads  # on use: it imports Event (pydantic)
-
         with self.engine.connect() as conn:
             return event_reads.main_progress_among(conn, run_ids)
 
@@ -426,8 +418,6 @@ class RunStore(RunEndings):
 
     def event_counts(self, run_id: str) -> dict[str, int]:
         """How many events of each type the run has (an index count: nothing decoded)."""
-        from hoist.runs.store import event_reads  # on use: it imports Event (pydantic)
-
         with self.engine.connect() as conn:
             return event_reads.event_counts(conn, run_id)
 
