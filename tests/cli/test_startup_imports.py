@@ -39,7 +39,7 @@ NEVER = (
     "sqlalchemy.dialects.postgresql",
 )
 # What decodes events or dumps runs to JSON: not needed to print the runs table.
-NOT_FOR_THE_TABLE = ("pydantic", "pydantic_core", "hoist.runs.events")
+NOT_FOR_THE_TABLE = ("pydantic", "pydantic_core")
 
 
 def _matches(module: str, names: tuple[str, ...]) -> bool:
