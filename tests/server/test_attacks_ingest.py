@@ -9,7 +9,7 @@ with one status event, and forged its logs; every test here failed then.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -36,7 +36,7 @@ def live(request: pytest.FixtureRequest, hoist_home: Path) -> Iterator[LiveServe
 def _post(
     http: httpx.Client,
     runs: list[Run] | None = None,
-    events: list[EventBase] | None = None,
+    events: Sequence[EventBase] | None = None,
     alive: list[str] | None = None,
 ) -> httpx.Response:
     body = {
@@ -183,3 +183,28 @@ def test_a_worker_token_cannot_mint_or_revoke_tokens(live: LiveServer) -> None:
     assert minted.status_code == 201 and minted.json()["info"]["kind"] == "worker"
     run = Run(id="minted000000000000000001")
     assert _post(live.http(minted.json()["token"]), [run]).json()["runs_added"] == 1
+
+
+@pytest.mark.parametrize(
+    "wrong",
+    [
+        {"ts": False},  # a boolean for a timestamp (lax mode read it as 0.0)
+        {"seq": "2"},  # a string for an integer
+        {"seq": True},  # a boolean for an integer (lax mode read it as 1)
+        {"ts": "5"},  # a string for a number
+        {"message": 5},  # a number for a string
+    ],
+)
+def test_ingest_refuses_what_its_schema_refuses(live: LiveServer, wrong: dict[str, Any]) -> None:
+    """JSON types are the document's: nothing is coerced into a run's history (a
+    schema-invalid event used to be stored, ``false`` as the epoch)."""
+    http = live.http(live.token("operator", worker=True))
+    run = Run(id="typed0000000000000001", plugin="p", action="a", status=RunStatus.RUNNING)
+    assert _post(http, [run]).status_code == 200
+    event = {**_log(run.id, 2).to_dict(), **wrong}
+    refused = http.post(f"{API}/ingest", json={"events": [event]})
+    assert refused.status_code == 422, refused.text
+    assert [key.split(".")[:2] for key in refused.json()["errors"]] == [["events", "0"]]
+    assert _post(http, events=[_log(run.id, 2, "typed")]).status_code == 200  # the real one
+    logs = [e.message for e in live.state.store.events(run.id) if isinstance(e, LogEvent)]
+    assert logs == ["typed"]

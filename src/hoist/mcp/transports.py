@@ -17,11 +17,11 @@ from mcp.server.transport_security import TransportSecuritySettings
 from starlette.applications import Starlette
 from starlette.datastructures import Headers
 from starlette.routing import Route
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from hoist.mcp.access import Caller
 from hoist.mcp.server import PRINCIPAL_SCOPE_KEY, create_mcp_server
-from hoist.server.auth import Authenticator
+from hoist.server.auth import Authenticator, CredentialCheck
 from hoist.server.state import ServerState
 from hoist.settings import Settings
 
@@ -71,6 +71,11 @@ class BearerCaller:
 
     Only a bearer token is taken (never a session cookie), so a web page cannot make a
     logged-in browser call the MCP endpoint: there is no ambient credential to abuse.
+
+    A request may outlive its authentication (the session's GET stream, a ``tools/call``
+    that waits for a run): like the server's own streams, it re-checks the token
+    (:meth:`~hoist.server.auth.Authenticator.watch`) and ends once the token is revoked
+    or expired or its user deactivated.
     """
 
     def __init__(self, app: ASGIApp, auth: Authenticator) -> None:
@@ -94,7 +99,41 @@ class BearerCaller:
             await _refuse(send)
             return
         scope[PRINCIPAL_SCOPE_KEY] = Caller.of(principal)
-        await self.app(scope, receive, send)
+        await _while_valid(self.app, scope, receive, send, self.auth.watch(principal))
+
+
+async def _while_valid(
+    app: ASGIApp, scope: Scope, receive: Receive, send: Send, check: CredentialCheck
+) -> None:
+    """Run ``app`` until it is done or ``check`` finds the credential gone; then end its
+    response: the body so far, closed (or a 401 if nothing was sent yet)."""
+    started = finished = revoked = False
+
+    async def sending(message: Message) -> None:
+        nonlocal started, finished
+        if message["type"] == "http.response.start":
+            started = True
+        elif message["type"] == "http.response.body" and not message.get("more_body"):
+            finished = True
+        await send(message)
+
+    async with anyio.create_task_group() as group:
+
+        async def watch() -> None:
+            nonlocal revoked
+            while await check.holds():
+                await anyio.sleep(check.due_in())
+            revoked = True
+            group.cancel_scope.cancel()
+
+        group.start_soon(watch)
+        await app(scope, receive, sending)
+        group.cancel_scope.cancel()
+    if revoked and not finished:
+        if started:
+            await send({"type": "http.response.body", "body": b"", "more_body": False})
+        else:
+            await _refuse(send)
 
 
 async def _refuse(send: Send) -> None:

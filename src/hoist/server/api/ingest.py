@@ -15,12 +15,13 @@ Only the worker's own runs that have not ended are heartbeated and reported.
 
 from __future__ import annotations
 
+import json
 import math
 import re
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends
-from pydantic import Field
+from pydantic import Field, ValidationInfo, ValidatorFunctionWrapHandler, model_validator
 
 from hoist.errors import ParamsValidationError, RunWriteError
 from hoist.server.api import API_PREFIX
@@ -46,6 +47,24 @@ class WorkerBatch(IngestBatch):
         max_length=1000,
         description="Runs still executing on the worker: heartbeated, cancel flags returned.",
     )
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _as_json(
+        cls, data: Any, handler: ValidatorFunctionWrapHandler, info: ValidationInfo
+    ) -> Any:
+        """Validate a batch as the JSON it came as, strictly: what its JSON schema refuses
+        is refused (``ts: false``, ``seq: "1"``, ``message: 5``), where pydantic's lax
+        mode would coerce it. (Strict Python mode cannot do it: it wants the runs and
+        events as instances, and statuses as enum members.) FastAPI hands the decoded
+        body over as Python data; it goes back to JSON here, once."""
+        if info.mode == "json" or not isinstance(data, dict):
+            return handler(data)
+        try:
+            text = json.dumps(data)
+        except (TypeError, ValueError):  # not JSON data (instances): not from the wire
+            return handler(data)
+        return cls.model_validate_json(text, strict=True)
 
 
 class WorkerResult(IngestResult):
