@@ -179,7 +179,7 @@ def test_a_method_a_path_does_not_take_gets_405_with_the_full_allow(server: Live
         ("/users", "GET, POST"),
         ("/tokens", "GET, POST"),
         ("/users/abc123", "DELETE, GET, PATCH"),
-        ("/runs/abc123/artifacts/a.txt", "GET, PUT"),
+        ("/runs/abc123/artifacts/a.txt", "DELETE, GET, PUT"),
     ):
         for method in ("OPTIONS", "TRACE"):
             response = http.request(method, f"{API}{path}")

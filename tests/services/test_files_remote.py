@@ -1,8 +1,9 @@
 """Run files of a service that records through a Hoist server's ingest (its own home, a
 folder the server does not share): the form's uploads (``in/``) and what the entry
 point writes with ``fs.open`` / ``fs_sync().open`` (``out/``) are published to the
-server, which lists and serves them byte for byte. The server's API has no delete: a
-file the run removes is gone from its own folder only."""
+server, which lists and serves them byte for byte, whether the execution runs
+in-process or on a Ray actor; a file or folder the run removes is gone from the server
+too."""
 
 from __future__ import annotations
 
@@ -46,18 +47,22 @@ async def write_async(inputs: dict[str, Any], tracer: Any) -> list[str]:
 
 
 def write_sync(inputs: dict[str, Any], tracer: Any) -> list[str]:
-    """The same with ``fs_sync().open``; and a file written, then removed."""
+    """The same with ``fs_sync().open``; and a file and a folder written, then removed."""
     fs = tracer.fs_sync()
     with fs.open("out/sync.bin", "wb") as out:
         out.write(fs.read(inputs["docs"][1])[::-1])
     with fs.open("out/draft.txt", "w") as draft:
         draft.write("draft")
     fs.remove("out/draft.txt")
+    for name in ("one", "two"):
+        with fs.open(f"out/scratch/{name}.txt", "w") as scratch:
+            scratch.write(name)
+    fs.remove("out/scratch")
     return [entry["path"] for entry in fs.ls("in")]
 
 
-def build(runtime: Runtime) -> ServeAPI:
-    app = ServeAPI(runtime=runtime)
+def build(runtime: Runtime, executor: Any = None) -> ServeAPI:
+    app = ServeAPI(runtime=runtime, executor=executor)
 
     @app.enter("/async", model=FORM, summary="Async")
     async def enter_async(request: fastapi.Request, inputs: dict[str, Any]) -> Any:
@@ -89,43 +94,72 @@ def files_on_server(live: LiveServer, run_id: str) -> dict[str, bytes]:
     return got
 
 
-def test_a_remote_service_publishes_its_uploads_and_deliverables(
-    live: LiveServer, hoist_home: Path, tmp_path: Path
-) -> None:
-    service_home = tmp_path / "service"
+INPUTS = {"in/a.txt": b"alpha\n", "in/b.bin": bytes(range(256))}
+
+
+def launch_both(live: LiveServer, service_home: Path, executor: Any = None) -> dict[str, str]:
+    """Launch ``/async`` and ``/sync`` on a service recording through ``live`` (with
+    ``executor``, a pool made for the service's runtime, or the default in-process
+    one); the ended runs' ids by path, once each succeeded."""
     settings = Settings(home=service_home, server_url=live.url)
     service = Runtime(settings, token=live.token("operator", worker=True))
-    server_side = Runtime(Settings(home=hoist_home))
+    server_side = Runtime(Settings(home=live.state.runtime.settings.home))
     assert service.remote
+    pool = None if executor is None else executor(service)
     try:
-        with serving(build(service)) as client:
+        with serving(build(service, pool)) as client:
             launched = {}
             for path in ("/async", "/sync"):
                 answer = client.post(path, files=UPLOADS)
                 assert answer.status_code == 202, answer.text
                 launched[path] = answer.json()["run_id"]
-            runs = {path: ended(server_side, run_id) for path, run_id in launched.items()}
+            runs = {path: ended(server_side, run_id, 60) for path, run_id in launched.items()}
     finally:
+        if pool is not None:
+            pool.close()
         service.close()
+        server_side.close()
     for run in runs.values():
         assert run.status == RunStatus.SUCCEEDED, run.error
         assert run.result == ["in/a.txt", "in/b.bin"]
-    inputs = {"in/a.txt": b"alpha\n", "in/b.bin": bytes(range(256))}
-    async_run, sync_run = runs["/async"].id, runs["/sync"].id
-    assert files_on_server(live, async_run) == {**inputs, "out/async.txt": b"sizes [6, 256]"}
-    # The draft was published when closed; the API has no delete, so the server keeps
-    # it while the run's own folder does not.
-    assert files_on_server(live, sync_run) == {
-        **inputs,
-        "out/draft.txt": b"draft",
-        "out/sync.bin": bytes(range(256))[::-1],
-    }
-    assert not (service_home / "runs" / sync_run / "out/draft.txt").exists()
+    return {path: run.id for path, run in runs.items()}
+
+
+def assert_published(live: LiveServer, runs: dict[str, str], service_home: Path) -> None:
+    async_run, sync_run = runs["/async"], runs["/sync"]
+    assert files_on_server(live, async_run) == {**INPUTS, "out/async.txt": b"sizes [6, 256]"}
+    # The draft and the scratch folder were published when closed, then removed: from
+    # the run's own folder and from the server.
+    assert files_on_server(live, sync_run) == {**INPUTS, "out/sync.bin": bytes(range(256))[::-1]}
+    for gone in ("out/draft.txt", "out/scratch"):
+        assert not (service_home / "runs" / sync_run / gone).exists()
     # The server's copies are in its own folder, the service's in its.
+    server_runs = live.state.runtime.runs_dir
     for run_id in (async_run, sync_run):
-        assert (hoist_home / "runs" / run_id / "in/b.bin").is_file()
+        assert (server_runs / run_id / "in/b.bin").is_file()
         assert (service_home / "runs" / run_id / "in/b.bin").is_file()
-    server_side.close()
+
+
+def test_a_remote_service_publishes_its_uploads_and_deliverables(
+    live: LiveServer, tmp_path: Path
+) -> None:
+    service_home = tmp_path / "service"
+    assert_published(live, launch_both(live, service_home), service_home)
+
+
+def test_a_remote_service_on_ray_publishes_its_uploads_and_deliverables(
+    ray_cluster: Any, live: LiveServer, tmp_path: Path
+) -> None:
+    """The same executions on a warm Ray actor (the driver's home, the server and its
+    worker token handed over): the uploads are published as the execution starts there."""
+    from hoist.services.ray_pool import RayServicePool
+
+    def on_ray(runtime: Runtime) -> RayServicePool:
+        return RayServicePool(runtime, address=ray_cluster.address, actors=1)
+
+    service_home = tmp_path / "service"
+    runs = launch_both(live, service_home, on_ray)
+    assert_published(live, runs, service_home)
 
 
 def test_the_files_example_through_a_remote_server(

@@ -296,6 +296,11 @@ class AsyncHoistClient(ClientBase):
         """Store ``data`` as ``artifacts/<path>`` of a running run; returns its path and size."""
         return await self.send(calls.put_artifact(run_id, path, data))
 
+    async def delete_artifact(self, run_id: str, path: str) -> None:
+        """Delete a file of a running run's folder (``path`` as :meth:`list_artifacts`
+        gives it)."""
+        return await self.send(calls.delete_artifact(run_id, path))
+
     async def get_artifact(self, run_id: str, path: str) -> bytes:
         """A file from the run's folder."""
         return await self.send(calls.get_artifact(run_id, path))

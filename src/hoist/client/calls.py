@@ -4,7 +4,7 @@ and how to read the answer). :class:`~hoist.client.HoistClient` and
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 from urllib.parse import quote
@@ -30,7 +30,8 @@ class Call(Generic[T]):
     params: Mapping[str, Any] | None = None
     json: Any = None
     headers: Mapping[str, str] = field(default_factory=dict)
-    content: bytes | None = None
+    content: bytes | Iterable[bytes] | None = None
+    """The body: bytes, or an iterable of chunks (streamed; the sync client only)."""
 
     def finish(self, response: httpx.Response) -> T:
         """``read(response)``, or the Hoist error an error status maps to."""
@@ -248,10 +249,22 @@ def list_artifacts(run_id: str) -> Call[list[dict[str, Any]]]:
     return Call("GET", f"{API}/runs/{_seg(run_id)}/artifacts", _json)
 
 
-def put_artifact(run_id: str, path: str, data: bytes) -> Call[dict[str, Any]]:
+def put_artifact(
+    run_id: str, path: str, data: bytes | Iterable[bytes], size: int | None = None
+) -> Call[dict[str, Any]]:
+    """``data``: the bytes, or their chunks (``size`` then gives their total length, sent
+    as ``Content-Length`` so an over-size body is refused before it is sent)."""
     quoted = quote(path, safe="/")
+    headers = {"Content-Type": "application/octet-stream"}
+    if size is not None:
+        headers["Content-Length"] = str(size)
     return Call("PUT", f"{API}/runs/{_seg(run_id)}/artifacts/{quoted}", _json, content=data,
-                headers={"Content-Type": "application/octet-stream"})  # fmt: skip
+                headers=headers)  # fmt: skip
+
+
+def delete_artifact(run_id: str, path: str) -> Call[None]:
+    quoted = "/".join(_seg(part) for part in path.split("/"))
+    return Call("DELETE", f"{API}/runs/{_seg(run_id)}/artifacts/{quoted}", _none)
 
 
 def get_artifact(run_id: str, path: str) -> Call[bytes]:

@@ -297,6 +297,11 @@ class HoistClient(ClientBase):
         """Store ``data`` as ``artifacts/<path>`` of a running run; returns its path and size."""
         return self.send(calls.put_artifact(run_id, path, data))
 
+    def delete_artifact(self, run_id: str, path: str) -> None:
+        """Delete a file of a running run's folder (``path`` as :meth:`list_artifacts`
+        gives it)."""
+        return self.send(calls.delete_artifact(run_id, path))
+
     def get_artifact(self, run_id: str, path: str) -> bytes:
         """A file from the run's folder."""
         return self.send(calls.get_artifact(run_id, path))

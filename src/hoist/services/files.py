@@ -17,9 +17,10 @@ the run's folder is *published* to the server (``PUT /api/v1/runs/{id}/artifacts
 which keeps ``in/`` and ``out/`` paths as they are), so its API and panel list and serve
 it: a file ``upload`` puts there, one ``open``-ed for writing when it is closed, and a
 launch's uploads in ``in/`` before the entry point runs (:meth:`RunFiles.publish`, which
-:func:`~hoist.services.launch.Launch` arranges). The server's API has no delete:
-``remove`` removes the run's own copy only, the server keeps its. Without a server (a
-service recording in the server's own store and folder) nothing is sent.
+the service's pool calls as the execution starts, in-process or on Ray: see
+:mod:`hoist.services.slots`). ``remove`` deletes the server's copy too
+(``DELETE /api/v1/runs/{id}/artifacts/{path}``). Without a server (a service recording
+in the server's own store and folder) nothing is sent.
 
 :class:`RunFiles` is the one (blocking) core; :class:`AsyncRunFiles` runs each call on a
 worker thread, so an async entry point never blocks its loop.
@@ -28,6 +29,7 @@ worker thread, so an async entry point never blocks its loop.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import shutil
 from collections.abc import Callable
@@ -35,15 +37,24 @@ from os import PathLike
 from pathlib import Path, PurePosixPath
 from typing import IO, Any, cast
 
-from hoist.errors import RunPathError
+from hoist.errors import NotFoundError, RunPathError
 
-__all__ = ["FOLDERS", "AsyncRunFiles", "RunFiles"]
+__all__ = ["FOLDERS", "AsyncRunFiles", "RunFiles", "published_path"]
 
 #: The run folder's standard sub-folders: inputs (uploads) and deliverables.
 FOLDERS = ("in", "out")
 _MODES = frozenset({"r", "rb", "w", "wb", "a", "ab", "x", "xb", "r+", "rb+", "r+b"})
 
 _PathArg = str | PathLike[str]
+
+
+def published_path(path: str) -> str:
+    """Where the server keeps a file published as ``path`` (relative to the run's
+    folder): a file below ``in/`` or ``out/`` keeps its path, any other goes below the
+    run's ``artifacts/`` (``ctx.client.upload_file``'s artifacts). The one rule of
+    ``PUT /api/v1/runs/{id}/artifacts/{path}`` and of :meth:`RunFiles.remove`."""
+    kept = path.split("/", 1)[0] in FOLDERS and "/" in path
+    return path if kept else f"artifacts/{path}"
 
 
 class RunFiles:
@@ -155,14 +166,9 @@ class RunFiles:
         if folder.is_file():
             self._publish(folder)
             return [self._relative(folder)]
-        sent = []
-        for found, dirs, names in os.walk(folder):
-            dirs.sort()
-            for name in sorted(names):
-                file = self._inside(Path(found, name))
-                if file is not None and file.is_file() and not name.endswith(".part"):
-                    self._publish(file)
-                    sent.append(self._relative(file))
+        sent = self._files_below(folder)
+        for relative in sent:
+            self._publish(self._root() / relative)
         return sorted(sent)
 
     def download(self, path: _PathArg, local_path: _PathArg) -> Path:
@@ -182,12 +188,15 @@ class RunFiles:
         return target
 
     def remove(self, path: _PathArg) -> None:
-        """Remove a file, or a folder with what it holds (never the run's folder). A
-        copy published to the run's server stays there (its API has no delete).
+        """Remove a file, or a folder with what it holds (never the run's folder); and
+        their copies published to the run's server, when it has one (a symlink goes
+        alone, never what it points at, here and there).
 
         Raises:
             RunPathError: ``path`` leaves the folder, or names the folder itself.
             FileNotFoundError: nothing is there.
+            HoistError: the server refused to delete a copy (the run ended, or its
+                token may not).
         """
         link = self._root() / self._given(path)
         if link.is_symlink() and link.parent.resolve().is_relative_to(self._root()):
@@ -195,9 +204,15 @@ class RunFiles:
             return
         target = self._target(path)
         if target.is_dir():
+            below = self._files_below(target) if self._client is not None else []
+            # What a symlink in it leads to elsewhere in the run stays, there and here.
+            published = [r for r in below if (self._root() / r).is_relative_to(target)]
             shutil.rmtree(target)
         else:
+            published = [self._relative(target)]
             target.unlink()
+        for relative in published if self._client is not None else ():
+            self._unpublish(relative)
 
     def close(self) -> None:
         """Nothing to release (kept for kodosumi's ``fs.close()``)."""
@@ -215,6 +230,23 @@ class RunFiles:
         """The one way a file of the run reaches its server (when it has one)."""
         if self._client is not None:
             self._client.upload_file(target, self._relative(target))
+
+    def _unpublish(self, relative: str) -> None:
+        """Delete the server's copy of a file published as ``relative``: one it never
+        had (never published, or a server sharing this folder) is fine."""
+        with contextlib.suppress(NotFoundError):
+            self._client.delete_file(published_path(relative))
+
+    def _files_below(self, folder: Path) -> list[str]:
+        """The files below ``folder`` as :meth:`publish` sends them (relative paths)."""
+        found = []
+        for where, dirs, names in os.walk(folder):
+            dirs.sort()
+            for name in sorted(names):
+                file = self._inside(Path(where, name))
+                if file is not None and file.is_file() and not name.endswith(".part"):
+                    found.append(self._relative(file))
+        return found
 
     # ------------------------------------------------------------------ confinement
     def _root(self) -> Path:

@@ -17,15 +17,14 @@ The request's base URL is recorded in ``meta["service"]["url"]`` (the server rou
 answers there). Files uploaded with the form are moved into the run's ``in/`` folder and
 the inputs hold their paths (``in/<name>``); when the run records through a Hoist server
 (``ctx.client``), they are published there as the execution starts, before the entry
-point runs (:meth:`~hoist.services.files.RunFiles.publish`), so the server lists and
-serves them whether or not it shares this folder.
+point runs, on whichever pool runs it (:mod:`hoist.services.slots`), so the server lists
+and serves them whether or not it shares this folder.
 """
 
 from __future__ import annotations
 
 import math
 import shutil
-from dataclasses import fields
 from typing import Any
 
 import anyio.to_thread
@@ -36,12 +35,12 @@ from hoist.errors import EntryPointError, ParamsValidationError, ServiceBusyErro
 from hoist.runs.models import Run, RunKind, new_run_id
 from hoist.runs.sinks.base import EventSink
 from hoist.services.app import ServeAPI, error_response, inputs_error_response, route_form
-from hoist.services.entry import EntryPoint, resolve_entry_point
+from hoist.services.entry import resolve_entry_point
 from hoist.services.execution import Execution
 from hoist.services.forms_io import masked_inputs
 from hoist.services.identity import request_identity
 from hoist.services.openapi import X_HOIST
-from hoist.services.uploads import IN_DIR, place_uploads
+from hoist.services.uploads import place_uploads
 
 __all__ = ["Launch", "run_url"]
 
@@ -110,8 +109,6 @@ def Launch(
     launched = False
     try:
         inputs = place_uploads(inputs, run_dir)
-        if (run_dir / IN_DIR).is_dir():
-            entry = _InputsPublished(**{f.name: getattr(entry, f.name) for f in fields(entry)})
         try:
             given = entry.validate_inputs(inputs)
         except ParamsValidationError as exc:  # an action's params
@@ -143,23 +140,6 @@ def Launch(
     body = {"run_id": run.id, "fid": run.id, "url": url, "status": "queued"}
     headers = {"Location": _location(app, url)}
     return _Launched(body, app.service_executor().sink, status_code=202, headers=headers)
-
-
-class _InputsPublished(EntryPoint):
-    """The entry point of a launch with uploads: the run's ``in/`` files are published
-    to its Hoist server (when it records through one: ``ctx.client``) as the execution
-    starts, while the run is live, before the entry point is called (off the loop for
-    an async one)."""
-
-    def call(self, inputs: Any, tracer: Any) -> Any:
-        if self.is_async:
-            return self._after_publishing(inputs, tracer)
-        tracer.fs_sync().publish(IN_DIR)
-        return super().call(inputs, tracer)
-
-    async def _after_publishing(self, inputs: Any, tracer: Any) -> Any:
-        await (await tracer.fs()).publish(IN_DIR)
-        return await super().call(inputs, tracer)
 
 
 class _Launched(JSONResponse):

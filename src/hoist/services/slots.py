@@ -6,6 +6,12 @@ At most ``max_concurrency`` executions hold a running slot at once. An async exe
 waiting for a person (``tracer.lock``) is *parked*: it gives its slot back, so a run
 awaiting an answer for hours never keeps another from running, and takes one again
 before it goes on. A sync one keeps its slot: its thread is blocked either way.
+
+Both pools (in-process and on Ray actors) start every execution here, so this is where
+a launch's uploads (the run's ``in/``) are published to the run's Hoist server, when it
+records through one (``ctx.client``): as the execution starts, while the run is live,
+before the entry point is called (off the loop for an async one); see
+:meth:`~hoist.services.files.RunFiles.publish`.
 """
 
 from __future__ import annotations
@@ -24,6 +30,7 @@ from hoist.services.entry import EntryPoint
 from hoist.services.gate import RunGate
 from hoist.services.response import output_of
 from hoist.services.tracer import Tracer
+from hoist.services.uploads import IN_DIR
 
 __all__ = ["RunningSlots", "Slot", "run_async", "run_sync"]
 
@@ -87,7 +94,10 @@ async def run_async(slot: Slot, captured: capture.Capture) -> None:
     """Call ``slot``'s async entry point on the pool's loop and record how it ended."""
     with recorded(slot.ctx) as outcome:
         try:
-            value = await slot.entry.call(slot.inputs, Tracer(slot.ctx))
+            tracer = Tracer(slot.ctx)
+            if _has_inputs(slot):
+                await asyncio.to_thread(lambda: tracer.fs_sync().publish(IN_DIR))
+            value = await slot.entry.call(slot.inputs, tracer)
         finally:
             captured.flush()
             relay = _relay_of(slot)
@@ -103,13 +113,23 @@ def run_sync(slot: Slot, captured: capture.Capture) -> None:
         return
     with recorded(slot.ctx) as outcome:
         try:
-            value = resolve(slot.entry.call(slot.inputs, Tracer(slot.ctx)))
+            tracer = Tracer(slot.ctx)
+            if _has_inputs(slot):
+                tracer.fs_sync().publish(IN_DIR)
+            value = resolve(slot.entry.call(slot.inputs, tracer))
         finally:
             captured.flush()
             relay = _relay_of(slot)
             if relay is not None:
                 relay.drain_run(slot.ctx.run_id)
         _set_outcome(outcome, value)
+
+
+def _has_inputs(slot: Slot) -> bool:
+    """Whether the execution's run has an ``in/`` folder (the launch's uploads): one
+    stat; the run's server client is only built when there is something to publish."""
+    runs_dir = getattr(slot.ctx, "runs_dir", None)
+    return runs_dir is not None and (runs_dir / slot.ctx.run_id / IN_DIR).is_dir()
 
 
 def _relay_of(slot: Slot) -> Any:

@@ -20,6 +20,7 @@ from hoist.runs.artifacts import CHUNK, ArtifactStore, find_published, list_run_
 from hoist.runs.models import Run, RunKind, RunStatus
 from hoist.runs.reader import RunFilter, page_cursor, parse_cursor
 from hoist.server.api import API_PREFIX
+from hoist.server.api.ingest import writer_of
 from hoist.server.deps import Operator, State, Viewer, responses
 from hoist.server.errors import ApiError
 from hoist.server.schemas import (
@@ -35,7 +36,7 @@ from hoist.server.schemas import (
     RunPage,
 )
 from hoist.server.sse import SSE_HEADERS, run_events_stream, runs_stream
-from hoist.services.files import FOLDERS as RUN_FOLDERS
+from hoist.services.files import published_path
 
 __all__ = ["router"]
 
@@ -285,8 +286,7 @@ async def put_artifact(
     if run.status.is_terminal:
         raise ApiError(409, f"run {run.id} has ended ({run.status}); artifacts come while it runs")
     base = (state.runtime.runs_dir / run.id).resolve()
-    kept = path.split("/", 1)[0] in RUN_FOLDERS and "/" in path
-    target = _inside(base, path if kept else f"artifacts/{path}")
+    target = _inside(base, published_path(path))
     partial = target.with_name(f".{uuid.uuid4().hex}.part")  # as long as any name may be
     size = 0
     try:
@@ -299,6 +299,41 @@ async def put_artifact(
     finally:
         await anyio.to_thread.run_sync(lambda: partial.unlink(missing_ok=True))
     return ArtifactInfo(path=target.relative_to(base).as_posix(), size=size)
+
+
+@router.delete(
+    "/{run_id}/artifacts/{path:path}",
+    status_code=204,
+    response_class=Response,
+    responses=responses(400, 401, 403, 404, 409),
+)
+def delete_artifact(run_id: RunId, path: str, state: State, principal: Operator) -> Response:
+    """Delete a file from a running run's folder (``path`` relative to it, as the list
+    gives it: what ``RunFiles.remove`` of a service recording through this server
+    sends). Who may store a run's files may delete them: operators and admins; a worker
+    token only in the runs it posted (403 for another's, or the server's own). A run
+    that ended keeps its files (409); a path that leaves the folder is refused (400),
+    as is a folder (delete its files); no such file is 404 (what is there, any viewer
+    may list)."""
+    run = state.store.get_run(run_id)
+    if run.status.is_terminal:
+        raise ApiError(409, f"run {run.id} has ended ({run.status}); its files stay")
+    base = (state.runtime.runs_dir / run.id).resolve()
+    target = _inside(base, path)
+    link = base / path
+    if link.is_symlink() and link.parent.resolve().is_relative_to(base):
+        target = link  # the link itself, never what it points at
+    elif target.is_dir():
+        raise ApiError(400, "a folder: delete the files in it")
+    elif not target.is_file():
+        raise ApiError(404, "no such file in the run folder")
+    if principal.worker and not state.store.live_runs_of([run.id], writer_of(principal)):
+        raise ApiError(403, f"run {run.id} was not posted by this worker token")
+    try:
+        target.unlink()
+    except FileNotFoundError:  # deleted meanwhile
+        raise ApiError(404, "no such file in the run folder") from None
+    return Response(status_code=204)
 
 
 def _inside(base: Path, relative: str) -> Path:
