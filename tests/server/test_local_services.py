@@ -3,6 +3,7 @@ the store a live Hoist server shares, labelled ``local``, with no registration; 
 server reads it like any other (``ok`` with its endpoints, in the API and on the
 Services page); killed, it stays listed and the background refresh finds it
 ``unreachable``; started again it is the same service, ``ok`` again; stopped, it is gone.
+Registered while it runs, it becomes a registered service (same id) that outlives it.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import pytest
 
 from hoist.cli.service_listing import listed_url
 from hoist.runs.runtime import Runtime
+from hoist.server.service_models import ServiceExistsError
 from hoist.server.service_registry import ServiceRegistry
 from tests.conftest import HOIST, write_files
 from tests.panel.conftest import PASSWORD, add_user, csrf_of
@@ -151,6 +153,75 @@ def test_a_registered_url_is_not_taken_over_by_a_local_listing(
     assert mine and again.id == local.id and again.name == "Local again"
     registry.unlist_local(local.id)
     assert [s.id for s in registry.all()] == [registered.id]
+
+
+def test_registering_a_local_service_keeps_it_after_its_process_stops(
+    tmp_path: Path, hoist_home: Path
+) -> None:
+    folder = write_files(tmp_path / "svc", {"local_app.py": APP})
+    port = free_port()
+    url = f"http://127.0.0.1:{port}/openapi.json"
+
+    def quick_refresh(app: Any) -> None:
+        app.state.hoist.services.refresh_interval = 1.0
+        app.state.hoist.services.max_backoff = 1.0
+
+    with hoist_server(hoist_home, prepare=quick_refresh) as live:
+        viewer = live.token("viewer")
+        http = live.http(viewer)
+        operator = live.http(live.token("operator"))
+        proc = _service_run(folder, hoist_home, port)
+        try:
+            listed = wait_until(lambda: _listed(http, url), timeout=60, what="the listing")
+            assert listed is not None
+            local = status_of(live, viewer, listed["id"], "ok")
+            assert local["source"] == "local"
+
+            # Registered by its URL: answered as a fresh registration, the same service.
+            answer = operator.post("/api/v1/services", json={"url": url})
+            assert answer.status_code == 201, answer.text
+            registered = answer.json()
+            assert answer.headers["location"] == f"/api/v1/services/{local['id']}"
+            assert (registered["id"], registered["url"]) == (local["id"], url)
+            assert registered["source"] == "openapi"
+            again = operator.post("/api/v1/services", json={"url": url})
+            assert again.status_code == 409 and local["id"] in again.json()["detail"]
+            ok = status_of(live, viewer, local["id"], "ok")
+            assert ok["source"] == "openapi" and ok["name"] == "Local Greeter"
+        finally:
+            err = _stop(proc)
+        # Stopped: it stays, registered, and the refresh finds it unreachable.
+        assert f"stays on the Services page: service {local['id']}" in err
+        down = status_of(live, viewer, local["id"], "unreachable")
+        assert down["source"] == "openapi" and "cannot connect" in down["error"]
+        assert [s["id"] for s in http.get("/api/v1/services").json()] == [local["id"]]
+        card = _card(_services_page(live), local["id"])
+        assert 'data-source="local"' not in card and 'data-status="unreachable"' in card
+
+
+def test_registering_a_url_listed_local_makes_it_registered(
+    hoist_home: Path, runtime: Runtime
+) -> None:
+    registry = ServiceRegistry(runtime.store.engine)
+    url = refused_url()
+    local, mine = registry.list_local(url, "Local")
+    assert mine and local.source == "local"
+    registered = registry.add(url)
+    assert (registered.id, registered.source, registered.status, registered.name) == (
+        local.id, "openapi", "pending", "Local",
+    )  # fmt: skip
+    with pytest.raises(ServiceExistsError) as exc:
+        registry.add(url)  # registered now: a second registration is refused
+    assert exc.value.service_id == local.id
+    assert registry.list_local(url, "Local again")[1] is False  # a new process: not its own
+    assert registry.unlist_local(local.id) is False  # its process exits: it stays
+    assert [(s.id, s.source) for s in registry.all()] == [(local.id, "openapi")]
+    # Unlisted before the registration: a fresh one.
+    other = refused_url()
+    gone, _ = registry.list_local(other)
+    assert registry.unlist_local(gone.id) is True
+    fresh = registry.add(other)
+    assert fresh.id != gone.id and fresh.source == "openapi"
 
 
 @pytest.mark.parametrize(

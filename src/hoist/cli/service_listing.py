@@ -2,7 +2,9 @@
 URL in the run store's ``services`` table with source ``local`` once it listens, taken
 out when it exits (:meth:`~hoist.server.service_registry.ServiceRegistry.list_local`).
 A servers' background refresh reads it like a registered one (a process that died
-shows ``unreachable``); nothing here ever stops the service from serving."""
+shows ``unreachable``); nothing here ever stops the service from serving. Registered
+while it runs (by its URL, through a server), it is a registered service from then on:
+its exit leaves it listed."""
 
 from __future__ import annotations
 
@@ -14,6 +16,7 @@ import click
 import uvicorn
 
 from hoist.runs.runtime import Runtime
+from hoist.server.service_models import ServiceNotFoundError
 from hoist.server.service_registry import ServiceRegistry
 
 __all__ = ["ListedServer", "Listing", "listed_url"]
@@ -80,14 +83,26 @@ class Listing:
             )
 
     def unlist(self) -> None:
-        """Take the listing out (once; a failure is said, never raised)."""
+        """Take the listing out (once; a failure is said, never raised); one registered
+        since stays."""
         service_id, self.service_id = self.service_id, None
         if service_id is None:
             return
+        registry = ServiceRegistry(self.runtime.store.engine)
         try:
-            ServiceRegistry(self.runtime.store.engine).unlist_local(service_id)
+            if registry.unlist_local(service_id):
+                return
+            service = registry.get(service_id)
+        except ServiceNotFoundError:
+            return  # removed through a server meanwhile
         except Exception as exc:
             click.echo(f"could not take local service {service_id} off the list: {exc}", err=True)
+            return
+        click.echo(
+            f"stays on the Services page: service {service.id} ({service.url}) has been "
+            "registered since",
+            err=True,
+        )
 
 
 class ListedServer(uvicorn.Server):

@@ -16,6 +16,10 @@ Start-up, the API and the panel never wait on a read: they answer from the store
 OpenAPI URL with source ``local`` when it starts listening (:meth:`ServiceRegistry.list_local`)
 and takes it out when it exits (:meth:`ServiceRegistry.unlist_local`); the servers read
 it like any other, so one whose process died shows ``unreachable``. No registration step.
+Registering a URL listed local (:meth:`ServiceRegistry.add`, the API, the panel) makes it
+a registered service: it keeps its id, takes the registered source and is read again at
+once, answering as a fresh registration does; from then on it outlives the process (its
+exit no longer takes it out, a dead one shows ``unreachable``) until it is removed.
 
 Several servers sharing one store each refresh every service (each finds the same);
 the registry picks up services another server added on its next pass.
@@ -124,24 +128,54 @@ class ServiceRegistry:
     def add(self, url: str) -> ServiceInfo:
         """Register ``url`` (status ``pending``; read in the background at once).
 
+        A service listed local at ``url`` (:meth:`list_local`) becomes a registered one:
+        same id, the registered source, status ``pending`` and read at once (the endpoints
+        last found are kept); its process's exit no longer takes it out.
+
         Raises:
             ParamsValidationError: ``url`` is not an http(s) URL.
             ServiceExistsError: it is registered already.
         """
         url = check_service_url(url)
-        service_id = secrets.token_hex(8)
-        row = {
-            "id": service_id, "url": url, "name": urlsplit(url).netloc,
-            "source": source_of(url), "status": "pending", "error": None,
-            "checked_at": None, "endpoints": "[]", "created_at": time.time(),
-        }  # fmt: skip
-        try:
-            with self.engine.begin() as conn:
-                conn.execute(services.insert().values(**row))
-        except sa.exc.IntegrityError:
-            raise ServiceExistsError(url, self._id_of(url) or "?") from None
-        self.refresh(service_id)
-        return self.get(service_id)
+        for _ in range(3):  # the row may come and go between the insert and the update
+            service_id = secrets.token_hex(8)
+            row = {
+                "id": service_id, "url": url, "name": urlsplit(url).netloc,
+                "source": source_of(url), "status": "pending", "error": None,
+                "checked_at": None, "endpoints": "[]", "created_at": time.time(),
+            }  # fmt: skip
+            try:
+                with self.engine.begin() as conn:
+                    conn.execute(services.insert().values(**row))
+            except sa.exc.IntegrityError:
+                adopted = self._register_local(url)
+                if adopted is None:
+                    existing = self._id_of(url)
+                    if existing is None:
+                        continue  # unlisted or removed meanwhile: insert again
+                    raise ServiceExistsError(url, existing) from None
+                service_id = adopted
+            self.refresh(service_id)
+            return self.get(service_id)
+        raise ServiceExistsError(url, self._id_of(url) or "?")
+
+    def _register_local(self, url: str) -> str | None:
+        """Make the service listed local at ``url`` a registered one; its id, or ``None``
+        when none is listed local there. The update and :meth:`unlist_local`'s delete both
+        require source ``local``: of a registration and an exit at once, either the exit
+        goes first (the registration then inserts afresh) or it finds the row registered."""
+        with self.engine.begin() as conn:
+            service_id: str | None = conn.execute(
+                sa.select(services.c.id).where(services.c.url == url, services.c.source == LOCAL)
+            ).scalar()
+            if service_id is None:
+                return None
+            done = conn.execute(
+                services.update()
+                .where(services.c.id == service_id, services.c.source == LOCAL)
+                .values(source=source_of(url), status="pending", error=None, checked_at=None)
+            ).rowcount
+        return service_id if done else None
 
     def list_local(self, url: str, name: str | None = None) -> tuple[ServiceInfo, bool]:
         """List the service ``hoist service run`` serves at ``url`` (its OpenAPI URL):
@@ -179,13 +213,18 @@ class ServiceRegistry:
             return self.get(service_id), True
         raise ServiceExistsError(url, self._id_of(url) or "?")
 
-    def unlist_local(self, service_id: str) -> None:
+    def unlist_local(self, service_id: str) -> bool:
         """Take out a service :meth:`list_local` listed (its process exits); nothing if
-        it is gone or is not a local one."""
+        it is gone or is not a local one (registered since: it stays).
+
+        Returns:
+            whether it was taken out.
+        """
         with self.engine.begin() as conn:
-            conn.execute(
+            gone: int = conn.execute(
                 services.delete().where(services.c.id == service_id, services.c.source == LOCAL)
-            )
+            ).rowcount
+        return bool(gone)
 
     def remove(self, service_id: str) -> None:
         """Forget a service.
