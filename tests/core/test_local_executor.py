@@ -151,3 +151,40 @@ def test_handle_answers_from_the_moment_it_exists() -> None:
         assert blocker.result(30) == 1
         assert handle.result(30) == {"steps": 1}
         assert handle.status is RunStatus.SUCCEEDED
+
+
+def test_a_run_that_ended_here_reads_as_the_store_will_record_it() -> None:
+    """``RunHandle.ended_here()`` answers a run's final record from what this process
+    wrote (no store read, no commit waited for: MCP answers quick calls with it): once
+    the sink's writes land, the store's record is the same, for a run that succeeded,
+    failed or was cancelled while it ran."""
+    gate = threading.Event()
+
+    class Fails(BaseAction[SleepParams]):
+        def execute(self) -> None:
+            raise ValueError("no good")
+
+    class Waits(BaseAction[SleepParams]):
+        def execute(self) -> None:
+            gate.wait(30)
+            self.ctx.check_cancelled()
+
+    with LocalExecutor(max_workers=2) as executor:
+        ok, bad, stopped = (executor.submit(c, {"steps": 2}) for c in (Sleeper, Fails, Waits))
+        assert stopped.ended_here() is None  # still running
+        wait_until(lambda: stopped.status is RunStatus.RUNNING)
+        stopped.cancel()
+        gate.set()
+        for handle in (ok, bad, stopped):
+            handle.future.exception(30)  # type: ignore[union-attr]
+        answered = {h.run_id: h.ended_here() for h in (ok, bad, stopped)}
+        executor.sink.flush()
+        for handle in (ok, bad, stopped):
+            run = answered[handle.run_id]
+            assert run is not None
+            assert run.to_dict() == executor.log.get_run(handle.run_id).to_dict()
+        assert [answered[h.run_id].status for h in (ok, bad, stopped)] == [  # type: ignore[union-attr]
+            RunStatus.SUCCEEDED, RunStatus.FAILED, RunStatus.CANCELLED,
+        ]  # fmt: skip
+        assert answered[bad.run_id].error["message"] == "no good"  # type: ignore[index,union-attr]
+        assert answered[ok.run_id].result == {"steps": 2}  # type: ignore[union-attr]

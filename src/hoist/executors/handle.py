@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
 from typing import Any
@@ -29,6 +29,8 @@ class RunHandle(str):
         flush: called before reads so that what this process emitted is readable.
         initial: the run's record as submitted; the handle answers with it (``queued``)
             until the run is recorded, so a handle is readable from the moment it exists.
+        written: the fields the run's context wrote into its record (its
+            :attr:`~hoist.plugins.context.RuntimeContext.written`), when it runs here.
     """
 
     def __new__(cls, run_id: str, *args: Any, **kwargs: Any) -> RunHandle:
@@ -43,9 +45,12 @@ class RunHandle(str):
         canceller: Any = None,
         flush: Any = None,
         initial: Run | None = None,
+        written: Mapping[str, Any] | None = None,
     ) -> None:
         self.run_id = str(run_id)
         self._initial = initial
+        self._submitted = initial
+        self._written = written
         self._log = log
         self._future = future
         self._canceller = canceller
@@ -117,6 +122,21 @@ class RunHandle(str):
         """The in-process result (done when the run ends), when the run executes in this
         process; ``None`` otherwise (wait on the store instead)."""
         return self._future
+
+    def ended_here(self) -> Run | None:
+        """The run's final record as this process wrote it, once it ended here (its
+        writes may still be on their way to the store: no read, no wait); ``None`` when
+        it has not ended, or does not run in this process."""
+        future, written, submitted = self._future, self._written, self._submitted
+        if future is None or not future.done() or written is None or submitted is None:
+            return None
+        status = written.get("status")
+        if status is None or not status.is_terminal:
+            return None  # ended before it was recorded as ended (e.g. a lost worker)
+        run = submitted.copy()
+        for name, value in written.items():
+            setattr(run, name, value)
+        return run
 
     def done(self) -> bool:
         """True once the run reached a terminal status."""

@@ -55,6 +55,7 @@ class LocalExecutor(Executor):
             canceller=cancel,
             flush=sink.flush,
             initial=prepared.run,
+            written=ctx.written,
         )
 
     def _run_submitted(

@@ -27,7 +27,7 @@ from hoist.mcp.access import Caller, Exposure
 from hoist.mcp.prompts import PROMPTS, get_prompt
 from hoist.mcp.resources import RESOURCE_TEMPLATES, list_resources, read_resource
 from hoist.mcp.tools import ToolContext, available_tools, find_tool, recent_tool
-from hoist.mcp.tools.base import Progress
+from hoist.mcp.tools.base import Progress, after_writes
 from hoist.server.errors import hoist_error_response
 from hoist.server.state import ServerState
 
@@ -102,6 +102,7 @@ def create_mcp_server(
         ctx: ServerRequestContext[Any], params: types.PaginatedRequestParams | None
     ) -> types.ListResourcesResult:
         caller(ctx)
+        await after_writes(state)
         found = await anyio.to_thread.run_sync(list_resources, state, exposure)
         return types.ListResourcesResult(resources=found)
 
@@ -117,6 +118,7 @@ def create_mcp_server(
         who = caller(ctx)
         uri = str(params.uri)
         try:
+            await after_writes(state)
             contents = await anyio.to_thread.run_sync(read_resource, state, exposure, who, uri)
         except HoistError as exc:
             raise _protocol_error(exc) from None
@@ -133,6 +135,7 @@ def create_mcp_server(
     ) -> types.GetPromptResult:
         caller(ctx)
         try:
+            await after_writes(state)
             return await anyio.to_thread.run_sync(
                 get_prompt, state, exposure, params.name, params.arguments
             )

@@ -19,12 +19,13 @@ from typing import Any
 import anyio.abc
 import anyio.to_thread
 
+from hoist.executors.handle import RunHandle
 from hoist.mcp.tools.base import NO_PROGRESS, Progress
 from hoist.runs.events import ProgressEvent, StatusEvent
 from hoist.runs.models import Run
 from hoist.server.state import ServerState
 
-__all__ = ["WaitOutcome", "final_outcome", "wait_for_run"]
+__all__ = ["WaitOutcome", "ended_outcome", "final_outcome", "wait_for_run"]
 
 _PAGE = 500
 _MAX_SLEEP = 1.0  # seconds between checks when nothing wakes the wait (a lost run, say)
@@ -62,7 +63,8 @@ async def wait_for_run(
         # when it ended; one read of its record then (after this process's writes).
         with anyio.move_on_after(timeout):
             await finished.wait()
-        return await anyio.to_thread.run_sync(final_outcome, state, run_id, True)
+        assert handle is not None
+        return await anyio.to_thread.run_sync(ended_outcome, state, handle)
     return await _follow(state, run_id, timeout, progress or NO_PROGRESS, finished)
 
 
@@ -75,6 +77,16 @@ def _finished(future: Future[Any] | None) -> anyio.Event | None:
     loop = asyncio.get_running_loop()
     future.add_done_callback(lambda _: loop.call_soon_threadsafe(done.set))
     return done
+
+
+def ended_outcome(state: ServerState, handle: RunHandle) -> WaitOutcome:
+    """The outcome of a run of this process: its record as this process wrote it once
+    it ended here (as ``run_plugin`` answers, nothing waits for the store's commit),
+    else the store's record (after this process's writes)."""
+    run = handle.ended_here()
+    if run is not None:
+        return WaitOutcome(run, True)
+    return final_outcome(state, handle.run_id)
 
 
 def final_outcome(state: ServerState, run_id: str, flush: bool = True) -> WaitOutcome:

@@ -35,6 +35,7 @@ from hoist.runs.models import (
     StatusEvent,
     StepEvent,
 )
+from hoist.runs.reader import run_updates
 from hoist.runs.sinks.base import EventSink
 
 if TYPE_CHECKING:
@@ -119,6 +120,9 @@ class RuntimeContext(RunResources):
     ) -> None:
         self.run_id = run_id
         self.job_id = job_id or run_id
+        self.written: dict[str, Any] = {}
+        """The run's fields this context's events set (status, timings, result, error),
+        as every store applies them: the record this process wrote, before it lands."""
         self.sink = sink
         self.env = env if isinstance(env, PluginEnvironment) else PluginEnvironment(env)
         self.action_name = action_name
@@ -305,7 +309,7 @@ class RuntimeContext(RunResources):
         """Move the run to ``status`` (used by executors, not actions)."""
         if self._pending_progress:
             self._flush_progress()
-        self.sink.emit(
+        self._write(
             StatusEvent(run_id=self.run_id, seq=self._next_seq(), ts=time.time(), status=status)
         )
 
@@ -320,7 +324,7 @@ class RuntimeContext(RunResources):
         it had one (used by executors)."""
         if self._pending_progress:
             self._flush_progress()
-        self.sink.emit(
+        self._write(
             ResultEvent(
                 run_id=self.run_id, seq=self._next_seq(), ts=time.time(), value=value, model=model
             )
@@ -346,10 +350,19 @@ class RuntimeContext(RunResources):
         field_errors: dict[str, list[str]] | None = None,
     ) -> None:
         """Record why the run failed (used by executors)."""
-        self._emit(
-            ErrorEvent,
-            error_type=error_type,
-            message=message,
-            traceback=traceback,
-            field_errors=field_errors,
-        )
+        if self._pending_progress:
+            self._flush_progress()
+        self._write(
+            ErrorEvent(
+                run_id=self.run_id, seq=self._next_seq(), ts=time.time(), error_type=error_type,
+                message=message, traceback=traceback, field_errors=field_errors,
+            )
+        )  # fmt: skip
+
+    def _write(self, event: EventBase) -> None:
+        """Emit an event that changes the run's record, and note the fields it sets."""
+        self.sink.emit(event)
+        updates = run_updates(event) or {}
+        if "started_at" in self.written:
+            updates.pop("started_at", None)  # a run keeps its first start (as the store)
+        self.written.update(updates)

@@ -17,6 +17,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+import anyio.to_thread
 import mcp_types as types
 from pydantic import BaseModel, ValidationError
 
@@ -96,6 +97,8 @@ class Tool:
         role: the role a caller needs.
         read_only: it changes nothing (a hint to clients).
         title: a short human name.
+        launches_only: it starts a run and reads nothing stored: it skips
+            :func:`after_writes` (back-to-back launches never wait on a commit).
     """
 
     name: str
@@ -107,6 +110,7 @@ class Tool:
     read_only: bool = True
     title: str | None = None
     meta: dict[str, Any] = field(default_factory=dict)
+    launches_only: bool = False
 
     def spec(self) -> types.Tool:
         """The tool as ``tools/list`` describes it."""
@@ -128,9 +132,24 @@ class Tool:
         error result."""
         try:
             ctx.caller.require(self.role, f"the {self.name} tool")
+            if not self.launches_only:
+                await after_writes(ctx.state)
             return json_result(await self.run(ctx, self.validate(arguments)))
         except Exception as exc:
             return error_result(exc)
+
+
+async def after_writes(state: ServerState) -> None:
+    """Let what this process emitted land in the store before a read: a run launched by
+    an earlier call is answered from memory and written by the sink within its batch
+    interval, and whatever the next request reads must see it. Free when nothing is
+    waiting to be written (no thread hop).
+
+    Raises:
+        StoreUnwritableError, StoreError: the writes could not land.
+    """
+    if state.sink.unwritten():
+        await anyio.to_thread.run_sync(state.sink.flush)
 
 
 def model_tool(

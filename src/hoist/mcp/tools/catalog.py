@@ -107,6 +107,7 @@ def _action_tool(plugin: str, action: str, described: dict[str, Any]) -> Tool:
         role=Role.OPERATOR,
         read_only=False,
         meta={"plugin": plugin, "action": action},
+        launches_only=True,
     )
 
 
@@ -178,5 +179,6 @@ def catalog_tools() -> list[Tool]:
         model_tool("run_pipeline", _PipelineArguments, _run_pipeline,
                    "Start a pipeline of a plugin with its params; waits up to wait_seconds "
                    "for it to end (reporting progress), else answers its run id.",
-                   title="Run a pipeline", role=Role.OPERATOR, read_only=False),
+                   title="Run a pipeline", role=Role.OPERATOR, read_only=False,
+                   launches_only=True),
     ]  # fmt: skip

@@ -16,7 +16,7 @@ import anyio.to_thread
 from pydantic import BaseModel, Field
 
 from hoist.mcp.tools.base import Tool, ToolContext, model_tool
-from hoist.mcp.waiting import WaitOutcome, final_outcome, wait_for_run
+from hoist.mcp.waiting import WaitOutcome, ended_outcome, wait_for_run
 from hoist.runs.models import Run, RunStatus
 from hoist.runs.reader import RunFilter
 from hoist.server.accounts import Role
@@ -85,7 +85,7 @@ def _launch(
         handle.future.exception(settle)
     except (FutureTimeout, CancelledError):
         return run_id, None
-    return run_id, final_outcome(state, run_id)
+    return run_id, ended_outcome(state, handle)
 
 
 async def _waited(ctx: ToolContext, run_id: str, wait: float) -> dict[str, Any]:

@@ -220,11 +220,11 @@ class BatchWriter(WriterBackend):
                 self._write_lock.release()
         if self._done_count >= target:
             return
-        self._outage.raise_refusal(self._unwritten())  # no waiting for a refusing store
+        self._outage.raise_refusal(self.unwritten())  # no waiting for a refusing store
         self._wake.set()
         with self._done:
             while self._done_count < target:
-                self._outage.raise_refusal(self._unwritten())  # _done is reentrant
+                self._outage.raise_refusal(self.unwritten())  # _done is reentrant
                 remaining = None if deadline is None else deadline - time.monotonic()
                 if (remaining is not None and remaining <= 0) or self._stop.is_set():
                     raise StoreError(
@@ -369,7 +369,7 @@ class BatchWriter(WriterBackend):
         """A failure that can pass, or a refusal of writes: said once per outage. Waiting
         flushes learn a refusal at once; so do the live runs when they are to stop."""
         self.last_error = f"{type(exc).__name__}: {exc}"
-        self._outage.failed(what, self.last_error, refusal, self._unwritten(), self.fail_fast)
+        self._outage.failed(what, self.last_error, refusal, self.unwritten(), self.fail_fast)
         if refusal is not None:
             if self.fail_fast and self._live:
                 self._stopped = frozenset(self._live)
@@ -377,6 +377,8 @@ class BatchWriter(WriterBackend):
             with self._done:
                 self._done.notify_all()
 
-    def _unwritten(self) -> int:
+    def unwritten(self) -> int:
+        """How many items emitted so far are not written yet (what :meth:`flush` would
+        wait for; 0: a flush returns at once)."""
         with self._done:
             return self._taken + len(self._queue) - self._done_count
