@@ -112,7 +112,9 @@ def list_services(state: State, principal: Viewer) -> list[ServiceInfo]:
 def register_service(
     body: ServiceCreate, state: State, principal: Operator, response: Response
 ) -> ServiceInfo:
-    """Register a service (``pending`` at once; read in the background)."""
+    """Register a service (``pending`` at once; read in the background). A URL listed as
+    a local service (``hoist service run`` on this store) becomes a registered one: same
+    id, listed after its process stops; a URL registered already is a 409."""
     service = state.services.add(body.url)
     response.headers["Location"] = f"{API_PREFIX}/services/{service.id}"
     return service
