@@ -216,6 +216,46 @@ def test_events_the_server_refuses_are_set_aside_and_the_rest_lands(
     assert client.get_run(run.id).status is RunStatus.SUCCEEDED
 
 
+def test_events_of_a_run_the_server_does_not_know_are_set_aside_and_the_rest_lands(
+    server: LiveServer,
+) -> None:
+    """An event naming a run the server does not know is a 404 naming that event: the
+    batch is halved down to it, the run's own events land."""
+    sink = HttpSink(server.url, server.token("operator", worker=True), interval=5.0,
+                    max_backoff=0.05, max_tries=1)  # fmt: skip
+    run = Run(id="unknownsib00000000000001", plugin="remote", action="work", mode="remote")
+    sink.open_run(run)
+    events = _logs(run.id, 1, 20)
+    orphan = LogEvent(run_id="nosuchrun000000000000001", seq=1, ts=time.time(), message="lost")
+    for event in [*events[:7], orphan, *events[7:]]:
+        sink.emit(event)
+    with pytest.raises(StoreError, match="refused 1 runs/events for good"):
+        sink.flush(timeout=15)
+    [[refused]] = [r.items for r in sink.rejected]
+    assert LogEvent(**json.loads(refused)) == orphan
+    assert "404" in sink.rejected[0].error and "unknown run" in sink.rejected[0].error
+    sink.close()
+    store = server.state.store
+    assert [e.seq for e in store.events(run.id)] == list(range(1, 21))
+    assert store.existing_run_ids([orphan.run_id]) == set()
+
+
+def test_a_404_without_field_errors_sets_the_batch_aside_whole(server: LiveServer) -> None:
+    """No ingest endpoint at that address (a 404 naming no item): every item would meet
+    it alike, so the batch is not halved."""
+    token = server.token("operator", worker=True)
+    sink = HttpSink(f"{server.url}/not-hoist", token, interval=5.0, max_tries=1)
+    run = Run(id="wrongurl0000000000000001", plugin="remote", action="work", mode="remote")
+    sink.open_run(run)
+    for event in _logs(run.id, 1, 9):
+        sink.emit(event)
+    with pytest.raises(StoreError, match="refused 10 runs/events for good"):
+        sink.flush(timeout=15)
+    [rejected] = sink.rejected
+    assert len(rejected.items) == 10 and "404" in rejected.error
+    sink.close()
+
+
 def test_a_refused_token_sets_the_batch_aside_whole(server: LiveServer) -> None:
     # interval: the writer waits that long to gather a batch, so flush() takes all.
     sink = HttpSink(server.url, "not-a-token", interval=5.0, max_tries=2)

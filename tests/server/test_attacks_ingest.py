@@ -208,3 +208,20 @@ def test_ingest_refuses_what_its_schema_refuses(live: LiveServer, wrong: dict[st
     assert _post(http, events=[_log(run.id, 2, "typed")]).status_code == 200  # the real one
     logs = [e.message for e in live.state.store.events(run.id) if isinstance(e, LogEvent)]
     assert logs == ["typed"]
+
+
+def test_ingest_takes_an_integer_written_as_a_float_as_its_schema_does(
+    live: LiveServer,
+) -> None:
+    """JSON Schema's ``integer`` includes ``2.0``: a ``seq`` (or an artifact's ``size``)
+    so written is the integer; ``2.5`` is still refused."""
+    http = live.http(live.token("operator", worker=True))
+    run = Run(id="integral000000000000001", plugin="p", action="a", status=RunStatus.RUNNING)
+    assert _post(http, [run]).status_code == 200
+    half = {**_log(run.id, 2).to_dict(), "seq": 2.5}
+    assert http.post(f"{API}/ingest", json={"events": [half]}).status_code == 422
+    whole = {**_log(run.id, 2, "integral").to_dict(), "seq": 2.0}
+    answer = http.post(f"{API}/ingest", json={"events": [whole]})
+    assert answer.status_code == 200 and answer.json()["events_added"] == 1, answer.text
+    [stored] = [e for e in live.state.store.events(run.id) if isinstance(e, LogEvent)]
+    assert (stored.seq, stored.message) == (2, "integral")

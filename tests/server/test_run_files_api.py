@@ -1,9 +1,9 @@
 """A running run's files through the API, as a worker recording through the server
-sends them: ``PUT`` streamed from a file (``RunClient.upload_file``), and ``DELETE
-/api/v1/runs/{id}/artifacts/{path}`` (what ``RunFiles.remove`` sends): operators and
-the run's own worker token may delete, viewers and other workers may not (403), a path
-leaving the run's folder is refused, a missing file is 404, an ended run keeps its
-files (409)."""
+sends them: ``PUT`` streamed from a file (``RunClient.upload_file``; no body is an
+empty file), and ``DELETE /api/v1/runs/{id}/artifacts/{path}`` (what ``RunFiles.remove``
+sends): operators and the run's own worker token may store and delete, viewers and
+other workers may not (403), a path leaving the run's folder is refused, a missing file
+is 404, an ended run keeps its files (409)."""
 
 from __future__ import annotations
 
@@ -99,9 +99,9 @@ def test_only_operators_and_the_runs_worker_delete_its_files(
             answer = live.http(other).delete(f"{API}/runs/{run_id}/artifacts/out/a.txt")
             assert answer.status_code == 403, (who, answer.text)
             assert answer.json()["detail"], who
-        other_worker = closing(RunClient(live.url, outsiders["other worker"], run_id))
-        with other_worker as other, pytest.raises(PermissionDeniedError, match="not posted by"):
-            other.delete_file("out/a.txt")
+        intruder = closing(RunClient(live.url, outsiders["other worker"], run_id))
+        with intruder as client, pytest.raises(PermissionDeniedError, match="not posted by"):
+            client.delete_file("out/a.txt")
         assert "out/a.txt" in listed(live, run_id)
 
         # The run's worker deletes a file: gone from the list, the folder and the API.
@@ -134,6 +134,61 @@ def test_only_operators_and_the_runs_worker_delete_its_files(
         assert live.http(token).delete(url).status_code == 404
     finally:
         admin.cancel(launched)
+
+
+def test_only_operators_and_the_runs_worker_store_its_files(
+    live: LiveServer, tmp_path: Path
+) -> None:
+    """PUT follows DELETE's rule: another worker's token may not write into a run it did
+    not post (it could otherwise plant files in any running run)."""
+    token = live.token("operator", "owner", worker=True)
+    run_id = posted_run(live, token)
+    url = f"{API}/runs/{run_id}/artifacts/out/a.txt"
+    outsiders = {
+        "viewer": live.token("viewer"),
+        "other worker": live.token("operator", "other", worker=True),
+        "admin's worker": live.token("admin", "admin-w", worker=True),
+    }
+    for who, other in outsiders.items():
+        answer = live.http(other).put(url, content=b"planted")
+        assert answer.status_code == 403, (who, answer.text)
+    assert not (live.state.runtime.runs_dir / run_id / "out/a.txt").exists()
+    intruder = closing(RunClient(live.url, outsiders["other worker"], run_id))
+    planted = tmp_path / "a.txt"
+    planted.write_bytes(b"planted")
+    with intruder as client, pytest.raises(PermissionDeniedError, match="not posted by"):
+        client.upload_file(planted, "out/a.txt")
+    owner = live.http(token).put(url, content=b"owner's")
+    assert owner.status_code == 201, owner.text
+    assert owner.json() == {"path": "out/a.txt", "size": 7}
+    operator = live.http(live.token("operator")).put(f"{API}/runs/{run_id}/artifacts/b.txt",
+                                                     content=b"operator's")  # fmt: skip
+    assert operator.status_code == 201, operator.text
+    assert listed(live, run_id) == ["artifacts/b.txt", "out/a.txt"]
+    assert (live.state.runtime.runs_dir / run_id / "out/a.txt").read_bytes() == b"owner's"
+
+    # Nor into a run the server launched (no worker posted it).
+    admin = live.client()
+    launched = admin.launch("sim_train", "train", params={"epochs": 60, "sleep_per_epoch": 1})
+    try:
+        answer = live.http(token).put(f"{API}/runs/{launched}/artifacts/x.txt", content=b"x")
+        assert answer.status_code == 403, answer.text
+        assert not (live.state.runtime.runs_dir / launched / "artifacts/x.txt").exists()
+    finally:
+        admin.cancel(launched)
+
+
+def test_an_empty_body_stores_an_empty_file_as_documented(live: LiveServer) -> None:
+    token = live.token("operator", "owner", worker=True)
+    run_id = posted_run(live, token)
+    answer = live.http(token).put(f"{API}/runs/{run_id}/artifacts/out/empty.txt")
+    assert answer.status_code == 201, answer.text
+    assert answer.json() == {"path": "out/empty.txt", "size": 0}
+    assert (live.state.runtime.runs_dir / run_id / "out/empty.txt").read_bytes() == b""
+    spec = live.http(token).get(f"{API}/openapi.json").json()
+    body = spec["paths"][f"{API}/runs/{{run_id}}/artifacts/{{path}}"]["put"]["requestBody"]
+    assert body["required"] is False
+    assert list(body["content"]) == ["application/octet-stream"]
 
 
 def test_deleting_refuses_paths_out_of_the_run_folder(live: LiveServer, tmp_path: Path) -> None:

@@ -12,6 +12,7 @@ from urllib.parse import quote
 import httpx
 
 from hoist.client.errors import error_from_response
+from hoist.errors import HoistError, ParamsValidationError
 from hoist.runs.models import EVENT_ADAPTER, RUN_ADAPTER, EventBase, Run
 
 __all__ = ["API", "Call", "IngestCounts", "is_terminal", "parse_event", "parse_run"]
@@ -32,11 +33,14 @@ class Call(Generic[T]):
     headers: Mapping[str, str] = field(default_factory=dict)
     content: bytes | Iterable[bytes] | None = None
     """The body: bytes, or an iterable of chunks (streamed; the sync client only)."""
+    refusal: Callable[[httpx.Response], HoistError] = error_from_response
+    """The Hoist error of an error response (the common mapping, unless a call's
+    endpoint says more)."""
 
     def finish(self, response: httpx.Response) -> T:
         """``read(response)``, or the Hoist error an error status maps to."""
         if response.status_code >= 400:
-            raise error_from_response(response)
+            raise self.refusal(response)
         return self.read(response)
 
 
@@ -279,4 +283,18 @@ def ingest(runs: Sequence[Run], events: Sequence[EventBase]) -> Call[IngestCount
         data = response.json()
         return IngestCounts(int(data["runs_added"]), int(data["events_added"]))
 
-    return Call("POST", f"{API}/ingest", read, json=body)
+    return Call("POST", f"{API}/ingest", read, json=body, refusal=_ingest_refusal)
+
+
+def _ingest_refusal(response: httpx.Response) -> HoistError:
+    """An ingest refusal: a 404 naming events of unknown runs (``errors``) is a
+    :class:`~hoist.errors.ParamsValidationError` with those field errors, as the other
+    bad items of a batch (422) are; the rest as any call's."""
+    if response.status_code == 404:
+        try:
+            errors = response.json().get("errors")
+        except (ValueError, AttributeError):
+            errors = None
+        if isinstance(errors, dict):
+            return ParamsValidationError(errors, subject="batch")
+    return error_from_response(response)

@@ -8,11 +8,12 @@ Delivery is at-least-once on the wire and exactly-once in the store: a batch who
 fails (the server is down, a 5xx, the answer lost on the way back) is kept and posted
 again, unchanged, with a growing pause; the server ignores what it already stored
 (ingest is idempotent on the run id and on ``(run_id, seq)``). Nothing is lost for a
-transient failure. A batch the server refuses for good (400, 413, 422, or 409: an event
-for a run that ended meanwhile, e.g. one the server marked ``lost``) is halved until the
-items at fault are found and set aside; a refusal of the worker itself (401, 403: not a
-worker token, or a run another worker created) sets the batch aside whole. Either way
-the next :meth:`HttpSink.flush` raises.
+transient failure. A batch the server refuses for good (400, 413, 422, 409: an event
+for a run that ended meanwhile, e.g. one the server marked ``lost``, or 404 naming
+events of a run the server does not know) is halved until the items at fault are found
+and set aside; a refusal of the worker itself (401, 403: not a worker token, or a run
+another worker created), or a 404 naming no item (no ingest endpoint at that address),
+sets the batch aside whole. Either way the next :meth:`HttpSink.flush` raises.
 
 Each post also lists the runs still executing here (``alive``); the answer names those
 whose cancellation was asked, which :meth:`HttpSink.is_cancel_requested` then reports.
@@ -35,7 +36,7 @@ from hoist.runs.sinks.writer import BatchWriter
 __all__ = ["HttpSink"]
 
 _MAX_RUNS, _MAX_EVENTS = 1000, 10_000  # what the server accepts in one batch
-_SPLITTABLE = frozenset({400, 409, 413, 422})  # refusals that may come from some items only
+_SPLITTABLE = frozenset({400, 404, 409, 413, 422})  # refusals that may come from some items only
 
 
 class _RunJson(bytes):
@@ -60,9 +61,11 @@ class _Body:
 class _Refused(Exception):
     """The server answered an error status."""
 
-    def __init__(self, status: int, text: str) -> None:
+    def __init__(self, status: int, text: str, *, names_items: bool = False) -> None:
         super().__init__(f"{status} {text}")
         self.status = status
+        self.names_items = names_items
+        """Whether the answer names the items at fault (field ``errors``)."""
 
 
 class HttpSink(BatchWriter):
@@ -161,7 +164,11 @@ class HttpSink(BatchWriter):
         return isinstance(exc, httpx.TransportError)  # not reached, or no answer
 
     def _can_split(self, exc: Exception) -> bool:
-        return isinstance(exc, _Refused) and exc.status in _SPLITTABLE
+        if not isinstance(exc, _Refused) or exc.status not in _SPLITTABLE:
+            return False
+        # A 404 names the events of unknown runs (``errors``); one without them is no
+        # ingest endpoint at that address, which every item would meet alike.
+        return exc.status != 404 or exc.names_items
 
     def _release(self) -> None:
         self._http.close()
@@ -171,6 +178,16 @@ class HttpSink(BatchWriter):
         response = self._http.post("/api/v1/ingest", content=body)
         self.posts += 1
         if response.status_code >= 300:
-            raise _Refused(response.status_code, response.text[:500])
+            raise _Refused(response.status_code, response.text[:500],
+                           names_items=_names_items(response))  # fmt: skip
         answer: dict[str, Any] = response.json()
         return frozenset(answer.get("cancel_requested") or ())
+
+
+def _names_items(response: Any) -> bool:
+    """Whether an error answer is a Hoist error body with field ``errors``."""
+    try:
+        body = response.json()
+    except ValueError:
+        return False
+    return isinstance(body, dict) and isinstance(body.get("errors"), dict)

@@ -3,9 +3,11 @@
 Only a worker token (``hoist tokens create USER --worker``) of an operator or admin may
 post, and only to the runs that token created: the runs of a batch become its token's,
 and an event for a run another token created, or the server launched, is refused (403).
-An event for an ended run, or a status its run may not move to, is refused too (409);
-nothing of a refused batch is stored. A session, a user token or another worker's token
-can therefore never rewrite a run's history.
+An event for an ended run, or a status its run may not move to, is refused too (409),
+and one for a run the server does not know is not found (404, with the field errors
+naming the events at fault, as a 422 does); nothing of a refused batch is stored. A
+session, a user token or another worker's token can therefore never rewrite a run's
+history.
 
 A worker also lists in ``alive`` the runs it is still executing (an empty batch with
 only ``alive`` is its heartbeat); the answer's ``cancel_requested`` names those of the
@@ -15,12 +17,14 @@ Only the worker's own runs that have not ended are heartbeated and reported.
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import re
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends
+from fastapi.responses import JSONResponse
 from pydantic import Field, ValidationInfo, ValidatorFunctionWrapHandler, model_validator
 
 from hoist.errors import ParamsValidationError, RunWriteError
@@ -28,7 +32,7 @@ from hoist.server.api import API_PREFIX
 from hoist.server.auth import Principal
 from hoist.server.deps import Operator, State, responses
 from hoist.server.errors import ApiError
-from hoist.server.schemas import ID_PATTERN, IngestBatch, IngestResult
+from hoist.server.schemas import ID_PATTERN, ErrorBody, IngestBatch, IngestResult
 
 __all__ = ["WorkerBatch", "WorkerResult", "router", "writer_of"]
 
@@ -57,14 +61,43 @@ class WorkerBatch(IngestBatch):
         is refused (``ts: false``, ``seq: "1"``, ``message: 5``), where pydantic's lax
         mode would coerce it. (Strict Python mode cannot do it: it wants the runs and
         events as instances, and statuses as enum members.) FastAPI hands the decoded
-        body over as Python data; it goes back to JSON here, once."""
+        body over as Python data; it goes back to JSON here, once. An integer written
+        ``1.0`` is one for JSON Schema, so it is taken as one (strict mode would not)."""
         if info.mode == "json" or not isinstance(data, dict):
             return handler(data)
         try:
-            text = json.dumps(data)
+            text = json.dumps(_integral(data))
         except (TypeError, ValueError):  # not JSON data (instances): not from the wire
             return handler(data)
         return cls.model_validate_json(text, strict=True)
+
+
+@functools.cache
+def _integer_fields() -> frozenset[str]:
+    """The names of the events' integer fields (``seq``, an artifact's ``size``)."""
+    found: set[str] = set()
+    for definition in WorkerBatch.model_json_schema()["$defs"].values():
+        for name, prop in definition.get("properties", {}).items():
+            types = [prop.get("type"), *(a.get("type") for a in prop.get("anyOf", []))]
+            if "integer" in types:
+                found.add(name)
+    return frozenset(found)
+
+
+def _integral(data: dict[str, Any]) -> dict[str, Any]:
+    """``data`` with the events' integral floats in integer fields (``"seq": 2.0``) as
+    ints; anything else (``2.5``, params, results) as it came."""
+    events = data.get("events")
+    if not isinstance(events, list):
+        return data
+    names = _integer_fields()
+    fixed = [
+        {k: int(v) if k in names and isinstance(v, float) and v.is_integer() else v
+         for k, v in event.items()}
+        if isinstance(event, dict) else event
+        for event in events
+    ]  # fmt: skip
+    return {**data, "events": fixed}
 
 
 class WorkerResult(IngestResult):
@@ -118,12 +151,15 @@ def _check(batch: WorkerBatch) -> dict[str, list[str]]:
 
 
 @router.post(
-    "/ingest", response_model=WorkerResult, responses=responses(400, 401, 403, 409, 413, 422)
+    "/ingest",
+    response_model=WorkerResult,
+    responses=responses(400, 401, 403, 404, 409, 413, 422),
 )
-def ingest(batch: WorkerBatch, state: State, principal: Worker) -> WorkerResult:
+def ingest(batch: WorkerBatch, state: State, principal: Worker) -> WorkerResult | JSONResponse:
     """Store a worker's runs and events (a worker token only). Events must belong to a
     run this token created, in this batch or before, that has not ended (403, 409
-    otherwise); posting the same batch again adds nothing and changes nothing."""
+    otherwise; 404 for a run the server does not know, ``errors`` naming the events);
+    posting the same batch again adds nothing and changes nothing."""
     errors = _check(batch)
     if errors:
         raise ParamsValidationError(errors, subject="batch")
@@ -135,7 +171,7 @@ def ingest(batch: WorkerBatch, state: State, principal: Worker) -> WorkerResult:
             if event.run_id not in known:
                 errors.setdefault(f"events.{i}.run_id", []).append("unknown run")
         if errors:
-            raise ParamsValidationError(errors, subject="batch")
+            return _unknown_runs(sorted(set(wanted) - known), errors)
     writer = writer_of(principal)
     try:
         runs_added, events_added = state.store.ingest(batch.runs, batch.events, writer=writer)
@@ -153,3 +189,14 @@ def ingest(batch: WorkerBatch, state: State, principal: Worker) -> WorkerResult:
     return WorkerResult(
         runs_added=runs_added, events_added=events_added, cancel_requested=sorted(cancelled)
     )
+
+
+def _unknown_runs(missing: list[str], errors: dict[str, list[str]]) -> JSONResponse:
+    """404 for events of runs the server does not know: the first such run as the
+    not-found ``kind``/``name``, and the field errors naming every such event (what a
+    worker's sink halves a batch by)."""
+    more = f" (and {len(missing) - 1} more)" if len(missing) > 1 else ""
+    body = ErrorBody(
+        detail=f"unknown run {missing[0]!r}{more}", errors=errors, kind="run", name=missing[0]
+    )
+    return JSONResponse(body.model_dump(exclude_none=True), status_code=404)

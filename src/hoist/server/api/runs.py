@@ -21,6 +21,7 @@ from hoist.runs.models import Run, RunKind, RunStatus
 from hoist.runs.reader import RunFilter, page_cursor, parse_cursor
 from hoist.server.api import API_PREFIX
 from hoist.server.api.ingest import writer_of
+from hoist.server.auth import Principal
 from hoist.server.deps import Operator, State, Viewer, responses
 from hoist.server.errors import ApiError
 from hoist.server.schemas import (
@@ -274,17 +275,26 @@ def _storage_errors() -> Iterator[None]:
     status_code=201,
     response_model=ArtifactInfo,
     responses=responses(400, 401, 403, 404, 409, 413),
-    openapi_extra={"requestBody": {"required": True, "content": {"application/octet-stream": {}}}},
+    openapi_extra={
+        "requestBody": {
+            "required": False,
+            "description": "The file's bytes; none stores an empty file.",
+            "content": {"application/octet-stream": {}},
+        }
+    },
 )
 async def put_artifact(
     run_id: RunId, path: str, request: Request, state: State, principal: Operator
 ) -> ArtifactInfo:
     """Store the request body as ``artifacts/<path>`` in a running run's folder (what
     ``ctx.client.upload_file`` sends; a service run's ``in/...`` and ``out/...`` files
-    keep their paths). Bodies over the server's size limit get 413."""
+    keep their paths); no body stores an empty file. Operators and admins may; a worker
+    token only in the runs it posted (403 otherwise). Bodies over the server's size
+    limit get 413."""
     run = await anyio.to_thread.run_sync(state.store.get_run, run_id)
     if run.status.is_terminal:
         raise ApiError(409, f"run {run.id} has ended ({run.status}); artifacts come while it runs")
+    await anyio.to_thread.run_sync(_may_write_files, state, principal, run)
     base = (state.runtime.runs_dir / run.id).resolve()
     target = _inside(base, published_path(path))
     partial = target.with_name(f".{uuid.uuid4().hex}.part")  # as long as any name may be
@@ -327,13 +337,20 @@ def delete_artifact(run_id: RunId, path: str, state: State, principal: Operator)
         raise ApiError(400, "a folder: delete the files in it")
     elif not target.is_file():
         raise ApiError(404, "no such file in the run folder")
-    if principal.worker and not state.store.live_runs_of([run.id], writer_of(principal)):
-        raise ApiError(403, f"run {run.id} was not posted by this worker token")
+    _may_write_files(state, principal, run)
     try:
         target.unlink()
     except FileNotFoundError:  # deleted meanwhile
         raise ApiError(404, "no such file in the run folder") from None
     return Response(status_code=204)
+
+
+def _may_write_files(state: Any, principal: Principal, run: Run) -> None:
+    """Who may store or delete a running run's files: an operator or admin (the role
+    check is the route's), and a worker token only in the runs it posted (ingest's
+    writer record); 403 for another worker's run, or one the server launched."""
+    if principal.worker and not state.store.live_runs_of([run.id], writer_of(principal)):
+        raise ApiError(403, f"run {run.id} was not posted by this worker token")
 
 
 def _inside(base: Path, relative: str) -> Path:
