@@ -59,7 +59,9 @@ class ErrorBody(BaseModel):
 
     detail: str = Field(description="What went wrong, for people.")
     errors: dict[str, list[str]] | None = Field(
-        None, description="Invalid input (422): each failing field's messages."
+        None,
+        description="Invalid input (422), or a reference to something unknown (404): each "
+        "failing field's messages.",
     )
     error_id: str | None = Field(
         None, description="Server errors (500, 503): the id logged with the cause."
