@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import re
 import time
 
@@ -109,10 +110,18 @@ def test_runs_list_paginates_and_filters(panel: LiveServer, login: Login) -> Non
         _store_run(panel, kind=RunKind.ACTION if i % 3 else RunKind.PIPELINE)
     first = http.get("/runs")
     assert first.text.count("<tr data-run-id=") == 25
-    assert 'rel="next" href="/runs?page=2"' in first.text
-    second = http.get("/runs", params={"page": 2})
+    # "Older" follows a keyset cursor (the last run shown), not an offset
+    older = re.search(r'rel="next" href="(/runs\?page=2&amp;cursor=[^"]+)"', first.text)
+    assert older is not None
+    second = http.get(html.unescape(older.group(1)))
     assert second.text.count("<tr data-run-id=") == 5
-    assert 'rel="prev"' in second.text and 'rel="next"' not in second.text
+    assert 'rel="first" href="/runs?"' in second.text and 'rel="next"' not in second.text
+    ids = lambda page: re.findall(r'<tr data-run-id="([^"]+)"', page.text)  # noqa: E731
+    assert not set(ids(first)) & set(ids(second))
+    assert ids(http.get("/runs", params={"page": 2})) == ids(second)  # a bookmarked page
+    too_deep = http.get("/runs", params={"page": 1000})
+    assert too_deep.status_code == 400 and "Older" in too_deep.text
+    assert http.get("/runs", params={"cursor": "not a cursor"}).status_code == 400
     pipelines = http.get("/runs", params={"kind": "pipeline"})
     assert pipelines.text.count("<tr data-run-id=") == 10
     assert http.get("/runs", params={"status": "bogus"}).status_code == 400

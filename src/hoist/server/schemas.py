@@ -43,6 +43,11 @@ __all__ = [
 
 ID_PATTERN = r"^[A-Za-z0-9_\-]{1,40}$"
 """Run, user and token ids."""
+CURSOR_PATTERN = r"^-?[0-9]{1,20}(\.[0-9]{1,20})?([eE][-+]?[0-9]{1,3})?~[A-Za-z0-9_\-]{1,40}$"
+"""A runs list's page cursor (:func:`~hoist.runs.reader.page_cursor`): a run's
+``created_at`` and id."""
+MAX_OFFSET = 10_000
+"""The largest offset of a runs list (API and panel): deeper pages follow a cursor."""
 NAME_PATTERN = r"^[A-Za-z0-9_.\-]{1,200}$"
 """Plugin codes, action and pipeline names."""
 USERNAME_PATTERN = r"^[A-Za-z0-9_.@\-]{1,64}$"

@@ -25,7 +25,9 @@ from hoist.server.auth import Principal
 from hoist.server.deps import Operator, State, Viewer, responses
 from hoist.server.errors import ApiError
 from hoist.server.schemas import (
+    CURSOR_PATTERN,
     ID_PATTERN,
+    MAX_OFFSET,
     NAME_PATTERN,
     ArtifactInfo,
     CancelResult,
@@ -45,11 +47,6 @@ router = APIRouter(prefix=f"{API_PREFIX}/runs", tags=["runs"])
 
 RunId = Annotated[str, PathParam(pattern=ID_PATTERN, description="A run id (or unique prefix).")]
 _MAX_SEQ = 2**31 - 1
-CURSOR_PATTERN = r"^-?[0-9]{1,20}(\.[0-9]{1,20})?([eE][-+]?[0-9]{1,3})?~[A-Za-z0-9_\-]{1,40}$"
-"""A ``next`` cursor (:func:`~hoist.runs.reader.page_cursor`): a run's ``created_at``
-and id."""
-MAX_OFFSET = 10_000
-"""The largest ``offset`` of a runs list: deeper pages follow the ``next`` cursor."""
 #: Artifact path limits, below every common file system's (255 per name, 4096 in all).
 _MAX_NAME = 255
 _MAX_PATH = 1024

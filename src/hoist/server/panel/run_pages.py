@@ -3,6 +3,7 @@ resume."""
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any
 
 import anyio.to_thread
@@ -10,8 +11,9 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi import Path as PathParam
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 
+from hoist.errors import UserInputError
 from hoist.runs.models import Run, RunKind, RunStatus
-from hoist.runs.reader import RunFilter
+from hoist.runs.reader import RunFilter, page_cursor, parse_cursor
 from hoist.server.accounts import Role
 from hoist.server.auth import Principal
 from hoist.server.deps import State
@@ -26,7 +28,7 @@ from hoist.server.panel.reads import LOG_PAGE, log_window
 from hoist.server.panel.routing import PanelRoute
 from hoist.server.panel.run_search import RunSearch, run_search
 from hoist.server.panel.templating import page_headers, render, render_page
-from hoist.server.schemas import ID_PATTERN, ResumeRequest
+from hoist.server.schemas import CURSOR_PATTERN, ID_PATTERN, MAX_OFFSET, ResumeRequest
 from hoist.server.state import ServerState
 
 __all__ = ["PAGE_SIZE", "router", "run_page_response"]
@@ -54,17 +56,34 @@ async def runs_page(
     principal: PageViewer,
     search: Annotated[RunSearch, Depends(run_search)],
     page: Annotated[int, Query(ge=1, le=100_000)] = 1,
+    cursor: Annotated[str | None, Query(max_length=100)] = None,
 ) -> HTMLResponse:
     """Runs, newest first, a page at a time, with live status and progress; searched by
-    status, kind, plugin, action, time and params (hoist.server.panel.run_search)."""
-    flt = search.filter(limit=PAGE_SIZE + 1, offset=(page - 1) * PAGE_SIZE)
+    status, kind, plugin, action, time and params (hoist.server.panel.run_search).
+
+    "Older" follows a keyset ``cursor`` (the last run shown), so any page costs the same
+    however deep; ``page`` is the number shown. Without a cursor, ``page`` is read as an
+    offset up to the API's :data:`MAX_OFFSET` (a bookmarked early page)."""
+    after = None if cursor is None else _cursor(cursor)
+    offset = 0 if after is not None else (page - 1) * PAGE_SIZE
+    if offset > MAX_OFFSET:
+        raise UserInputError(f"Page {page} is too deep to open by number: follow “Older →”.")
+    flt = search.filter(limit=PAGE_SIZE + 1, offset=offset, cursor=after)
     runs, bars = await anyio.to_thread.run_sync(_list, state, flt)
+    shown = runs[:PAGE_SIZE]
     query = search.query
     return render_page(
-        request, "runs.html", principal, runs=runs[:PAGE_SIZE], bars=bars, page=page,
-        has_next=len(runs) > PAGE_SIZE, filters=query, statuses=list(RunStatus),
-        kinds=list(RunKind), live=page == 1 and not query,
+        request, "runs.html", principal, runs=shown, bars=bars, page=page,
+        older=page_cursor(shown[-1]) if len(runs) > PAGE_SIZE else None,
+        filters=query, statuses=list(RunStatus), kinds=list(RunKind),
+        live=page == 1 and not query,
     )  # fmt: skip
+
+
+def _cursor(text: str) -> tuple[float, str]:
+    if re.fullmatch(CURSOR_PATTERN, text) is None:
+        raise UserInputError("Not a page of the runs list: open the list and follow “Older →”.")
+    return parse_cursor(text)
 
 
 def _run_context(

@@ -38,13 +38,15 @@ class RunSearch:
     params: dict[str, Any] = field(default_factory=dict)
     query: dict[str, str] = field(default_factory=dict)
 
-    def filter(self, limit: int, offset: int) -> RunFilter:
-        """The store's filter for one page of the list."""
+    def filter(
+        self, limit: int, offset: int = 0, cursor: tuple[float, str] | None = None
+    ) -> RunFilter:
+        """The store's filter for one page of the list (after ``cursor``, a keyset)."""
         return RunFilter(
             status=[self.status] if self.status else None,
             kind=None if self.kind is None else str(self.kind),
             plugin=self.plugin, action=self.action, since=self.since, until=self.until,
-            params=self.params or None, limit=limit, offset=offset,
+            params=self.params or None, limit=limit, offset=offset, cursor=cursor,
         )  # fmt: skip
 
 
