@@ -96,6 +96,12 @@ def test_method_task_is_the_default_mode(
     assert (run.action, run.mode, run.status) == (
         "on_task", "task", RunStatus.SUCCEEDED,
     )  # fmt: skip
+    # The executor built for that call's options was shut down with its warm actor: the
+    # cluster has its CPUs back (a leaked 0.25 starved later tests' 1-CPU tasks).
+    import ray
+
+    total = ray.cluster_resources()["CPU"]
+    wait_until(lambda: ray.available_resources().get("CPU") == total, 60, "the CPUs back")
 
 
 def test_method_serve_on_a_plain_action_is_a_serve_mode_error(plugin: Path) -> None:

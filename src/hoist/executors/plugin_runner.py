@@ -58,15 +58,20 @@ def run_plugin(
     from hoist.plugins.discovery import load_plugin
 
     plugin = load_plugin(plugin_code)
-    if executor is None:
-        executor = _executor(resolve_mode(mode, plugin, action), executor_options)
-    return executor.execute_prepared(executor.prepare_plugin(plugin, action, params))
+    if executor is not None:
+        return executor.execute_prepared(executor.prepare_plugin(plugin, action, params))
+    mode = resolve_mode(mode, plugin, action)
+    if executor_options:
+        # Built for this call: shut down after it (a task executor's warm actor holds
+        # its CPUs until then; a loop of such calls must not pile them up).
+        with executor_class(mode)(**executor_options) as own:
+            return own.execute_prepared(own.prepare_plugin(plugin, action, params))
+    shared = _executor(mode)
+    return shared.execute_prepared(shared.prepare_plugin(plugin, action, params))
 
 
-def _executor(mode: str, options: dict[str, Any]) -> Executor:
+def _executor(mode: str) -> Executor:
     cls = executor_class(mode)
-    if options:
-        return cls(**options)
     # Reuse one executor per mode: a warm executor is what makes repeated calls cheap.
     defaults = get_runtime().component(_DefaultExecutors)
     with _lock:
