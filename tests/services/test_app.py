@@ -404,6 +404,36 @@ def test_a_configured_ray_cluster_runs_launches_on_a_warm_actor_pool(
         pool.start(Execution(run, f"{__name__}:where_am_i", {"who": "bob"}))
 
 
+def test_an_app_inside_a_ray_actor_runs_in_process_whatever_the_settings(
+    ray_cluster: Any, hoist_home: Path
+) -> None:
+    """A Ray Serve replica is a Ray actor: its app executes in the replica (Serve's
+    replicas are its warm pool) even with a Ray address configured, instead of starting
+    actors of its own (which a replica started on a differently written address could
+    not even connect)."""
+    import ray
+    from hoist.executors.ray.connect import ensure_ray
+
+    ensure_ray(ray_cluster.address)
+
+    @ray.remote(num_cpus=0)
+    class Replica:
+        def executor_kind(self, home: str, address: str) -> str:
+            runtime = Runtime(Settings(home=Path(home), ray_address=address))
+            app = ServeAPI(runtime=runtime)
+            try:
+                return type(app.service_executor()).__name__
+            finally:
+                app.close()
+
+    replica = Replica.remote()  # type: ignore[attr-defined]
+    try:
+        kind = ray.get(replica.executor_kind.remote(str(hoist_home), ray_cluster.address))
+    finally:
+        ray.kill(replica)
+    assert kind == ServicePool.__name__
+
+
 def test_public_exports() -> None:
     for name in hoist.services.__all__:
         assert getattr(hoist.services, name) is not None, name

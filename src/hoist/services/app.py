@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import inspect
 import logging
+import sys
 import threading
 import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
@@ -169,11 +170,13 @@ class ServeAPI(FastAPI):
 
     def _default_executor(self) -> ServiceExecutor:
         """A warm :class:`~hoist.services.ray_pool.RayServicePool` on the configured Ray
-        cluster (``HOIST_RAY_ADDRESS``), else an in-process ``ServicePool``."""
+        cluster (``HOIST_RAY_ADDRESS``), else an in-process ``ServicePool``. An app that
+        already runs in a Ray actor (a Ray Serve replica: Serve's replicas are its warm
+        pool) executes in-process."""
         runtime = self.service_runtime()
         limits: dict[str, Any] = {k: v for k, v in self._limits.items() if v is not None}
         address = runtime.settings.ray_address
-        if address:
+        if address and not _in_ray_actor():
             from hoist.services.ray_pool import RayServicePool  # Ray is optional
 
             return RayServicePool(runtime, name=self.service_name, **limits)
@@ -412,3 +415,11 @@ def _caller(func: Callable[..., Any]) -> Callable[[Request, dict[str, Any]], Awa
         return result
 
     return call
+
+
+def _in_ray_actor() -> bool:
+    """Whether this code runs inside a Ray actor (Ray is imported by then if it does)."""
+    ray = sys.modules.get("ray")
+    if ray is None or not ray.is_initialized():
+        return False
+    return ray.get_runtime_context().get_actor_id() is not None
