@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import inspect
 import logging
-import sys
 import threading
 import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
@@ -175,11 +174,13 @@ class ServeAPI(FastAPI):
         pool) executes in-process."""
         runtime = self.service_runtime()
         limits: dict[str, Any] = {k: v for k, v in self._limits.items() if v is not None}
-        address = runtime.settings.ray_address
-        if address and not _in_ray_actor():
-            from hoist.services.ray_pool import RayServicePool  # Ray is optional
+        if runtime.settings.ray_address:
+            from hoist.executors.ray.connect import in_ray_actor
 
-            return RayServicePool(runtime, name=self.service_name, **limits)
+            if not in_ray_actor():
+                from hoist.services.ray_pool import RayServicePool  # Ray is optional
+
+                return RayServicePool(runtime, name=self.service_name, **limits)
         return ServicePool(runtime=runtime, name=self.service_name, **limits)
 
     def close(self) -> None:
@@ -415,11 +416,3 @@ def _caller(func: Callable[..., Any]) -> Callable[[Request, dict[str, Any]], Awa
         return result
 
     return call
-
-
-def _in_ray_actor() -> bool:
-    """Whether this code runs inside a Ray actor (Ray is imported by then if it does)."""
-    ray = sys.modules.get("ray")
-    if ray is None or not ray.is_initialized():
-        return False
-    return ray.get_runtime_context().get_actor_id() is not None

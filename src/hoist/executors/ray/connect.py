@@ -48,6 +48,7 @@ __all__ = [
     "disconnect",
     "ensure_ray",
     "import_ray",
+    "in_ray_actor",
     "is_loopback",
     "map_ray_error",
     "on_disconnect",
@@ -290,6 +291,15 @@ def _first_line(exc: BaseException) -> str:
     lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
     wanted = [line for line in lines if "error" in line.lower() or "failed" in line.lower()]
     return (wanted or lines or [type(exc).__name__])[-1][:500]
+
+
+def in_ray_actor() -> bool:
+    """Whether this code runs inside a Ray actor (a Ray Serve replica, say): Ray is
+    imported by then if it does, so this never imports it."""
+    ray = sys.modules.get("ray")
+    if ray is None or not ray.is_initialized():
+        return False
+    return ray.get_runtime_context().get_actor_id() is not None
 
 
 def on_this_machine(address: str | None) -> bool:
