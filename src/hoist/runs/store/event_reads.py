@@ -23,6 +23,7 @@ if TYPE_CHECKING:  # the event models load with pydantic, on the first event dec
     from hoist.runs.models import Event, ProgressEvent
 
 __all__ = [
+    "RunSummaryReads",
     "event_counts",
     "events_of_type",
     "events_of_type_among",
@@ -116,3 +117,51 @@ def main_progress_among(conn: sa.Connection, run_ids: Sequence[str]) -> dict[str
             if event.type == "progress":
                 found[row.run_id] = event
     return found
+
+
+class RunSummaryReads:
+    """The reads above as :class:`~hoist.runs.store.RunStore` methods (kept apart: the
+    store's part that answers a run page's summaries, bounded however long the log)."""
+
+    engine: sa.Engine
+
+    def events_of_type(
+        self, run_id: str, types: Sequence[str], limit: int, *, newest_first: bool = False,
+        after: int = 0, before: int | None = None,
+    ) -> list[Event]:  # fmt: skip
+        """Up to ``limit`` of the run's events whose type is in ``types`` and whose seq
+        lies between ``after`` and ``before`` (both excluded), in ``seq`` order (newest
+        first if asked): one indexed read, however long the log is."""
+        with self.engine.connect() as conn:
+            return events_of_type(conn, run_id, types, limit,
+                                              newest_first=newest_first, after=after,
+                                              before=before)  # fmt: skip
+
+    def latest_progress(self, run_id: str) -> dict[str | None, ProgressEvent]:
+        """The newest progress event of each category (``None``: the run's main bar)."""
+        with self.engine.connect() as conn:
+            return latest_progress(conn, run_id)
+
+    def events_of_type_among(
+        self, run_ids: Sequence[str], types: Sequence[str], limit: int = 100_000
+    ) -> dict[str, list[Event]]:
+        """:meth:`events_of_type` of many runs at once (each run's in ``seq`` order, at
+        most ``limit`` in all): a few queries however many runs."""
+        with self.engine.connect() as conn:
+            return events_of_type_among(conn, run_ids, types, limit)
+
+    def main_progress_among(self, run_ids: Sequence[str]) -> dict[str, ProgressEvent]:
+        """The newest main-bar progress event of each of ``run_ids`` that has one (the
+        main bar of :meth:`latest_progress`, for many runs at once)."""
+        with self.engine.connect() as conn:
+            return main_progress_among(conn, run_ids)
+
+    def event_counts(self, run_id: str) -> dict[str, int]:
+        """How many events of each type the run has (an index count: nothing decoded)."""
+        with self.engine.connect() as conn:
+            return event_counts(conn, run_id)
+
+    def count_events(self, run_id: str) -> int:
+        """How many events the run has (the sum of its few tallies)."""
+        with self.engine.connect() as conn:
+            return sum(event_counts(conn, run_id).values())

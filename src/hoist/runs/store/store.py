@@ -17,9 +17,10 @@ from hoist.runs.models import (
     RunStatus,
 )
 from hoist.runs.reader import RunFilter
-from hoist.runs.store import event_reads, migrate
+from hoist.runs.store import migrate
 from hoist.runs.store.endings import OWNER_META, RunEndings
 from hoist.runs.store.engine import create_store_engine
+from hoist.runs.store.event_reads import RunSummaryReads
 from hoist.runs.store.ingest import ingest_batch, live_runs_of
 from hoist.runs.store.listing import list_query, prefix_range
 from hoist.runs.store.prepared import PreparedStatement
@@ -39,12 +40,12 @@ from hoist.runs.store.schema import events, runs
 from hoist.runs.store.tallies import Tallies
 
 if TYPE_CHECKING:
-    from hoist.runs.models import Event, ProgressEvent
+    from hoist.runs.models import Event
 
 __all__ = ["OWNER_META", "RunStore", "encode_event", "encode_run"]
 
 
-class RunStore(RunEndings):
+class RunStore(RunEndings, RunSummaryReads):
     """Runs and events in one SQL database. Safe to share between threads.
 
     Args:
@@ -367,37 +368,6 @@ class RunStore(RunEndings):
                     break
         return out
 
-    def events_of_type(
-        self, run_id: str, types: Sequence[str], limit: int, *, newest_first: bool = False,
-        after: int = 0, before: int | None = None,
-    ) -> list[Event]:  # fmt: skip
-        """Up to ``limit`` of the run's events whose type is in ``types`` and whose seq
-        lies between ``after`` and ``before`` (both excluded), in ``seq`` order (newest
-        first if asked): one indexed read, however long the log is."""
-        with self.engine.connect() as conn:
-            return event_reads.events_of_type(conn, run_id, types, limit,
-                                              newest_first=newest_first, after=after,
-                                              before=before)  # fmt: skip
-
-    def latest_progress(self, run_id: str) -> dict[str | None, ProgressEvent]:
-        """The newest progress event of each category (``None``: the run's main bar)."""
-        with self.engine.connect() as conn:
-            return event_reads.latest_progress(conn, run_id)
-
-    def events_of_type_among(
-        self, run_ids: Sequence[str], types: Sequence[str], limit: int = 100_000
-    ) -> dict[str, list[Event]]:
-        """:meth:`events_of_type` of many runs at once (each run's in ``seq`` order, at
-        most ``limit`` in all): a few queries however many runs."""
-        with self.engine.connect() as conn:
-            return event_reads.events_of_type_among(conn, run_ids, types, limit)
-
-    def main_progress_among(self, run_ids: Sequence[str]) -> dict[str, ProgressEvent]:
-        """The newest main-bar progress event of each of ``run_ids`` that has one (the
-        main bar of :meth:`latest_progress`, for many runs at once)."""
-        with self.engine.connect() as conn:
-            return event_reads.main_progress_among(conn, run_ids)
-
     def active_runs(self) -> dict[str, str]:
         """Id to status of every ``queued``, ``running`` or ``awaiting`` run (uses the
         status index)."""
@@ -415,16 +385,6 @@ class RunStore(RunEndings):
                 rows = conn.execute(sa.select(runs).where(runs.c.id.in_(chunk))).mappings()
                 out.extend(row_to_run(row) for row in rows)
         return out
-
-    def event_counts(self, run_id: str) -> dict[str, int]:
-        """How many events of each type the run has (an index count: nothing decoded)."""
-        with self.engine.connect() as conn:
-            return event_reads.event_counts(conn, run_id)
-
-    def count_events(self, run_id: str) -> int:
-        """How many events the run has (the sum of its few tallies)."""
-        with self.engine.connect() as conn:
-            return sum(event_reads.event_counts(conn, run_id).values())
 
 
 class _StoredBefore(Exception):
