@@ -17,6 +17,7 @@ import pytest
 from hoist.cli.main import cli
 from hoist.executors.local import LocalExecutor
 from hoist.plugins.discovery import discover_plugins
+from hoist.runs.models import Run
 from hoist.runs.runtime import Runtime
 from hoist.runs.short_ids import short_id
 from tests.conftest import EXAMPLES, HOIST
@@ -48,6 +49,14 @@ def test_close_runs_get_distinct_short_ids_that_resolve(runtime: Runtime, hoist:
     logs = hoist("runs", "events", shorts[0], "--json")
     assert logs.code == 0 and logs.out.count("\n") >= 2
     assert hoist("runs", "show", "ffffffff").code == 2
+
+
+def test_an_ambiguous_short_id_names_its_runs(runtime: Runtime, hoist: Any) -> None:
+    twins = ["0190aa00000001aa1234abcd", "0190bb00000002bb1234abcd"]
+    runtime.store.write_batch([Run(id=twins[0]), Run(id=twins[1])], [])
+    shown = hoist("runs", "show", "1234abcd")
+    assert shown.code == 2
+    assert "1234abcd names 2+ runs" in shown.err and all(t in shown.err for t in twins)
 
 
 def test_short_id_of_other_ids_is_the_id() -> None:

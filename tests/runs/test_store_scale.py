@@ -15,7 +15,7 @@ from hoist.runs.reader import RunFilter, page_cursor, parse_cursor
 from hoist.runs.store import RunStore
 from hoist.runs.store.event_reads import events_of_type
 from hoist.runs.store.listing import list_query
-from hoist.runs.store.schema import events
+from hoist.runs.store.schema import events, runs, short_id_of
 
 FILTERS = {
     "newest": RunFilter(),
@@ -117,6 +117,25 @@ def test_prefixes_are_ranges_of_the_key(store: RunStore) -> None:
         store.get_run("abcdef12_")  # "_" is no wildcard
     with pytest.raises(RunNotFoundError):
         store.get_run("f" * 24)
+
+
+def test_a_short_id_is_a_seek_of_its_index(store: RunStore) -> None:
+    query = sa.select(runs.c.id).where(short_id_of(runs.c.id) == "0000003b").limit(6)
+    with store.engine.begin() as conn:
+        plan = _plan(conn, query)
+    assert "ix_runs_short_id" in plan, plan
+
+
+def test_short_ids_resolve_and_an_ambiguous_one_is_named(store: RunStore) -> None:
+    # Two ids of one tail (another process's tag, the same counter): ambiguous.
+    twin_a, twin_b = "0190aa00000001aa1234abcd", "0190bb00000002bb1234abcd"
+    store.write_batch([Run(id=twin_a), Run(id=twin_b)], [])
+    assert store.get_run("0000003b").id == f"{59:024x}"  # its last 8 hex digits
+    assert store.get_run("0000003B").id == f"{59:024x}"  # as typed, any case
+    with pytest.raises(RunNotFoundError):
+        store.get_run("1234abcd")
+    assert sorted(store.short_id_matches("1234ABCD")) == [twin_a, twin_b]
+    assert store.short_id_matches("9999abcd") == []
 
 
 def test_latest_progress_and_artifacts_of_a_long_run(store: RunStore) -> None:

@@ -15,6 +15,7 @@ from hoist.errors import (
     RunNotFoundError,
 )
 from hoist.runs.models import RunStatus
+from hoist.runs.short_ids import short_id
 from tests.conftest import write_files
 from tests.server.conftest import LiveServer, serve, server_settings
 from tests.waiting import wait_until
@@ -92,6 +93,15 @@ def test_unknown_run_is_404(admin: HoistClient, server: LiveServer) -> None:
     for path in ("", "/events", "/events/stream", "/artifacts", "/artifacts/a.txt"):
         assert http.get(f"{API}/runs/0123456789abcdef{path}").status_code == 404, path
     assert http.post(f"{API}/runs/0123456789abcdef/cancel").status_code == 404
+
+
+def test_a_run_by_prefix_or_short_id(admin: HoistClient, server: LiveServer) -> None:
+    run_id = admin.launch("text_stats", "word_count", params={"text": "a b"})
+    http = server.http(server.token())
+    for typed in (run_id, run_id[:12], short_id(run_id), short_id(run_id).upper()):
+        response = http.get(f"{API}/runs/{typed}")
+        assert response.status_code == 200 and response.json()["id"] == run_id, typed
+    assert http.get(f"{API}/runs/{'0' * 8}").status_code == 404
 
 
 def test_list_filters_and_pages(admin: HoistClient) -> None:

@@ -4,7 +4,8 @@ that they answer as fast at a million runs as at a thousand.
 A list is a walk down the composite index of its filter (``status``, ``plugin``,
 ``action``, ``kind``, ``parent_id``, each followed by the list's order ``created_at,
 id``); a deep page starts from a keyset cursor (:attr:`RunFilter.cursor`) instead of
-skipping rows; an id prefix is a range of the primary key.
+skipping rows; an id prefix is a range of the primary key; a short id (its last 8
+characters) a seek of the short-id index (migration 0010).
 """
 
 from __future__ import annotations
@@ -14,10 +15,13 @@ from typing import Any
 import sqlalchemy as sa
 
 from hoist.runs.reader import RunFilter
+from hoist.runs.short_ids import looks_short, matches_short_id
 from hoist.runs.store.param_match import param_equals
-from hoist.runs.store.schema import runs
+from hoist.runs.store.schema import runs, short_id_of
 
-__all__ = ["list_query", "prefix_range"]
+__all__ = ["find_run_row", "list_query", "prefix_range", "short_id_matches"]
+
+_SHOWN_MATCHES = 6  # ids a short form is looked up to (more than one is ambiguous)
 
 
 def list_query(flt: RunFilter, dialect: str) -> sa.Select[Any]:
@@ -63,3 +67,28 @@ def prefix_range(prefix: str) -> sa.ColumnElement[bool]:
         runs.c.id < successor,
         runs.c.id.startswith(prefix, autoescape=True),
     )
+
+
+def find_run_row(conn: sa.Connection, typed: str) -> sa.RowMapping | None:
+    """The row of the run ``typed`` names: its id, else a unique prefix of it (6+
+    characters), else a unique short form (:mod:`hoist.runs.short_ids`). Each is an index
+    seek, so an unknown id costs three seeks at any store size."""
+    row = conn.execute(sa.select(runs).where(runs.c.id == typed)).mappings().first()
+    if row is not None or len(typed) < 6:
+        return row
+    rows = conn.execute(sa.select(runs).where(prefix_range(typed)).limit(2)).mappings().all()
+    if len(rows) == 1:
+        return rows[0]
+    if rows or not looks_short(typed):
+        return None
+    ids = short_id_matches(conn, typed)
+    if len(ids) != 1:
+        return None
+    return conn.execute(sa.select(runs).where(runs.c.id == ids[0])).mappings().first()
+
+
+def short_id_matches(conn: sa.Connection, typed: str) -> list[str]:
+    """The ids (a few at most) whose short form is ``typed`` (any case)."""
+    text = typed.lower()
+    query = sa.select(runs.c.id).where(short_id_of(runs.c.id) == text).limit(_SHOWN_MATCHES)
+    return [run_id for run_id in conn.execute(query).scalars() if matches_short_id(run_id, text)]

@@ -22,7 +22,7 @@ from hoist.runs.store.endings import OWNER_META, RunEndings
 from hoist.runs.store.engine import create_store_engine
 from hoist.runs.store.event_reads import RunSummaryReads
 from hoist.runs.store.ingest import ingest_batch, live_runs_of
-from hoist.runs.store.listing import list_query, prefix_range
+from hoist.runs.store.listing import find_run_row, list_query, short_id_matches
 from hoist.runs.store.prepared import PreparedStatement
 from hoist.runs.store.rows import (
     EVENT_COLUMNS,
@@ -313,17 +313,19 @@ class RunStore(RunEndings, RunSummaryReads):
         return found
 
     def get_run(self, run_id: str) -> Run:
-        """The run with this id (a unique prefix of at least 6 characters also works, read
-        as a range of the primary key: an unknown id costs two index seeks)."""
+        """The run with this id, a unique prefix of it (6+ characters) or a unique short
+        form (its last 8 characters): each an index seek (:func:`find_run_row`)."""
         with self.engine.connect() as conn:
-            row = conn.execute(sa.select(runs).where(runs.c.id == run_id)).mappings().first()
-            if row is None and len(run_id) >= 6:
-                query = sa.select(runs).where(prefix_range(run_id)).limit(2)
-                rows = conn.execute(query).mappings().all()
-                row = rows[0] if len(rows) == 1 else None
+            row = find_run_row(conn, run_id)
         if row is None:
             raise RunNotFoundError(run_id)
         return row_to_run(row)
+
+    def short_id_matches(self, typed: str) -> list[str]:
+        """The ids (a few at most) whose short form is ``typed``: to name them when a
+        short form is ambiguous."""
+        with self.engine.connect() as conn:
+            return short_id_matches(conn, typed)
 
     def list_runs(self, flt: RunFilter | None = None) -> list[Run]:
         """Runs matching ``flt``, newest first (from ``flt.cursor`` on, when given)."""

@@ -45,7 +45,13 @@ __all__ = ["router"]
 
 router = APIRouter(prefix=f"{API_PREFIX}/runs", tags=["runs"])
 
-RunId = Annotated[str, PathParam(pattern=ID_PATTERN, description="A run id (or unique prefix).")]
+RunId = Annotated[
+    str,
+    PathParam(
+        pattern=ID_PATTERN,
+        description="A run id, a unique prefix of it or its short form (last 8 characters).",
+    ),
+]
 _MAX_SEQ = 2**31 - 1
 #: Artifact path limits, below every common file system's (255 per name, 4096 in all).
 _MAX_NAME = 255

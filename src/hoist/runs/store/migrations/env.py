@@ -6,13 +6,14 @@ from __future__ import annotations
 
 from alembic import context
 
-from hoist.runs.store.migrate import target_metadata
+from hoist.runs.store.migrate import compared, expression_indexes_unreflected, target_metadata
 
 attributes = context.config.attributes
 context.configure(
     connection=attributes["connection"],
     target_metadata=attributes.get("target_metadata") or target_metadata(),
     render_as_batch=True,
+    include_object=compared,
 )
-with context.begin_transaction():
+with context.begin_transaction(), expression_indexes_unreflected():
     context.run_migrations()
