@@ -17,7 +17,7 @@ from hoist.errors import DeploymentError
 from hoist.runs.runtime import Runtime
 from hoist.runs.store import RunStore, migrate
 from hoist.runs.store.migrate import current_revision
-from hoist.runs.store.schema import HEAD_REVISION
+from hoist.runs.store.revision import HEAD_REVISION
 from tests.conftest import write_files
 from tests.waiting import wait_until
 

@@ -27,8 +27,9 @@ from hoist.runs.models import (
 )
 from hoist.runs.store import RunStore
 from hoist.runs.store.migrate import alembic_config, current_revision
+from hoist.runs.store.revision import HEAD_REVISION
 from hoist.runs.store.rows import batch_rows, dumps, event_row, event_unit, row_to_event
-from hoist.runs.store.schema import HEAD_REVISION, events, run_progress, run_tallies
+from hoist.runs.store.schema import events, run_progress, run_tallies
 from hoist.runs.store.tallies import bar_of
 
 CATEGORIES = (None, "epochs", "", "é", 'a"b\\c', "tab\there", '"category":x')

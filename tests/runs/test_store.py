@@ -22,7 +22,7 @@ from hoist.runs.models import (
 from hoist.runs.reader import RunFilter
 from hoist.runs.store import RunStore
 from hoist.runs.store.migrate import current_revision
-from hoist.runs.store.schema import HEAD_REVISION
+from hoist.runs.store.revision import HEAD_REVISION
 
 
 @pytest.fixture

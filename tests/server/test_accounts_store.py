@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 from hoist.runs.store import RunStore, migrate
 from hoist.runs.store.migrate import current_revision
-from hoist.runs.store.schema import HEAD_REVISION
+from hoist.runs.store.revision import HEAD_REVISION
 from hoist.server.accounts import (
     AccountConflictError,
     CredentialStore,

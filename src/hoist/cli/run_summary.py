@@ -11,10 +11,13 @@ from __future__ import annotations
 
 from collections import Counter, deque
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from hoist.cli.render import SHOWN_OUTPUTS
-from hoist.runs.models import Event, OutputEvent, ResultEvent, StepEvent
+from hoist.runs.models import OutputEvent, ResultEvent, StepEvent
+
+if TYPE_CHECKING:
+    from hoist.runs.models import Event
 
 __all__ = ["LogSummary", "summarise"]
 

@@ -179,7 +179,7 @@ def events_cmd(
 @click.pass_obj
 def cancel_cmd(runtime: Runtime, run_id: str) -> None:
     """Ask a running run to stop at its next cancellation point."""
-    with _log(runtime) as store:
+    with _log(runtime, writes=True) as store:
         run = resolve_run(store, run_id)
         if run.status.is_terminal:
             click.echo(f"run {run.id} already ended ({run.status})")
@@ -195,15 +195,28 @@ def _console(*, highlight: bool = True) -> Console:
 
 
 @contextlib.contextmanager
-def _log(runtime: Runtime) -> Iterator[RunLog]:
-    """The run log: the server's (``--server``) or the local store."""
+def _log(runtime: Runtime, *, writes: bool = False) -> Iterator[RunLog]:
+    """The run log: the server's (``--server``) or the local store. A local SQLite store
+    that needs nothing written first is read through its SQLAlchemy-free reader (start-up,
+    issue 19); otherwise the store opens (migrating it) and reaps runs whose worker died,
+    so they show as lost, not running."""
     if runtime.settings.server_url:
         from hoist.cli.remote import remote_log
 
         with remote_log(runtime.settings) as remote:
             yield remote
         return
-    runtime.store.reap_stale()  # runs whose worker died show as lost, not running
+    if not writes:
+        from hoist.runs.store.sqlite_reader import open_sqlite_reader
+
+        reader = open_sqlite_reader(runtime.settings.store_url)
+        if reader is not None:
+            try:
+                yield reader  # type: ignore[misc]
+            finally:
+                reader.close()
+            return
+    runtime.store.reap_stale()
     yield runtime.store
 
 

@@ -20,11 +20,11 @@ import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from hoist.runs.store import RunStore
 from hoist.settings import Settings
 
 if TYPE_CHECKING:
     from hoist.runs.sinks.base import EventSink
+    from hoist.runs.store import RunStore
 
 __all__ = ["Runtime", "RuntimeBound", "configure", "get_runtime", "reset_runtime"]
 
@@ -60,6 +60,8 @@ class Runtime:
         if self._store is None:
             with self._lock:
                 if self._store is None:
+                    from hoist.runs.store import RunStore
+
                     self._store = RunStore(self.settings.store_url)
         return self._store
 

@@ -1,4 +1,4 @@
-"""Bring a store's schema to :data:`~hoist.runs.store.schema.HEAD_REVISION`, and compare
+"""Bring a store's schema to :data:`~hoist.runs.store.revision.HEAD_REVISION`, and compare
 the migrated schema with the tables the code declares.
 
 A store already at head costs one ``SELECT``; Alembic is imported only when there is
@@ -24,7 +24,8 @@ from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
-from hoist.runs.store.schema import EXPRESSION_INDEXES, HEAD_REVISION
+from hoist.runs.store.revision import HEAD_REVISION
+from hoist.runs.store.schema import EXPRESSION_INDEXES
 from hoist.runs.store.schema import metadata as store_metadata
 
 if TYPE_CHECKING:

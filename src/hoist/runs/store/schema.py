@@ -1,5 +1,5 @@
 """Tables of the run store (SQLAlchemy Core). Changes go through a migration in
-``migrations/versions`` and a bump of :data:`HEAD_REVISION`."""
+``migrations/versions`` and a bump of :data:`~hoist.runs.store.revision.HEAD_REVISION`."""
 
 from __future__ import annotations
 
@@ -9,7 +9,6 @@ from hoist.runs.short_ids import SHORT_ID_LENGTH
 
 __all__ = [
     "EXPRESSION_INDEXES",
-    "HEAD_REVISION",
     "deployments",
     "events",
     "metadata",
@@ -20,9 +19,6 @@ __all__ = [
     "services",
     "short_id_of",
 ]
-
-HEAD_REVISION = "0010"
-"""The newest migration; a store at this revision needs no Alembic at start-up."""
 
 
 metadata = sa.MetaData()

@@ -13,7 +13,7 @@ from fastapi.responses import JSONResponse, Response
 
 from hoist._version import __version__
 from hoist.runs.store.migrate import current_revision
-from hoist.runs.store.schema import HEAD_REVISION
+from hoist.runs.store.revision import HEAD_REVISION
 from hoist.server.api import API_PREFIX
 from hoist.server.deps import State, Viewer, responses
 
