@@ -26,13 +26,26 @@ _SHOWN_MATCHES = 6  # ids a short form is looked up to (more than one is ambiguo
 
 def list_query(flt: RunFilter, dialect: str) -> sa.Select[Any]:
     """``SELECT`` of the runs matching ``flt``, newest first (``created_at``, then
-    ``id``, both descending), from its cursor on, one page of ``flt.limit``."""
+    ``id``, both descending), from its cursor on, one page of ``flt.limit``.
+
+    Several statuses are one walk per status, each stopping at the page's end, merged:
+    an ``IN`` list would read every match of every status and sort them."""
+    statuses = [str(s) for s in flt.status or ()]
+    if len(statuses) < 2:
+        return _paged(_matching(flt, statuses, dialect), flt)
+    depth = flt.limit + flt.offset
+    walks = [
+        sa.select(_paged(_matching(flt, [status], dialect), flt, depth=depth).subquery())
+        for status in statuses
+    ]
+    merged = sa.union_all(*walks).subquery()
+    return _paged(sa.select(merged), flt, columns=merged.c)
+
+
+def _matching(flt: RunFilter, statuses: list[str], dialect: str) -> sa.Select[Any]:
     query = sa.select(runs)
-    if flt.status:
-        statuses = [str(s) for s in flt.status]
-        # One status is an equality (the index walks in order); several, an IN list.
-        status = runs.c.status
-        query = query.where(status == statuses[0] if len(statuses) == 1 else status.in_(statuses))
+    if statuses:
+        query = query.where(runs.c.status == statuses[0])
     for column, value in (
         (runs.c.plugin, flt.plugin),
         (runs.c.action, flt.action),
@@ -52,7 +65,18 @@ def list_query(flt: RunFilter, dialect: str) -> sa.Select[Any]:
         query = query.where(order < sa.tuple_(sa.literal(flt.cursor[0]), sa.literal(flt.cursor[1])))
     for key, value in (flt.params or {}).items():
         query = query.where(param_equals(dialect, key, value))
-    query = query.order_by(runs.c.created_at.desc(), runs.c.id.desc()).limit(flt.limit)
+    return query
+
+
+def _paged(
+    query: sa.Select[Any], flt: RunFilter, *, depth: int | None = None, columns: Any = None
+) -> sa.Select[Any]:
+    """``query`` newest first, one page (or its first ``depth`` rows, unskipped)."""
+    columns = runs.c if columns is None else columns
+    query = query.order_by(columns.created_at.desc(), columns.id.desc())
+    if depth is not None:
+        return query.limit(depth)
+    query = query.limit(flt.limit)
     return query.offset(flt.offset) if flt.offset else query
 
 

@@ -82,6 +82,36 @@ def _sqlite_path(url: str) -> Path | None:
     return None
 
 
+_ORDER = "ORDER BY created_at DESC, id DESC"
+
+
+def _matching(flt: RunFilter, statuses: list[str]) -> tuple[str, list[Any]]:
+    """``SELECT`` of the runs matching ``flt`` (one status at most) and its arguments."""
+    where: list[str] = []
+    args: list[Any] = []
+    for column, value in (
+        ("status", statuses[0] if statuses else None),
+        ("plugin", flt.plugin),
+        ("action", flt.action),
+        ("kind", flt.kind),
+        ("parent_id", flt.parent_id),
+    ):
+        if value is not None:
+            where.append(f"{column} = ?")
+            args.append(value)
+    if flt.since is not None:
+        where.append("created_at >= ?")
+        args.append(flt.since)
+    if flt.until is not None:
+        where.append("created_at < ?")
+        args.append(flt.until)
+    if flt.cursor is not None:
+        where.append("(created_at, id) < (?, ?)")
+        args += [float(flt.cursor[0]), flt.cursor[1]]
+    sql = "SELECT * FROM runs"
+    return (f"{sql} WHERE {' AND '.join(where)}" if where else sql), args
+
+
 class SqliteRunReader:
     """Runs and events of a SQLite store, read-only (a
     :class:`~hoist.runs.reader.RunLog` for reading; see the module)."""
@@ -120,41 +150,27 @@ class SqliteRunReader:
         return [run_id for run_id in ids if matches_short_id(run_id, text)]
 
     def list_runs(self, flt: RunFilter | None = None) -> list[Run]:
-        """Runs matching ``flt``, newest first, as the store lists them (a filter on
-        params needs the store's JSON comparison: it raises ``ValueError`` here)."""
+        """Runs matching ``flt``, newest first, as the store lists them (several statuses:
+        a walk per status, merged; a filter on params needs the store's JSON comparison:
+        it raises ``ValueError`` here)."""
         flt = flt or RunFilter()
         if flt.params:
             raise ValueError("a filter on params needs the run store, not its reader")
-        where: list[str] = []
-        args: list[Any] = []
-        if flt.status:
-            statuses = [str(RunStatus(s)) for s in flt.status]
-            where.append(f"status IN ({', '.join('?' * len(statuses))})")
-            args += statuses
-        for column, value in (
-            ("plugin", flt.plugin),
-            ("action", flt.action),
-            ("kind", flt.kind),
-            ("parent_id", flt.parent_id),
-        ):
-            if value is not None:
-                where.append(f"{column} = ?")
-                args.append(value)
-        if flt.since is not None:
-            where.append("created_at >= ?")
-            args.append(flt.since)
-        if flt.until is not None:
-            where.append("created_at < ?")
-            args.append(flt.until)
-        if flt.cursor is not None:
-            where.append("(created_at, id) < (?, ?)")
-            args += [float(flt.cursor[0]), flt.cursor[1]]
-        sql = "SELECT * FROM runs"
-        if where:
-            sql += " WHERE " + " AND ".join(where)
-        sql += " ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?"
-        rows = self._conn.execute(sql, (*args, flt.limit, flt.offset)).fetchall()
-        return [row_to_run(row) for row in rows]
+        statuses = [str(RunStatus(s)) for s in flt.status or ()]
+        if len(statuses) < 2:
+            sql, args = _matching(flt, statuses)
+        else:
+            walks = [_matching(flt, [status]) for status in statuses]
+            depth = flt.limit + flt.offset
+            sql = " UNION ALL ".join(
+                f"SELECT * FROM ({walk} {_ORDER} LIMIT ?)" for walk, _ in walks
+            )
+            sql = f"SELECT * FROM ({sql})"
+            args = [arg for _, walk_args in walks for arg in (*walk_args, depth)]
+        rows = self._conn.execute(
+            f"{sql} {_ORDER} LIMIT ? OFFSET ?", (*args, flt.limit, flt.offset)
+        )
+        return [row_to_run(row) for row in rows.fetchall()]
 
     def events(self, run_id: str, after_seq: int = 0, limit: int | None = None) -> list[Event]:
         """The run's events with ``seq > after_seq`` in order (at most ``limit``)."""
