@@ -67,21 +67,23 @@ def run_id(hoist_home: Path) -> str:
 # The ``hoist`` script's entry point, which lists every module loaded when it exits.
 _PROBE = (
     "import atexit, sys\n"
-    "atexit.register(lambda: sys.stderr.write('\\n'.join(['MODULES:', *sys.modules])))\n"
+    "loaded = lambda: [name for name, module in sys.modules.items() if module is not None]\n"
+    "atexit.register(lambda: sys.stderr.write('\\n'.join(['MODULES:', *loaded()])))\n"
     "from hoist.cli.main import main\n"
     "main()\n"
 )
 
 
-def _imports(hoist_home: Path, *args: str) -> tuple[str, set[str]]:
-    """The output of ``hoist ARGS`` run as a process, and every module it imported."""
+def _imports(hoist_home: Path, *args: str, code: int = 0) -> tuple[str, set[str]]:
+    """The output of ``hoist ARGS`` run as a process (ending with ``code``), and every
+    module it imported."""
     env = {**os.environ, "HOIST_HOME": str(hoist_home), "COLUMNS": "200"}
     env.pop("HOIST_SERVER_URL", None)
     proc = subprocess.run(
         [sys.executable, "-c", _PROBE, *args],
         capture_output=True, text=True, env=env, timeout=120, check=False,
     )  # fmt: skip
-    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.returncode == code, proc.stderr[-2000:]
     modules = set(proc.stderr.split("MODULES:\n", 1)[1].splitlines())
     assert "hoist.cli.runs" in modules  # the probe sees the command's own imports
     return proc.stdout, modules
@@ -107,3 +109,10 @@ def test_runs_show_imports_nothing_a_read_does_not_need(hoist_home: Path, run_id
     out, modules = _imports(hoist_home, "runs", "show", run_id)
     assert f"run {run_id}" in out and "fetch finished" in out and "hello" in out
     assert sorted(m for m in modules if _matches(m, NEVER + NOT_FOR_THE_TABLE)) == []
+
+
+def test_a_remote_command_skips_httpx_s_own_command_line(hoist_home: Path) -> None:
+    # Not logged in: the command stops before any request, after importing its client.
+    _, modules = _imports(hoist_home, "runs", "--server", "http://127.0.0.1:9", "list", code=2)
+    assert "httpx" in modules and "hoist.client" in modules
+    assert not any(_matches(m, ("pygments", "rich.syntax", "rich.progress")) for m in modules)

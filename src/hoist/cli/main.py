@@ -17,6 +17,11 @@ from hoist.errors import HoistError, ParamsValidationError
 
 __all__ = ["cli", "main"]
 
+# httpx imports its own command line (rich, pygments, click's console) when they are
+# installed, as here: ~45 ms of every remote command's start-up (issue 19) for a `main`
+# this process never calls. Marked absent, httpx defines a stub instead.
+sys.modules.setdefault("httpx._main", None)  # type: ignore[arg-type]
+
 
 class _LazyGroup(click.Group):
     """Imports a command group's module only when that group is used."""
