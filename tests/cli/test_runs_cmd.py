@@ -137,6 +137,23 @@ def test_a_run_whose_worker_died_is_shown_lost(runtime: Runtime, hoist: Any) -> 
     assert "no heartbeat" in hoist("runs", "show", "deadbeef0001").out
 
 
+def test_the_cli_reaps_after_the_configured_silence(
+    runtime: Runtime, hoist: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from hoist.runs.models import Run, RunStatus, StatusEvent
+
+    monkeypatch.setenv("HOIST_STALE_AFTER", "3600")
+    run = Run(id="deadbeef0003", plugin="demo", action="work")
+    beat = time.time() - 60  # silent for a minute: alive for this configuration
+    runtime.store.write_batch([run], [StatusEvent(run_id=run.id, seq=1, ts=beat,
+                                                  status=RunStatus.RUNNING)])  # fmt: skip
+    assert hoist("runs", "list", "--json").json()[0]["status"] == "running"
+    assert "no heartbeat" not in hoist("runs", "show", run.id).out
+    assert runtime.store.get_run(run.id).status is RunStatus.RUNNING
+    monkeypatch.setenv("HOIST_STALE_AFTER", "30")
+    assert hoist("runs", "list", "--json").json()[0]["status"] == "lost"
+
+
 def test_waiting_on_a_dead_run_ends(runtime: Runtime) -> None:
     from hoist.executors.handle import RunHandle
     from hoist.runs.models import Run, RunStatus, StatusEvent

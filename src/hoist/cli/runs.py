@@ -209,14 +209,14 @@ def _log(runtime: Runtime, *, writes: bool = False) -> Iterator[RunLog]:
     if not writes:
         from hoist.runs.store.sqlite_reader import open_sqlite_reader
 
-        reader = open_sqlite_reader(runtime.settings.store_url)
+        reader = open_sqlite_reader(runtime.settings.store_url, runtime.settings.stale_after)
         if reader is not None:
             try:
                 yield reader  # type: ignore[misc]
             finally:
                 reader.close()
             return
-    runtime.store.reap_stale()
+    runtime.store.reap_stale(runtime.settings.stale_after)
     yield runtime.store
 
 

@@ -51,10 +51,10 @@ def _row(cursor: sqlite3.Cursor, values: tuple[Any, ...]) -> _Row:
     return _Row(zip((c[0] for c in cursor.description), values, strict=True))
 
 
-def open_sqlite_reader(url: str) -> SqliteRunReader | None:
+def open_sqlite_reader(url: str, stale_after: float = STALE_AFTER) -> SqliteRunReader | None:
     """A reader of the SQLite store at ``url``, or ``None`` when the full store must open
-    it instead: another database, a missing file, a schema to migrate, a silent run to
-    reap, or a file SQLite cannot open read-only."""
+    it instead: another database, a missing file, a schema to migrate, a run silent for
+    more than ``stale_after`` seconds to reap, or a file SQLite cannot open read-only."""
     path = _sqlite_path(url)
     if path is None or not path.is_file():
         return None
@@ -65,7 +65,7 @@ def open_sqlite_reader(url: str) -> SqliteRunReader | None:
     conn.row_factory = _row
     try:
         revision = conn.execute("SELECT version_num AS v FROM alembic_version").fetchone()
-        silent = conn.execute(_SILENT, (time.time() - STALE_AFTER,)).fetchone()
+        silent = conn.execute(_SILENT, (time.time() - stale_after,)).fetchone()
     except sqlite3.Error:
         revision, silent = None, None
     if revision is None or revision["v"] != HEAD_REVISION or silent is not None:
