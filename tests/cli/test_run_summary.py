@@ -65,3 +65,34 @@ def test_the_store_and_a_paged_log_summarise_alike(store: RunStore) -> None:
             ("s0", "finished"), ("s1", "started"), ("s1", "finished"),
             ("s2", "started"), ("s2", "finished"),
         ]  # fmt: skip
+
+
+def test_a_long_run_s_newest_steps_are_read_and_shown(store_url: str) -> None:
+    from io import StringIO
+
+    from rich.console import Console
+    from rich.tree import Tree
+
+    from hoist.cli.render import SHOWN_STEPS, add_steps
+
+    long_run = "0123456789abcdef0123abcd"
+    evs: list[EventBase] = []
+    for i in range(150):  # 150 steps, two events each
+        for n, phase in enumerate(("started", "finished")):
+            seq = 1 + 2 * i + n
+            evs.append(StepEvent(run_id=long_run, seq=seq, ts=seq, step=f"s{i:03}", phase=phase))
+    s = RunStore(store_url)
+    s.write_batch([Run(id=long_run)], evs)
+    try:
+        for summary in (summarise(s, long_run), summarise(PagedLog(s), long_run)):
+            assert len(summary.steps) == 2 * SHOWN_STEPS and summary.older_steps
+            assert summary.steps[-1].seq == 300  # the newest
+            tree = Tree("run")
+            add_steps(tree, summary.steps, older=summary.older_steps)
+            out = StringIO()
+            Console(file=out, width=100).print(tree)
+            text = out.getvalue()
+            assert "steps (the newest)" in text and "s149 finished" in text
+            assert "s049" not in text and text.count(" finished") == SHOWN_STEPS
+    finally:
+        s.close()

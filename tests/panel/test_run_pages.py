@@ -7,6 +7,7 @@ import re
 import time
 
 from hoist.runs.models import (
+    ArtifactEvent,
     CustomEvent,
     EventBase,
     LogEvent,
@@ -18,8 +19,10 @@ from hoist.runs.models import (
     RunKind,
     RunStatus,
     StatusEvent,
+    StepEvent,
     new_run_id,
 )
+from hoist.server.panel.digest import SHOWN_ARTIFACTS, SHOWN_STEPS
 from hoist.server.panel.reads import LOG_PAGE
 from tests.panel.conftest import Login, wait_status
 from tests.server.conftest import LiveServer
@@ -102,6 +105,38 @@ def test_run_page_of_10000_events_renders_one_page(panel: LiveServer, login: Log
     api = http.get(f"/api/v1/runs/{run.id}/events", params={"after": first - 1 - LOG_PAGE,
                                                             "limit": LOG_PAGE})  # fmt: skip
     assert [e["seq"] for e in api.json()["events"]] == list(range(first - LOG_PAGE, first))
+
+
+def test_a_long_run_s_page_shows_its_newest_steps_and_artifacts(
+    panel: LiveServer, login: Login
+) -> None:
+    http, _ = login("viewer")
+    run = _store_run(panel)
+    now, batch = time.time(), []
+    for i in range(150):  # 150 steps (300 step events), then an artifact each
+        seq = 2 + 3 * i
+        batch += [
+            StepEvent(run_id=run.id, seq=seq, ts=now, step=f"s{i:03}", phase="started"),
+            StepEvent(run_id=run.id, seq=seq + 1, ts=now, step=f"s{i:03}", phase="finished"),
+            ArtifactEvent(run_id=run.id, seq=seq + 2, ts=now, path=f"ckpt/{i:03}.pt", size=i),
+        ]
+    batch.append(StepEvent(run_id=run.id, seq=452, ts=now, step="s150", phase="started"))
+    panel.state.store.write_batch([], batch)
+    page = http.get(f"/runs/{run.id}").text
+    assert SHOWN_STEPS == SHOWN_ARTIFACTS == 100
+    steps = re.search(r'<ul class="tree" id="run-steps">(.*?)</ul>', page, re.S)
+    assert steps is not None
+    labels = re.findall(r"s(\d{3})", steps.group(1))
+    assert sorted(set(labels)) == [f"{i:03}" for i in range(51, 151)]  # the newest 100
+    assert 'id="steps-older"' in page and "The newest 100 steps" in page
+    listed = re.findall(r"ckpt/(\d{3})\.pt", page)
+    assert sorted(set(listed)) == [f"{i:03}" for i in range(50, 150)]
+    assert "50 older artifacts not listed" in page
+    short = _store_run(panel)  # a short run: no notes
+    panel.state.store.write_batch([], [StepEvent(run_id=short.id, seq=2, ts=now, step="a",
+                                                 phase="started")])  # fmt: skip
+    page = http.get(f"/runs/{short.id}").text
+    assert "steps-older" not in page and "artifacts-older" not in page
 
 
 def test_runs_list_paginates_and_filters(panel: LiveServer, login: Login) -> None:

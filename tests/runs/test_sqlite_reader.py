@@ -130,7 +130,8 @@ def test_reads_events_as_the_store_reads_them(pair: tuple[RunStore, SqliteRunRea
     store, reader = pair
     for after, limit in ((0, None), (10, 5), (40, 100), (43, None)):
         assert reader.events(PIPE, after, limit) == store.events(PIPE, after, limit)
-    for types, newest in ((("progress",), True), (("step", "output"), False), (("x",), True)):
+    for types, newest in ((("progress",), True), (("step", "output"), False), (("x",), True),
+                          (("log", "progress", "log"), True)):  # fmt: skip
         assert reader.events_of_type(PIPE, types, 3, newest_first=newest) == (
             store.events_of_type(PIPE, types, 3, newest_first=newest)
         )
@@ -147,12 +148,13 @@ def test_its_reads_walk_the_store_s_indexes(pair: tuple[RunStore, SqliteRunReade
     with pytest.raises(RunNotFoundError):
         reader.get_run("1234abcd")  # exact, prefix and short-form lookups (ambiguous)
     reader.events_of_type(PIPE, ("progress",), 3, newest_first=True)
+    reader.events_of_type(PIPE, ("step", "output", "progress"), 3, newest_first=False)
     reader._conn.set_trace_callback(None)
     assert len(statements) >= len(FILTERS)
     for sql in statements:
         plan = "\n".join(r["detail"] for r in reader._conn.execute(f"EXPLAIN QUERY PLAN {sql}"))
         assert "USING" in plan and "SCAN runs\n" not in f"{plan}\n", (sql, plan)
-        if "UNION ALL" in sql:  # a walk per status, each in index order, merged
+        if "UNION ALL" in sql:  # a walk per status or type, each in index order, merged
             assert "MERGE (UNION ALL)" in plan, (sql, plan)
         else:
             assert "TEMP B-TREE" not in plan, (sql, plan)

@@ -10,10 +10,10 @@ import pytest
 import sqlalchemy as sa
 
 from hoist.errors import RunNotFoundError
-from hoist.runs.models import ArtifactEvent, ProgressEvent, Run, RunKind, RunStatus
+from hoist.runs.models import ArtifactEvent, ProgressEvent, Run, RunKind, RunStatus, StepEvent
 from hoist.runs.reader import RunFilter, page_cursor, parse_cursor
 from hoist.runs.store import RunStore
-from hoist.runs.store.event_reads import events_of_type
+from hoist.runs.store.event_reads import events_of_type, of_type_query
 from hoist.runs.store.listing import list_query
 from hoist.runs.store.schema import events, runs, short_id_of
 
@@ -86,6 +86,21 @@ def test_a_long_run_s_events_of_one_type_are_an_index_seek(store: RunStore) -> N
     with store.engine.begin() as conn:
         plan = _plan(conn, query.order_by(events.c.seq.desc()).limit(5))
     assert "ix_events_run_type_seq" in plan, plan
+
+
+@pytest.mark.parametrize("newest_first", [False, True])
+def test_events_of_several_types_are_a_seek_per_type(store: RunStore, newest_first: bool) -> None:
+    # An IN list of types made SQLite walk the run's whole log in seq order.
+    query = of_type_query("r", ("step", "artifact"), 100, newest_first=newest_first)
+    with store.engine.begin() as conn:
+        plan = _plan(conn, query)
+    assert plan.count("ix_events_run_type_seq") == 2, plan
+    assert "sqlite_autoindex_events" not in plan and "events_pkey" not in plan, plan
+    evs = [StepEvent(run_id="r", seq=s, ts=1.0, step=f"s{s}", phase="started") for s in (1, 4)]
+    evs += [ArtifactEvent(run_id="r", seq=s, ts=1.0, path=f"{s}") for s in (2, 3, 5)]
+    store.write_batch([Run(id="r")], evs)
+    found = store.events_of_type("r", ("step", "artifact", "step"), 4, newest_first=newest_first)
+    assert [e.seq for e in found] == ([5, 4, 3, 2] if newest_first else [1, 2, 3, 4])
 
 
 def test_keyset_pages_cover_every_run_once_in_order(store: RunStore) -> None:

@@ -39,6 +39,8 @@ __all__ = [
 
 SHOWN_OUTPUTS = 20
 """The newest outputs ``hoist runs show`` prints."""
+SHOWN_STEPS = 100
+"""Steps ``hoist runs show`` lists: the newest (a long run's older step events are not read)."""
 _SERVICE_FIELDS = ("path", "entry_point", "version", "author", "organization")
 _TEXT_MODELS = ("Markdown", "HTML", "Text")
 
@@ -236,14 +238,17 @@ def add_outputs(
         branch.add(Text.assemble(_tag(event), (event.summary(), _event_style(event))))
 
 
-def add_steps(tree: Tree, events: Iterable[Event]) -> None:
-    """Add the last phase of each step of a step-based action under ``tree``."""
+def add_steps(tree: Tree, events: Iterable[Event], *, older: bool = False) -> None:
+    """Add the last phase of each step of a step-based action under ``tree``: the newest
+    :data:`SHOWN_STEPS`, saying so when there are ``older`` ones."""
     phases: dict[str, str] = {}
     for event in events:
         if isinstance(event, StepEvent):
             phases[event.step] = event.phase
     if phases:
-        branch = tree.add("[dim]steps:[/]")
-        for step, phase in phases.items():
+        shown = list(phases.items())[-SHOWN_STEPS:]
+        older = older or len(shown) < len(phases)
+        branch = tree.add("[dim]steps (the newest):[/]" if older else "[dim]steps:[/]")
+        for step, phase in shown:
             style = "red" if "fail" in phase else "green" if phase == "finished" else "yellow"
             branch.add(Text.assemble(f"{step} ", (phase, style)))

@@ -13,7 +13,7 @@ from collections import Counter, deque
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from hoist.cli.render import SHOWN_OUTPUTS
+from hoist.cli.render import SHOWN_OUTPUTS, SHOWN_STEPS
 from hoist.runs.models import OutputEvent, ResultEvent, StepEvent
 
 if TYPE_CHECKING:
@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 __all__ = ["LogSummary", "summarise"]
 
 _PAGE = 1000
-_MAX_STEP_EVENTS = 100_000  # a step-based action's step events (a few per step)
+_STEP_EVENTS = 2 * SHOWN_STEPS  # the newest step events: two per step (started, ended)
 
 
 @dataclass
@@ -34,12 +34,17 @@ class LogSummary:
     outputs: list[Event] = field(default_factory=list)
     """The newest :data:`~hoist.cli.render.SHOWN_OUTPUTS` outputs, oldest first."""
     steps: list[Event] = field(default_factory=list)
-    """The step events, in order."""
+    """The newest step events (enough for :data:`SHOWN_STEPS` steps), in order."""
 
     @property
     def output_total(self) -> int:
         """How many outputs the run has in all."""
         return self.counts.get("output", 0)
+
+    @property
+    def older_steps(self) -> bool:
+        """Whether the run has step events older than :attr:`steps`."""
+        return self.counts.get("step", 0) > len(self.steps)
 
 
 def summarise(log: Any, run_id: str) -> LogSummary:
@@ -51,11 +56,12 @@ def summarise(log: Any, run_id: str) -> LogSummary:
             counts=log.event_counts(run_id),
             result_model=_model(results[0]) if results else None,
             outputs=outputs[::-1],
-            steps=log.events_of_type(run_id, ("step",), _MAX_STEP_EVENTS),
+            steps=log.events_of_type(run_id, ("step",), _STEP_EVENTS, newest_first=True)[::-1],
         )
     counts = Counter[str]()
     summary = LogSummary()
     newest: deque[Event] = deque(maxlen=SHOWN_OUTPUTS)
+    steps: deque[Event] = deque(maxlen=_STEP_EVENTS)
     seq = 0
     while True:
         page = log.events(run_id, after_seq=seq, limit=_PAGE)
@@ -66,11 +72,11 @@ def summarise(log: Any, run_id: str) -> LogSummary:
             elif isinstance(event, OutputEvent):
                 newest.append(event)
             elif isinstance(event, StepEvent):
-                summary.steps.append(event)
+                steps.append(event)
         if len(page) < _PAGE:
             break
         seq = page[-1].seq
-    summary.counts, summary.outputs = dict(counts), list(newest)
+    summary.counts, summary.outputs, summary.steps = dict(counts), list(newest), list(steps)
     return summary
 
 

@@ -128,7 +128,7 @@ def show_cmd(runtime: Runtime, run_id: str, as_json: bool) -> None:
 
             add_pipeline_nodes(tree, pipeline_progress(store, run.id))
         else:
-            add_steps(tree, log.steps)
+            add_steps(tree, log.steps, older=log.older_steps)
     _console().print(tree)
 
 

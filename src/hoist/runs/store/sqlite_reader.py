@@ -182,15 +182,16 @@ class SqliteRunReader:
         self, run_id: str, types: Sequence[str], limit: int, *, newest_first: bool = False
     ) -> list[Event]:
         """Up to ``limit`` of the run's events whose type is in ``types``, in ``seq``
-        order (newest first if asked): a walk of ``events(run_id, type, seq)``."""
-        marks = ", ".join("?" * len(types))
-        order = "DESC" if newest_first else "ASC"
-        sql = (
-            f"SELECT * FROM events WHERE run_id = ? AND type IN ({marks})"
-            f" ORDER BY seq {order} LIMIT ?"
-        )
-        rows = self._conn.execute(sql, (run_id, *types, limit))
-        return [row_to_event(row) for row in rows]
+        order (newest first if asked): a walk of ``events(run_id, type, seq)`` per type,
+        merged (as the store's :func:`~hoist.runs.store.event_reads.of_type_query`)."""
+        order = "ORDER BY seq DESC" if newest_first else "ORDER BY seq"
+        walk = f"SELECT * FROM events WHERE run_id = ? AND type = ? {order} LIMIT ?"
+        kinds = list(dict.fromkeys(types))
+        args = [arg for kind in kinds for arg in (run_id, kind, limit)]
+        if len(kinds) > 1:
+            walks = " UNION ALL ".join(f"SELECT * FROM ({walk})" for _ in kinds)
+            walk, args = f"SELECT * FROM ({walks}) {order} LIMIT ?", [*args, limit]
+        return [row_to_event(row) for row in self._conn.execute(walk, args)]
 
     def event_counts(self, run_id: str) -> dict[str, int]:
         """How many events of each type the run has (the writer's tallies)."""

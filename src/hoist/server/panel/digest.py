@@ -44,7 +44,11 @@ MAX_CHILDREN = 200
 COMPACT_TREE = 30
 """Nodes beyond which the tree of bars shows no steps under each node."""
 MAX_OWN_EVENTS = 2500
-"""Step and artifact events read from a run's own log for its page."""
+"""Step events read from a pipeline run's own log for its page (its nodes' phases)."""
+SHOWN_STEPS = 100
+"""Steps a run's page shows: the newest (a long run's older step events are not read)."""
+SHOWN_ARTIFACTS = 100
+"""Artifacts of its own a run's page lists: the newest (its Files part lists every file)."""
 MAX_CHILD_EVENTS = 50_000
 """Step and artifact events read, in all, from the child runs of one page."""
 _PHASE = {"started": "running", "finished": "done", "skipped": "skipped", "failed": "failed",
@@ -88,6 +92,10 @@ class RunDigest:
     files: list[RunFiles]
     dag: Dag | None = None
     timeline: Timeline | None = None
+    older_steps: bool = False
+    """Whether the run has steps older than :attr:`steps` (not shown)."""
+    older_artifacts: int = 0
+    """How many of the run's own artifacts are older than those listed (not listed)."""
 
     @property
     def compact(self) -> bool:
@@ -156,12 +164,14 @@ class _Reads:
 
 
 def _steps(
-    events: Sequence[Event], run: Run, prefix: str = "step", main: float | None = None
-) -> tuple[list[Bar], list[Span]]:
+    events: Sequence[Event], run: Run, prefix: str = "step", main: float | None = None,
+    *, whole: bool = True,
+) -> tuple[list[Bar], list[Span]]:  # fmt: skip
     """The run's step bars and timeline spans from its ``step`` events. A running step's
     bar is its part of the run's main bar (``main``, in percent): the orchestrator
     reports each step's progress there, from the share of the steps before it to that
-    plus its weight."""
+    plus its weight. Without the ``whole`` log of steps (a long run's newest), the share
+    before it is unknown: its bar runs without a value."""
     phases: dict[str, StepEvent] = {}
     starts: dict[str, float] = {}
     for event in events:
@@ -178,11 +188,12 @@ def _steps(
         value = None if state == "running" else (0.0 if state == "pending" else 100.0)
         if state in ("failed", "cancelled"):
             value = 0.0
-        if state == "running" and main is not None and event.weight > 0:
-            value = max(0.0, min(100.0, 100.0 * (main - base) / event.weight))
+        weight = event.weight if whole else 0.0
+        if state == "running" and main is not None and weight > 0:
+            value = max(0.0, min(100.0, 100.0 * (main - base) / weight))
         key = f"{prefix}-{name}"
         detail = phase.replace("_", " ")
-        bars.append(Bar(key, name, shown(value), state, detail, event.weight, base))
+        bars.append(Bar(key, name, shown(value), state, detail, weight, base))
         end = None if state in ("running", "awaiting") else event.ts
         spans.append(Span(key, name, state, starts.get(name, event.ts), end, 1))
         if phase in ("finished", "skipped"):
@@ -329,20 +340,27 @@ def digest_run(
     the live parts leave them out, the page appends new outputs by itself). With
     ``settings`` (the server's), its files include the artifacts it published to a
     storage location."""
-    own = store.events_of_type(run.id, ("step", "artifact"), MAX_OWN_EVENTS)
-    own_steps = [e for e in own if e.type == "step"]
+    counts = store.event_counts(run.id)
+    if run.kind is RunKind.PIPELINE:
+        own_steps = store.events_of_type(run.id, ("step",), MAX_OWN_EVENTS)
+    else:  # the newest steps (two events each), however long the log
+        newest = store.events_of_type(run.id, ("step",), 2 * SHOWN_STEPS, newest_first=True)
+        own_steps = newest[::-1]
+    whole = counts.get("step", 0) <= len(own_steps)
+    own_artifacts = store.events_of_type(run.id, ("artifact",), SHOWN_ARTIFACTS, newest_first=True)
     tree = _tree(store, run, own_steps)
     overall, categories, main = _overall(store, run, tree)
-    artifacts = _artifacts([e for e in own if e.type == "artifact"], run, runs_dir)
+    artifacts = _artifacts(own_artifacts[::-1], run, runs_dir)
     for node in tree:  # a pipeline's files are written by its action runs
         for sub in [node, *node.items]:
             if sub.run is not None:
                 artifacts.extend(_artifacts(sub.artifacts, sub.run, runs_dir))
+    steps = _steps(own_steps, run, main=main, whole=whole)[0][-SHOWN_STEPS:]
     return RunDigest(
         run=run,
         overall=overall,
         categories=categories,
-        steps=[] if run.kind is RunKind.PIPELINE else _steps(own_steps, run, main=main)[0],
+        steps=[] if run.kind is RunKind.PIPELINE else steps,
         tree=tree,
         metrics=metric_points(store, run.id),
         messages=messages_of(store, run),
@@ -352,6 +370,8 @@ def digest_run(
         files=run_files(runs_dir, run.id, store=store, settings=settings),
         dag=dag_of(tree) if run.kind is RunKind.PIPELINE else None,
         timeline=timeline_of(tree) if run.kind is RunKind.PIPELINE else None,
+        older_steps=not whole and run.kind is not RunKind.PIPELINE,
+        older_artifacts=max(0, counts.get("artifact", 0) - len(own_artifacts)),
     )
 
 
