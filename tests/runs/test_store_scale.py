@@ -4,7 +4,9 @@ and a long run's events of one type through ``events(run_id, type, seq)``."""
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -177,3 +179,39 @@ def test_latest_progress_and_artifacts_of_a_long_run(store: RunStore) -> None:
     with store.engine.connect() as conn:
         found = events_of_type(conn, f"{0:024x}", ("artifact",), 5, newest_first=True)
     assert [e.seq for e in found] == [100]
+
+
+def test_sqlite_statistics_are_gathered_and_refreshed_as_the_store_grows(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'stats.db'}"
+
+    def analysed_runs() -> int | None:
+        with sqlite3.connect(tmp_path / "stats.db") as conn:
+            if not conn.execute(
+                "SELECT 1 FROM sqlite_master WHERE name = 'sqlite_stat1'"
+            ).fetchone():
+                return None
+            row = conn.execute(
+                "SELECT stat FROM sqlite_stat1 WHERE idx = 'ix_runs_created'"
+            ).fetchone()
+            return int(row[0].split()[0]) if row else 0
+
+    def add(store: RunStore, start: int, count: int) -> None:
+        store.write_batch(
+            [Run(id=f"{i:024x}", created_at=float(i)) for i in range(start, start + count)], []
+        )
+
+    store = RunStore(url)
+    store.close()
+    assert analysed_runs() is None  # nothing to analyse in an empty store
+    store = RunStore(url)
+    add(store, 0, 100)
+    store.close()
+    assert analysed_runs() == 100
+    store = RunStore(url)
+    add(store, 100, 50)  # grown by half: the statistics still serve
+    store.close()
+    assert analysed_runs() == 100
+    store = RunStore(url)
+    add(store, 150, 100)  # 250 runs: more than twice as many
+    store.close()
+    assert analysed_runs() == 250

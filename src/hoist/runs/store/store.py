@@ -92,7 +92,7 @@ class RunStore(RunEndings, RunSummaryReads):
     def close(self) -> None:
         """Refresh SQLite's planner statistics if stale, and release the connection pool."""
         try:
-            with self.engine.connect() as conn:
+            with self.engine.begin() as conn:
                 migrate.optimize(conn)
         except sa.exc.SQLAlchemyError:
             pass  # a read-only or vanished store: nothing to refresh
