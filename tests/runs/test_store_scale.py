@@ -12,7 +12,15 @@ import pytest
 import sqlalchemy as sa
 
 from hoist.errors import RunNotFoundError
-from hoist.runs.models import ArtifactEvent, ProgressEvent, Run, RunKind, RunStatus, StepEvent
+from hoist.runs.models import (
+    ArtifactEvent,
+    EventBase,
+    ProgressEvent,
+    Run,
+    RunKind,
+    RunStatus,
+    StepEvent,
+)
 from hoist.runs.reader import RunFilter, page_cursor, parse_cursor
 from hoist.runs.store import RunStore
 from hoist.runs.store.event_reads import events_of_type, of_type_query
@@ -98,7 +106,9 @@ def test_events_of_several_types_are_a_seek_per_type(store: RunStore, newest_fir
         plan = _plan(conn, query)
     assert plan.count("ix_events_run_type_seq") == 2, plan
     assert "sqlite_autoindex_events" not in plan and "events_pkey" not in plan, plan
-    evs = [StepEvent(run_id="r", seq=s, ts=1.0, step=f"s{s}", phase="started") for s in (1, 4)]
+    evs: list[EventBase] = [
+        StepEvent(run_id="r", seq=s, ts=1.0, step=f"s{s}", phase="started") for s in (1, 4)
+    ]
     evs += [ArtifactEvent(run_id="r", seq=s, ts=1.0, path=f"{s}") for s in (2, 3, 5)]
     store.write_batch([Run(id="r")], evs)
     found = store.events_of_type("r", ("step", "artifact", "step"), 4, newest_first=newest_first)
