@@ -26,6 +26,7 @@ import time
 from pathlib import Path
 
 from bench_scale import Filler  # type: ignore[import-not-found]
+from bench_scale_api import server  # type: ignore[import-not-found]
 
 from hoist.runs.store.store import RunStore
 
@@ -83,6 +84,17 @@ def main() -> None:
         }
         timings(commands, env, 1)  # warm-up: writes the bytecode, fills the page cache
         found = timings(commands, env, args.repeat)
+        # The same reads through a server (``hoist serve`` on this store): the CLI's
+        # client (httpx, pydantic to validate what it receives) instead of the store.
+        with server(f"sqlite:///{home / 'hoist.db'}") as (api, _):
+            remote = {**env, "HOIST_SERVER_URL": str(api.base_url).rstrip("/"),
+                      "HOIST_TOKEN": api.headers["Authorization"].split()[1]}  # fmt: skip
+            through = {
+                "hoist runs list (server)": [*hoist, "runs", "list"],
+                "hoist runs show (server)": [*hoist, "runs", "show", long_id],
+            }
+            timings(through, remote, 1)
+            found |= timings(through, remote, args.repeat)
     finally:
         shutil.rmtree(home, ignore_errors=True)
 

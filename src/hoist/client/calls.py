@@ -13,7 +13,8 @@ import httpx
 
 from hoist.client.errors import error_from_response
 from hoist.errors import HoistError, ParamsValidationError
-from hoist.runs.models import EVENT_ADAPTER, RUN_ADAPTER, EventBase, Run
+from hoist.runs import models
+from hoist.runs.models import EventBase, Run
 
 __all__ = ["API", "Call", "IngestCounts", "is_terminal", "parse_event", "parse_run"]
 
@@ -53,13 +54,14 @@ class IngestCounts:
 
 
 def parse_run(data: Any) -> Run:
-    """A run from its JSON form."""
-    return RUN_ADAPTER.validate_python(data)
+    """A run from its JSON form (validated: pydantic loads on the first one)."""
+    run: Run = models.RUN_ADAPTER.validate_python(data)
+    return run
 
 
 def parse_event(data: Any) -> Any:
-    """An event (the right class for its ``type``) from its JSON form."""
-    return EVENT_ADAPTER.validate_python(data)
+    """An event (the right class for its ``type``) from its JSON form (validated)."""
+    return models.EVENT_ADAPTER.validate_python(data)
 
 
 def is_terminal(event: Any) -> bool:
