@@ -24,11 +24,10 @@ lifespan may never run).
 
 from __future__ import annotations
 
-import inspect
 import logging
 import threading
 import weakref
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import replace
 from enum import Enum
@@ -40,9 +39,16 @@ from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
-from hoist import forms as F
 from hoist.errors import ParamsValidationError, UploadTooLargeError, field_errors_from_pydantic
 from hoist.runs.runtime import Runtime, get_runtime
+from hoist.services.answers import (
+    FORM_ATTR,
+    describe,
+    error_response,
+    handler_caller,
+    inputs_error_response,
+    params_error,
+)
 from hoist.services.execution import ServiceExecutor
 from hoist.services.forms_io import elements_json, form_of, read_body
 from hoist.services.identity import request_identity
@@ -62,11 +68,10 @@ from hoist.services.uploads import (
     discard_uploads,
 )
 
-__all__ = ["ServeAPI", "error_response", "inputs_error_response", "route_form"]
+__all__ = ["ServeAPI"]
 
 _log = logging.getLogger("hoist.services")
 _Handler = TypeVar("_Handler", bound=Callable[..., Any])
-_FORM_ATTR = "hoist_form"
 
 
 class ServeAPI(FastAPI):
@@ -119,7 +124,7 @@ class ServeAPI(FastAPI):
         self._secret = secret
         self._announced = False
         self._uploads = UploadLimits(max_upload_bytes, max_upload_total or 4 * max_upload_bytes)
-        self.add_exception_handler(ParamsValidationError, _params_error)
+        self.add_exception_handler(ParamsValidationError, params_error)
         self.lock_handlers = LockHandlers()  # @app.lock / @app.lease, sent with launches
         add_lock_routes(self)
 
@@ -262,7 +267,7 @@ class ServeAPI(FastAPI):
         form = form_of(model)
 
         def decorator(func: _Handler) -> _Handler:
-            call = _caller(func)
+            call = handler_caller(func)
             if self._name is None:
                 self._name = func.__module__
             meta: dict[str, Any] = {
@@ -297,7 +302,7 @@ class ServeAPI(FastAPI):
                     raise
                 except Exception as exc:
                     _log.exception("service endpoint %s %s failed", "POST", path)
-                    return error_response(500, _describe(exc))
+                    return error_response(500, describe(exc))
                 finally:
                     await request.close()
                     discard_uploads(request)  # what no launch moved into its run
@@ -319,7 +324,7 @@ class ServeAPI(FastAPI):
                     X_HOIST: meta,
                 },
             )  # fmt: skip
-            setattr(self.router.routes[-1], _FORM_ATTR, form)
+            setattr(self.router.routes[-1], FORM_ATTR, form)
             return func
 
         return decorator
@@ -355,64 +360,3 @@ class ServeAPI(FastAPI):
             document = super().openapi()
             self._defs.install(document)
         return self.openapi_schema  # type: ignore[return-value]
-
-
-def route_form(route: Any) -> F.Model | None:
-    """The form of an enter endpoint's route (``None`` for any other route)."""
-    form = getattr(route, _FORM_ATTR, None)
-    return form if isinstance(form, F.Model) else None
-
-
-def error_response(status: int, detail: str, **extra: Any) -> JSONResponse:
-    """A JSON error answer ``{"detail": ..., **extra}``."""
-    return JSONResponse({"detail": detail, **extra}, status_code=status)
-
-
-def inputs_error_response(
-    errors: Mapping[str, list[str]], form: F.Model | None = None
-) -> JSONResponse:
-    """The 422 answer of invalid inputs: ``{"errors": {field: [...]}, "elements": [...]}``
-    (the elements of ``form``, to show the errors next to its fields)."""
-    body: dict[str, Any] = {"errors": {k: list(v) for k, v in errors.items() if v}}
-    body["elements"] = elements_json(form) if form is not None else []
-    return JSONResponse(body, status_code=422)
-
-
-async def _params_error(request: Request, exc: Exception) -> Response:
-    # A Launch (or handler) in a plain route of a ServeAPI that finds invalid inputs.
-    assert isinstance(exc, ParamsValidationError)
-    return inputs_error_response(exc.field_errors, route_form(request.scope.get("route")))
-
-
-def _describe(exc: BaseException) -> str:
-    message = str(exc)
-    return f"{type(exc).__name__}: {message}" if message else type(exc).__name__
-
-
-def _caller(func: Callable[..., Any]) -> Callable[[Request, dict[str, Any]], Awaitable[Any]]:
-    """Call ``func`` with the ``request`` and/or ``inputs`` it names (sync handlers on a
-    worker thread, so they may block)."""
-    params = inspect.signature(func).parameters
-    takes_all = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
-    wanted = [n for n in ("request", "inputs") if takes_all or n in params]
-    for name, param in params.items():
-        optional = param.default is not inspect.Parameter.empty or param.kind in (
-            inspect.Parameter.VAR_POSITIONAL,
-            inspect.Parameter.VAR_KEYWORD,
-        )
-        if name not in ("request", "inputs") and not optional:
-            raise TypeError(
-                f"enter handler {func.__qualname__} takes {name!r}: it may take only "
-                "'request' and 'inputs'"
-            )
-    is_async = inspect.iscoroutinefunction(func)
-
-    async def call(request: Request, inputs: dict[str, Any]) -> Any:
-        given = {"request": request, "inputs": inputs}
-        kwargs = {name: given[name] for name in wanted}
-        result = await func(**kwargs) if is_async else await run_in_threadpool(func, **kwargs)
-        if inspect.isawaitable(result):
-            result = await result
-        return result
-
-    return call

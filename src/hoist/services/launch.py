@@ -34,7 +34,8 @@ from fastapi.responses import JSONResponse
 from hoist.errors import EntryPointError, ParamsValidationError, ServiceBusyError
 from hoist.runs.models import Run, RunKind, new_run_id
 from hoist.runs.sinks.base import EventSink
-from hoist.services.app import ServeAPI, error_response, inputs_error_response, route_form
+from hoist.services.answers import error_response, inputs_error_response, route_form
+from hoist.services.app import ServeAPI
 from hoist.services.entry import resolve_entry_point
 from hoist.services.execution import Execution
 from hoist.services.forms_io import masked_inputs
