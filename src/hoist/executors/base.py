@@ -21,6 +21,7 @@ from pydantic import BaseModel
 from hoist.errors import UserInputError
 from hoist.executors.handle import RunHandle
 from hoist.executors.pipeline_contract import PipelineLike, PipelineOptions
+from hoist.executors.plugin_actions import name_in_plugin, plugin_run_options
 from hoist.plugins.action import BaseAction
 from hoist.plugins.context import RuntimeContext
 from hoist.plugins.decorators import as_action_class
@@ -36,7 +37,6 @@ __all__ = [
     "PipelineLike",
     "PipelineOptions",
     "PreparedRun",
-    "plugin_run_options",
     "server_client_factory",
 ]
 
@@ -165,7 +165,7 @@ class Executor(RuntimeBound, ABC):
         """
         if plugin is None and entrypoint is None and self.working_dir is not None:
             definition = self.working_plugin()
-            name = _name_in_plugin(definition, action_cls)
+            name = name_in_plugin(definition, action_cls)
             if name is not None:
                 return self.prepare_plugin(definition, name, params)
         if isinstance(action_cls, str):
@@ -375,31 +375,3 @@ def server_client_factory(runtime: Runtime) -> Callable[[RuntimeContext], Any] |
     from hoist.client.run_client import run_client_factory
 
     return run_client_factory(settings.server_url, token)
-
-
-def plugin_run_options(plugin: Any, action: str) -> dict[str, Any]:
-    """How a run of a plugin's action is recorded: plugin code, the action's name in the
-    plugin, its entrypoint, and the plugin folder (so other processes can load it)."""
-    meta = {"plugin_path": str(plugin.root)} if plugin.root is not None else {}
-    return {
-        "plugin": plugin.code,
-        "action": action,
-        "entrypoint": plugin.entrypoint(action),
-        "meta": meta,
-    }
-
-
-def _name_in_plugin(plugin: Any, action: Any) -> str | None:
-    """The name under which ``plugin`` declares ``action`` (a name or an action class)."""
-    actions = plugin.config.actions
-    if isinstance(action, str):
-        if action not in actions:
-            plugin.load_action(action)  # raises ActionNotFoundError with suggestions
-        return action
-    cls = as_action_class(action)
-    function = getattr(cls, "function", None)
-    attrs = {cls.__qualname__, getattr(function, "__qualname__", None)}
-    for name, entry in actions.items():
-        if entry.entrypoint.rpartition(":")[2] in attrs:
-            return str(name)
-    return cls.action_name if cls.action_name in actions else None

@@ -9,8 +9,9 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from hoist.executors.base import Executor, plugin_run_options
+from hoist.executors.base import Executor
 from hoist.executors.modes import executor_class, resolve_mode
+from hoist.executors.plugin_actions import plugin_run_options
 from hoist.runs.runtime import get_runtime
 
 __all__ = ["plugin_run_options", "run_plugin"]
