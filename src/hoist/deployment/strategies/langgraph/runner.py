@@ -23,9 +23,11 @@ from hoist.deployment.strategies.langgraph.project import (
 from hoist.deployment.strategies.langgraph.server import (
     dev_command,
     end_group,
+    exit_message,
     free_port,
     read_tail,
     server_env,
+    spawn_server,
 )
 from hoist.errors import DeploymentError, DeploymentNotReadyError, EngineUnavailableError
 
@@ -229,16 +231,8 @@ class LangGraphRunner(Runner):
             self._log_file = self._workdir / "server.log"
         argv = dev_command(command, self.host, port)
         env = server_env(code_env, self.env_vars)
-        try:
-            with self._log_file.open("ab") as log:
-                self._process = subprocess.Popen(
-                    argv, cwd=project, env=env, stdin=subprocess.DEVNULL, stdout=log,
-                    stderr=subprocess.STDOUT, start_new_session=True,
-                )  # fmt: skip
-            self.server_pid = self._process.pid
-        except OSError as exc:
-            raise DeploymentError(f"cannot start {command!r} dev: {exc}",
-                                  strategy=STRATEGY) from exc  # fmt: skip
+        self._process = spawn_server(argv, project, env, self._log_file)
+        self.server_pid = self._process.pid
 
     def _wait_ready(self) -> None:
         assert self._api is not None
@@ -265,12 +259,7 @@ class LangGraphRunner(Runner):
 
     def _exit_message(self) -> str:
         code = None if self._process is None else self._process.returncode
-        lines = [line for line in self.get_logs().splitlines() if line.strip()][-20:]
-        output = "\n".join(f"  {line}" for line in lines) or "  (no output)"
-        return (
-            f"the LangGraph server (langgraph dev) for {self.target!r} exited with code "
-            f"{code} before it was ready; its output ends:\n{output}"
-        )
+        return exit_message(self.target, code, self.get_logs())
 
     def _unreachable(self, why: object) -> str:
         owner = f" ({self.owner} runs it)" if self.owner else ""

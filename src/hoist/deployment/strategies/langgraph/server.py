@@ -13,7 +13,15 @@ from pathlib import Path
 
 from hoist.errors import DeploymentError
 
-__all__ = ["dev_command", "end_group", "free_port", "read_tail", "server_env"]
+__all__ = [
+    "dev_command",
+    "end_group",
+    "exit_message",
+    "free_port",
+    "read_tail",
+    "server_env",
+    "spawn_server",
+]
 
 STRATEGY = "langgraph"
 _LOG_TAIL = 64 * 1024
@@ -87,3 +95,33 @@ def read_tail(path: Path) -> str:
             return _ANSI.sub("", log.read().decode("utf-8", "replace"))
     except OSError:
         return ""
+
+
+def spawn_server(
+    argv: list[str], cwd: Path, env: dict[str, str], log_file: Path
+) -> subprocess.Popen[bytes]:
+    """Start the server ``argv`` in ``cwd`` in a process group of its own, its output
+    appended to ``log_file``.
+
+    Raises:
+        DeploymentError: the command cannot be started.
+    """
+    try:
+        with log_file.open("ab") as log:
+            return subprocess.Popen(
+                argv, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=log,
+                stderr=subprocess.STDOUT, start_new_session=True,
+            )  # fmt: skip
+    except OSError as exc:
+        raise DeploymentError(f"cannot start {argv[0]!r} dev: {exc}", strategy=STRATEGY) from exc
+
+
+def exit_message(target: str, code: int | None, logs: str) -> str:
+    """What to say of a server that exited with ``code`` before it was ready: its
+    output's last 20 lines."""
+    lines = [line for line in logs.splitlines() if line.strip()][-20:]
+    output = "\n".join(f"  {line}" for line in lines) or "  (no output)"
+    return (
+        f"the LangGraph server (langgraph dev) for {target!r} exited with code "
+        f"{code} before it was ready; its output ends:\n{output}"
+    )
