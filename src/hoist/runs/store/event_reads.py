@@ -106,17 +106,14 @@ def events_of_type_among(
 ) -> dict[str, list[Event]]:
     """The events of ``run_ids`` whose type is in ``types``, by run, each run's in
     ``seq`` order, at most ``limit`` in all: one query per :data:`CHUNK` runs instead of
-    one per run (a pipeline's page reads the steps and artifacts of all its nodes)."""
+    one per run (a pipeline's page reads the steps and artifacts of all its nodes). As in
+    :func:`of_type_query`, each type is a walk of ``events(run_id, type, seq)``, merged:
+    with an ``IN`` list of types the database read a long child's whole log."""
     out: dict[str, list[Event]] = {run_id: [] for run_id in run_ids}
     left = limit
     for start in range(0, len(run_ids), CHUNK):
         chunk = list(run_ids[start : start + CHUNK])
-        query = (
-            sa.select(events)
-            .where(events.c.run_id.in_(chunk), events.c.type.in_(list(types)))
-            .order_by(events.c.run_id, events.c.seq)
-            .limit(left)
-        )
+        query = among_query(chunk, types, left)
         rows = conn.execute(query).all()
         for row in rows:
             out[row.run_id].append(row_to_event(row))
@@ -124,6 +121,22 @@ def events_of_type_among(
         if left <= 0:
             break
     return out
+
+
+def among_query(run_ids: Sequence[str], types: Sequence[str], limit: int) -> sa.Select[Any]:
+    """The ``SELECT`` of :func:`events_of_type_among` for one chunk of runs: a walk of
+    ``events(run_id, type, seq)`` per type, merged in ``(run_id, seq)`` order."""
+    walks = [
+        sa.select(events)
+        .where(events.c.run_id.in_(list(run_ids)), events.c.type == kind)
+        .order_by(events.c.run_id, events.c.seq)
+        .limit(limit)
+        for kind in dict.fromkeys(types)
+    ]
+    if len(walks) == 1:
+        return walks[0]
+    merged = sa.union_all(*(sa.select(walk.subquery()) for walk in walks)).subquery()
+    return sa.select(merged).order_by(merged.c.run_id, merged.c.seq).limit(limit)
 
 
 def main_progress_among(conn: sa.Connection, run_ids: Sequence[str]) -> dict[str, ProgressEvent]:
