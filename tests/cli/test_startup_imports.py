@@ -116,3 +116,9 @@ def test_a_remote_command_skips_httpx_s_own_command_line(hoist_home: Path) -> No
     _, modules = _imports(hoist_home, "runs", "--server", "http://127.0.0.1:9", "list", code=2)
     assert "httpx" in modules and "hoist.client" in modules
     assert not any(_matches(m, ("pygments", "rich.syntax", "rich.progress")) for m in modules)
+
+
+def test_runs_logs_reads_the_store_without_sqlalchemy(hoist_home: Path, run_id: str) -> None:
+    out, modules = _imports(hoist_home, "runs", "logs", run_id[-8:])
+    assert "fetch finished" in out and "hello" in out
+    assert sorted(m for m in modules if _matches(m, NEVER)) == []

@@ -221,10 +221,14 @@ def _log(runtime: Runtime, *, writes: bool = False) -> Iterator[RunLog]:
 
 
 def _events(runtime: Runtime, run_id: str, after: int, follow: bool) -> Iterator[Event]:
-    with _log(runtime) as log:
-        run_id = resolve_run(log, run_id).id
+    """The run's events from ``after`` on (until it ends, when following), read from the
+    log :func:`_log` opens (kept open while they are read)."""
     if runtime.settings.server_url:
+        with _log(runtime) as log:
+            run_id = resolve_run(log, run_id).id
         from hoist.cli.remote import remote_events
 
-        return remote_events(runtime.settings, run_id, after, follow)
-    return follow_events(runtime.store, run_id, after, follow=follow)
+        yield from remote_events(runtime.settings, run_id, after, follow)
+        return
+    with _log(runtime) as log:
+        yield from follow_events(log, resolve_run(log, run_id).id, after, follow=follow)
