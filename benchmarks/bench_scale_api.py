@@ -13,7 +13,6 @@ from __future__ import annotations
 import dataclasses
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -27,6 +26,7 @@ from urllib.parse import quote
 import httpx
 from _util import best_per_op  # type: ignore[import-not-found, unused-ignore]
 
+from hoist._net import free_port
 from hoist.runs.models import RunStatus
 from hoist.runs.reader import RunFilter
 from hoist.runs.store.store import RunStore
@@ -148,20 +148,13 @@ def cli_timings(url: str, long_id: str) -> dict[str, float]:
     return row
 
 
-def _port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 @contextmanager
 def server(url: str) -> Iterator[tuple[httpx.Client, httpx.Client]]:
     """``hoist serve`` on the store at ``url`` (a process on a free loopback port, its
     upkeep held off so it changes nothing: no run is reaped), and two clients of it: one
     with an API token, one logged in to the panel. The process is stopped at the end."""
     home = Path(tempfile.mkdtemp(prefix="hoist-scale-serve-"))
-    port = _port()
+    port = free_port()
     env = {**os.environ, "HOIST_HOME": str(home), "HOIST_DATABASE_URL": url,
            "HOIST_ADMIN_PASSWORD": PASSWORD, "HOIST_SERVER_PORT": str(port),
            "HOIST_PLUGIN_PATHS": str(home), "HOIST_STALE_AFTER": "1e9",

@@ -15,12 +15,12 @@ from typing import Any
 import httpx
 import pytest
 
+from hoist._net import free_port
 from hoist.errors import RunNotFoundError
 from hoist.runs.models import Run, RunStatus
 from hoist.runs.runtime import Runtime
 from hoist.settings import Settings
 from tests.conftest import HOIST, write_files
-from tests.server.conftest import free_port
 from tests.waiting import wait_until
 
 CALC = """

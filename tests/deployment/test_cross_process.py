@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,6 +16,7 @@ from typing import Any
 import httpx
 import pytest
 
+from hoist._net import free_port
 from hoist.deployment import DeployConfig, EndpointRunner
 from hoist.deployment.manager import DeploymentManager
 from hoist.deployment.records import DeploymentNotFoundError, DeploymentRecord
@@ -236,16 +236,10 @@ def test_auto_chooses_the_process_strategy_for_an_app(
     assert mgr.records.get("web").strategy == "process"
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def test_an_endpoint_nothing_answers_is_a_clear_error(
     mgr: DeploymentManager, code: Path, runtime: Runtime
 ) -> None:
-    endpoint = f"http://127.0.0.1:{_free_port()}"
+    endpoint = f"http://127.0.0.1:{free_port()}"
     runner = EndpointRunner(endpoint, owner="otherhost:7", strategy="process")
     with pytest.raises(DeploymentError, match=f"cannot reach the deployment at {endpoint}/predict "
                                               r"\(process otherhost:7 serves it\)"):  # fmt: skip

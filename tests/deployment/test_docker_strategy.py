@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -18,6 +17,7 @@ import pytest
 httpx = pytest.importorskip("httpx")
 pytest.importorskip("uvicorn")
 
+from hoist._net import free_port  # noqa: E402
 from hoist.deployment import DeployConfig, DeploymentFactory  # noqa: E402
 from hoist.deployment.adapter import adapt  # noqa: E402
 from hoist.deployment.strategies.docker import DockerRunner  # noqa: E402
@@ -47,12 +47,6 @@ def code(tmp_path: Path) -> Path:
     folder = tmp_path / "doubler"
     write_files(folder, {"main.py": MAIN})
     return folder
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 # ---------------------------------------------------------------- build context and proof
@@ -94,7 +88,7 @@ def test_the_literal_cmd_runs_and_answers_like_the_process_strategy(
                     if x.startswith("CMD "))  # fmt: skip
     argv = json.loads(cmd_line[4:])
     assert argv[:3] == ["python", "-m", "uvicorn"]
-    port = _free_port()
+    port = free_port()
     argv[0] = sys.executable
     argv[argv.index("--host") + 1] = "127.0.0.1"
     argv[argv.index("--port") + 1] = str(port)

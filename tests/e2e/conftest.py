@@ -14,11 +14,11 @@ from pathlib import Path
 
 import httpx
 
+from hoist._net import free_port
 from hoist.errors import RunNotFoundError
 from hoist.runs.models import Run, RunStatus
 from hoist.runs.store import RunStore
 from tests.conftest import EXAMPLES, HOIST
-from tests.server.conftest import free_port
 from tests.waiting import wait_until
 
 SECRET = "e2e-shared-secret-0123456789"

@@ -12,10 +12,11 @@ from typing import Any
 
 import httpx
 
+from hoist._net import free_port
 from tests.conftest import EXAMPLES, HOIST
 from tests.mcp.conftest import need_sdk
 from tests.mcp.session import McpSession, http_client, stdio_command
-from tests.server.conftest import free_port, wait_served
+from tests.server.conftest import wait_served
 from tests.waiting import wait_until
 
 need_sdk()

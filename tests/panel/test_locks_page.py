@@ -11,6 +11,7 @@ import time
 from typing import Any
 
 from hoist import forms as F
+from hoist._net import free_port
 from hoist.runs.models import (
     EventBase,
     LockEvent,
@@ -22,7 +23,7 @@ from hoist.runs.models import (
 )
 from hoist.services.forms_io import elements_json
 from tests.panel.conftest import Login
-from tests.server.conftest import LiveServer, free_port
+from tests.server.conftest import LiveServer
 
 FORM = F.Model(
     F.Markdown("Approve the **draft**? <script>window.pwned = 1</script>"),

@@ -30,11 +30,11 @@ from typing import Any
 import httpx
 import pytest
 
+from hoist._net import free_port
 from hoist.errors import RunNotFoundError
 from hoist.runs.models import Run, RunStatus
 from hoist.runs.runtime import Runtime
 from tests.conftest import EXAMPLES, HOIST, write_files
-from tests.server.conftest import free_port
 from tests.services.test_app import serving
 from tests.waiting import wait_answering, wait_until
 

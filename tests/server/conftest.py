@@ -151,14 +151,6 @@ def admin(server: LiveServer) -> HoistClient:
     return server.client("admin")
 
 
-def free_port() -> int:
-    """A TCP port free on loopback, for a server process the test starts."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 def wait_served(proc: subprocess.Popen[Any], url: str, timeout: float = 60) -> None:
     """Wait until the ``hoist serve`` process ``proc`` answers its readiness check at
     ``url``; fails at once (with its error output, when piped) if it exits."""

@@ -18,6 +18,7 @@ from typing import Any
 import httpx
 import pytest
 
+from hoist._net import free_port
 from hoist.errors import UserInputError
 from hoist.runs.store import RunStore
 from hoist.server.accounts import UserStore
@@ -28,7 +29,6 @@ from tests.conftest import EXAMPLES, HOIST
 from tests.server.conftest import (
     ADMIN_PASSWORD,
     LiveServer,
-    free_port,
     serve,
     server_settings,
     wait_served,

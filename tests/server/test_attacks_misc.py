@@ -16,6 +16,7 @@ from typing import Any
 import httpx
 import pytest
 
+from hoist._net import free_port
 from hoist.errors import RunNotFoundError
 from hoist.runs.models import Run, RunStatus, StatusEvent
 from hoist.server.app import MAX_HEADER_BYTES
@@ -24,7 +25,6 @@ from tests.conftest import EXAMPLES, HOIST
 from tests.server.conftest import (
     ADMIN_PASSWORD,
     LiveServer,
-    free_port,
     serve,
     server_settings,
     wait_served,

@@ -10,8 +10,9 @@ from typing import Any
 
 import httpx
 
+from hoist._net import free_port
 from tests.conftest import EXAMPLES, HOIST
-from tests.server.conftest import free_port, wait_served
+from tests.server.conftest import wait_served
 
 
 def test_users_and_tokens_commands(hoist: Any) -> None:

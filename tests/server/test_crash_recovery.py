@@ -12,11 +12,12 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from hoist._net import free_port
 from hoist.client import HoistClient
 from hoist.runs.store import RunStore
 from hoist.server.accounts import CredentialStore, UserStore
 from tests.conftest import EXAMPLES, HOIST
-from tests.server.conftest import ADMIN_PASSWORD, free_port, serve, server_settings, wait_served
+from tests.server.conftest import ADMIN_PASSWORD, serve, server_settings, wait_served
 from tests.waiting import wait_until
 
 WORKERS = 4  # the server's local executor's threads

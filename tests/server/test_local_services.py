@@ -17,13 +17,14 @@ from typing import Any
 import httpx
 import pytest
 
+from hoist._net import free_port
 from hoist.cli.service_listing import listed_url
 from hoist.runs.runtime import Runtime
 from hoist.server.service_models import ServiceExistsError
 from hoist.server.service_registry import ServiceRegistry
 from tests.conftest import HOIST, write_files
 from tests.panel.conftest import PASSWORD, add_user, csrf_of
-from tests.server.conftest import LiveServer, free_port
+from tests.server.conftest import LiveServer
 from tests.server.live_services import hoist_server, refused_url, status_of
 from tests.waiting import wait_until
 

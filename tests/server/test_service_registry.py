@@ -22,11 +22,12 @@ from click.testing import CliRunner
 from fastapi import FastAPI
 from starlette.routing import Mount
 
+from hoist._net import free_port
 from hoist.cli.main import cli
 from hoist.runs.runtime import Runtime
 from hoist.server.service_discovery import endpoints_of, service_base
 from tests.conftest import HOIST
-from tests.server.conftest import ADMIN_PASSWORD, LiveServer, free_port, wait_served
+from tests.server.conftest import ADMIN_PASSWORD, LiveServer, wait_served
 from tests.server.live_services import (
     greeter,
     hoist_server,

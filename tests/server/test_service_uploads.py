@@ -17,12 +17,13 @@ from pathlib import Path
 import httpx
 import pytest
 
+from hoist._net import free_port
 from hoist.runs.models import RunStatus
 from hoist.runs.runtime import Runtime
 from hoist.server.service_calls import UPLOAD_PATHS
 from tests.conftest import EXAMPLES, HOIST
 from tests.panel.conftest import PASSWORD, add_user, csrf_of
-from tests.server.conftest import LiveServer, free_port, serve, server_settings
+from tests.server.conftest import LiveServer, serve, server_settings
 from tests.server.live_services import SECRET, status_of
 from tests.services.conftest import ended
 from tests.waiting import wait_until

@@ -12,11 +12,12 @@ from pathlib import Path
 
 import httpx
 
+from hoist._net import free_port
 from hoist.runs.models import RunStatus
 from hoist.runs.runtime import Runtime
 from hoist.services.identity import IDENTITY_HEADER, sign
 from tests.conftest import EXAMPLES, HOIST
-from tests.server.conftest import free_port, serve, server_settings
+from tests.server.conftest import serve, server_settings
 from tests.services.conftest import ended
 from tests.waiting import wait_answering
 

@@ -18,13 +18,14 @@ import fastapi
 import httpx
 import pytest
 
+from hoist._net import free_port
 from hoist.runs.models import RunStatus
 from hoist.runs.runtime import Runtime
 from hoist.services import Launch, ServeAPI
 from hoist.services import forms as F
 from hoist.settings import Settings
 from tests.conftest import EXAMPLES, HOIST
-from tests.server.conftest import LiveServer, free_port, serve, server_settings
+from tests.server.conftest import LiveServer, serve, server_settings
 from tests.services.conftest import ended
 from tests.services.test_app import serving
 from tests.waiting import wait_answering

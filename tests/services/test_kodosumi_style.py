@@ -26,10 +26,10 @@ from typing import Any
 import httpx
 import pytest
 
+from hoist._net import free_port
 from hoist.runs.models import Run, RunStatus
 from hoist.runs.runtime import Runtime
 from hoist.services import InputsError, TracerMock, response
-from tests.server.conftest import free_port
 from tests.services.conftest import ended
 from tests.services.test_app import nothing_recorded, serving
 from tests.waiting import wait_until

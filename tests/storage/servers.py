@@ -20,6 +20,7 @@ from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+from hoist._net import free_port
 from tests.waiting import wait_until
 
 __all__ = [
@@ -35,13 +36,6 @@ __all__ = [
 ]
 
 SSHD = Path("/usr/sbin/sshd")
-
-
-def free_port() -> int:
-    """A TCP port free on the loopback interface right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _answers(port: int, banner: bytes | None = None) -> bool:

@@ -82,7 +82,7 @@ def ensure_serve(
 
     client = _get_global_client(raise_if_no_controller_running=False)
     if client is None:
-        from hoist.executors.ray.cluster import free_port
+        from hoist._net import free_port
 
         chosen = port or free_port()
         serve.start(

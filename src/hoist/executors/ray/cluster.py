@@ -19,7 +19,6 @@ import contextlib
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -29,10 +28,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from hoist._net import free_port
 from hoist.errors import HoistError
 from hoist.executors.ray.connect import disconnect
 
-__all__ = ["LOOPBACK_ENV", "LocalRayCluster", "free_port", "private_temp_dir"]
+__all__ = ["LOOPBACK_ENV", "LocalRayCluster", "private_temp_dir"]
 
 LOOPBACK_ENV = {
     "RAY_AUTH_MODE": "disabled",
@@ -55,14 +55,6 @@ def _end_with_parent() -> None:
 
     with contextlib.suppress(OSError, AttributeError):
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
-
-
-def free_port() -> int:
-    """A TCP port free on 127.0.0.1 right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 @dataclass

@@ -121,7 +121,7 @@ def ensure_ray(address: str | None = None, *, num_cpus: int = 2, timeout: float 
             # "local" starts our own cluster; None would join any cluster Ray finds
             # recorded on this machine (another user's, another test's).
             # Its dashboard (which serves the Jobs API) listens on loopback only.
-            from hoist.executors.ray.cluster import free_port
+            from hoist._net import free_port
 
             kwargs.update(
                 address="local", num_cpus=num_cpus, _node_ip_address="127.0.0.1",

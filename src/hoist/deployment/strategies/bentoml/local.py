@@ -6,13 +6,12 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
-import socket
 import subprocess
 import time
 from pathlib import Path
 from typing import Any
 
-__all__ = ["TextLog", "free_port", "group_alive", "read_tail", "stop_group", "url_host"]
+__all__ = ["TextLog", "group_alive", "read_tail", "stop_group"]
 
 LOG_TAIL = 64 * 1024
 
@@ -62,14 +61,3 @@ def read_tail(path: Path) -> str:
             return log.read().decode("utf-8", "replace")
     except OSError:
         return ""
-
-
-def free_port(host: str) -> int:
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    with socket.socket(family, socket.SOCK_STREAM) as probe:
-        probe.bind((host, 0))
-        return int(probe.getsockname()[1])
-
-
-def url_host(host: str) -> str:
-    return f"[{host}]" if ":" in host else host

@@ -17,6 +17,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from hoist._net import free_port, url_host
 from hoist.deployment.base import Runner, refuse_action_or_app
 from hoist.deployment.engines import command_python, find_command
 from hoist.deployment.envelope import error_envelope, http_envelope
@@ -27,13 +28,7 @@ from hoist.deployment.strategies.bentoml.cloud import (
     cloud_terminate,
     require_credentials,
 )
-from hoist.deployment.strategies.bentoml.local import (
-    TextLog,
-    free_port,
-    read_tail,
-    stop_group,
-    url_host,
-)
+from hoist.deployment.strategies.bentoml.local import TextLog, read_tail, stop_group
 from hoist.errors import (
     DeploymentError,
     DeploymentNotReadyError,

@@ -15,13 +15,13 @@ import hashlib
 import os
 import re
 import shutil
-import socket
 import subprocess
 import tempfile
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from hoist._net import free_port
 from hoist.deployment.base import Runner, refuse_action_or_app
 from hoist.deployment.envelope import error_envelope, http_envelope
 from hoist.deployment.strategies.docker.context import (
@@ -230,7 +230,7 @@ class DockerRunner(Runner):
             self.prove(self.smoke_inputs)
         image = self.image or f"{_slug(context.name)}:{_digest(context)}"
         self._exec([docker, "build", "-t", image, str(context)], self.build_timeout, "build")
-        port = self.port or _free_port()
+        port = self.port or free_port()
         name = _container_name(context.name, port)
         env_args = [arg for key in sorted(self.env_vars) for arg in ("-e", key)]
         publish = f"127.0.0.1:{port}:{CONTAINER_PORT}"
@@ -392,9 +392,3 @@ def _digest(context: Path) -> str:
         digest.update(path.relative_to(context).as_posix().encode() + b"\0")
         digest.update(path.read_bytes())
     return digest.hexdigest()[:12]
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])

@@ -12,6 +12,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from hoist._net import url_host
 from hoist.deployment.base import Runner, refuse_action_or_app
 from hoist.deployment.engines import command_python, find_command
 from hoist.deployment.strategies.langgraph.api import LangGraphAPI, failure_envelope
@@ -196,7 +197,7 @@ class LangGraphRunner(Runner):
             raise EngineUnavailableError(missing, strategy=STRATEGY, how=HOW_TO_INSTALL)
         command = find_command(self.command) or self.command
         port = free_port(self.host, self.port, self.target)
-        self.endpoint = f"http://{_url_host(self.host)}:{port}"
+        self.endpoint = f"http://{url_host(self.host)}:{port}"
         try:
             self._launch(command, port)
             self._api = LangGraphAPI(self.endpoint, self.graph_id, timeout=self.timeout)
@@ -387,7 +388,3 @@ class LangGraphRunner(Runner):
         if self._log_file is None:
             return self._last_logs
         return read_tail(self._log_file)
-
-
-def _url_host(host: str) -> str:
-    return f"[{host}]" if ":" in host else host

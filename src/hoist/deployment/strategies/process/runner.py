@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from hoist._net import url_host
 from hoist.deployment.base import Runner
 from hoist.deployment.envelope import http_envelope
 from hoist.errors import DeploymentError, DeploymentNotReadyError, MissingExtraError
@@ -124,7 +125,7 @@ class ProcessRunner(Runner):
         httpx = _httpx()
         sock = self._bind()
         port = sock.getsockname()[1]
-        self.endpoint = f"http://{_url_host(self.host)}:{port}"
+        self.endpoint = f"http://{url_host(self.host)}:{port}"
         try:
             log_file = self._open_log()
         except OSError as exc:
@@ -353,10 +354,6 @@ def request_schema(openapi: Any, path: str) -> dict[str, Any] | None:
 
 def _error(error_type: str, message: str) -> dict[str, Any]:
     return {"status": "error", "error": {"type": error_type, "message": message}}
-
-
-def _url_host(host: str) -> str:
-    return f"[{host}]" if ":" in host else host
 
 
 def _httpx() -> Any:
