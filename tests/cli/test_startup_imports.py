@@ -16,8 +16,8 @@ from hoist.runs.models import OutputEvent, ResultEvent, Run, RunStatus, StatusEv
 from hoist.runs.store import RunStore
 
 # Nothing a local read command uses: the server, the executors and plugins, Ray, the
-# HTTP client, YAML, migrations and SQLAlchemy (a current SQLite store is read through
-# the standard library's sqlite3: hoist.runs.store.sqlite_reader).
+# HTTP client, YAML, migrations and SQLAlchemy (a current store is read through
+# its driver: hoist.runs.store.sql_reader).
 NEVER = (
     "alembic",
     "anyio",

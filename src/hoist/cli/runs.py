@@ -196,10 +196,10 @@ def _console(*, highlight: bool = True) -> Console:
 
 @contextlib.contextmanager
 def _log(runtime: Runtime, *, writes: bool = False) -> Iterator[RunLog]:
-    """The run log: the server's (``--server``) or the local store. A local SQLite store
-    that needs nothing written first is read through its SQLAlchemy-free reader (start-up,
-    issue 19); otherwise the store opens (migrating it) and reaps runs whose worker died,
-    so they show as lost, not running."""
+    """The run log: the server's (``--server``) or the store. A store that needs nothing
+    written first is read through its driver, without SQLAlchemy (start-up, issue 19:
+    :mod:`hoist.runs.store.sql_reader`); otherwise the store opens (migrating it) and
+    reaps runs whose worker died, so they show as lost, not running."""
     if runtime.settings.server_url:
         from hoist.cli.remote import remote_log
 
@@ -207,9 +207,9 @@ def _log(runtime: Runtime, *, writes: bool = False) -> Iterator[RunLog]:
             yield remote
         return
     if not writes:
-        from hoist.runs.store.sqlite_reader import open_sqlite_reader
+        from hoist.runs.store.sql_reader import open_run_reader
 
-        reader = open_sqlite_reader(runtime.settings.store_url, runtime.settings.stale_after)
+        reader = open_run_reader(runtime.settings.store_url, runtime.settings.stale_after)
         if reader is not None:
             try:
                 yield reader  # type: ignore[misc]

@@ -1,7 +1,7 @@
 """The run store: runs and events in SQLite (embedded default) or PostgreSQL.
 
-:class:`RunStore` is imported on first use: the store's SQLite reader
-(:mod:`hoist.runs.store.sqlite_reader`) lives in this package and must not import
+:class:`RunStore` is imported on first use: the store's reader
+(:mod:`hoist.runs.store.sql_reader`) lives in this package and must not import
 SQLAlchemy.
 """
 

@@ -1,5 +1,5 @@
-"""The run store's schema revision, apart from the tables: the read-only SQLite reader
-(:mod:`hoist.runs.store.sqlite_reader`) checks it without importing SQLAlchemy."""
+"""The run store's schema revision, apart from the tables: the read-only reader
+(:mod:`hoist.runs.store.sql_reader`) checks it without importing SQLAlchemy."""
 
 from __future__ import annotations
 

@@ -1,11 +1,11 @@
-"""The SQLite store's read-only reader (issue 19: CLI start-up without SQLAlchemy) reads
-what the store reads, through the same indexes, and steps aside whenever the store has
-something to do first; stored events decode by hand as pydantic decodes them."""
+"""The store's read-only reader (issue 19: CLI start-up without SQLAlchemy) reads what the
+store reads, through the same indexes, on SQLite and PostgreSQL, and steps aside whenever
+the store has something to do first; stored events decode by hand as pydantic decodes
+them."""
 
 from __future__ import annotations
 
 import json
-import sqlite3
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -30,15 +30,15 @@ from hoist.runs.models import (
 from hoist.runs.reader import RunFilter
 from hoist.runs.store import RunStore
 from hoist.runs.store.rows import event_row, row_to_event
-from hoist.runs.store.sqlite_reader import SqliteRunReader, open_sqlite_reader
+from hoist.runs.store.sql_reader import RunReader, open_run_reader
 
 PIPE = f"{0:024x}"
 TWINS = ("0190aa00000001aa1234abcd", "0190bb00000002bb1234abcd")
 
 
 @pytest.fixture
-def url(tmp_path: Path) -> Iterator[str]:
-    url = f"sqlite:///{tmp_path / 'hoist.db'}"
+def url(store_url: str) -> Iterator[str]:
+    url = store_url
     store = RunStore(url)
     now = time.time()
     runs = [
@@ -65,8 +65,8 @@ def url(tmp_path: Path) -> Iterator[str]:
 
 
 @pytest.fixture
-def pair(url: str) -> Iterator[tuple[RunStore, SqliteRunReader]]:
-    reader = open_sqlite_reader(url)
+def pair(url: str) -> Iterator[tuple[RunStore, RunReader]]:
+    reader = open_run_reader(url)
     assert reader is not None
     store = RunStore(url)
     yield store, reader
@@ -95,12 +95,12 @@ FILTERS = [
 
 
 @pytest.mark.parametrize("flt", FILTERS, ids=range(len(FILTERS)))
-def test_lists_as_the_store_lists(pair: tuple[RunStore, SqliteRunReader], flt: RunFilter) -> None:
+def test_lists_as_the_store_lists(pair: tuple[RunStore, RunReader], flt: RunFilter) -> None:
     store, reader = pair
     assert reader.list_runs(flt) == store.list_runs(flt)
 
 
-def test_a_params_filter_is_refused_not_ignored(pair: tuple[RunStore, SqliteRunReader]) -> None:
+def test_a_params_filter_is_refused_not_ignored(pair: tuple[RunStore, RunReader]) -> None:
     with pytest.raises(ValueError, match="params"):
         pair[1].list_runs(RunFilter(params={"n": 3}))
 
@@ -110,9 +110,7 @@ def test_a_params_filter_is_refused_not_ignored(pair: tuple[RunStore, SqliteRunR
     [PIPE, PIPE[:10], f"{59:024x}"[-8:], f"{59:024x}"[-8:].upper(), "abcdef123", "abcdef",
      "1234abcd", "f" * 24, "0123456789", "abc", "ffffffff"],
 )  # fmt: skip
-def test_finds_runs_as_the_store_finds_them(
-    pair: tuple[RunStore, SqliteRunReader], typed: str
-) -> None:
+def test_finds_runs_as_the_store_finds_them(pair: tuple[RunStore, RunReader], typed: str) -> None:
     store, reader = pair
     try:
         expected: Run | None = store.get_run(typed)
@@ -126,7 +124,7 @@ def test_finds_runs_as_the_store_finds_them(
     assert reader.short_id_matches(typed) == store.short_id_matches(typed)
 
 
-def test_reads_events_as_the_store_reads_them(pair: tuple[RunStore, SqliteRunReader]) -> None:
+def test_reads_events_as_the_store_reads_them(pair: tuple[RunStore, RunReader]) -> None:
     store, reader = pair
     for after, limit in ((0, None), (10, 5), (40, 100), (43, None)):
         assert reader.events(PIPE, after, limit) == store.events(PIPE, after, limit)
@@ -139,46 +137,63 @@ def test_reads_events_as_the_store_reads_them(pair: tuple[RunStore, SqliteRunRea
         "progress": 40, "log": 1, "step": 1, "output": 1}  # fmt: skip
 
 
-def test_its_reads_walk_the_store_s_indexes(pair: tuple[RunStore, SqliteRunReader]) -> None:
+def test_its_reads_walk_the_store_s_indexes(pair: tuple[RunStore, RunReader]) -> None:
     _, reader = pair
-    statements: list[str] = []
-    reader._conn.set_trace_callback(statements.append)
+    statements: list[tuple[str, tuple[object, ...]]] = []
+    run = reader.query
+    reader.query = lambda sql, args: statements.append((sql, tuple(args))) or run(sql, args)  # type: ignore[func-returns-value]
     for flt in FILTERS[1:-1]:
         reader.list_runs(flt)
     with pytest.raises(RunNotFoundError):
         reader.get_run("1234abcd")  # exact, prefix and short-form lookups (ambiguous)
     reader.events_of_type(PIPE, ("progress",), 3, newest_first=True)
     reader.events_of_type(PIPE, ("step", "output", "progress"), 3, newest_first=False)
-    reader._conn.set_trace_callback(None)
+    reader.query = run
     assert len(statements) >= len(FILTERS)
-    for sql in statements:
-        plan = "\n".join(r["detail"] for r in reader._conn.execute(f"EXPLAIN QUERY PLAN {sql}"))
-        assert "USING" in plan and "SCAN runs\n" not in f"{plan}\n", (sql, plan)
-        if "UNION ALL" in sql:  # a walk per status or type, each in index order, merged
-            assert "MERGE (UNION ALL)" in plan, (sql, plan)
+    sqlite = pair[0].engine.dialect.name == "sqlite"
+    if not sqlite:  # a small table is read whole (and sorted) unless that is forbidden
+        run("SET enable_seqscan = off", ())
+        run("SET enable_sort = off", ())
+    for sql, args in statements:
+        if sqlite:
+            plan = "\n".join(r["detail"] for r in run(f"EXPLAIN QUERY PLAN {sql}", args))
+            assert "USING" in plan and "SCAN runs\n" not in f"{plan}\n", (sql, plan)
+            if "UNION ALL" in sql:  # a walk per status or type, each in index order, merged
+                assert "MERGE (UNION ALL)" in plan, (sql, plan)
+            else:
+                assert "TEMP B-TREE" not in plan, (sql, plan)
         else:
-            assert "TEMP B-TREE" not in plan, (sql, plan)
+            plan = "\n".join(r["QUERY PLAN"] for r in run(f"EXPLAIN {sql}", args))
+            assert "Index" in plan and "Seq Scan" not in plan, (sql, plan)
+            if "UNION ALL" not in sql:
+                assert "Sort" not in plan, (sql, plan)
 
 
 def test_steps_aside_when_the_store_has_work_first(url: str, tmp_path: Path) -> None:
-    assert open_sqlite_reader("postgresql://postgres@127.0.0.1/test") is None
-    assert open_sqlite_reader(f"sqlite:///{tmp_path / 'none.db'}") is None
-    assert open_sqlite_reader("sqlite://") is None  # in memory
-    path = url.removeprefix("sqlite:///")
-    with sqlite3.connect(path) as conn:  # an older schema: migrate first
-        conn.execute("DROP INDEX ix_runs_short_id")  # as migration 0010 found it
-        conn.execute("UPDATE alembic_version SET version_num = '0009'")
-    assert open_sqlite_reader(url) is None
+    assert open_run_reader("mysql://root@127.0.0.1/test") is None
+    assert open_run_reader("postgresql://postgres@127.0.0.1:1/test") is None  # no server
+    assert open_run_reader(f"sqlite:///{tmp_path / 'none.db'}") is None
+    assert open_run_reader("sqlite://") is None  # in memory
+    store = RunStore(url)
+    with store.engine.begin() as conn:  # an older schema: migrate first
+        conn.exec_driver_sql("DROP INDEX ix_runs_short_id")  # as migration 0010 found it
+        conn.exec_driver_sql("UPDATE alembic_version SET version_num = '0009'")
+    store.close()
+    assert open_run_reader(url) is None
     RunStore(url).close()  # migrates it back to head
-    reader = open_sqlite_reader(url)
+    reader = open_run_reader(url)
     assert reader is not None
     reader.close()
     store = RunStore(url)  # a running run whose worker stopped beating: reap first
     store.write_batch([Run(id="silent", status=RunStatus.RUNNING, created_at=1.0)], [])
     store.close()
-    assert open_sqlite_reader(url) is None
-    Path(path).write_text("not a database")
-    assert open_sqlite_reader(url) is None
+    assert open_run_reader(url) is None
+    patient = open_run_reader(url, stale_after=1e12)  # silent, but not for that long
+    assert patient is not None
+    patient.close()
+    if url.startswith("sqlite"):
+        Path(url.removeprefix("sqlite:///")).write_text("not a database")
+        assert open_run_reader(url) is None
 
 
 @pytest.mark.parametrize("event", EXAMPLES, ids=lambda e: e.type)

@@ -1,23 +1,25 @@
-"""A read-only view of a SQLite run store through the standard library's ``sqlite3``: what
-``hoist runs list`` and ``hoist runs show`` read, without importing SQLAlchemy (issue 19:
-its import alone is ~90 ms of a command that should start in 150).
+"""A read-only view of a run store through its database's own driver (the standard
+library's ``sqlite3``, or ``psycopg``): what ``hoist runs list|show|logs|events`` read,
+without importing SQLAlchemy (issue 19: its import alone is ~90 ms of a command that
+should start in 150).
 
-It serves a store that needs nothing done first: the file exists, its schema is at
+It serves a store that needs nothing done first: it exists, its schema is at
 :data:`~hoist.runs.store.revision.HEAD_REVISION` (no migration machinery), and no
 running run has gone silent (reaping it is a write: the full store does that).
-:func:`open_sqlite_reader` answers ``None`` otherwise, and the caller opens the
+:func:`open_run_reader` answers ``None`` otherwise, and the caller opens the
 :class:`~hoist.runs.store.RunStore`.
 
 Its queries are the store's (:mod:`hoist.runs.store.listing`,
-:mod:`hoist.runs.store.event_reads`) in SQLite's SQL, served by the same indexes; a test
-holds the two equal for every filter, id form and event read.
+:mod:`hoist.runs.store.event_reads`) in SQL both databases read alike, served by the
+same indexes; a test holds the two equal, on both, for every filter, id form and event
+read.
 """
 
 from __future__ import annotations
 
 import sqlite3
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -31,9 +33,10 @@ from hoist.runs.store.rows import row_to_event, row_to_run
 if TYPE_CHECKING:
     from hoist.runs.models import Event
 
-__all__ = ["SqliteRunReader", "open_sqlite_reader"]
+__all__ = ["RunReader", "open_run_reader"]
 
 _SQLITE_SCHEMES = ("sqlite:///", "sqlite+pysqlite:///")
+_POSTGRES_SCHEMES = ("postgresql://", "postgresql+psycopg://", "postgres://")
 _SHORT_FORM = f"substr(id, length(id) - {SHORT_ID_LENGTH - 1})"  # as the index spells it
 _SILENT = (
     "SELECT 1 FROM runs WHERE status IN ('running', 'awaiting')"
@@ -47,39 +50,68 @@ class _Row(dict[str, Any]):
     __getattr__ = dict.__getitem__
 
 
-def _row(cursor: sqlite3.Cursor, values: tuple[Any, ...]) -> _Row:
-    return _Row(zip((c[0] for c in cursor.description), values, strict=True))
+Query = Callable[[str, Sequence[Any]], list[_Row]]
+"""Runs one statement (``?`` marks its arguments) and answers its rows."""
 
 
-def open_sqlite_reader(url: str, stale_after: float = STALE_AFTER) -> SqliteRunReader | None:
-    """A reader of the SQLite store at ``url``, or ``None`` when the full store must open
-    it instead: another database, a missing file, a schema to migrate, a run silent for
-    more than ``stale_after`` seconds to reap, or a file SQLite cannot open read-only."""
-    path = _sqlite_path(url)
-    if path is None or not path.is_file():
+def open_run_reader(url: str, stale_after: float = STALE_AFTER) -> RunReader | None:
+    """A reader of the store at ``url`` (SQLite or PostgreSQL), or ``None`` when the full
+    store must open it instead: another database or driver missing, a store missing or
+    unreachable, a schema to migrate, or a run silent for more than ``stale_after``
+    seconds to reap."""
+    opened = _open_sqlite(url) if url.startswith(_SQLITE_SCHEMES) else _open_postgres(url)
+    if opened is None:
+        return None
+    reader = RunReader(*opened)
+    try:
+        revision = reader.query("SELECT version_num AS v FROM alembic_version", ())
+        silent = reader.query(_SILENT, (time.time() - stale_after,))
+    except Exception:  # the driver's error: no such table, a dropped connection
+        revision, silent = [], []
+    if not revision or revision[0]["v"] != HEAD_REVISION or silent:
+        reader.close()
+        return None
+    return reader
+
+
+def _open_sqlite(url: str) -> tuple[Query, Callable[[], None]] | None:
+    rest = url.split(":///", 1)[1]
+    path = Path(rest)
+    if not rest or "?" in rest or rest == ":memory:" or not path.is_file():
         return None
     try:
         conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=5.0)
     except sqlite3.Error:
         return None
-    conn.row_factory = _row
-    try:
-        revision = conn.execute("SELECT version_num AS v FROM alembic_version").fetchone()
-        silent = conn.execute(_SILENT, (time.time() - stale_after,)).fetchone()
-    except sqlite3.Error:
-        revision, silent = None, None
-    if revision is None or revision["v"] != HEAD_REVISION or silent is not None:
-        conn.close()
+
+    def query(sql: str, args: Sequence[Any]) -> list[_Row]:
+        cursor = conn.execute(sql, tuple(args))
+        names = [column[0] for column in cursor.description or ()]
+        return [_Row(zip(names, values, strict=True)) for values in cursor.fetchall()]
+
+    return query, conn.close
+
+
+def _open_postgres(url: str) -> tuple[Query, Callable[[], None]] | None:
+    if not url.startswith(_POSTGRES_SCHEMES):
         return None
-    return SqliteRunReader(conn)
+    try:
+        import psycopg
 
+        conn = psycopg.connect(
+            "postgresql://" + url.split("://", 1)[1], autocommit=True, connect_timeout=5
+        )
+    except Exception:  # no driver, or no server: the store says why
+        return None
 
-def _sqlite_path(url: str) -> Path | None:
-    for scheme in _SQLITE_SCHEMES:
-        if url.startswith(scheme):
-            rest = url[len(scheme) :]
-            return Path(rest) if rest and "?" not in rest and rest != ":memory:" else None
-    return None
+    def query(sql: str, args: Sequence[Any]) -> list[_Row]:
+        cursor = conn.execute(sql.replace("?", "%s"), tuple(args))
+        if cursor.description is None:  # a statement without rows
+            return []
+        names = [column.name for column in cursor.description]
+        return [_Row(zip(names, values, strict=True)) for values in cursor.fetchall()]
+
+    return query, conn.close
 
 
 _ORDER = "ORDER BY created_at DESC, id DESC"
@@ -112,20 +144,25 @@ def _matching(flt: RunFilter, statuses: list[str]) -> tuple[str, list[Any]]:
     return (f"{sql} WHERE {' AND '.join(where)}" if where else sql), args
 
 
-class SqliteRunReader:
-    """Runs and events of a SQLite store, read-only (a
-    :class:`~hoist.runs.reader.RunLog` for reading; see the module)."""
+class RunReader:
+    """Runs and events of a store, read-only (a :class:`~hoist.runs.reader.RunLog` for
+    reading; see the module).
 
-    def __init__(self, conn: sqlite3.Connection) -> None:
-        self._conn = conn
+    Args:
+        query: runs a statement on the store's connection.
+        close: closes that connection.
+    """
+
+    def __init__(self, query: Query, close: Callable[[], None]) -> None:
+        self.query = query
+        self._close = close
 
     def close(self) -> None:
         """Close the connection."""
-        self._conn.close()
+        self._close()
 
     def _one_run(self, where: str, *args: Any) -> list[Run]:
-        rows = self._conn.execute(f"SELECT * FROM runs WHERE {where}", args).fetchall()
-        return [row_to_run(row) for row in rows]
+        return [row_to_run(row) for row in self.query(f"SELECT * FROM runs WHERE {where}", args)]
 
     def get_run(self, run_id: str) -> Run:
         """The run with this id, a unique prefix of it (6+ characters) or a unique short
@@ -133,8 +170,11 @@ class SqliteRunReader:
         found = self._one_run("id = ?", run_id)
         if not found and len(run_id) >= 6:
             successor = run_id[:-1] + chr(ord(run_id[-1]) + 1)
-            # SQLite compares text by bytes: the range holds exactly the ids with the prefix.
-            found = self._one_run("id >= ? AND id < ? LIMIT 2", run_id, successor)
+            # The range seeks the key; LIKE keeps it exact under any collation.
+            pattern = run_id.replace("/", "//").replace("%", "/%").replace("_", "/_") + "%"
+            found = self._one_run(
+                "id >= ? AND id < ? AND id LIKE ? ESCAPE '/' LIMIT 2", run_id, successor, pattern
+            )
             if not found and looks_short(run_id):
                 ids = self.short_id_matches(run_id)
                 found = self._one_run("id = ?", ids[0]) if len(ids) == 1 else []
@@ -146,7 +186,7 @@ class SqliteRunReader:
         """The ids (a few at most) whose short form is ``typed``."""
         text = typed.lower()
         query = f"SELECT id FROM runs WHERE {_SHORT_FORM} = ? LIMIT 6"
-        ids = [row["id"] for row in self._conn.execute(query, (text,))]
+        ids = [row["id"] for row in self.query(query, (text,))]
         return [run_id for run_id in ids if matches_short_id(run_id, text)]
 
     def list_runs(self, flt: RunFilter | None = None) -> list[Run]:
@@ -163,19 +203,21 @@ class SqliteRunReader:
             walks = [_matching(flt, [status]) for status in statuses]
             depth = flt.limit + flt.offset
             sql = " UNION ALL ".join(
-                f"SELECT * FROM ({walk} {_ORDER} LIMIT ?)" for walk, _ in walks
+                f"SELECT * FROM ({walk} {_ORDER} LIMIT ?) AS walk{n}"
+                for n, (walk, _) in enumerate(walks)
             )
-            sql = f"SELECT * FROM ({sql})"
+            sql = f"SELECT * FROM ({sql}) AS merged"
             args = [arg for _, walk_args in walks for arg in (*walk_args, depth)]
-        rows = self._conn.execute(
-            f"{sql} {_ORDER} LIMIT ? OFFSET ?", (*args, flt.limit, flt.offset)
-        )
-        return [row_to_run(row) for row in rows.fetchall()]
+        rows = self.query(f"{sql} {_ORDER} LIMIT ? OFFSET ?", (*args, flt.limit, flt.offset))
+        return [row_to_run(row) for row in rows]
 
     def events(self, run_id: str, after_seq: int = 0, limit: int | None = None) -> list[Event]:
         """The run's events with ``seq > after_seq`` in order (at most ``limit``)."""
-        sql = "SELECT * FROM events WHERE run_id = ? AND seq > ? ORDER BY seq LIMIT ?"
-        rows = self._conn.execute(sql, (run_id, after_seq, -1 if limit is None else limit))
+        sql = "SELECT * FROM events WHERE run_id = ? AND seq > ? ORDER BY seq"
+        if limit is None:
+            rows = self.query(sql, (run_id, after_seq))
+        else:
+            rows = self.query(f"{sql} LIMIT ?", (run_id, after_seq, limit))
         return [row_to_event(row) for row in rows]
 
     def events_of_type(
@@ -189,11 +231,13 @@ class SqliteRunReader:
         kinds = list(dict.fromkeys(types))
         args = [arg for kind in kinds for arg in (run_id, kind, limit)]
         if len(kinds) > 1:
-            walks = " UNION ALL ".join(f"SELECT * FROM ({walk})" for _ in kinds)
-            walk, args = f"SELECT * FROM ({walks}) {order} LIMIT ?", [*args, limit]
-        return [row_to_event(row) for row in self._conn.execute(walk, args)]
+            walks = " UNION ALL ".join(
+                f"SELECT * FROM ({walk}) AS walk{n}" for n in range(len(kinds))
+            )
+            walk, args = f"SELECT * FROM ({walks}) AS merged {order} LIMIT ?", [*args, limit]
+        return [row_to_event(row) for row in self.query(walk, args)]
 
     def event_counts(self, run_id: str) -> dict[str, int]:
         """How many events of each type the run has (the writer's tallies)."""
         sql = "SELECT type, count FROM run_tallies WHERE run_id = ?"
-        return {row["type"]: int(row["count"]) for row in self._conn.execute(sql, (run_id,))}
+        return {row["type"]: int(row["count"]) for row in self.query(sql, (run_id,))}
