@@ -107,6 +107,17 @@ def test_run_page_of_10000_events_renders_one_page(panel: LiveServer, login: Log
     assert [e["seq"] for e in api.json()["events"]] == list(range(first - LOG_PAGE, first))
 
 
+def test_a_run_page_by_short_id_or_prefix_shows_its_log(panel: LiveServer, login: Login) -> None:
+    http, _ = login("viewer")
+    run = _store_run(panel, events=3)
+    for typed in (run.id[-8:], run.id[:12]):
+        page = http.get(f"/runs/{typed}")
+        assert page.status_code == 200, typed
+        seqs = re.findall(r'<li class="ev [^"]*" data-seq="(\d+)"', page.text)
+        assert seqs == ["1", "2", "3", "4"], typed
+        assert run.id in page.text
+
+
 def test_a_long_run_s_page_shows_its_newest_steps_and_artifacts(
     panel: LiveServer, login: Login
 ) -> None:

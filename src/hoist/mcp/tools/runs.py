@@ -102,7 +102,9 @@ def _view(outcome: WaitOutcome) -> dict[str, Any]:
 
 class _RunArguments(BaseModel):
     model_config = {"extra": "forbid"}
-    run_id: str = Field(pattern=ID_PATTERN, description="A run id (or a unique prefix).")
+    run_id: str = Field(
+        pattern=ID_PATTERN, description="A run id, a unique prefix of it, or its short form."
+    )
 
 
 class _WaitArguments(_RunArguments):

@@ -91,7 +91,9 @@ def _run_context(
     posted: LockPost | None = None, notice: str | None = None,
 ) -> dict[str, Any]:  # fmt: skip
     # The log first, then the run: the page's status is never older than the last event
-    # it shows (its stream starts after that event, so an older status would stay).
+    # it shows (its stream starts after that event, so an older status would stay). The
+    # id as typed may be a prefix or a short form: the log is read by the full one.
+    run_id = state.store.get_run(run_id).id
     window = log_window(state.store, run_id, before, LOG_PAGE)
     run = state.store.get_run(run_id)
     digest = digest_run(state.store, run, state.runtime.runs_dir, settings=state.runtime.settings)
